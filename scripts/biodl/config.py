@@ -1,0 +1,129 @@
+"""Validation of the workflow configuration, before any job starts.
+
+Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the
+JSON schema (YAML) in ``workflow/schemas/``, fills in every default in place, checks what a
+schema cannot (exactly one input per dataset, files exist, runs name known datasets and
+models) and raises ``InputError`` with one message naming the offending key, e.g.
+``config, datasets.ctcf.length: expected integer, found 'long'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from biodl.validate import InputError
+
+INPUT_KINDS = ("genome", "sequences", "table")
+JSON_TYPES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+              "object": "a mapping", "array": "a list", "null": "null"}
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator class that writes schema defaults into the instance while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = _copy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value: Any) -> Any:
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[") or "(top level)"
+
+
+def _message(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """Turn a schema error into (key, what was expected)."""
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hints = [f"{e!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(e, allowed, 1)) else repr(e)
+                 for e in extra]
+        return key, f"unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return key, f"expected {' or '.join(JSON_TYPES[t] for t in expected)}, found {error.instance!r}"
+    if error.validator == "enum":
+        return key, f"expected one of {', '.join(map(str, error.validator_value))}, found {error.instance!r}"
+    if error.validator == "required":
+        return key, error.message.replace("is a required property", "is required but missing")
+    return key, f"{error.message}"
+
+
+def validate_config(config: dict[str, Any], schema_path: str | PathLike[str], base_dir: str | PathLike[str] = ".") -> dict[str, Any]:
+    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator_class = _with_defaults(jsonschema.validators.validator_for(schema))
+    validator = validator_class(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        key, problem = _message(error)
+        raise InputError("config", key, problem)
+    _check_datasets(config, Path(base_dir))
+    _check_runs(config)
+    return config
+
+
+def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
+    for name, spec in config["datasets"].items():
+        key = f"datasets.{name}"
+        given = [kind for kind in INPUT_KINDS if kind in spec]
+        if len(given) != 1:
+            raise InputError("config", key, f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}")
+        if ("genome" in spec) != ("regions" in spec):
+            raise InputError("config", key, "genome and regions go together: regions are intervals on the genome")
+        if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
+            raise InputError("config", f"{key}.split", "genome input holds out whole chromosomes or regions: set split.validation and split.test")
+        if spec["negatives"]["method"] == "shuffle" and spec["negatives"]["ratio"] != int(spec["negatives"]["ratio"]):
+            raise InputError("config", f"{key}.negatives.ratio", f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}")
+        for file_key, path in _input_files(spec):
+            if not (base_dir / path).is_file():
+                raise InputError("config", f"{key}.{file_key}", f"file not found: {path}")
+
+
+def _input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    if "genome" in spec:
+        yield "genome", spec["genome"]
+    for group in ("regions", "sequences"):
+        for label, path in spec.get(group, {}).items():
+            yield f"{group}.{label}", path
+    if "table" in spec:
+        yield "table.path", spec["table"]["path"]
+    if spec["negatives"]["blacklist"]:
+        yield "negatives.blacklist", spec["negatives"]["blacklist"]
+
+
+def _check_runs(config: dict[str, Any]) -> None:
+    for dataset, models in config.get("runs", {}).items():
+        if dataset not in config["datasets"]:
+            raise InputError("config", f"runs.{dataset}", f"unknown dataset; known: {', '.join(config['datasets'])}")
+        for model in models:
+            if model not in config["models"]:
+                raise InputError("config", f"runs.{dataset}", f"unknown model {model!r}; known: {', '.join(config['models'])}")
+
+
+def input_files(config: dict[str, Any], dataset: str) -> list[str]:
+    """The user files a dataset is prepared from (for Snakemake's input lists)."""
+    return [path for _, path in _input_files(config["datasets"][dataset])]
+
+
+def runs(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every (dataset, model) pair to train, in config order."""
+    chosen = config.get("runs") or {dataset: list(config["models"]) for dataset in config["datasets"]}
+    return [(dataset, model) for dataset, models in chosen.items() for model in models]

@@ -1,0 +1,72 @@
+"""Fixed-length windows around regions of interest.
+
+Contract: ``make_windows`` gives every region a window of exactly ``length`` bases, anchored on
+the narrowPeak summit (column 10) when the file has one and ``anchor`` is ``auto``, else on the
+region's centre (``(start + end) // 2``). The window is ``[anchor - length // 2,
+anchor - length // 2 + length)`` in 0-based half-open coordinates. Windows that run past a
+chromosome end are dropped (``edge="drop"``) or kept and later padded with N (``edge="pad"``);
+either way they are counted. ``drop_duplicates`` removes repeated windows, and drops windows
+that appear under two different labels (a conflict no model can learn from).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+Anchor = Literal["auto", "centre"]
+Edge = Literal["drop", "pad"]
+
+
+def make_windows(regions: pd.DataFrame, length: int, chrom_sizes: dict[str, int], anchor: Anchor = "auto",
+                 edge: Edge = "drop") -> pd.DataFrame:
+    """Add ``win_start``/``win_end`` to ``regions`` (a ``biodl.io.read_bed`` frame).
+
+    Returns the kept rows (all of them with ``edge="pad"``), with a boolean ``padded`` column.
+    """
+    start = regions["start"].to_numpy(np.int64)
+    end = regions["end"].to_numpy(np.int64)
+    summit = regions["summit"].to_numpy(np.int64)
+    centre = (start + end) // 2
+    point = np.where((summit >= 0) & (anchor == "auto"), start + summit, centre)
+    win_start = point - length // 2
+    win_end = win_start + length
+    sizes = regions["chrom"].map(chrom_sizes).to_numpy(np.int64)
+    outside = (win_start < 0) | (win_end > sizes)
+    windows = regions.assign(win_start=win_start, win_end=win_end, padded=outside)
+    if edge == "drop":
+        if outside.any():
+            log.info("dropped %d window(s) running past a chromosome end (edge: drop)", int(outside.sum()))
+        return windows.loc[~outside].reset_index(drop=True)
+    if outside.any():
+        log.info("padded %d window(s) running past a chromosome end with N (edge: pad)", int(outside.sum()))
+    return windows.reset_index(drop=True)
+
+
+def drop_duplicates(windows: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Keep one row per identical ``key`` with one label; drop keys seen with several labels."""
+    labels_per_key = windows.groupby(key, sort=False)["label"].transform("nunique")
+    conflicting = labels_per_key > 1
+    if conflicting.any():
+        log.warning("dropped %d window(s) found under more than one label", int(conflicting.sum()))
+    kept = windows.loc[~conflicting]
+    duplicated = kept.duplicated(key, keep="first")
+    if duplicated.any():
+        log.info("removed %d duplicate window(s)", int(duplicated.sum()))
+    return kept.loc[~duplicated].reset_index(drop=True)
+
+
+def gather(codes: np.ndarray, starts: np.ndarray, length: int, pad_code: int) -> np.ndarray:
+    """Windows ``codes[s:s+length]`` for every start, as one (n, length) array.
+
+    Starts may be negative or run past the end; those positions get ``pad_code``. Plain fancy
+    indexing over a sliding-window view copies each window once, with no per-window Python loop.
+    """
+    padded = np.concatenate([np.full(length, pad_code, np.uint8), codes, np.full(length, pad_code, np.uint8)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, length)
+    return view[np.asarray(starts, dtype=np.int64) + length]

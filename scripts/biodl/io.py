@@ -1,0 +1,154 @@
+"""Readers and writers for the workflow's files.
+
+Contract:
+- ``atomic_path(target)`` yields a temporary sibling path; the target appears (by rename) only
+  when the block finishes without an exception, so an interrupted step never leaves an output
+  that looks complete. Every writer in the package goes through it.
+- ``write_tsv`` / ``write_json`` / ``save_npy`` are atomic.
+- ``read_bed`` reads BED or narrowPeak files (header/track/browser lines skipped), checks every
+  record and raises ``InputError`` naming the file and line.
+- ``open_fasta`` opens a FASTA with pyfaidx, keeping its index out of the input folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyfaidx
+
+from biodl.validate import InputError, require_file
+
+BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
+NARROWPEAK_COLUMNS = BED_COLUMNS + ["signal", "p_value", "q_value", "summit"]
+
+
+@contextmanager
+def atomic_path(target: str | PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(target: str | PathLike[str]) -> Iterator[Path]:
+    """Like ``atomic_path`` for a directory: filled under a temporary name, then renamed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def write_tsv(frame: pd.DataFrame, target: str | PathLike[str]) -> None:
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False)
+
+
+def write_json(data: Any, target: str | PathLike[str]) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_npy(array: np.ndarray, target: str | PathLike[str]) -> None:
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+
+
+def load_npy(path: str | PathLike[str], mmap: bool = False) -> np.ndarray:
+    """Load an array written by ``save_npy``; pickles are never allowed."""
+    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyfaidx.Fasta:
+    """Open ``path`` with pyfaidx, building its index in ``index_dir`` (never beside the input).
+
+    Upper-casing is left to the encoder; malformed files raise ``InputError``.
+    """
+    path = require_file(path, "FASTA file")
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    index = index_dir / (path.name + ".fai")
+    with open(path, "rb") as handle:
+        first = handle.readline().strip()
+    if not first.startswith(b">"):
+        raise InputError(path, "line 1", f"expected a FASTA header starting with '>', found {first[:40]!r}")
+    try:
+        return pyfaidx.Fasta(str(path), indexname=str(index), as_raw=True, rebuild=True)
+    except (pyfaidx.FastaIndexingError, pyfaidx.FetchError, ValueError) as error:
+        raise InputError(path, None, f"not a valid FASTA file ({error})") from error
+
+
+def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = None) -> pd.DataFrame:
+    """Read a BED (3 to 6+ columns) or narrowPeak file into a frame.
+
+    Columns: chrom, start, end, name, score, strand (``.`` when absent), summit (offset from
+    start, -1 when absent) and ``line`` (1-based line number in the file, for messages).
+    When ``chrom_sizes`` is given, chromosomes and end coordinates are checked against it.
+    """
+    path = require_file(path, "BED file")
+    rows: list[tuple[str, int, int, str, str, str, int, int]] = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.split("\t")
+            where = f"line {number}"
+            if len(fields) < 3:
+                raise InputError(path, where, f"expected at least 3 tab-separated columns (chrom, start, end), found {len(fields)}")
+            chrom = fields[0]
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except ValueError:
+                raise InputError(path, where, f"start and end must be integers, found {fields[1]!r} and {fields[2]!r}") from None
+            if start < 0:
+                raise InputError(path, where, f"start must be >= 0, found {start}")
+            if end <= start:
+                raise InputError(path, where, f"end must be greater than start, found start={start} end={end}")
+            name = fields[3] if len(fields) > 3 else "."
+            score = fields[4] if len(fields) > 4 else "."
+            strand = fields[5] if len(fields) > 5 else "."
+            if strand not in {"+", "-", "."}:
+                raise InputError(path, where, f"strand (column 6) must be '+', '-' or '.', found {strand!r}")
+            summit = -1
+            if len(fields) >= 10:
+                try:
+                    summit = int(fields[9])
+                except ValueError:
+                    raise InputError(path, where, f"narrowPeak summit (column 10) must be an integer, found {fields[9]!r}") from None
+                if summit != -1 and not 0 <= summit < end - start:
+                    raise InputError(path, where, f"narrowPeak summit offset {summit} lies outside the peak (length {end - start})")
+            if chrom_sizes is not None:
+                if chrom not in chrom_sizes:
+                    raise InputError(path, where, f"chromosome {chrom!r} is not in the genome (known: {', '.join(sorted(chrom_sizes)[:10])})")
+                if end > chrom_sizes[chrom]:
+                    raise InputError(path, where, f"end {end} is past the end of {chrom} (length {chrom_sizes[chrom]})")
+            rows.append((chrom, start, end, name, score, strand, summit, number))
+    columns = ["chrom", "start", "end", "name", "score", "strand", "summit", "line"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"start": "int64", "end": "int64", "summit": "int64", "line": "int64"})

@@ -1,0 +1,376 @@
+"""The DNA preparation step: inputs → one-hot shards + metadata.
+
+Contract (``prepare_dna``): from one dataset's config (defaults filled by the schema) write
+- ``shards/{split}-{k:05d}.x.npy``: ``uint8`` (n, length, 4) one-hot, A C G T, written shard by
+  shard so memory stays bounded by one shard and one chromosome;
+- ``shards/{split}-{k:05d}.y.npy``: ``float32`` (n, T) labels (binary: 1 = positive class;
+  multiclass: one-hot over ``classes``; multilabel: one column per label column);
+- ``metadata.tsv``: split, shard, offset, source, name, chrom, start, end, strand, label — in
+  shard order, so predictions can be traced back to their interval or record;
+- ``dataset.json``: task, classes, targets, input shape, ambiguous mode, per-split shards and
+  counts (written last: its presence means the dataset is complete).
+
+Inputs (exactly one): ``genome`` + ``regions`` (class → BED/narrowPeak), ``sequences`` (class →
+FASTA of sequences), or ``table`` (CSV/TSV with a sequence column and label columns).
+Classes: the negative label first when negatives are generated, then the configured classes in
+config order; with two classes the task is binary and the second class is the positive one.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from biodl import encode, intervals, negatives, splits
+from biodl.io import atomic_dir, open_fasta, read_bed, save_npy, write_json, write_tsv
+from biodl.validate import InputError, require_file
+
+log = logging.getLogger(__name__)
+
+METADATA_COLUMNS = ["split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label"]
+
+
+class ShardWriter:
+    """Buffers examples per split and writes a shard whenever ``shard_size`` are buffered."""
+
+    def __init__(self, directory: Path, shard_size: int) -> None:
+        self.directory = directory
+        self.shard_size = shard_size
+        self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in splits.SPLITS}
+        self.buffered = dict.fromkeys(splits.SPLITS, 0)
+        self.shards: dict[str, list[str]] = {s: [] for s in splits.SPLITS}
+        self.metadata: list[pd.DataFrame] = []
+
+    def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
+        self.buffers[split].append((x, y, meta.reset_index(drop=True)))
+        self.buffered[split] += len(x)
+        while self.buffered[split] >= self.shard_size:
+            self._flush(split, self.shard_size)
+
+    def close(self) -> tuple[dict[str, Any], pd.DataFrame]:
+        for split in splits.SPLITS:
+            if self.buffered[split]:
+                self._flush(split, self.buffered[split])
+        summary = {s: {"n": int(sum(len(m) for m in self.metadata if (m["split"] == s).all())), "shards": self.shards[s]}
+                   for s in splits.SPLITS}
+        metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=METADATA_COLUMNS)
+        return summary, metadata[METADATA_COLUMNS]
+
+    def _flush(self, split: str, n: int) -> None:
+        x = np.concatenate([b[0] for b in self.buffers[split]])
+        y = np.concatenate([b[1] for b in self.buffers[split]])
+        meta = pd.concat([b[2] for b in self.buffers[split]], ignore_index=True)
+        name = f"shards/{split}-{len(self.shards[split]):05d}"
+        save_npy(x[:n], self.directory / f"{Path(name).name}.x.npy")
+        save_npy(y[:n], self.directory / f"{Path(name).name}.y.npy")
+        self.metadata.append(meta.iloc[:n].assign(split=split, shard=name, offset=np.arange(n)))
+        self.shards[split].append(name)
+        rest = (x[n:], y[n:], meta.iloc[n:])
+        self.buffers[split] = [rest] if len(rest[0]) else []
+        self.buffered[split] -= n
+
+
+def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path,
+                shards_dir: Path) -> dict[str, Any]:
+    """Prepare one DNA dataset; see the module docstring. Returns the dataset description."""
+    rng = np.random.default_rng(seed)
+    key = f"datasets.{name}"
+    with atomic_dir(shards_dir) as tmp_shards, tempfile.TemporaryDirectory() as index_dir:
+        writer = ShardWriter(tmp_shards, spec["shard_size"])
+        if "genome" in spec:
+            classes, task = _classes(spec, list(spec["regions"]))
+            _from_genome(spec, key, classes, rng, writer, Path(index_dir))
+        elif "sequences" in spec:
+            classes, task = _classes(spec, list(spec["sequences"]))
+            _from_sequence_files(spec, key, classes, seed, rng, writer, Path(index_dir))
+        else:
+            classes, task = _from_table(spec, seed, rng, writer)
+        split_summary, metadata = writer.close()
+        _check_splits(metadata, classes, task, key)
+        write_tsv(metadata, metadata_tsv)
+    targets = [classes[1]] if task == "binary" else classes
+    counts = {s: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == s, "label"].value_counts().sort_index().items()}
+              for s in splits.SPLITS}
+    description = {
+        "name": name, "modality": "dna", "task": task, "classes": classes, "targets": targets,
+        "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "splits": split_summary,
+        "counts": counts, "seed": seed,
+    }
+    for split, by_label in counts.items():
+        log.info("%s: %d examples %s", split, sum(by_label.values()), by_label)
+    write_json(description, dataset_json)
+    return description
+
+
+def _classes(spec: dict[str, Any], configured: list[str]) -> tuple[list[str], str]:
+    negative = spec["negatives"]
+    classes = ([negative["label"]] if negative["method"] != "none" else []) + configured
+    if len(set(classes)) != len(classes):
+        raise InputError("config", "negatives.label", f"negative label {negative['label']!r} is also a configured class")
+    if len(classes) < 2:
+        raise InputError("config", "negatives", "a single class needs negatives (method: shuffle or gc_matched)")
+    return classes, _task(classes)
+
+
+def _task(classes: list[str]) -> str:
+    return "binary" if len(classes) == 2 else "multiclass"
+
+
+def _labels_to_y(labels: np.ndarray, classes: list[str], task: str) -> np.ndarray:
+    if task == "binary":
+        return (labels == classes[1]).astype(np.float32)[:, None]
+    index = {c: i for i, c in enumerate(classes)}
+    return np.eye(len(classes), dtype=np.float32)[[index[label] for label in labels]]
+
+
+def _emit(writer: ShardWriter, rows: pd.DataFrame, codes: np.ndarray, classes: list[str], task: str,
+          mode: encode.AmbiguousMode, y: np.ndarray | None = None) -> None:
+    """One-hot encode ``codes`` (n, L) and hand them, split by split, to the writer."""
+    if y is None:
+        y = _labels_to_y(rows["label"].to_numpy(), classes, task)
+    x = encode.one_hot(codes, mode)
+    for split in splits.SPLITS:
+        mask = (rows["split"] == split).to_numpy()
+        if mask.any():
+            writer.add(split, x[mask], y[mask], rows.loc[mask, METADATA_COLUMNS[3:]])
+
+
+def _shuffled(rows: pd.DataFrame, codes: np.ndarray, ratio: int, label: str,
+              rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    """``ratio`` dinucleotide shuffles of every row, which inherit the row's split."""
+    repeated = rows.loc[rows.index.repeat(ratio)].reset_index(drop=True)
+    copy = np.tile(np.arange(ratio), len(rows))
+    shuffled = np.stack([negatives.dinucleotide_shuffle(codes[i // ratio], rng) for i in range(len(repeated))]) \
+        if len(repeated) else codes[:0]
+    repeated = repeated.assign(source="dinucleotide_shuffle", label=label,
+                               name=repeated["name"].astype(str) + "_shuffle" + copy.astype(str))
+    return repeated, shuffled
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+# --- genome FASTA + BED / narrowPeak -------------------------------------------------------
+
+def _from_genome(spec: dict[str, Any], key: str, classes: list[str], rng: np.random.Generator,
+                 writer: ShardWriter, index_dir: Path) -> None:
+    genome_path = spec["genome"]
+    fasta = open_fasta(genome_path, index_dir)
+    chrom_sizes = {chrom: len(fasta[chrom]) for chrom in fasta.keys()}
+    length = spec["length"]
+    regions = pd.concat([read_bed(path, chrom_sizes).assign(label=cls, source=str(path))
+                         for cls, path in spec["regions"].items()], ignore_index=True)
+    if regions.empty:
+        raise InputError(", ".join(map(str, spec["regions"].values())), None, "no regions found (all files empty of records)")
+    windows = intervals.make_windows(regions, length, chrom_sizes, spec["anchor"], spec["edge"])
+    windows["strand"] = windows["strand"].replace(".", "+")
+    windows = intervals.drop_duplicates(windows, ["chrom", "win_start", "strand"])
+    holdouts = splits.parse_holdouts(spec["split"]["validation"], spec["split"]["test"], chrom_sizes, f"{key}.split")
+    windows["split"] = splits.assign_by_location(windows["chrom"].to_numpy(), windows["win_start"].to_numpy(),
+                                                 windows["win_end"].to_numpy(), holdouts)
+    windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
+    if windows.empty:
+        raise InputError(key, None, "every region was filtered out (chromosome edges, duplicates, hold-out boundaries)")
+    windows = windows.assign(start=windows["win_start"], end=windows["win_end"],
+                             name=windows["name"].where(windows["name"] != ".", windows["chrom"] + ":" + windows["win_start"].astype(str)))
+    method = spec["negatives"]["method"]
+    if method == "gc_matched":
+        windows = pd.concat([windows, _gc_matched(spec, fasta, chrom_sizes, windows, holdouts, rng)], ignore_index=True)
+    windows = windows.sort_values(["chrom", "start", "strand", "label"], kind="stable").reset_index(drop=True)
+    for chrom in tqdm(list(chrom_sizes), desc="chromosomes", unit="chrom", mininterval=5):
+        on_chrom = windows.loc[windows["chrom"] == chrom]
+        if on_chrom.empty:
+            continue
+        chrom_codes = encode.to_codes(fasta[chrom][:], str(genome_path), chrom)
+        for part in _chunks(len(on_chrom), writer.shard_size):
+            rows = on_chrom.iloc[part].reset_index(drop=True)
+            codes = intervals.gather(chrom_codes, rows["start"].to_numpy(), length, encode.N_CODE)
+            minus = (rows["strand"] == "-").to_numpy()
+            codes[minus] = encode.reverse_complement_codes(codes[minus])
+            _emit(writer, rows, codes, classes, _task(classes), spec["ambiguous"])
+            if method == "shuffle":
+                shuffled_rows, shuffled = _shuffled(rows, codes, spec["negatives"]["ratio"], classes[0], rng)
+                _emit(writer, shuffled_rows, shuffled, classes, _task(classes), spec["ambiguous"])
+
+
+def _gc_matched(spec: dict[str, Any], fasta: Any, chrom_sizes: dict[str, int], positives: pd.DataFrame,
+                holdouts: dict[str, list[splits.Region]], rng: np.random.Generator) -> pd.DataFrame:
+    """Background windows GC-matched to the positives, split by split, away from positives."""
+    settings = spec["negatives"]
+    length = spec["length"]
+    stride = settings["stride"] or max(1, length // 4)
+    blacklist = read_bed(settings["blacklist"]) if settings["blacklist"] else None
+    positive_gc = np.empty(len(positives))
+    candidates = []
+    for chrom in chrom_sizes:
+        codes = encode.to_codes(fasta[chrom][:], str(spec["genome"]), chrom)
+        excluded = np.zeros(len(codes), dtype=bool)
+        on_chrom = (positives["chrom"] == chrom).to_numpy()
+        for start, end in positives.loc[on_chrom, ["start", "end"]].itertuples(index=False):
+            excluded[max(start, 0):end] = True
+        if blacklist is not None:
+            for start, end in blacklist.loc[blacklist["chrom"] == chrom, ["start", "end"]].itertuples(index=False):
+                excluded[start:end] = True
+        if on_chrom.any():
+            windows = intervals.gather(codes, positives.loc[on_chrom, "start"].to_numpy(), length, encode.N_CODE)
+            positive_gc[on_chrom] = encode.gc_fraction(windows)
+        starts, gc = negatives.candidate_starts(codes, excluded, length, stride, settings["max_ambiguous"])
+        split = splits.assign_by_location(np.full(len(starts), chrom, dtype=object), starts, starts + length, holdouts)
+        candidates.append(pd.DataFrame({"chrom": chrom, "start": starts, "gc": gc, "split": split}))
+    pool = pd.concat(candidates, ignore_index=True)
+    pool = pool.loc[pool["split"] != ""]
+    chosen = []
+    for split in splits.SPLITS:
+        in_split = (positives["split"] == split).to_numpy()
+        split_pool = pool.loc[pool["split"] == split].reset_index(drop=True)
+        picked = negatives.match_gc(positive_gc[in_split], split_pool["gc"].to_numpy(), settings["ratio"],
+                                    settings["gc_bins"], rng)
+        chosen.append(split_pool.iloc[picked])
+        log.info("%s: GC of positives %.3f ± %.3f, of %d background windows %.3f ± %.3f", split,
+                 positive_gc[in_split].mean(), positive_gc[in_split].std(), len(picked),
+                 split_pool["gc"].to_numpy()[picked].mean() if len(picked) else float("nan"),
+                 split_pool["gc"].to_numpy()[picked].std() if len(picked) else float("nan"))
+    background = pd.concat(chosen, ignore_index=True)
+    return pd.DataFrame({
+        "chrom": background["chrom"], "start": background["start"], "end": background["start"] + length,
+        "strand": "+", "label": settings["label"], "source": "gc_matched", "split": background["split"],
+        "name": background["chrom"] + ":" + background["start"].astype(str),
+    })
+
+
+# --- FASTA files of sequences, one per class -----------------------------------------------
+
+def _fit_length(codes: np.ndarray, length: int) -> np.ndarray:
+    """Centre-crop a longer sequence or N-pad a shorter one to ``length``."""
+    if len(codes) >= length:
+        start = (len(codes) - length) // 2
+        return codes[start:start + length]
+    left = (length - len(codes)) // 2
+    return np.concatenate([np.full(left, encode.N_CODE, np.uint8), codes,
+                           np.full(length - len(codes) - left, encode.N_CODE, np.uint8)])
+
+
+def _records(spec: dict[str, Any], index_dir: Path) -> Iterator[tuple[str, str, str, np.ndarray]]:
+    for label, path in spec["sequences"].items():
+        fasta = open_fasta(path, index_dir / label)
+        if not len(fasta.keys()):
+            raise InputError(path, None, "no FASTA records found")
+        for record in fasta.keys():
+            yield str(path), record, label, encode.to_codes(fasta[record][:], str(path), record)
+
+
+def _fit_all(records: list[tuple[str, str, str, np.ndarray]], length: int, edge: str) -> tuple[pd.DataFrame, np.ndarray]:
+    rows, codes, short = [], [], 0
+    for source, record, label, seq in records:
+        if len(seq) < length and edge == "drop":
+            short += 1
+            continue
+        rows.append((source, record, label))
+        codes.append(_fit_length(seq, length))
+    if short:
+        log.info("dropped %d sequence(s) shorter than %d bp (edge: drop)", short, length)
+    frame = pd.DataFrame(rows, columns=["source", "name", "label"])
+    return frame, np.stack(codes) if codes else np.empty((0, length), np.uint8)
+
+
+def _from_sequence_files(spec: dict[str, Any], key: str, classes: list[str], seed: int, rng: np.random.Generator,
+                         writer: ShardWriter, index_dir: Path) -> None:
+    frame, codes = _fit_all(list(_records(spec, index_dir)), spec["length"], spec["edge"])
+    frame, codes = _dedupe_sequences(frame, codes)
+    if frame.empty:
+        raise InputError(key, None, "every sequence was filtered out (too short, duplicates)")
+    if spec["negatives"]["method"] == "gc_matched":
+        raise InputError("config", f"{key}.negatives.method", "gc_matched needs a genome; use shuffle for sequence files")
+    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+    frame["split"] = splits.stratified_random(frame["label"].to_numpy(), spec["split"]["validation_fraction"],
+                                              spec["split"]["test_fraction"], seed, key)
+    _emit_with_shuffles(spec, frame, codes, classes, rng, writer)
+
+
+def _emit_with_shuffles(spec: dict[str, Any], frame: pd.DataFrame, codes: np.ndarray, classes: list[str],
+                        rng: np.random.Generator, writer: ShardWriter) -> None:
+    task = _task(classes)
+    for part in _chunks(len(frame), writer.shard_size):
+        rows = frame.iloc[part].reset_index(drop=True)
+        _emit(writer, rows, codes[part], classes, task, spec["ambiguous"])
+        if spec["negatives"]["method"] == "shuffle":
+            shuffled_rows, shuffled = _shuffled(rows, codes[part], spec["negatives"]["ratio"], classes[0], rng)
+            _emit(writer, shuffled_rows, shuffled, classes, task, spec["ambiguous"])
+
+
+def _dedupe_sequences(frame: pd.DataFrame, codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    frame = frame.assign(sequence_key=[row.tobytes() for row in codes], row=np.arange(len(frame)))
+    kept = intervals.drop_duplicates(frame, ["sequence_key"])
+    return kept.drop(columns=["sequence_key", "row"]), codes[kept["row"].to_numpy()]
+
+
+# --- table with a sequence column and label columns ----------------------------------------
+
+def _from_table(spec: dict[str, Any], seed: int, rng: np.random.Generator,
+                writer: ShardWriter) -> tuple[list[str], str]:
+    """Sequences from a table; one label column of class names, or several 0/1 columns."""
+    settings = spec["table"]
+    path = require_file(settings["path"], "sequence table")
+    table = pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else "\t", dtype=str, keep_default_na=False)
+    label_columns = settings["label_columns"]
+    missing = [c for c in [settings["sequence_column"], *label_columns] if c not in table.columns]
+    if missing:
+        raise InputError(path, "header", f"missing column(s) {missing}; found {list(table.columns)}")
+    if table.empty:
+        raise InputError(path, None, "the table has no rows")
+    lines = [f"line {n}" for n in range(2, len(table) + 2)]  # file line numbers, after the header
+    sequences = [encode.to_codes(seq, str(path), line) for line, seq in zip(lines, table[settings["sequence_column"]])]
+    if len(label_columns) > 1:
+        if spec["negatives"]["method"] != "none":
+            raise InputError("config", "negatives.method", "negatives cannot be generated for multi-label tables")
+        classes, task = list(label_columns), "multilabel"
+        y = _binary_columns(table, label_columns, path, lines)
+        labels = [";".join(c for c, v in zip(classes, row) if v) for row in y]
+    else:
+        labels = table[label_columns[0]].str.strip().tolist()
+        if "" in labels:
+            raise InputError(path, lines[labels.index("")], f"empty label in column {label_columns[0]!r}")
+        classes, task = _classes(spec, sorted(set(labels)))
+    records = [(str(path), line, label, seq) for line, label, seq in zip(lines, labels, sequences)]
+    frame, codes = _fit_all(records, spec["length"], spec["edge"])
+    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+    if task == "multilabel":
+        kept = frame["name"].map({line: i for i, line in enumerate(lines)}).to_numpy()
+        frame["split"] = splits.stratified_random(frame["label"].to_numpy(), spec["split"]["validation_fraction"],
+                                                  spec["split"]["test_fraction"], seed, str(path))
+        _emit(writer, frame, codes, classes, task, spec["ambiguous"], y=y[kept])
+        return classes, task
+    frame, codes = _dedupe_sequences(frame, codes)
+    frame["split"] = splits.stratified_random(frame["label"].to_numpy(), spec["split"]["validation_fraction"],
+                                              spec["split"]["test_fraction"], seed, str(path))
+    _emit_with_shuffles(spec, frame, codes, classes, rng, writer)
+    return classes, task
+
+
+def _binary_columns(table: pd.DataFrame, columns: list[str], path: Path, lines: list[str]) -> np.ndarray:
+    values = table[columns].apply(lambda column: column.str.strip())
+    bad = ~values.isin(["0", "1"])
+    if bad.to_numpy().any():
+        row, col = np.argwhere(bad.to_numpy())[0]
+        raise InputError(path, f"{lines[row]}, column {columns[col]!r}",
+                         f"multi-label columns must hold 0 or 1, found {values.iat[row, col]!r}")
+    return values.astype(np.float32).to_numpy()
+
+
+def _check_splits(metadata: pd.DataFrame, classes: list[str], task: str, key: str) -> None:
+    for split in splits.SPLITS:
+        labels = metadata.loc[metadata["split"] == split, "label"]
+        if labels.empty:
+            raise InputError(key, f"split {split!r}", "no examples: check the split settings and the inputs")
+        if task in ("binary", "multiclass") and labels.nunique() < 2:
+            raise InputError(key, f"split {split!r}",
+                             f"holds only the class {labels.iloc[0]!r}; every split needs at least two classes")

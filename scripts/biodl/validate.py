@@ -1,0 +1,42 @@
+"""The one input validator used by every reader in the package.
+
+Contract: every problem with a user's input is raised as :class:`InputError`, whose message
+names the file, the record (line number, record name or config key) and what was expected.
+Scripts let it propagate; Snakemake then reports a failed job with that message, a non-zero
+exit status, and (because outputs are written atomically, see ``biodl.io``) no output that
+looks complete.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+
+class InputError(ValueError):
+    """A user's input file or setting is not what the workflow expects."""
+
+    def __init__(self, source: str | PathLike[str], where: str | None, problem: str) -> None:
+        self.source = str(source)
+        self.where = where
+        self.problem = problem
+        location = f"{self.source}, {where}" if where else self.source
+        super().__init__(f"{location}: {problem}")
+
+
+def require_file(path: str | PathLike[str], what: str) -> Path:
+    """Return ``path`` as a Path if it is a readable, non-empty file; else raise InputError."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, None, f"{what} not found")
+    if not p.is_file():
+        raise InputError(p, None, f"{what} is not a regular file")
+    if p.stat().st_size == 0:
+        raise InputError(p, None, f"{what} is empty")
+    return p
+
+
+def require(condition: bool, source: str | PathLike[str], where: str | None, problem: str) -> None:
+    """Raise InputError(source, where, problem) unless ``condition`` holds."""
+    if not condition:
+        raise InputError(source, where, problem)

@@ -1,0 +1,51 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from biodl.config import runs, validate_config
+from biodl.validate import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+DEMO = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def check(config):
+    return validate_config(config, SCHEMA, ROOT)
+
+
+def test_demo_config_is_valid_and_defaults_are_filled():
+    config = check(copy.deepcopy(DEMO))
+    assert config["datasets"]["ctcf"]["ambiguous"] == "zeros"
+    assert config["datasets"]["ctcf"]["negatives"]["label"] == "background"
+    assert config["models"]["cnn_motif"]["conv_layers"][0]["pool_size"] == 1
+    assert config["models"]["cnn_motif"]["training"]["optimizer"] == "adam"
+    assert runs(config) == [(d, m) for d in DEMO["datasets"] for m in DEMO["models"]]
+
+
+def broken(edit):
+    config = copy.deepcopy(DEMO)
+    edit(config)
+    return config
+
+
+@pytest.mark.parametrize("edit, key, expected", [
+    (lambda c: c["datasets"]["ctcf"].update(lenght=3), "datasets.ctcf", "unknown key 'lenght' (did you mean 'length'?)"),
+    (lambda c: c["datasets"]["ctcf"].update(length="long"), "datasets.ctcf.length", "expected an integer, found 'long'"),
+    (lambda c: c["models"]["cnn_deep"].update(kind="transformer"), "models.cnn_deep.kind", "expected one of cnn1d"),
+    (lambda c: c["models"]["cnn_deep"]["conv_layers"][1].update(filters=0), "models.cnn_deep.conv_layers[1].filters", "less than the minimum"),
+    (lambda c: c.update(seed="x"), "seed", "expected an integer"),
+    (lambda c: c.pop("models"), "(top level)", "'models' is required"),
+    (lambda c: c["datasets"]["ctcf"]["sequences"].update(CTCF="resources/missing.fa"), "datasets.ctcf.sequences.CTCF", "file not found: resources/missing.fa"),
+    (lambda c: c["datasets"]["ctcf"].update(genome="resources/yeast/sacCer_chrI_chrII.fa"), "datasets.ctcf", "exactly one input"),
+    (lambda c: c["datasets"]["yeast_promoters"]["split"].update(test=[]), "datasets.yeast_promoters.split", "set split.validation and split.test"),
+    (lambda c: c["datasets"]["ctcf"]["negatives"].update(ratio=1.5), "datasets.ctcf.negatives.ratio", "whole number"),
+    (lambda c: c.update(runs={"ctcf": ["nope"]}), "runs.ctcf", "unknown model 'nope'"),
+])
+def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
+    with pytest.raises(InputError) as caught:
+        check(broken(edit))
+    assert caught.value.where == key
+    assert expected in caught.value.problem

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pyfaidx
+import pytest
+
+from biodl import encode, intervals
+from biodl.io import read_bed
+
+
+def regions(rows):
+    return pd.DataFrame(rows, columns=["chrom", "start", "end", "strand", "summit", "label"])
+
+
+def test_window_is_centred_or_on_the_summit():
+    frame = regions([("c", 100, 200, "+", -1, "a"), ("c", 100, 200, "+", 10, "a")])
+    out = intervals.make_windows(frame, 20, {"c": 1000})
+    assert out["win_start"].tolist() == [140, 100]
+    assert (out["win_end"] - out["win_start"]).eq(20).all()
+    centred = intervals.make_windows(frame, 20, {"c": 1000}, anchor="centre")
+    assert centred["win_start"].tolist() == [140, 140]
+
+
+def test_windows_past_chromosome_ends_are_dropped_or_padded():
+    frame = regions([("c", 0, 10, "+", -1, "a"), ("c", 45, 50, "+", -1, "a"), ("c", 20, 30, "+", -1, "a")])
+    kept = intervals.make_windows(frame, 20, {"c": 50}, edge="drop")
+    assert kept["start"].tolist() == [20]
+    padded = intervals.make_windows(frame, 20, {"c": 50}, edge="pad")
+    assert len(padded) == 3 and padded["padded"].tolist() == [True, True, False]
+
+
+def test_gather_pads_with_n_outside_the_chromosome():
+    codes = encode.to_codes("ACGTACGTAC", "s", "r")
+    out = intervals.gather(codes, np.array([-2, 0, 7]), 5, encode.N_CODE)
+    assert [encode.decode(row) for row in out] == ["NNACG", "ACGTA", "TACNN"]
+
+
+def test_minus_strand_windows_match_pyfaidx_reverse_complement(tmp_path):
+    rng = np.random.default_rng(0)
+    sequence = "".join(rng.choice(list("ACGT"), 300))
+    (tmp_path / "g.fa").write_text(">chr1\n" + "\n".join(sequence[i:i + 60] for i in range(0, 300, 60)) + "\n")
+    (tmp_path / "r.bed").write_text("chr1\t0\t30\tedge\t0\t-\nchr1\t100\t150\tmid\t0\t-\nchr1\t280\t300\tend\t0\t+\n")
+    fasta = pyfaidx.Fasta(str(tmp_path / "g.fa"))
+    frame = read_bed(tmp_path / "r.bed", {"chr1": 300}).assign(label="x")
+    windows = intervals.make_windows(frame, 30, {"chr1": 300}, edge="drop")
+    assert windows["name"].tolist() == ["edge", "mid"]  # "end" runs past the chromosome end
+    codes = encode.to_codes(sequence, "g.fa", "chr1")
+    got = intervals.gather(codes, windows["win_start"].to_numpy(), 30, encode.N_CODE)
+    for row, (start, end) in zip(got, windows[["win_start", "win_end"]].itertuples(index=False)):
+        expected = str(fasta["chr1"][int(start):int(end)].reverse.complement)
+        assert encode.decode(encode.reverse_complement_codes(row)) == expected
+
+
+def test_duplicates_are_removed_and_conflicting_labels_dropped():
+    frame = pd.DataFrame({"key": [1, 1, 2, 2, 3], "label": ["a", "a", "a", "b", "a"]})
+    out = intervals.drop_duplicates(frame, ["key"])
+    assert out["key"].tolist() == [1, 3]
+
+
+@pytest.mark.parametrize("length", [1, 2, 7])
+def test_gather_keeps_window_length(length):
+    codes = encode.to_codes("ACGT" * 5, "s", "r")
+    assert intervals.gather(codes, np.arange(5), length, encode.N_CODE).shape == (5, length)

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from biodl import io
+from biodl.validate import InputError
+
+SIZES = {"chr1": 1000}
+
+
+def write(tmp_path, text, name="r.bed"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_bed_with_header_track_lines_and_windows_line_endings_is_read(tmp_path):
+    path = write(tmp_path, "track name=x\r\n#comment\r\nbrowser position chr1\r\nchr1\t10\t20\tp1\t5\t-\r\n")
+    frame = io.read_bed(path, SIZES)
+    assert frame[["chrom", "start", "end", "name", "strand", "summit", "line"]].values.tolist() == [
+        ["chr1", 10, 20, "p1", "-", -1, 4]]
+
+
+def test_narrowpeak_summit_is_read(tmp_path):
+    path = write(tmp_path, "chr1\t100\t200\tpk\t0\t.\t5.0\t3.0\t2.0\t40\n")
+    assert io.read_bed(path, SIZES)["summit"].tolist() == [40]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("chr1\t20\t10", "end must be greater than start"),
+    ("chr1\t-5\t10", "start must be >= 0"),
+    ("chr1\t1.5\t10", "must be integers"),
+    ("chrZ\t1\t10", "'chrZ' is not in the genome"),
+    ("chr1\t990\t1010", "past the end of chr1"),
+    ("chr1\t1\t10\tn\t0\t*", "strand"),
+    ("chr1\t100\t200\tpk\t0\t.\t5\t3\t2\t150", "summit offset 150 lies outside the peak"),
+    ("chr1 1 10", "at least 3 tab-separated columns"),
+])
+def test_bad_bed_records_name_file_and_line(tmp_path, line, expected):
+    path = write(tmp_path, "chr1\t1\t10\n" + line + "\n")
+    with pytest.raises(InputError) as caught:
+        io.read_bed(path, SIZES)
+    assert str(path) in str(caught.value) and "line 2" in str(caught.value) and expected in str(caught.value)
+
+
+def test_missing_and_empty_files_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="BED file not found"):
+        io.read_bed(tmp_path / "nope.bed")
+    with pytest.raises(InputError, match="BED file is empty"):
+        io.read_bed(write(tmp_path, ""))
+
+
+def test_fasta_without_header_is_rejected_and_index_kept_out_of_input_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    bad = write(data, "ACGT\n", "bad.fa")
+    with pytest.raises(InputError, match="expected a FASTA header"):
+        io.open_fasta(bad, tmp_path / "index")
+    good = write(data, ">s1\nACGT\n>s2\nGG\n", "good.fa")
+    fasta = io.open_fasta(good, tmp_path / "index")
+    assert fasta["s1"][:] == "ACGT"
+    assert sorted(p.name for p in data.iterdir()) == ["bad.fa", "good.fa"]
+
+
+def test_duplicate_fasta_records_are_rejected(tmp_path):
+    path = write(tmp_path, ">s1\nACGT\n>s1\nGG\n", "dup.fa")
+    with pytest.raises(InputError, match="not a valid FASTA"):
+        io.open_fasta(path, tmp_path / "index")
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out" / "x.tsv"
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    with io.atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path):
+    target = tmp_path / "shards"
+    with io.atomic_dir(target) as tmp:
+        (tmp / "a").write_text("1")
+    with pytest.raises(RuntimeError):
+        with io.atomic_dir(target) as tmp:
+            (tmp / "b").write_text("2")
+            raise RuntimeError
+    assert [p.name for p in tmp_path.iterdir()] == ["shards"]
+    assert [p.name for p in target.iterdir()] == ["a"]
+
+
+def test_npy_round_trip_refuses_pickles(tmp_path):
+    io.save_npy(np.arange(6, dtype=np.uint8).reshape(2, 3), tmp_path / "a.npy")
+    assert io.load_npy(tmp_path / "a.npy", mmap=True).tolist() == [[0, 1, 2], [3, 4, 5]]
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError):
+        io.load_npy(tmp_path / "obj.npy")

@@ -1,0 +1,20 @@
+import pytest
+
+from biodl.validate import InputError, require, require_file
+
+
+def test_message_names_source_record_and_problem():
+    error = InputError("peaks.bed", "line 7", "end must be greater than start")
+    assert str(error) == "peaks.bed, line 7: end must be greater than start"
+    assert str(InputError("x.fa", None, "empty")) == "x.fa: empty"
+
+
+def test_require_file(tmp_path):
+    with pytest.raises(InputError, match="genome not found"):
+        require_file(tmp_path / "g.fa", "genome")
+    with pytest.raises(InputError, match="not a regular file"):
+        require_file(tmp_path, "genome")
+    (tmp_path / "g.fa").write_text(">a\nA\n")
+    assert require_file(tmp_path / "g.fa", "genome").name == "g.fa"
+    with pytest.raises(InputError, match="k: bad"):
+        require(False, "cfg", "k", "bad")
