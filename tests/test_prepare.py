@@ -1,5 +1,4 @@
 import json
-from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -10,7 +9,7 @@ from biodl import encode, io
 from biodl.config import validate_config
 from biodl.prepare import prepare_dna
 from biodl.validate import InputError
-from test_config import ROOT, SCHEMA
+from test_config import SCHEMA
 
 MOTIF = "CCGCGTGGCGC"
 

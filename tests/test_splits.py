@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from biodl import splits
+from biodl.io import SPLITS
 from biodl.validate import InputError
 
 SIZES = {"chr1": 1000, "chr2": 1000, "chr3": 1000}
@@ -31,7 +32,7 @@ def test_stratified_random_split_is_seeded_disjoint_and_stratified():
     again = splits.stratified_random(labels, 0.1, 0.2, 3, "t")
     other = splits.stratified_random(labels, 0.1, 0.2, 4, "t")
     assert first.tolist() == again.tolist() and first.tolist() != other.tolist()
-    counts = {s: (first == s).sum() for s in splits.SPLITS}
+    counts = {s: (first == s).sum() for s in SPLITS}
     assert counts == {"train": 700, "validation": 100, "test": 200}
     assert ((first == "test") & (labels == "b")).sum() == 40
 

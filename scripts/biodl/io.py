@@ -8,6 +8,8 @@ Contract:
 - ``read_bed`` reads BED or narrowPeak files (header/track/browser lines skipped), checks every
   record and raises ``InputError`` naming the file and line.
 - ``open_fasta`` opens a FASTA with pyfaidx, keeping its index out of the input folder.
+- ``SPLITS``, ``TASKS``, ``METADATA_COLUMNS`` and ``read_manifest`` define the prepared-dataset
+  format shared by the step that writes it (``biodl.prepare``) and those that read it.
 """
 
 from __future__ import annotations
@@ -28,16 +30,20 @@ import pyfaidx
 
 from biodl.validate import InputError, require_file
 
-BED_COLUMNS = ["chrom", "start", "end", "name", "score", "strand"]
-NARROWPEAK_COLUMNS = BED_COLUMNS + ["signal", "p_value", "q_value", "summit"]
+SPLITS = ("train", "validation", "test")
+TASKS = ("binary", "multiclass", "multilabel")
+METADATA_COLUMNS = ("split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label")
 
 
 @contextmanager
 def atomic_path(target: str | PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    The temporary name ends in the target's suffix, for writers that insist on one (Keras).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -82,6 +88,24 @@ def save_npy(array: np.ndarray, target: str | PathLike[str]) -> None:
 def load_npy(path: str | PathLike[str], mmap: bool = False) -> np.ndarray:
     """Load an array written by ``save_npy``; pickles are never allowed."""
     return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+def read_manifest(path: str | PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """Read a prepared dataset's ``dataset.json`` (the file or its folder); check its task.
+
+    Returns the manifest's path and its content.
+    """
+    path = Path(path)
+    manifest = require_file(path / "dataset.json" if path.is_dir() else path, "dataset manifest (dataset.json)")
+    try:
+        raw = json.loads(manifest.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(manifest, None, f"not valid JSON ({error})") from error
+    if not isinstance(raw, dict):
+        raise InputError(manifest, None, "expected a JSON object")
+    if raw.get("task") not in TASKS:
+        raise InputError(manifest, "task", f"expected one of {', '.join(TASKS)}, found {raw.get('task')!r}")
+    return manifest, raw
 
 
 def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyfaidx.Fasta:

@@ -29,12 +29,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from biodl import encode, intervals, negatives, splits
-from biodl.io import atomic_dir, open_fasta, read_bed, save_npy, write_json, write_tsv
+from biodl.io import METADATA_COLUMNS, SPLITS, atomic_dir, open_fasta, read_bed, save_npy, write_json, write_tsv
 from biodl.validate import InputError, require_file
 
 log = logging.getLogger(__name__)
 
-METADATA_COLUMNS = ["split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label"]
 
 
 class ShardWriter:
@@ -43,9 +42,9 @@ class ShardWriter:
     def __init__(self, directory: Path, shard_size: int) -> None:
         self.directory = directory
         self.shard_size = shard_size
-        self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in splits.SPLITS}
-        self.buffered = dict.fromkeys(splits.SPLITS, 0)
-        self.shards: dict[str, list[str]] = {s: [] for s in splits.SPLITS}
+        self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in SPLITS}
+        self.buffered = dict.fromkeys(SPLITS, 0)
+        self.shards: dict[str, list[str]] = {s: [] for s in SPLITS}
         self.metadata: list[pd.DataFrame] = []
 
     def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
@@ -55,13 +54,13 @@ class ShardWriter:
             self._flush(split, self.shard_size)
 
     def close(self) -> tuple[dict[str, Any], pd.DataFrame]:
-        for split in splits.SPLITS:
+        for split in SPLITS:
             if self.buffered[split]:
                 self._flush(split, self.buffered[split])
         summary = {s: {"n": int(sum(len(m) for m in self.metadata if (m["split"] == s).all())), "shards": self.shards[s]}
-                   for s in splits.SPLITS}
-        metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=METADATA_COLUMNS)
-        return summary, metadata[METADATA_COLUMNS]
+                   for s in SPLITS}
+        metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=list(METADATA_COLUMNS))
+        return summary, metadata[list(METADATA_COLUMNS)]
 
     def _flush(self, split: str, n: int) -> None:
         x = np.concatenate([b[0] for b in self.buffers[split]])
@@ -97,7 +96,7 @@ def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, 
         write_tsv(metadata, metadata_tsv)
     targets = [classes[1]] if task == "binary" else classes
     counts = {s: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == s, "label"].value_counts().sort_index().items()}
-              for s in splits.SPLITS}
+              for s in SPLITS}
     description = {
         "name": name, "modality": "dna", "task": task, "classes": classes, "targets": targets,
         "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "splits": split_summary,
@@ -136,10 +135,10 @@ def _emit(writer: ShardWriter, rows: pd.DataFrame, codes: np.ndarray, classes: l
     if y is None:
         y = _labels_to_y(rows["label"].to_numpy(), classes, task)
     x = encode.one_hot(codes, mode)
-    for split in splits.SPLITS:
+    for split in SPLITS:
         mask = (rows["split"] == split).to_numpy()
         if mask.any():
-            writer.add(split, x[mask], y[mask], rows.loc[mask, METADATA_COLUMNS[3:]])
+            writer.add(split, x[mask], y[mask], rows.loc[mask, list(METADATA_COLUMNS[3:])])
 
 
 def _shuffled(rows: pd.DataFrame, codes: np.ndarray, ratio: int, label: str,
@@ -229,7 +228,7 @@ def _gc_matched(spec: dict[str, Any], fasta: Any, chrom_sizes: dict[str, int], p
     pool = pd.concat(candidates, ignore_index=True)
     pool = pool.loc[pool["split"] != ""]
     chosen = []
-    for split in splits.SPLITS:
+    for split in SPLITS:
         in_split = (positives["split"] == split).to_numpy()
         split_pool = pool.loc[pool["split"] == split].reset_index(drop=True)
         picked = negatives.match_gc(positive_gc[in_split], split_pool["gc"].to_numpy(), settings["ratio"],
@@ -367,7 +366,7 @@ def _binary_columns(table: pd.DataFrame, columns: list[str], path: Path, lines: 
 
 
 def _check_splits(metadata: pd.DataFrame, classes: list[str], task: str, key: str) -> None:
-    for split in splits.SPLITS:
+    for split in SPLITS:
         labels = metadata.loc[metadata["split"] == split, "label"]
         if labels.empty:
             raise InputError(key, f"split {split!r}", "no examples: check the split settings and the inputs")

@@ -23,7 +23,6 @@ from biodl.validate import InputError
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test")
 REGION = re.compile(r"^(?P<chrom>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
 
 
