@@ -65,6 +65,7 @@ rule evaluate:
 rule summarize:
     input:
         metrics=evaluation_files("metrics.tsv"),
+        datasets=[f"results/prepared/{dataset}/dataset.json" for dataset, _ in RUNS],
     output:
         summary=report(
             "results/summary.tsv",
