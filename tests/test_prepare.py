@@ -170,11 +170,13 @@ def test_multilabel_table(tmp_path):
 @pytest.mark.parametrize("table, expected", [
     ("seq\tlabel\nACGT\ta\n", "missing column(s) ['activity']"),
     ("seq\tactivity\tlabel\nACGT\t0\t1\nACGT\t2\t0\n", "line 3, column 'activity': multi-label columns must hold 0 or 1"),
+    ("seq\tactivity\nACGT\t0.31\nACGA\t1.7\n", "column 'activity': holds continuous values (2 distinct)"),
 ])
 def test_bad_tables_name_column_and_line(tmp_path, table, expected):
     (tmp_path / "t.tsv").write_text(table)
     with pytest.raises(InputError) as caught:
-        run(tmp_path, {"modality": "dna", "length": 4, "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["activity", "label"]}})
+        columns = ["activity", "label"] if "label" in table else ["activity"]
+        run(tmp_path, {"modality": "dna", "length": 4, "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": columns}})
     assert expected in str(caught.value)
 
 

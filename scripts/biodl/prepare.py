@@ -338,6 +338,11 @@ def _from_table(spec: dict[str, Any], seed: int, rng: np.random.Generator,
         labels = table[label_columns[0]].str.strip().tolist()
         if "" in labels:
             raise InputError(path, lines[labels.index("")], f"empty label in column {label_columns[0]!r}")
+        numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
+        if numbers.notna().all() and not numbers.isin([0, 1]).all():
+            raise InputError(path, f"column {label_columns[0]!r}",
+                             f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1 "
+                             "(regression on measured activity is not supported yet)")
         classes, task = _classes(spec, sorted(set(labels)))
     records = [(str(path), line, label, seq) for line, label, seq in zip(lines, labels, sequences)]
     frame, codes = _fit_all(records, spec["length"], spec["edge"])
