@@ -115,6 +115,7 @@ def binary_dataset(make_dataset: Callable[..., Path]) -> Path:
 def tiny_config() -> dict[str, object]:
     """A model small enough to train in about a second per epoch on the fixtures."""
     return {
+        "kind": "cnn1d",
         "conv_layers": [{"filters": 8, "kernel_size": 8, "pool_size": 4}],
         "global_pool": "max",
         "dense_layers": [{"units": 8}],

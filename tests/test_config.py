@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from biodl.config import runs, validate_config
+from biodl.config import runs, validate_config, validate_model
 from biodl.validate import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,3 +49,34 @@ def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
         check(broken(edit))
     assert caught.value.where == key
     assert expected in caught.value.problem
+
+
+def test_model_settings_outside_the_workflow_get_the_schema_defaults():
+    resolved = validate_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}})
+    assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}]
+    assert resolved["dense_layers"] == [] and resolved["global_pool"] == "none"
+    assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0}
+    assert validate_model("m", {"kind": "cnn1d"}) == check(copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}})["models"]["m"]
+
+
+@pytest.mark.parametrize(
+    ("config", "where"),
+    [
+        ({"kind": "transformer"}, "kind"),
+        ({"global_pool": "sum"}, "global_pool"),
+        ({"activation": "not_an_activation"}, "activation"),
+        ({"conv_layers": [{"filters": 0, "kernel_size": 3}]}, "conv_layers[0].filters"),
+        ({"conv_layers": [{"filters": 4, "kernal_size": 3}]}, "conv_layers[0]"),
+        ({"dense_layers": [{"dropout": 0.2}]}, "dense_layers[0]"),
+        ({"dense_layers": [{"units": 4, "dropout": 1.0}]}, "dense_layers[0].dropout"),
+        ({"training": {"optimizer": "adagrad"}}, "training.optimizer"),
+        ({"training": {"batch_size": True}}, "training.batch_size"),
+        ({"training": {"learning_rate": 0}}, "training.learning_rate"),
+        ({"epochs": 3}, None),
+    ],
+)
+def test_bad_model_settings_name_the_key(config, where):
+    with pytest.raises(InputError) as error:
+        validate_model("m", {"kind": "cnn1d", **config})
+    assert error.value.where == "models.m" + (f".{where}" if where else "")
+    assert error.value.source == "config"

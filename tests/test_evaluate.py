@@ -21,7 +21,7 @@ from biodl.models import build_model
 from biodl.train import save_model
 from biodl.validate import InputError
 
-SMALL_MODEL = {"conv_layers": [{"filters": 4, "kernel_size": 5, "pool_size": 4}], "dense_layers": [{"units": 4}]}
+SMALL_MODEL = {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 5, "pool_size": 4}], "dense_layers": [{"units": 4}]}
 
 
 def _value(metrics: pd.DataFrame, metric: str, target: str) -> float:

@@ -1,16 +1,13 @@
-"""biodl.models: configuration defaults and checks, the shape check, outputs per task."""
+"""biodl.models: the layers follow the settings, the shape check, outputs per task."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-import yaml
 
 from biodl.io import TASKS
-from biodl.models import CONV_LAYER_DEFAULTS, DEFAULTS, DENSE_LAYER_DEFAULTS, TASK_OUTPUTS, build_model, loss_for_task, resolve_config
+from biodl.models import TASK_OUTPUTS, build_model, loss_for_task
 from biodl.validate import InputError
 
 
@@ -23,7 +20,7 @@ from biodl.validate import InputError
     ],
 )
 def test_output_layer_and_loss_follow_the_task(task: str, n_outputs: int, activation: str, loss: str) -> None:
-    model = build_model("m", {}, (50, 4), task, n_outputs)
+    model = build_model("m", {"kind": "cnn1d"}, (50, 4), task, n_outputs)
     output = model.layers[-1]
     assert output.activation.__name__ == activation
     assert model.output_shape == (None, n_outputs)
@@ -33,30 +30,9 @@ def test_output_layer_and_loss_follow_the_task(task: str, n_outputs: int, activa
         np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_missing_keys_take_the_defaults() -> None:
-    resolved = resolve_config("m", {"conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}})
-    assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "dropout": 0.0, "batch_norm": False, "pool": "max"}]
-    assert resolved["dense_layers"] == []
-    assert resolved["training"] == {**DEFAULTS["training"], "epochs": 2}
-    assert resolve_config("m", None) == resolve_config("m", DEFAULTS)
-    assert resolve_config("m", None)["conv_layers"][0] == {**CONV_LAYER_DEFAULTS, **DEFAULTS["conv_layers"][0]}
-
-
-def test_defaults_agree_with_the_workflow_schema() -> None:
-    schema_path = Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml"
-    model = yaml.safe_load(schema_path.read_text())["$defs"]["cnn1d_model"]["properties"]
-
-    def defaults(properties: dict) -> dict:
-        return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
-
-    assert {**DEFAULTS, "training": {}} == {"kind": "cnn1d", **defaults(model)}  # training: {} filled per key
-    assert DEFAULTS["training"] == defaults(model["training"]["properties"])
-    assert CONV_LAYER_DEFAULTS == defaults(model["conv_layers"]["items"]["properties"])
-    assert DENSE_LAYER_DEFAULTS == defaults(model["dense_layers"]["items"]["properties"])
-
-
 def test_layers_follow_the_config() -> None:
     config = {
+        "kind": "cnn1d",
         "conv_layers": [
             {"filters": 6, "kernel_size": 5, "pool_size": 2, "batch_norm": True, "pool": "average", "dropout": 0.2},
             {"filters": 3, "kernel_size": 3},
@@ -89,44 +65,21 @@ def test_a_model_that_cannot_fit_its_input_is_refused_before_building(
 
     monkeypatch.setattr(keras, "Input", no_graph)
     with pytest.raises(InputError) as error:
-        build_model("deep_cnn", {"conv_layers": conv_layers}, (50, 4), "binary", 1)
+        build_model("deep_cnn", {"kind": "cnn1d", "conv_layers": conv_layers}, (50, 4), "binary", 1)
     assert error.value.source == "model deep_cnn"
     assert error.value.where == where
     assert message in error.value.problem
 
 
 def test_a_model_that_exactly_fits_is_built() -> None:
-    model = build_model("m", {"conv_layers": [{"filters": 2, "kernel_size": 41, "pool_size": 10}]}, (50, 4), "binary", 1)
+    model = build_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 41, "pool_size": 10}]}, (50, 4), "binary", 1)
     assert model.get_layer("conv1_max_pool").output.shape == (None, 1, 2)
-
-
-@pytest.mark.parametrize(
-    ("config", "where"),
-    [
-        ({"kind": "transformer"}, "kind"),
-        ({"global_pool": "sum"}, "global_pool"),
-        ({"activation": "not_an_activation"}, "activation"),
-        ({"conv_layers": [{"filters": 0, "kernel_size": 3}]}, "conv_layers[0].filters"),
-        ({"conv_layers": [{"filters": 4, "kernal_size": 3}]}, "conv_layers[0]"),
-        ({"dense_layers": [{"dropout": 0.2}]}, "dense_layers[0]"),
-        ({"dense_layers": [{"units": 4, "dropout": 1.0}]}, "dense_layers[0].dropout"),
-        ({"training": {"optimizer": "adagrad"}}, "training.optimizer"),
-        ({"training": {"batch_size": True}}, "training.batch_size"),
-        ({"training": {"learning_rate": 0}}, "training.learning_rate"),
-        ({"epochs": 3}, None),
-    ],
-)
-def test_bad_settings_raise_input_error_naming_the_key(config: dict, where: str | None) -> None:
-    with pytest.raises(InputError) as error:
-        resolve_config("m", config)
-    assert error.value.where == where
-    assert error.value.source == "model m"
 
 
 def test_weights_depend_only_on_the_seed() -> None:
     def weights(seed: int) -> list[np.ndarray]:
         keras.utils.set_random_seed(seed)
-        return build_model("m", {"conv_layers": [{"filters": 2, "kernel_size": 3}], "dense_layers": [{"units": 2}]}, (10, 4), "binary", 1).get_weights()
+        return build_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 3}], "dense_layers": [{"units": 2}]}, (10, 4), "binary", 1).get_weights()
 
     first, again, other = weights(1), weights(1), weights(2)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))

@@ -5,6 +5,9 @@ JSON schema (YAML) in ``workflow/schemas/``, fills in every default in place, ch
 schema cannot (exactly one input per dataset, files exist, runs name known datasets and
 models) and raises ``InputError`` with one message naming the offending key, e.g.
 ``config, datasets.ctcf.length: expected integer, found 'long'``.
+``validate_model(name, model_config)`` does the same for one model's settings against the
+schema's model definition, so library code called outside the workflow (training, tests)
+fills the same defaults and gives the same messages.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 
 from biodl.validate import InputError
 
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 INPUT_KINDS = ("genome", "sequences", "table")
 JSON_TYPES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
               "object": "a mapping", "array": "a list", "null": "null"}
@@ -47,9 +51,9 @@ def _key(path: Any) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[") or "(top level)"
 
 
-def _message(error: jsonschema.ValidationError) -> tuple[str, str]:
+def _message(error: jsonschema.ValidationError, prefix: tuple[str, ...]) -> tuple[str, str]:
     """Turn a schema error into (key, what was expected)."""
-    key = _key(error.absolute_path)
+    key = _key((*prefix, *error.absolute_path))
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
@@ -66,18 +70,30 @@ def _message(error: jsonschema.ValidationError) -> tuple[str, str]:
     return key, f"{error.message}"
 
 
-def validate_config(config: dict[str, Any], schema_path: str | PathLike[str], base_dir: str | PathLike[str] = ".") -> dict[str, Any]:
-    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator_class = _with_defaults(jsonschema.validators.validator_for(schema))
-    validator = validator_class(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+def _validate(instance: Any, schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> None:
+    """Validate ``instance`` in place (defaults filled); raise InputError naming the key."""
+    validator = _with_defaults(jsonschema.validators.validator_for(schema))(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is not None:
-        key, problem = _message(error)
+        key, problem = _message(error, prefix)
         raise InputError("config", key, problem)
+
+
+def validate_config(config: dict[str, Any], schema_path: str | PathLike[str] = SCHEMA,
+                    base_dir: str | PathLike[str] = ".") -> dict[str, Any]:
+    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
+    _validate(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
     _check_runs(config)
     return config
+
+
+def validate_model(model_name: str, model_config: dict[str, Any]) -> dict[str, Any]:
+    """A checked copy of one model's settings, defaults filled, as under ``models.<name>``."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    resolved = _copy(model_config)
+    _validate(resolved, {"$defs": schema["$defs"], "$ref": "#/$defs/cnn1d_model"}, ("models", model_name))
+    return resolved
 
 
 def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:

@@ -44,6 +44,7 @@ class ShardWriter:
         self.shard_size = shard_size
         self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in SPLITS}
         self.buffered = dict.fromkeys(SPLITS, 0)
+        self.written = dict.fromkeys(SPLITS, 0)
         self.shards: dict[str, list[str]] = {s: [] for s in SPLITS}
         self.metadata: list[pd.DataFrame] = []
 
@@ -57,8 +58,7 @@ class ShardWriter:
         for split in SPLITS:
             if self.buffered[split]:
                 self._flush(split, self.buffered[split])
-        summary = {s: {"n": int(sum(len(m) for m in self.metadata if (m["split"] == s).all())), "shards": self.shards[s]}
-                   for s in SPLITS}
+        summary = {s: {"n": self.written[s], "shards": self.shards[s]} for s in SPLITS}
         metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=list(METADATA_COLUMNS))
         return summary, metadata[list(METADATA_COLUMNS)]
 
@@ -71,6 +71,7 @@ class ShardWriter:
         save_npy(y[:n], self.directory / f"{Path(name).name}.y.npy")
         self.metadata.append(meta.iloc[:n].assign(split=split, shard=name, offset=np.arange(n)))
         self.shards[split].append(name)
+        self.written[split] += n
         rest = (x[n:], y[n:], meta.iloc[n:])
         self.buffers[split] = [rest] if len(rest[0]) else []
         self.buffered[split] -= n

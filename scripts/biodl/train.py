@@ -27,7 +27,8 @@ import tensorflow as tf
 
 from biodl.dataset import ShardBatches, open_dataset
 from biodl.io import atomic_path, write_tsv
-from biodl.models import build_model, loss_for_task, resolve_config
+from biodl.config import validate_model
+from biodl.models import build_model, loss_for_task
 from biodl.validate import require
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmspr
 def train_model(
     dataset_dir: str | PathLike[str],
     model_name: str,
-    model_config: dict[str, Any] | None,
+    model_config: dict[str, Any],
     seed: int,
     model_path: str | PathLike[str],
     history_path: str | PathLike[str],
@@ -49,7 +50,7 @@ def train_model(
     ``dataset_dir`` is a prepared dataset folder or its ``dataset.json``.
     """
     dataset = open_dataset(dataset_dir)
-    config = resolve_config(model_name, model_config)
+    config = validate_model(model_name, model_config)
     training = config["training"]
     require(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0, f"model {model_name}", "seed", f"expected an integer >= 0, found {seed!r}")
     require(isinstance(threads, int) and threads >= 1, f"model {model_name}", "threads", f"expected an integer >= 1, found {threads!r}")
