@@ -113,7 +113,7 @@ def plot_pr(predictions: pd.DataFrame | Scores, path: str | PathLike[str], title
             # A classifier without skill has precision equal to the prevalence at every recall.
             ax.axhline(prevalence, color=colour, ls=":", lw=1)
         ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="Recall (fraction of positives found)", ylabel="Precision (fraction of calls correct)")
-        ax.set_title(title or "Precision-recall curve (test set)\ndotted: chance level (prevalence)")
+        ax.set_title(f"{title or 'Precision-recall curve (test set)'}\ndotted: chance level (prevalence)")
         _legend(ax, "lower left")
 
 
@@ -168,5 +168,5 @@ def plot_evaluation(
     """The three figures of one evaluated run, titled with its model and dataset."""
     run = f"{evaluation.model} on {evaluation.dataset}"
     plot_roc(evaluation.scores, roc_path, title=f"ROC, {run} (test set)")
-    plot_pr(evaluation.scores, pr_path, title=f"Precision-recall, {run} (test set)\ndotted: chance level (prevalence)")
+    plot_pr(evaluation.scores, pr_path, title=f"Precision-recall, {run} (test set)")
     plot_training_curves(history, curves_path, title=f"Training curves, {run}")

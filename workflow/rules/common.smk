@@ -12,9 +12,7 @@ from biodl.config import input_files, runs, validate_config
 from biodl.validate import InputError
 
 try:
-    validate_config(
-        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
-    )
+    validate_config(config)
 except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
