@@ -25,7 +25,11 @@ def test_open_reads_the_manifest_and_split_sizes(binary_dataset: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "where"),
     [
-        ({"task": "regression"}, "task"),
+        ({"task": "survival"}, "task"),
+        ({"task": "regression"}, "classes"),
+        ({"modality": "audio"}, "modality"),
+        ({"modality": "image"}, "input_shape"),
+        ({"modality": "table", "input_shape": [3]}, "feature_names"),
         ({"targets": ["background"]}, "targets"),
         ({"input_shape": [50, 5]}, "input_shape"),
         ({"ambiguous": "drop"}, "ambiguous"),

@@ -130,8 +130,8 @@ def test_predictions_keep_metadata_order_and_match_the_model(make_dataset: Calla
     dataset = open_dataset(dataset_dir)
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t", keep_default_na=False)
     metadata = load_metadata(dataset, "test")
-    assert list(predictions.columns) == [*METADATA_COLUMNS, "y_true", "y_score"]
-    pd.testing.assert_frame_equal(predictions[list(METADATA_COLUMNS)], metadata, check_dtype=False)
+    assert list(predictions.columns) == [*METADATA_COLUMNS['dna'], "y_true", "y_score"]
+    pd.testing.assert_frame_equal(predictions[list(METADATA_COLUMNS['dna'])], metadata, check_dtype=False)
     np.testing.assert_array_equal(predictions["y_true"], load_labels(dataset, "test")[:, 0])
     stored = np.concatenate([np.load(dataset_dir / f"{shard}.x.npy") for shard in dataset.split("test").shards]).astype("float32")
     stored /= np.maximum(stored.sum(axis=-1, keepdims=True), 1)
@@ -153,7 +153,7 @@ def test_prediction_columns_per_task(make_dataset: Callable[..., Path], tmp_path
     _saved_model(dataset_dir, tmp_path / "model.keras")
     evaluation = evaluate_model(dataset_dir, tmp_path / "model.keras", tmp_path / "predictions.tsv", tmp_path / "metrics.tsv")
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t", keep_default_na=False)
-    assert list(predictions.columns) == [*METADATA_COLUMNS, *score_columns]
+    assert list(predictions.columns) == [*METADATA_COLUMNS['dna'], *score_columns]
     if task == "multiclass":
         assert (predictions["y_true"] == predictions["label"]).all()
         assert set(predictions["y_pred"]) <= {"alpha", "beta", "gamma"}

@@ -13,7 +13,7 @@ fills the same defaults and gives the same messages.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -99,21 +99,25 @@ def validate_model(model_name: str, model_config: dict[str, Any]) -> dict[str, A
 def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
     for name, spec in config["datasets"].items():
         key = f"datasets.{name}"
-        given = [kind for kind in INPUT_KINDS if kind in spec]
-        if len(given) != 1:
-            raise InputError("config", key, f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}")
-        if ("genome" in spec) != ("regions" in spec):
-            raise InputError("config", key, "genome and regions go together: regions are intervals on the genome")
-        if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
-            raise InputError("config", f"{key}.split", "genome input holds out whole chromosomes or regions: set split.validation and split.test")
-        if spec["negatives"]["method"] == "shuffle" and spec["negatives"]["ratio"] != int(spec["negatives"]["ratio"]):
-            raise InputError("config", f"{key}.negatives.ratio", f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}")
-        for file_key, path in _input_files(spec):
+        DATASET_CHECKS[spec["modality"]](spec, key)
+        for file_key, path in INPUT_FILES[spec["modality"]](spec):
             if not (base_dir / path).is_file():
                 raise InputError("config", f"{key}.{file_key}", f"file not found: {path}")
 
 
-def _input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _check_dna(spec: dict[str, Any], key: str) -> None:
+    given = [kind for kind in INPUT_KINDS if kind in spec]
+    if len(given) != 1:
+        raise InputError("config", key, f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}")
+    if ("genome" in spec) != ("regions" in spec):
+        raise InputError("config", key, "genome and regions go together: regions are intervals on the genome")
+    if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
+        raise InputError("config", f"{key}.split", "genome input holds out whole chromosomes or regions: set split.validation and split.test")
+    if spec["negatives"]["method"] == "shuffle" and spec["negatives"]["ratio"] != int(spec["negatives"]["ratio"]):
+        raise InputError("config", f"{key}.negatives.ratio", f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}")
+
+
+def _dna_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if "genome" in spec:
         yield "genome", spec["genome"]
     for group in ("regions", "sequences"):
@@ -123,6 +127,11 @@ def _input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "table.path", spec["table"]["path"]
     if spec["negatives"]["blacklist"]:
         yield "negatives.blacklist", spec["negatives"]["blacklist"]
+
+
+# Per modality: the checks a schema cannot express, and the user's files (config key, path).
+DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {"dna": _check_dna}
+INPUT_FILES: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {"dna": _dna_input_files}
 
 
 def _check_runs(config: dict[str, Any]) -> None:
@@ -136,7 +145,13 @@ def _check_runs(config: dict[str, Any]) -> None:
 
 def input_files(config: dict[str, Any], dataset: str) -> list[str]:
     """The user files a dataset is prepared from (for Snakemake's input lists)."""
-    return [path for _, path in _input_files(config["datasets"][dataset])]
+    spec = config["datasets"][dataset]
+    return [path for _, path in INPUT_FILES[spec["modality"]](spec)]
+
+
+def datasets_of(config: dict[str, Any], modality: str) -> list[str]:
+    """Names of the configured datasets of one modality, in config order."""
+    return [name for name, spec in config["datasets"].items() if spec["modality"] == modality]
 
 
 def runs(config: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,8 +1,11 @@
-"""Reading a prepared DNA dataset back (the training and evaluation side of ``prepare``).
+"""Reading a prepared dataset back (the training and evaluation side of ``biodl.shards``).
 
 Contract:
 - ``open_dataset(path)`` reads ``dataset.json`` (``path`` is that file or its folder), checks
   every field the training and evaluation steps rely on and raises ``InputError`` otherwise.
+  Input shapes per modality: dna ``[length, 4]`` (uint8 one-hot), image ``[height, width,
+  channels]`` (uint8), table ``[features]`` (float32, already scaled by the preparation step).
+  Regression datasets have no classes; their targets are the label columns.
 - ``load_labels`` / ``load_metadata`` return one split's labels (float32, ``(n, T)``) and its
   metadata rows, both in shard-then-offset order; the metadata is checked to match the shards
   row for row, so predictions written beside it line up with their examples.
@@ -12,8 +15,9 @@ Contract:
   example order of epoch ``e`` is a permutation drawn from a numpy Generator seeded with
   ``(seed, e)``: every example appears exactly once per epoch, the order changes between
   epochs and is the same for the same seed. Without shuffling it is one pass in stored order.
-- Inputs are float32; when ``ambiguous`` is not ``"zeros"`` each position is divided by its
-  channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G.
+- Inputs are float32; for DNA, when ``ambiguous`` is not ``"zeros"`` each position is divided by
+  its channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G. Images are
+  handed over in 0–255 units (the model normalises them).
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biodl.io import METADATA_COLUMNS, SPLITS, load_npy, read_manifest
+from biodl.io import INTEGER_COLUMNS, METADATA_COLUMNS, MODALITIES, SPLITS, load_npy, read_manifest
 from biodl.validate import InputError, require, require_file
 
 AMBIGUOUS_MODES = ("zeros", "uniform", "iupac")
-_INTEGER_COLUMNS = ("offset", "start", "end")
+INPUT_DTYPES = {"dna": np.uint8, "image": np.uint8, "table": np.float32}
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,15 @@ class PreparedDataset:
 
     root: Path
     name: str
+    modality: str
     task: str
     classes: tuple[str, ...]
     targets: tuple[str, ...]
-    input_shape: tuple[int, int]
+    input_shape: tuple[int, ...]
     ambiguous: str
     splits: dict[str, SplitInfo]
     seed: int
+    feature_names: tuple[str, ...] = ()
 
     @property
     def manifest(self) -> Path:
@@ -70,24 +76,32 @@ class PreparedDataset:
 def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
     """Read and check ``dataset.json`` (``path`` may be the file or the folder holding it)."""
     manifest, raw = read_manifest(path)
-    for key in ("name", "modality", "task", "classes", "targets", "input_shape", "ambiguous", "splits", "seed"):
+    for key in ("name", "modality", "task", "classes", "targets", "input_shape", "splits", "seed"):
         require(key in raw, manifest, key, "required field is missing")
-    require(raw["modality"] == "dna", manifest, "modality", f"expected 'dna', found {raw['modality']!r}")
-    require(raw["ambiguous"] in AMBIGUOUS_MODES, manifest, "ambiguous", f"expected one of {', '.join(AMBIGUOUS_MODES)}, found {raw['ambiguous']!r}")
+    modality = raw["modality"]
+    require(modality in MODALITIES, manifest, "modality", f"expected one of {', '.join(MODALITIES)}, found {modality!r}")
+    ambiguous = raw.get("ambiguous", "zeros")
+    require(ambiguous in AMBIGUOUS_MODES, manifest, "ambiguous", f"expected one of {', '.join(AMBIGUOUS_MODES)}, found {ambiguous!r}")
     require(_is_int(raw["seed"]), manifest, "seed", f"expected an integer, found {raw['seed']!r}")
-    classes = _names(raw["classes"], manifest, "classes")
+    classes = _names(raw["classes"], manifest, "classes", allow_empty=raw["task"] == "regression")
     targets = _names(raw["targets"], manifest, "targets")
     _check_targets(raw["task"], classes, targets, manifest)
+    input_shape = _input_shape(modality, raw["input_shape"], manifest)
+    feature_names = _names(raw.get("feature_names", []), manifest, "feature_names", allow_empty=modality != "table")
+    require(modality != "table" or len(feature_names) == input_shape[0], manifest, "feature_names",
+            f"expected {input_shape[0]} names (one per input feature), found {len(feature_names)}")
     return PreparedDataset(
         root=manifest.parent,
         name=str(raw["name"]),
+        modality=modality,
         task=raw["task"],
         classes=classes,
         targets=targets,
-        input_shape=_input_shape(raw["input_shape"], manifest),
-        ambiguous=raw["ambiguous"],
+        input_shape=input_shape,
+        ambiguous=ambiguous,
         splits={split: _split_info(raw["splits"], split, manifest) for split in SPLITS},
         seed=raw["seed"],
+        feature_names=feature_names,
     )
 
 
@@ -95,15 +109,18 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _names(value: object, manifest: Path, key: str) -> tuple[str, ...]:
-    ok = isinstance(value, list) and len(value) > 0 and all(isinstance(v, str) and v and v.isprintable() and "\t" not in v for v in value)
+def _names(value: object, manifest: Path, key: str, allow_empty: bool = False) -> tuple[str, ...]:
+    ok = isinstance(value, list) and (allow_empty or len(value) > 0) and all(isinstance(v, str) and v and v.isprintable() and "\t" not in v for v in value)
     # Names become TSV column suffixes (p_<class>), so tabs and line breaks are refused.
-    require(ok, manifest, key, f"expected a non-empty list of non-empty printable names without tabs, found {value!r}")
+    require(ok, manifest, key, f"expected a {'' if allow_empty else 'non-empty '}list of non-empty printable names without tabs, found {value!r}")
     require(len(set(value)) == len(value), manifest, key, f"names must be unique, found {value}")
     return tuple(value)
 
 
 def _check_targets(task: str, classes: tuple[str, ...], targets: tuple[str, ...], manifest: Path) -> None:
+    if task == "regression":
+        require(not classes, manifest, "classes", f"a regression task has no classes, found {list(classes)}")
+        return
     if task == "binary":
         require(len(classes) == 2, manifest, "classes", f"a binary task needs [negative, positive], found {list(classes)}")
         expected = classes[1:]
@@ -113,10 +130,14 @@ def _check_targets(task: str, classes: tuple[str, ...], targets: tuple[str, ...]
     require(targets == expected, manifest, "targets", f"for a {task} task expected {list(expected)}, found {list(targets)}")
 
 
-def _input_shape(value: object, manifest: Path) -> tuple[int, int]:
-    ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v) for v in value) and value[0] >= 1 and value[1] == 4
-    require(ok, manifest, "input_shape", f"expected [length >= 1, 4], found {value!r}")
-    return value[0], value[1]
+def _input_shape(modality: str, value: object, manifest: Path) -> tuple[int, ...]:
+    expected = {"dna": "[length >= 1, 4]", "image": "[height, width, channels 1-4]", "table": "[features >= 1]"}[modality]
+    ok = isinstance(value, list) and all(_is_int(v) and v >= 1 for v in value) and (
+        (modality == "dna" and len(value) == 2 and value[1] == 4)
+        or (modality == "image" and len(value) == 3 and value[2] <= 4)
+        or (modality == "table" and len(value) == 1))
+    require(ok, manifest, "input_shape", f"expected {expected} for a {modality} dataset, found {value!r}")
+    return tuple(value)
 
 
 def _split_info(splits: object, split: str, manifest: Path) -> SplitInfo:
@@ -158,12 +179,13 @@ def _open_labels(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
 
 
 def _open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray]) -> list[np.ndarray]:
-    """Memory-mapped one-hot shards of ``split``, checked against their label shards."""
+    """Memory-mapped input shards of ``split``, checked against their label shards."""
+    dtype = np.dtype(INPUT_DTYPES[dataset.modality])
     arrays = []
     for shard, y in zip(dataset.split(split).shards, labels):
         path = _shard_file(dataset, shard, "x")
         x = _load_shard(path)
-        require(x.dtype == np.uint8, path, None, f"expected uint8 one-hot, found {x.dtype}")
+        require(x.dtype == dtype, path, None, f"expected {dtype} inputs for a {dataset.modality} dataset, found {x.dtype}")
         require(x.shape == (len(y), *dataset.input_shape), path, None, f"expected shape {(len(y), *dataset.input_shape)} (rows as in the label shard), found {x.shape}")
         arrays.append(x)
     return arrays
@@ -181,12 +203,12 @@ def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
     """Metadata rows of ``split``, checked to follow the shards row for row."""
     path = require_file(dataset.root / "metadata.tsv", f"metadata of {dataset.name}")
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    missing = [c for c in METADATA_COLUMNS if c not in frame.columns]
+    missing = [c for c in METADATA_COLUMNS[dataset.modality] if c not in frame.columns]
     require(not missing, path, "header", f"missing column(s) {', '.join(missing)}")
     rows = frame[frame["split"] == split]
     lines = rows.index.to_numpy() + 2  # 1-based file lines, after the header
     rows = rows.reset_index(drop=True)
-    for column in _INTEGER_COLUMNS:
+    for column in INTEGER_COLUMNS[dataset.modality]:
         values = pd.to_numeric(rows[column], errors="coerce")
         bad = np.flatnonzero(values.isna() | (values % 1 != 0))
         if len(bad):
@@ -203,9 +225,9 @@ def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
     return rows
 
 
-def to_inputs(onehot: np.ndarray, ambiguous: str) -> np.ndarray:
-    """Stored uint8 one-hot to float32 network input (ambiguous bases spread to sum 1)."""
-    x = onehot.astype(np.float32)
+def to_inputs(stored: np.ndarray, ambiguous: str) -> np.ndarray:
+    """Stored inputs to float32 network input (DNA: ambiguous bases spread to sum 1)."""
+    x = stored.astype(np.float32)
     if ambiguous != "zeros":
         total = x.sum(axis=-1, keepdims=True)
         np.divide(x, total, out=x, where=total > 0)

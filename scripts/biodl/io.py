@@ -8,8 +8,9 @@ Contract:
 - ``read_bed`` reads BED or narrowPeak files (header/track/browser lines skipped), checks every
   record and raises ``InputError`` naming the file and line.
 - ``open_fasta`` opens a FASTA with pyfaidx, keeping its index out of the input folder.
-- ``SPLITS``, ``TASKS``, ``METADATA_COLUMNS`` and ``read_manifest`` define the prepared-dataset
-  format shared by the step that writes it (``biodl.prepare``) and those that read it.
+- ``SPLITS``, ``TASKS``, ``MODALITIES``, ``METADATA_COLUMNS`` / ``INTEGER_COLUMNS`` (per
+  modality) and ``read_manifest`` define the prepared-dataset format shared by the steps that
+  write it (``biodl.shards``) and those that read it (``biodl.dataset``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,16 @@ import pyfaidx
 from biodl.validate import InputError, require_file
 
 SPLITS = ("train", "validation", "test")
-TASKS = ("binary", "multiclass", "multilabel")
-METADATA_COLUMNS = ("split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label")
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+MODALITIES = ("dna", "image", "table")
+# Every example's provenance, per modality: where it sits in the shards (split, shard, offset),
+# where it came from, and its label. ``group`` is what splits must keep together (patient, slide).
+METADATA_COLUMNS = {
+    "dna": ("split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label"),
+    "image": ("split", "shard", "offset", "image", "group", "level", "x", "y", "tissue_fraction", "label"),
+    "table": ("split", "shard", "offset", "source", "row", "group", "label"),
+}
+INTEGER_COLUMNS = {"dna": ("offset", "start", "end"), "image": ("offset", "level", "x", "y"), "table": ("offset", "row")}
 
 
 @contextmanager

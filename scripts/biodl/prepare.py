@@ -29,52 +29,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from biodl import encode, intervals, negatives, splits
-from biodl.io import METADATA_COLUMNS, SPLITS, atomic_dir, open_fasta, read_bed, save_npy, write_json, write_tsv
+from biodl.io import SPLITS, atomic_dir, open_fasta, read_bed, write_json
+from biodl.shards import ShardWriter, close_dataset, writer_for
 from biodl.validate import InputError, require_file
 
 log = logging.getLogger(__name__)
 
-
-
-class ShardWriter:
-    """Buffers examples per split and writes a shard whenever ``shard_size`` are buffered."""
-
-    def __init__(self, directory: Path, shard_size: int) -> None:
-        self.directory = directory
-        self.shard_size = shard_size
-        self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in SPLITS}
-        self.buffered = dict.fromkeys(SPLITS, 0)
-        self.written = dict.fromkeys(SPLITS, 0)
-        self.shards: dict[str, list[str]] = {s: [] for s in SPLITS}
-        self.metadata: list[pd.DataFrame] = []
-
-    def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
-        self.buffers[split].append((x, y, meta.reset_index(drop=True)))
-        self.buffered[split] += len(x)
-        while self.buffered[split] >= self.shard_size:
-            self._flush(split, self.shard_size)
-
-    def close(self) -> tuple[dict[str, Any], pd.DataFrame]:
-        for split in SPLITS:
-            if self.buffered[split]:
-                self._flush(split, self.buffered[split])
-        summary = {s: {"n": self.written[s], "shards": self.shards[s]} for s in SPLITS}
-        metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=list(METADATA_COLUMNS))
-        return summary, metadata[list(METADATA_COLUMNS)]
-
-    def _flush(self, split: str, n: int) -> None:
-        x = np.concatenate([b[0] for b in self.buffers[split]])
-        y = np.concatenate([b[1] for b in self.buffers[split]])
-        meta = pd.concat([b[2] for b in self.buffers[split]], ignore_index=True)
-        name = f"shards/{split}-{len(self.shards[split]):05d}"
-        save_npy(x[:n], self.directory / f"{Path(name).name}.x.npy")
-        save_npy(y[:n], self.directory / f"{Path(name).name}.y.npy")
-        self.metadata.append(meta.iloc[:n].assign(split=split, shard=name, offset=np.arange(n)))
-        self.shards[split].append(name)
-        self.written[split] += n
-        rest = (x[n:], y[n:], meta.iloc[n:])
-        self.buffers[split] = [rest] if len(rest[0]) else []
-        self.buffered[split] -= n
 
 
 def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path,
@@ -83,7 +43,7 @@ def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, 
     rng = np.random.default_rng(seed)
     key = f"datasets.{name}"
     with atomic_dir(shards_dir) as tmp_shards, tempfile.TemporaryDirectory() as index_dir:
-        writer = ShardWriter(tmp_shards, spec["shard_size"])
+        writer = writer_for("dna", tmp_shards, spec["shard_size"])
         if "genome" in spec:
             classes, task = _classes(spec, list(spec["regions"]))
             _from_genome(spec, key, classes, rng, writer, Path(index_dir))
@@ -92,19 +52,11 @@ def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, 
             _from_sequence_files(spec, key, classes, seed, rng, writer, Path(index_dir))
         else:
             classes, task = _from_table(spec, seed, rng, writer)
-        split_summary, metadata = writer.close()
-        _check_splits(metadata, classes, task, key)
-        write_tsv(metadata, metadata_tsv)
-    targets = [classes[1]] if task == "binary" else classes
-    counts = {s: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == s, "label"].value_counts().sort_index().items()}
-              for s in SPLITS}
-    description = {
-        "name": name, "modality": "dna", "task": task, "classes": classes, "targets": targets,
-        "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "splits": split_summary,
-        "counts": counts, "seed": seed,
-    }
-    for split, by_label in counts.items():
-        log.info("%s: %d examples %s", split, sum(by_label.values()), by_label)
+        description = close_dataset(writer, {
+            "name": name, "modality": "dna", "task": task, "classes": classes,
+            "targets": [classes[1]] if task == "binary" else classes,
+            "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "seed": seed,
+        }, key, metadata_tsv)
     write_json(description, dataset_json)
     return description
 
@@ -139,7 +91,7 @@ def _emit(writer: ShardWriter, rows: pd.DataFrame, codes: np.ndarray, classes: l
     for split in SPLITS:
         mask = (rows["split"] == split).to_numpy()
         if mask.any():
-            writer.add(split, x[mask], y[mask], rows.loc[mask, list(METADATA_COLUMNS[3:])])
+            writer.add(split, x[mask], y[mask], rows.loc[mask])
 
 
 def _shuffled(rows: pd.DataFrame, codes: np.ndarray, ratio: int, label: str,
@@ -369,13 +321,3 @@ def _binary_columns(table: pd.DataFrame, columns: list[str], path: Path, lines: 
         raise InputError(path, f"{lines[row]}, column {columns[col]!r}",
                          f"multi-label columns must hold 0 or 1, found {values.iat[row, col]!r}")
     return values.astype(np.float32).to_numpy()
-
-
-def _check_splits(metadata: pd.DataFrame, classes: list[str], task: str, key: str) -> None:
-    for split in SPLITS:
-        labels = metadata.loc[metadata["split"] == split, "label"]
-        if labels.empty:
-            raise InputError(key, f"split {split!r}", "no examples: check the split settings and the inputs")
-        if task in ("binary", "multiclass") and labels.nunique() < 2:
-            raise InputError(key, f"split {split!r}",
-                             f"holds only the class {labels.iloc[0]!r}; every split needs at least two classes")

@@ -1,6 +1,7 @@
 # Python helpers shared by the rules: config validation (before any job starts), the runs to
 # fan out over, and input functions. The logic lives in scripts/biodl, importable here because
 # Snakemake scripts and this file share that folder on sys.path.
+import re
 import sys
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from biodl.config import input_files, runs, validate_config
+from biodl.config import datasets_of, input_files, runs, validate_config
 from biodl.validate import InputError
 
 try:
@@ -17,6 +18,11 @@ except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
 RUNS = runs(config)
+
+
+def dataset_pattern(modality):
+    """Regex of the dataset names of one modality, so each has exactly one preparing rule."""
+    return "|".join(map(re.escape, datasets_of(config, modality))) or "(?!)"
 
 
 def dataset_inputs(wildcards):

@@ -9,6 +9,8 @@ rule prepare_dna:
         "logs/prepare/{dataset}.log",
     benchmark:
         "benchmarks/prepare/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=dataset_pattern("dna"),
     conda:
         "../../envs/prepare.yaml"
     threads: 1
