@@ -14,7 +14,8 @@ import pytest
 from sklearn import metrics as skm
 
 from biodl.dataset import load_labels, load_metadata, open_dataset
-from biodl.evaluate import Scores, compute_metrics, evaluate_model, scores_from_predictions
+from biodl.evaluate import compute_metrics, evaluate_model
+from biodl.predictions import Scores, scores_from_predictions
 from biodl.summary import read_metrics
 from biodl.io import METADATA_COLUMNS
 from biodl.models import build_model

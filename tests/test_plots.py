@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.evaluate import Evaluation, Scores, compute_metrics, predictions_frame
+from biodl.evaluate import Evaluation, compute_metrics
+from biodl.predictions import Scores, predictions_frame
 from biodl.plots import plot_evaluation, plot_pr, plot_roc, plot_training_curves
 from biodl.validate import InputError
 

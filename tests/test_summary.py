@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.evaluate import Scores, compute_metrics
+from biodl.evaluate import compute_metrics
+from biodl.predictions import Scores
 from biodl.io import write_tsv
 from biodl.summary import summarize, write_summary
 from biodl.validate import InputError

@@ -15,32 +15,29 @@ Contract:
     auroc and auprc, and ``n`` with target ``all``. Calls: sigmoid outputs > 0.5, softmax argmax.
   A metric that is undefined (a single class in the labels, no predicted positives) is written
   as the text ``NaN`` and logged as a warning.
-- ``scores_from_predictions`` reads a predictions frame back into ``Scores`` (for the plots).
 """
 
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
 
-import keras
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from biodl.dataset import PreparedDataset, ShardBatches, load_labels, load_metadata, open_dataset
+from biodl.dataset import ShardBatches, load_labels, load_metadata, open_dataset
 from biodl.io import write_tsv
-from biodl.models import output_activation
+from biodl.predict import load_model
+from biodl.predictions import Scores, predictions_frame
 from biodl.summary import HEADLINE_METRICS, headline, nan_as_text
-from biodl.validate import InputError, require, require_file
+from biodl.validate import require
 
 logger = logging.getLogger(__name__)
 
 PREDICT_BATCH_SIZE = 256
-THRESHOLD = 0.5
 _UNDEFINED_WHY = {
     "auroc": "only one class in the test labels",
     "auprc": "only one class in the test labels",
@@ -48,22 +45,6 @@ _UNDEFINED_WHY = {
     "recall": "no positive example in the test labels",
     "f1": "no positive example predicted or present",
 }
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Labels and model outputs of one split, one column per target (multiclass: per class)."""
-
-    task: str
-    targets: tuple[str, ...]
-    y_true: np.ndarray
-    y_score: np.ndarray
-
-    def calls(self) -> np.ndarray:
-        """0/1 predictions: sigmoid outputs above the threshold, or the softmax argmax one-hot."""
-        if self.task == "multiclass":
-            return np.eye(len(self.targets), dtype=np.int64)[self.y_score.argmax(axis=1)]
-        return (self.y_score > THRESHOLD).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -92,64 +73,6 @@ def evaluate_model(
     write_tsv(nan_as_text(metrics), metrics_path)
     logger.info("evaluated %s on %d test examples of %s: %s", model.name, len(metadata), dataset.name, _headline_text(metrics, dataset.task))
     return Evaluation(dataset.name, model.name, scores, metrics)
-
-
-def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Model:
-    """Load a saved model (no arbitrary code) and check it matches the dataset's inputs and task."""
-    path = require_file(path, "model file")
-    try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
-        raise InputError(path, None, f"not a loadable Keras model ({error})") from error
-    expected_in, found_in = (None, *dataset.input_shape), tuple(model.input_shape)
-    require(found_in == expected_in, path, "input", f"model takes inputs of shape {found_in}, the dataset {dataset.name} has {expected_in}")
-    expected_out, found_out = (None, len(dataset.targets)), tuple(model.output_shape)
-    require(found_out == expected_out, path, "output", f"model gives outputs of shape {found_out}, the dataset {dataset.name} has {expected_out} ({', '.join(dataset.targets)})")
-    activation = getattr(model.layers[-1], "activation", None)
-    expected_activation = output_activation(dataset.task)
-    require(getattr(activation, "__name__", None) == expected_activation, path, "output", f"a {dataset.task} task needs a {expected_activation} output layer")
-    return model
-
-
-def predictions_frame(metadata: pd.DataFrame, scores: Scores) -> pd.DataFrame:
-    """``metadata`` (one row per example, in order) with the label and score columns appended."""
-    frame = metadata.reset_index(drop=True).copy()
-    if scores.task == "binary":
-        frame["y_true"] = scores.y_true[:, 0].astype(np.int64)
-        frame["y_score"] = scores.y_score[:, 0]
-    elif scores.task == "multiclass":
-        names = np.array(scores.targets, dtype=object)
-        frame["y_true"] = names[scores.y_true.argmax(axis=1)]
-        frame["y_pred"] = names[scores.y_score.argmax(axis=1)]
-        for j, name in enumerate(scores.targets):
-            frame[f"p_{name}"] = scores.y_score[:, j]
-    else:
-        for j, name in enumerate(scores.targets):
-            frame[f"true_{name}"] = scores.y_true[:, j].astype(np.int64)
-        for j, name in enumerate(scores.targets):
-            frame[f"score_{name}"] = scores.y_score[:, j]
-    return frame
-
-
-def scores_from_predictions(frame: pd.DataFrame, positive: str = "positive") -> Scores:
-    """``Scores`` from a predictions frame; ``positive`` names the target of a binary one."""
-    if {"y_true", "y_score"} <= set(frame.columns):
-        return Scores("binary", (positive,), _column(frame, "y_true")[:, None], _column(frame, "y_score")[:, None])
-    classes = tuple(c[len("p_") :] for c in frame.columns if c.startswith("p_"))
-    if classes and "y_true" in frame.columns:
-        y_true = (frame["y_true"].astype(str).to_numpy()[:, None] == np.array(classes)).astype(np.float64)
-        return Scores("multiclass", classes, y_true, np.column_stack([_column(frame, f"p_{c}") for c in classes]))
-    targets = tuple(c[len("score_") :] for c in frame.columns if c.startswith("score_"))
-    if targets and all(f"true_{t}" in frame.columns for t in targets):
-        y_true = np.column_stack([_column(frame, f"true_{t}") for t in targets])
-        return Scores("multilabel", targets, y_true, np.column_stack([_column(frame, f"score_{t}") for t in targets]))
-    raise InputError("predictions", "columns", "expected y_true + y_score (binary), y_true + p_<class> (multiclass) or true_<target> + score_<target> (multilabel)")
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-    require(not np.isnan(values).any(), "predictions", f"column {name}", "expected numbers in every row")
-    return values
 
 
 def compute_metrics(scores: Scores) -> pd.DataFrame:

@@ -29,7 +29,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn import metrics as skm
 
-from biodl.evaluate import Evaluation, Scores, scores_from_predictions
+from biodl.evaluate import Evaluation
+from biodl.predictions import Scores, scores_from_predictions
 from biodl.io import atomic_path
 from biodl.validate import require, require_file
 

@@ -1,0 +1,66 @@
+"""Predicting with a trained network: the validation and test splits → ``predictions.tsv``.
+
+Contract:
+- ``load_model(path, dataset)`` loads a saved Keras model with ``safe_mode=True`` (no arbitrary
+  code) and checks that its input shape, output width and output activation fit the dataset.
+- ``predict_model(dataset_dir, model_path, predictions_path)`` predicts every example of the
+  ``validation`` and ``test`` splits in stored order (validation first: thresholds are chosen
+  on it, metrics reported on test) and writes them atomically in the predictions format of
+  ``biodl.predictions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from os import PathLike
+
+import keras
+import numpy as np
+import pandas as pd
+
+from biodl.dataset import PreparedDataset, ShardBatches, load_labels, load_metadata, open_dataset
+from biodl.predictions import Scores, predictions_frame
+from biodl.io import write_tsv
+from biodl.models import output_activation
+from biodl.validate import InputError, require, require_file
+
+logger = logging.getLogger(__name__)
+
+PREDICT_BATCH_SIZE = 256
+PREDICTED_SPLITS = ("validation", "test")
+
+
+def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Model:
+    """Load a saved model (no arbitrary code) and check it matches the dataset's inputs and task."""
+    path = require_file(path, "model file")
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
+        raise InputError(path, None, f"not a loadable Keras model ({error})") from error
+    expected_in, found_in = (None, *dataset.input_shape), tuple(model.input_shape)
+    require(found_in == expected_in, path, "input", f"model takes inputs of shape {found_in}, the dataset {dataset.name} has {expected_in}")
+    expected_out, found_out = (None, len(dataset.targets)), tuple(model.output_shape)
+    require(found_out == expected_out, path, "output", f"model gives outputs of shape {found_out}, the dataset {dataset.name} has {expected_out} ({', '.join(dataset.targets)})")
+    activation = getattr(model.layers[-1], "activation", None)
+    expected_activation = output_activation(dataset.task)
+    require(getattr(activation, "__name__", None) == expected_activation, path, "output", f"a {dataset.task} task needs a {expected_activation} output layer")
+    return model
+
+
+def predict_model(dataset_dir: str | PathLike[str], model_path: str | PathLike[str],
+                  predictions_path: str | PathLike[str]) -> pd.DataFrame:
+    """Predict the validation and test splits and write ``predictions_path``."""
+    dataset = open_dataset(dataset_dir)
+    model = load_model(model_path, dataset)
+    frames = []
+    for split in PREDICTED_SPLITS:
+        require(dataset.n(split) > 0, dataset.manifest, f"splits.{split}", "evaluation needs at least one example")
+        batches = ShardBatches(dataset, split, PREDICT_BATCH_SIZE, labels=False)
+        y_score = np.asarray(model.predict(batches, verbose=0), dtype=np.float64)
+        scores = Scores(dataset.task, dataset.targets, load_labels(dataset, split), y_score)
+        frames.append(predictions_frame(load_metadata(dataset, split), scores))
+        logger.info("predicted %d %s examples of %s with %s", len(y_score), split, dataset.name, model.name)
+    predictions = pd.concat(frames, ignore_index=True)
+    write_tsv(predictions, predictions_path)
+    return predictions
