@@ -55,7 +55,9 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
     resolved = validate_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}})
     assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}]
     assert resolved["dense_layers"] == [] and resolved["global_pool"] == "none"
-    assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0}
+    assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0,
+                                   "regression_loss": "mse", "huber_delta": 1.0}
+    assert resolved["initializer"] == "glorot_uniform" and resolved["l1"] == resolved["l2"] == 0
     assert validate_model("m", {"kind": "cnn1d"}) == check(copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}})["models"]["m"]
 
 

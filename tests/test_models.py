@@ -7,27 +7,56 @@ import numpy as np
 import pytest
 
 from biodl.io import TASKS
-from biodl.models import TASK_OUTPUTS, build_model, loss_for_task
+from biodl.models import TASK_OUTPUTS, build_model
 from biodl.validate import InputError
 
 
 @pytest.mark.parametrize(
-    ("task", "n_outputs", "activation", "loss"),
-    [
-        ("binary", 1, "sigmoid", "binary_crossentropy"),
-        ("multilabel", 3, "sigmoid", "binary_crossentropy"),
-        ("multiclass", 4, "softmax", "categorical_crossentropy"),
-    ],
+    ("task", "n_outputs", "activation"),
+    [("binary", 1, "sigmoid"), ("multilabel", 3, "sigmoid"), ("multiclass", 4, "softmax"), ("regression", 2, "linear")],
 )
-def test_output_layer_and_loss_follow_the_task(task: str, n_outputs: int, activation: str, loss: str) -> None:
-    model = build_model("m", {"kind": "cnn1d"}, (50, 4), task, n_outputs)
+@pytest.mark.parametrize(("kind", "input_shape"), [("cnn1d", (50, 4)), ("mlp", (12,))])
+def test_output_layer_follows_the_task(task: str, n_outputs: int, activation: str, kind: str, input_shape: tuple[int, ...]) -> None:
+    model = build_model("m", {"kind": kind}, input_shape, task, n_outputs)
     output = model.layers[-1]
     assert output.activation.__name__ == activation
     assert model.output_shape == (None, n_outputs)
-    assert loss_for_task(task) == loss
-    scores = np.asarray(model(np.random.default_rng(0).random((5, 50, 4)).astype("float32")))
+    scores = np.asarray(model(np.random.default_rng(0).random((5, *input_shape)).astype("float32")))
     if task == "multiclass":
         np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+    if activation == "sigmoid":
+        assert ((scores > 0) & (scores < 1)).all()
+
+
+def test_mlp_layers_initialiser_and_penalties_follow_the_config() -> None:
+    config = {"kind": "mlp", "input_dropout": 0.1, "initializer": "he_normal", "l1": 0.001, "l2": 0.01,
+              "dense_layers": [{"units": 8, "batch_norm": True, "dropout": 0.2}, {"units": 4}], "activation": "tanh"}
+    model = build_model("m", config, (6,), "binary", 1)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Dropout", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense", "Dense"]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert all(type(layer.kernel_initializer).__name__ == "HeNormal" for layer in dense)
+    assert all(layer.kernel_regularizer.get_config() == {"l1": 0.001, "l2": 0.01} for layer in dense)
+    assert model.get_layer("dense2").activation.__name__ == "tanh"
+    # One penalty term per kernel, so the L1/L2 settings reach the loss.
+    assert len(model.losses) == 3
+
+
+def test_mlp_without_hidden_layers_is_logistic_regression() -> None:
+    model = build_model("m", {"kind": "mlp", "dense_layers": []}, (5,), "binary", 1)
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense"]
+    assert model.count_params() == 6
+
+
+@pytest.mark.parametrize(("kind", "input_shape", "message"), [
+    ("cnn1d", (20,), "a cnn1d model takes inputs of 2 dimension"),
+    ("mlp", (20, 4), "a mlp model takes inputs of 1 dimension"),
+    ("baseline", (20,), "'baseline' is not a network"),
+])
+def test_a_model_kind_that_does_not_fit_the_data_is_refused(kind: str, input_shape: tuple[int, ...], message: str) -> None:
+    config = {"kind": kind, "estimator": "linear"} if kind == "baseline" else {"kind": kind}
+    with pytest.raises(InputError, match=message):
+        build_model("m", config, input_shape, "binary", 1)
 
 
 def test_layers_follow_the_config() -> None:

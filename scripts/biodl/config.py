@@ -92,7 +92,7 @@ def validate_model(model_name: str, model_config: dict[str, Any]) -> dict[str, A
     """A checked copy of one model's settings, defaults filled, as under ``models.<name>``."""
     schema = yaml.safe_load(SCHEMA.read_text())
     resolved = _copy(model_config)
-    _validate(resolved, {"$defs": schema["$defs"], "$ref": "#/$defs/cnn1d_model"}, ("models", model_name))
+    _validate(resolved, {"$defs": schema["$defs"], "$ref": "#/$defs/model"}, ("models", model_name))
     return resolved
 
 

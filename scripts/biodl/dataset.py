@@ -17,7 +17,9 @@ Contract:
   epochs and is the same for the same seed. Without shuffling it is one pass in stored order.
 - Inputs are float32; for DNA, when ``ambiguous`` is not ``"zeros"`` each position is divided by
   its channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G. Images are
-  handed over in 0–255 units (the model normalises them).
+  handed over in 0–255 units (the model normalises them). Regression labels are streamed
+  standardised (``scale_targets``: training-split mean and standard deviation from
+  ``dataset.json``); ``load_labels`` returns them in their own units.
 """
 
 from __future__ import annotations
@@ -59,6 +61,16 @@ class PreparedDataset:
     splits: dict[str, SplitInfo]
     seed: int
     feature_names: tuple[str, ...] = ()
+    target_mean: tuple[float, ...] = ()
+    target_std: tuple[float, ...] = ()
+
+    def scale_targets(self, y: np.ndarray) -> np.ndarray:
+        """Regression targets in training-split standard deviations (what the network learns)."""
+        return (y - np.asarray(self.target_mean, dtype=np.float32)) / np.asarray(self.target_std, dtype=np.float32)
+
+    def unscale_targets(self, y: np.ndarray) -> np.ndarray:
+        """Network outputs of a regression back in the target's own units."""
+        return y * np.asarray(self.target_std) + np.asarray(self.target_mean)
 
     @property
     def manifest(self) -> Path:
@@ -90,6 +102,7 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
     feature_names = _names(raw.get("feature_names", []), manifest, "feature_names", allow_empty=modality != "table")
     require(modality != "table" or len(feature_names) == input_shape[0], manifest, "feature_names",
             f"expected {input_shape[0]} names (one per input feature), found {len(feature_names)}")
+    scaling = _target_scaling(raw, len(targets), manifest) if raw["task"] == "regression" else ((), ())
     return PreparedDataset(
         root=manifest.parent,
         name=str(raw["name"]),
@@ -102,7 +115,21 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
         splits={split: _split_info(raw["splits"], split, manifest) for split in SPLITS},
         seed=raw["seed"],
         feature_names=feature_names,
+        target_mean=scaling[0],
+        target_std=scaling[1],
     )
+
+
+def _target_scaling(raw: dict, n_targets: int, manifest: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    values = []
+    for key in ("target_mean", "target_std"):
+        value = raw.get(key)
+        ok = isinstance(value, list) and len(value) == n_targets and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
+        require(ok, manifest, key, f"a regression dataset needs {n_targets} finite number(s), found {value!r}")
+        values.append(tuple(float(v) for v in value))
+    require(all(v > 0 for v in values[1]), manifest, "target_std", f"expected values > 0, found {list(values[1])}")
+    return values[0], values[1]
 
 
 def _is_int(value: object) -> bool:
@@ -249,7 +276,7 @@ class ShardBatches(keras.utils.PyDataset):
         # One worker, no multiprocessing: the batch sequence must not depend on thread timing.
         super().__init__(workers=1, use_multiprocessing=False)
         require(batch_size >= 1, dataset.manifest, None, f"batch size must be >= 1, found {batch_size}")
-        self.ambiguous = dataset.ambiguous
+        self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -280,10 +307,13 @@ class ShardBatches(keras.utils.PyDataset):
         if self._epoch_order[0] != epoch:
             self._epoch_order = (epoch, self.order(epoch))
         wanted = self._epoch_order[1][batch * self.batch_size : (batch + 1) * self.batch_size]
-        inputs = to_inputs(self._gather(self._inputs, wanted), self.ambiguous)
+        inputs = to_inputs(self._gather(self._inputs, wanted), self.dataset.ambiguous)
         if not self.with_labels:
             return (inputs,)
-        return inputs, self._gather(self._labels, wanted).astype(np.float32)
+        labels = self._gather(self._labels, wanted).astype(np.float32)
+        if self.dataset.task == "regression":
+            labels = self.dataset.scale_targets(labels)
+        return inputs, labels
 
     def _gather(self, shards: list[np.ndarray], wanted: np.ndarray) -> np.ndarray:
         """Rows ``wanted`` (global indices) read from the shards, in the order asked."""

@@ -7,10 +7,13 @@ Contract:
   ``conv_layers[i]`` when a convolution kernel is wider than the sequence reaching it or a
   pooling leaves fewer than one position. ``build_model`` runs it before any Keras layer is made.
 - ``build_model(model_name, model_config, input_shape, task, n_outputs)`` returns an
-  uncompiled ``keras.Model``: a 1-D CNN (valid convolutions, optional batch norm, pooling and
-  dropout), a flatten or global pooling, dense layers, and an output layer that follows the
-  task (binary / multilabel: sigmoid; multiclass: softmax). ``loss_for_task`` gives the
-  matching loss. Weights depend only on the Keras random seed, which the caller sets.
+  uncompiled ``keras.Model`` for a network kind: ``cnn1d`` (valid convolutions, optional batch
+  norm, pooling and dropout, then a flatten or global pooling) on ``(length, 4)`` inputs, or
+  ``mlp`` on ``(features,)`` inputs (optional input dropout); then dense layers (optional batch
+  norm and dropout) and an output layer that follows the task (binary / multilabel: sigmoid;
+  multiclass: softmax; regression: linear). Every kernel takes the configured initialiser and
+  L1/L2 penalty. Weights depend only on the Keras random seed, which the caller sets.
+  The loss and metrics for each task are in ``biodl.objectives``.
 """
 
 from __future__ import annotations
@@ -22,17 +25,13 @@ import keras
 from biodl.config import validate_model
 from biodl.validate import require
 
-TASK_OUTPUTS = {
-    "binary": ("sigmoid", "binary_crossentropy"),
-    "multilabel": ("sigmoid", "binary_crossentropy"),
-    "multiclass": ("softmax", "categorical_crossentropy"),
-}
+TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+NETWORK_KINDS = ("cnn1d", "mlp")
+INPUT_RANK = {"cnn1d": 2, "mlp": 1}
+
+
 def output_activation(task: str) -> str:
-    return TASK_OUTPUTS[task][0]
-
-
-def loss_for_task(task: str) -> str:
-    return TASK_OUTPUTS[task][1]
+    return TASK_OUTPUTS[task]
 
 
 def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) -> None:
@@ -57,38 +56,60 @@ def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) 
         length //= pool
 
 
-def build_model(model_name: str, model_config: dict[str, Any], input_shape: tuple[int, int] | list[int], task: str, n_outputs: int) -> keras.Model:
+def build_model(model_name: str, model_config: dict[str, Any], input_shape: tuple[int, ...] | list[int], task: str, n_outputs: int) -> keras.Model:
     """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
     source = f"model {model_name}"
     config = validate_model(model_name, model_config)
+    kind = config["kind"]
+    require(kind in NETWORK_KINDS, source, "kind", f"{kind!r} is not a network; expected one of {', '.join(NETWORK_KINDS)}")
     require(task in TASK_OUTPUTS, source, "task", f"expected one of {', '.join(TASK_OUTPUTS)}, found {task!r}")
     require(n_outputs >= 1, source, "outputs", f"expected at least one output, found {n_outputs}")
     require(task != "multiclass" or n_outputs >= 2, source, "outputs", f"a multiclass task needs at least two outputs, found {n_outputs}")
-    length, channels = input_shape
-    check_fits(model_name, config["conv_layers"], length)
-
+    require(len(input_shape) == INPUT_RANK[kind], source, "kind",
+            f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, the dataset has {tuple(input_shape)}")
+    weights = {
+        "kernel_initializer": config["initializer"],
+        "kernel_regularizer": keras.regularizers.L1L2(l1=config["l1"], l2=config["l2"]) if config["l1"] or config["l2"] else None,
+    }
     activation = config["activation"]
-    inputs = keras.Input(shape=(length, channels), name="sequence")
-    x = inputs
-    for i, layer in enumerate(config["conv_layers"], start=1):
-        x = _conv_block(x, layer, activation, i)
-    if config["global_pool"] == "max":
-        x = keras.layers.GlobalMaxPooling1D(name="global_max_pool")(x)
-    elif config["global_pool"] == "average":
-        x = keras.layers.GlobalAveragePooling1D(name="global_average_pool")(x)
+    if kind == "cnn1d":
+        check_fits(model_name, config["conv_layers"], input_shape[0])
+        inputs = keras.Input(shape=tuple(input_shape), name="sequence")
+        x = _convolutions(config, inputs, weights)
     else:
-        x = keras.layers.Flatten(name="flatten")(x)
+        inputs = keras.Input(shape=tuple(input_shape), name="features")
+        x = keras.layers.Dropout(config["input_dropout"], name="input_dropout")(inputs) if config["input_dropout"] > 0 else inputs
     for i, layer in enumerate(config["dense_layers"], start=1):
-        x = keras.layers.Dense(layer["units"], activation=activation, name=f"dense{i}")(x)
-        if layer["dropout"] > 0:
-            x = keras.layers.Dropout(layer["dropout"], name=f"dense{i}_dropout")(x)
-    outputs = keras.layers.Dense(n_outputs, activation=output_activation(task), name="output")(x)
+        x = _dense_block(x, layer, activation, weights, i)
+    outputs = keras.layers.Dense(n_outputs, activation=output_activation(task), name="output", **weights)(x)
     return keras.Model(inputs, outputs, name=_keras_name(model_name))
 
 
-def _conv_block(x: Any, layer: dict[str, Any], activation: str, i: int) -> Any:
-    # With batch norm the activation comes after normalisation, so the convolution is linear.
-    x = keras.layers.Conv1D(layer["filters"], layer["kernel_size"], padding="valid", activation=None if layer["batch_norm"] else activation, name=f"conv{i}")(x)
+def _convolutions(config: dict[str, Any], inputs: Any, weights: dict[str, Any]) -> Any:
+    x = inputs
+    for i, layer in enumerate(config["conv_layers"], start=1):
+        x = _conv_block(x, layer, config["activation"], weights, i)
+    if config["global_pool"] == "max":
+        return keras.layers.GlobalMaxPooling1D(name="global_max_pool")(x)
+    if config["global_pool"] == "average":
+        return keras.layers.GlobalAveragePooling1D(name="global_average_pool")(x)
+    return keras.layers.Flatten(name="flatten")(x)
+
+
+def _dense_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[str, Any], i: int) -> Any:
+    # With batch norm the activation comes after normalisation, so the dense layer is linear.
+    x = keras.layers.Dense(layer["units"], activation=None if layer["batch_norm"] else activation, name=f"dense{i}", **weights)(x)
+    if layer["batch_norm"]:
+        x = keras.layers.BatchNormalization(name=f"dense{i}_batch_norm")(x)
+        x = keras.layers.Activation(activation, name=f"dense{i}_activation")(x)
+    if layer["dropout"] > 0:
+        x = keras.layers.Dropout(layer["dropout"], name=f"dense{i}_dropout")(x)
+    return x
+
+
+def _conv_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[str, Any], i: int) -> Any:
+    x = keras.layers.Conv1D(layer["filters"], layer["kernel_size"], padding="valid",
+                            activation=None if layer["batch_norm"] else activation, name=f"conv{i}", **weights)(x)
     if layer["batch_norm"]:
         x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
         x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)

@@ -6,7 +6,7 @@ Contract:
 - ``predict_model(dataset_dir, model_path, predictions_path)`` predicts every example of the
   ``validation`` and ``test`` splits in stored order (validation first: thresholds are chosen
   on it, metrics reported on test) and writes them atomically in the predictions format of
-  ``biodl.predictions``.
+  ``biodl.predictions``. Regression outputs are turned back into the target's units.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Mod
     """Load a saved model (no arbitrary code) and check it matches the dataset's inputs and task."""
     path = require_file(path, "model file")
     try:
-        model = keras.models.load_model(path, safe_mode=True)
+        # Not compiled: predicting needs no loss, and custom losses stay out of the trust boundary.
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
     except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
         raise InputError(path, None, f"not a loadable Keras model ({error})") from error
     expected_in, found_in = (None, *dataset.input_shape), tuple(model.input_shape)
@@ -58,6 +59,8 @@ def predict_model(dataset_dir: str | PathLike[str], model_path: str | PathLike[s
         require(dataset.n(split) > 0, dataset.manifest, f"splits.{split}", "evaluation needs at least one example")
         batches = ShardBatches(dataset, split, PREDICT_BATCH_SIZE, labels=False)
         y_score = np.asarray(model.predict(batches, verbose=0), dtype=np.float64)
+        if dataset.task == "regression":
+            y_score = dataset.unscale_targets(y_score)
         scores = Scores(dataset.task, dataset.targets, load_labels(dataset, split), y_score)
         frames.append(predictions_frame(load_metadata(dataset, split), scores))
         logger.info("predicted %d %s examples of %s with %s", len(y_score), split, dataset.name, model.name)

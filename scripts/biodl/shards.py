@@ -8,7 +8,9 @@ Contract:
   columns after ``split, shard, offset`` (which the writer fills in).
 - ``close_dataset`` closes the writer, checks that every split has examples (and, for
   classification, at least two classes), writes ``metadata.tsv`` and returns the dataset
-  description with the per-split shards and label counts. The caller writes it as
+  description with the per-split shards and label counts (classification) or the training
+  split's target mean and standard deviation (regression: ``target_mean``, ``target_std``,
+  accumulated shard by shard, so the targets are never all held at once). The caller writes it as
   ``dataset.json`` (``biodl.io.write_json``) only once the shard folder is in place: its presence
   means the dataset is complete.
 """
@@ -43,6 +45,7 @@ class ShardWriter:
         self.written = dict.fromkeys(SPLITS, 0)
         self.shards: dict[str, list[str]] = {s: [] for s in SPLITS}
         self.metadata: list[pd.DataFrame] = []
+        self.train_targets = _RunningMoments()
 
     @property
     def row_columns(self) -> list[str]:
@@ -51,6 +54,8 @@ class ShardWriter:
 
     def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
         self.buffers[split].append((x, y, meta[self.row_columns].reset_index(drop=True)))
+        if split == "train":
+            self.train_targets.add(y)
         self.buffered[split] += len(x)
         while self.buffered[split] >= self.shard_size:
             self._flush(split, self.shard_size)
@@ -80,6 +85,29 @@ class ShardWriter:
         self.buffered[split] -= n
 
 
+class _RunningMoments:
+    """Per-column count, mean and sum of squared deviations, merged chunk by chunk (Chan et al.)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean: np.ndarray | float = 0.0
+        self.m2: np.ndarray | float = 0.0
+
+    def add(self, y: np.ndarray) -> None:
+        if not len(y):
+            return
+        values = y.astype(np.float64)
+        n, mean = len(values), values.mean(axis=0)
+        delta = mean - self.mean
+        total = self.n + n
+        self.m2 = self.m2 + ((values - mean) ** 2).sum(axis=0) + delta**2 * self.n * n / total
+        self.mean = self.mean + delta * n / total
+        self.n = total
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(np.asarray(self.m2) / max(self.n, 1))
+
+
 def writer_for(modality: str, directory: Path, shard_size: int) -> ShardWriter:
     return ShardWriter(directory, shard_size, METADATA_COLUMNS[modality])
 
@@ -105,6 +133,13 @@ def close_dataset(writer: ShardWriter, description: dict[str, Any], key: str, me
     check_splits(metadata, description["task"], key)
     write_tsv(metadata, metadata_tsv)
     description = {**description, "splits": split_summary}
+    if description["task"] == "regression":
+        std = writer.train_targets.std()
+        flat = [t for t, s in zip(description["targets"], std) if not s > 0]
+        if flat:
+            raise InputError(key, "split 'train'", f"target(s) {', '.join(flat)} take a single value in the training split; nothing to learn")
+        description["target_mean"] = np.asarray(writer.train_targets.mean).tolist()
+        description["target_std"] = std.tolist()
     if description["task"] in CLASSIFICATION_TASKS:
         description["counts"] = {
             s: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == s, "label"].value_counts().sort_index().items()}

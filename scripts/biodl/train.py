@@ -6,8 +6,8 @@ threads)`` trains the network of ``biodl.models`` on the ``train`` split, monito
 - ``model_path``: the Keras model (``.keras`` format) with the weights of the epoch with the
   best ``val_loss`` (early stopping with ``patience`` / ``min_delta``, best weights restored);
 - ``history_path``: a TSV with one row per epoch run: ``epoch`` (1-based), ``loss``,
-  ``val_loss``, each tracked metric and its ``val_`` twin (``auroc``, ``auprc``,
-  ``accuracy``), and ``best`` (true on the epoch whose weights were kept).
+  ``val_loss``, each tracked metric and its ``val_`` twin (``biodl.objectives``:
+  ``auroc``, ``auprc``, ``accuracy``; regression ``mae``, ``rmse``), and ``best`` (true on the epoch whose weights were kept).
 Every epoch is logged (losses, metrics, seconds, time left at most) through ``logging``.
 On CPU the same dataset, configuration and seed give the same history and weights: the Keras
 seed, op determinism and the seeded per-epoch shuffle of ``biodl.dataset`` fix every random
@@ -28,7 +28,8 @@ import tensorflow as tf
 from biodl.dataset import ShardBatches, open_dataset
 from biodl.io import atomic_path, write_tsv
 from biodl.config import validate_model
-from biodl.models import build_model, loss_for_task
+from biodl.models import build_model
+from biodl.objectives import loss_for, training_metrics
 from biodl.validate import require
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def train_model(
     columns = history_columns([metric.name for metric in metrics])
     model.compile(
         optimizer=OPTIMIZERS[training["optimizer"]](learning_rate=training["learning_rate"]),
-        loss=loss_for_task(dataset.task),
+        loss=loss_for(dataset.task, training),
         metrics=metrics,
     )
     train = ShardBatches(dataset, "train", training["batch_size"], shuffle=True, seed=seed)
@@ -105,12 +106,6 @@ def configure_tensorflow(seed: int, threads: int) -> None:
         except RuntimeError:
             # TensorFlow fixes its pools at first use; only a second training in one process gets here.
             logger.warning("TensorFlow already runs in this process; keeping %d %s threads instead of %d", get(), kind, threads)
-
-
-def training_metrics(task: str) -> list[keras.metrics.Metric]:
-    """Metrics tracked per epoch; AUCs pool all outputs (micro-average) for several targets."""
-    accuracy = keras.metrics.CategoricalAccuracy(name="accuracy") if task == "multiclass" else keras.metrics.BinaryAccuracy(name="accuracy")
-    return [keras.metrics.AUC(curve="ROC", name="auroc"), keras.metrics.AUC(curve="PR", name="auprc"), accuracy]
 
 
 def history_columns(metric_names: list[str]) -> list[str]:
