@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from biodl.samplesheet import read_sample_sheet, resolve_classes
 from biodl.validate import InputError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -129,9 +130,52 @@ def _dna_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield "negatives.blacklist", spec["negatives"]["blacklist"]
 
 
+def _check_table(spec: dict[str, Any], key: str) -> None:
+    task, labels = spec["task"], spec["label_columns"]
+    if task in ("binary", "multiclass") and len(labels) != 1:
+        raise InputError("config", f"{key}.label_columns", f"a {task} task takes one column of class names, found {labels}")
+    if "classes" in spec and task not in ("binary", "multiclass"):
+        raise InputError("config", f"{key}.classes", f"classes order the class names of a binary or multiclass task, not {task}")
+    if task == "binary" and len(spec.get("classes", [None, None])) != 2:
+        raise InputError("config", f"{key}.classes", f"a binary task has two classes, found {spec['classes']}")
+    roles = [c for c in (spec.get("group_column"), spec.get("id_column")) if c]
+    if set(roles) & set(labels) or len(set(roles)) < len(roles):
+        raise InputError("config", key, f"label, group and id columns must differ, found {labels} and {roles}")
+
+
+def _table_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    yield "path", spec["path"]
+
+
+def _check_image(spec: dict[str, Any], key: str) -> None:
+    tiles, fractions = spec["tile"], spec["split"]
+    if tiles["level"] is not None and tiles["mpp"] is not None:
+        raise InputError("config", f"{key}.tile", "give tile.level or tile.mpp, not both")
+    if fractions["validation_fraction"] + fractions["test_fraction"] >= 1:
+        raise InputError("config", f"{key}.split", "validation_fraction + test_fraction must leave groups for training")
+    low, high = spec["intensity_percentiles"]
+    if low >= high:
+        raise InputError("config", f"{key}.intensity_percentiles", f"expected [low, high] with low < high, found {[low, high]}")
+    if Path(spec["sample_sheet"]).is_file():  # a missing sheet is reported with the other input files
+        resolve_classes(spec.get("classes"), read_sample_sheet(spec["sample_sheet"]), key)
+
+
+def _image_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The sample sheet, then every image and mask it lists (relative to the sheet's folder)."""
+    yield "sample_sheet", spec["sample_sheet"]
+    if Path(spec["sample_sheet"]).is_file():
+        for where, path in read_sample_sheet(spec["sample_sheet"]).files():
+            yield f"sample_sheet ({where})", str(path)
+
+
+# The data each model kind takes.
+KIND_MODALITIES = {"cnn1d": ("dna",), "mlp": ("table",), "baseline": ("dna", "table")}
+
 # Per modality: the checks a schema cannot express, and the user's files (config key, path).
-DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {"dna": _check_dna}
-INPUT_FILES: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {"dna": _dna_input_files}
+DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {"dna": _check_dna, "table": _check_table,
+                                                                   "image": _check_image}
+INPUT_FILES: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {"dna": _dna_input_files, "table": _table_input_files,
+                                                                                 "image": _image_input_files}
 
 
 def _check_runs(config: dict[str, Any]) -> None:
@@ -141,6 +185,16 @@ def _check_runs(config: dict[str, Any]) -> None:
         for model in models:
             if model not in config["models"]:
                 raise InputError("config", f"runs.{dataset}", f"unknown model {model!r}; known: {', '.join(config['models'])}")
+            if not _fits(config, dataset, model):
+                kind, modality = config["models"][model]["kind"], config["datasets"][dataset]["modality"]
+                raise InputError("config", f"runs.{dataset}", f"model {model!r} is a {kind}, which takes "
+                                 f"{' or '.join(KIND_MODALITIES[kind])} datasets; {dataset} is a {modality} dataset")
+    if not runs(config):
+        raise InputError("config", "runs", "no model fits any dataset; check the model kinds against the dataset modalities")
+
+
+def _fits(config: dict[str, Any], dataset: str, model: str) -> bool:
+    return config["datasets"][dataset]["modality"] in KIND_MODALITIES[config["models"][model]["kind"]]
 
 
 def input_files(config: dict[str, Any], dataset: str) -> list[str]:
@@ -149,12 +203,17 @@ def input_files(config: dict[str, Any], dataset: str) -> list[str]:
     return [path for _, path in INPUT_FILES[spec["modality"]](spec)]
 
 
+def is_regression(spec: dict[str, Any]) -> bool:
+    """Whether a dataset's labels are numbers to predict (known from the config alone)."""
+    return spec.get("task", spec.get("table", {}).get("task")) == "regression"
+
+
 def datasets_of(config: dict[str, Any], modality: str) -> list[str]:
     """Names of the configured datasets of one modality, in config order."""
     return [name for name, spec in config["datasets"].items() if spec["modality"] == modality]
 
 
 def runs(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every (dataset, model) pair to train, in config order."""
-    chosen = config.get("runs") or {dataset: list(config["models"]) for dataset in config["datasets"]}
+    """Every (dataset, model) pair to train, in config order; by default each model on every dataset it fits."""
+    chosen = config.get("runs") or {dataset: [m for m in config["models"] if _fits(config, dataset, m)] for dataset in config["datasets"]}
     return [(dataset, model) for dataset, models in chosen.items() for model in models]

@@ -39,7 +39,7 @@ MODALITIES = ("dna", "image", "table")
 METADATA_COLUMNS = {
     "dna": ("split", "shard", "offset", "source", "name", "chrom", "start", "end", "strand", "label"),
     "image": ("split", "shard", "offset", "image", "group", "level", "x", "y", "tissue_fraction", "label"),
-    "table": ("split", "shard", "offset", "source", "row", "group", "label"),
+    "table": ("split", "shard", "offset", "source", "row", "id", "group", "label"),
 }
 INTEGER_COLUMNS = {"dna": ("offset", "start", "end"), "image": ("offset", "level", "x", "y"), "table": ("offset", "row")}
 
