@@ -218,6 +218,11 @@ def _open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray])
     return arrays
 
 
+def input_shards(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
+    """The stored input shards of ``split``, memory-mapped and checked against the manifest."""
+    return _open_inputs(dataset, split, _open_labels(dataset, split))
+
+
 def load_labels(dataset: PreparedDataset, split: str) -> np.ndarray:
     """All labels of ``split`` as float32 ``(n, T)``, in stored order."""
     arrays = _open_labels(dataset, split)
