@@ -128,7 +128,7 @@ def _fit(settings: dict[str, Any], task: str, x: np.ndarray, y: np.ndarray, x_va
         else:
             model = make_pipeline(StandardScaler(), LogisticRegressionCV(
                 Cs=LOGISTIC_CS, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring="neg_log_loss",
-                max_iter=settings["max_iter"], random_state=seed))
+                max_iter=settings["max_iter"], random_state=seed, use_legacy_attributes=False))
         return model.fit(x, target)
     boosting = dict(learning_rate=settings["learning_rate"], max_iter=settings["max_iter"], max_leaf_nodes=settings["max_leaf_nodes"],
                     early_stopping=True, random_state=seed)

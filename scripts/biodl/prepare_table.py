@@ -65,7 +65,7 @@ def prepare_table(name: str, spec: dict[str, Any], seed: int, dataset_json: Path
              len(numeric) + len(categorical), len(numeric), len(categorical), x.shape[1])
     metadata = pd.DataFrame({
         "source": path.name,
-        "row": np.arange(len(table)) + 2,
+        "row": table.index.to_numpy() + 2,
         "id": table[spec["id_column"]] if "id_column" in spec else "",
         "group": table[spec["group_column"]] if "group_column" in spec else "",
         "label": label_text,
@@ -114,7 +114,7 @@ def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> t
             categorical.append(column)
         else:
             row = int(np.flatnonzero(present)[np.flatnonzero(~is_number)[0]])
-            raise InputError(path, f"{tables.line_of(row)}, column {column!r}",
+            raise InputError(path, f"{tables.line_of(values, row)}, column {column!r}",
                              f"expected a number, found {values.iloc[row]!r} (list the column in categorical_columns if it holds categories)")
     return numeric, categorical
 
@@ -125,7 +125,7 @@ def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
     gaps = np.argwhere(features.isin(tables.MISSING_TOKENS).to_numpy())
     if len(gaps):
         row, column = gaps[0]
-        raise InputError(path, f"{tables.line_of(int(row))}, column {features.columns[column]!r}",
+        raise InputError(path, f"{tables.line_of(features, int(row))}, column {features.columns[column]!r}",
                          "missing value (missing: reject); fill it in or set missing: impute")
 
 

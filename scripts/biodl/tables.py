@@ -4,7 +4,8 @@ Contract:
 - ``read_table(path, role)`` reads a ``.csv`` (comma) or ``.tsv`` / ``.txt`` (tab) file as text
   cells, refusing an unreadable or empty file, duplicate column names or a table without rows.
   Cells that are empty or spell a missing value (``NA``, ``NaN``, ``N/A``, ``null``, ``.``) are
-  missing. ``line_of(i)`` gives the file line of data row ``i`` (the header is line 1).
+  missing. Blank lines are dropped but the rows keep their file position: ``line_of(rows, i)``
+  gives the file line of the ``i``-th row (the header is line 1).
 - ``require_columns(table, columns, path)`` raises ``InputError`` naming the missing ones.
 - ``parse_labels(table, columns, task, classes, path)`` turns label columns into float32 labels
   ``(n, T)``, the classes, the targets and one label text per row:
@@ -31,19 +32,23 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
     path = require_file(path, role)
     separator = "," if path.suffix.lower() == ".csv" else "\t"
     try:
-        table = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True,
+                            skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(path, None, f"not a readable {'CSV' if separator == ',' else 'tab-separated'} table ({error})") from error
     duplicated = sorted({c.rsplit(".", 1)[0] for c in table.columns if c.rsplit(".", 1)[-1].isdigit() and c.rsplit(".", 1)[0] in table.columns})
     if duplicated:
         raise InputError(path, "header", f"duplicate column name(s) {duplicated}; every column needs its own name")
+    table = table.fillna("").apply(lambda column: column.str.strip())
+    table = table[(table != "").any(axis=1)]  # blank lines; the index keeps each row's file position
     if table.empty:
         raise InputError(path, None, "the table has a header but no rows")
-    return table.apply(lambda column: column.str.strip())
+    return table
 
 
-def line_of(row: int) -> str:
-    return f"line {row + 2}"
+def line_of(rows: pd.DataFrame | pd.Series, position: int) -> str:
+    """The file line of the row at ``position`` (tables from ``read_table``)."""
+    return f"line {rows.index[position] + 2}"
 
 
 def is_missing(column: pd.Series) -> np.ndarray:
@@ -73,13 +78,13 @@ def parse_labels(table: pd.DataFrame, columns: list[str], task: str, classes: li
     labels = table[column]
     missing = np.flatnonzero(is_missing(labels))
     if len(missing):
-        raise InputError(path, f"{line_of(missing[0])}, column {column!r}", "missing label; every row needs a class name")
+        raise InputError(path, f"{line_of(labels, missing[0])}, column {column!r}", "missing label; every row needs a class name")
     found = sorted(set(labels))
     classes = list(classes) if classes else found
     unknown = [label for label in found if label not in classes]
     if unknown:
         row = int(np.flatnonzero(labels.isin(unknown))[0])
-        raise InputError(path, f"{line_of(row)}, column {column!r}", f"class {labels.iloc[row]!r} is not one of the configured classes {classes}")
+        raise InputError(path, f"{line_of(labels, row)}, column {column!r}", f"class {labels.iloc[row]!r} is not one of the configured classes {classes}")
     if task == "binary" and len(classes) != 2:
         raise InputError(path, f"column {column!r}", f"a binary task needs exactly two classes, found {len(classes)}: {classes[:10]}")
     if len(classes) < 2:
@@ -94,7 +99,7 @@ def _numbers(column: pd.Series, name: str, path: str | Path, expected: str) -> n
     values = pd.to_numeric(column, errors="coerce")
     bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)))
     if len(bad):
-        raise InputError(path, f"{line_of(bad[0])}, column {name!r}", f"expected {expected}, found {column.iloc[bad[0]]!r}")
+        raise InputError(path, f"{line_of(column, bad[0])}, column {name!r}", f"expected {expected}, found {column.iloc[bad[0]]!r}")
     return values.to_numpy(dtype=np.float64)
 
 
@@ -102,6 +107,6 @@ def _zero_one(column: pd.Series, name: str, path: str | Path) -> np.ndarray:
     missing = is_missing(column)
     bad = np.flatnonzero(~missing & ~column.isin(["0", "1"]).to_numpy())
     if len(bad):
-        raise InputError(path, f"{line_of(bad[0])}, column {name!r}",
+        raise InputError(path, f"{line_of(column, bad[0])}, column {name!r}",
                          f"multi-label columns hold 0, 1 or an empty cell (missing), found {column.iloc[bad[0]]!r}")
     return np.where(missing, np.nan, (column == "1").to_numpy(dtype=np.float32)).astype(np.float32)
