@@ -1,23 +1,23 @@
-"""Snakemake script of rule evaluate: one trained model on its test split, and its figures.
+"""Snakemake script of rule evaluate: one run's predictions → its metrics, tables and figures.
 
-input: dataset (dataset.json), model, history; output: predictions, metrics (TSV),
-roc, pr, training_curves (PNG). See biodl.evaluate and biodl.plots.
+input: dataset (dataset.json), predictions (predictions.tsv); params: evaluation (the config's
+evaluation settings), seed; output: metrics (metrics.tsv), optionally confusion_table
+(confusion.tsv), and the figures to draw, by name: roc, pr, calibration, confusion
+(classification) or scatter (regression). See biodl.evaluate.
 """
 
 from biodl.log import run_step
 
 
 def evaluate() -> None:
-    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
-    from biodl.evaluate import evaluate_model
-    from biodl.plots import plot_evaluation
+    # Imported once logging is set up, so messages from loading the libraries reach the log.
+    from biodl.evaluate import EvaluationSettings, evaluate_predictions, write_evaluation
 
-    evaluation = evaluate_model(
-        snakemake.input.dataset, snakemake.input.model, snakemake.output.predictions, snakemake.output.metrics
+    settings = EvaluationSettings.from_config(snakemake.params.evaluation)
+    evaluation = evaluate_predictions(
+        snakemake.input.dataset, snakemake.input.predictions, snakemake.wildcards.model, settings, snakemake.params.seed
     )
-    plot_evaluation(
-        evaluation, snakemake.input.history, snakemake.output.roc, snakemake.output.pr, snakemake.output.training_curves
-    )
+    write_evaluation(evaluation, dict(snakemake.output.items()), settings)
 
 
 run_step(snakemake.log[0], evaluate)

@@ -1,18 +1,21 @@
-"""Snakemake script of rule summarize: every run's metrics.tsv → results/summary.tsv.
+"""Snakemake script of rule summarize: every run's metrics.tsv → results/summary.tsv and its plot.
 
 input: metrics (one per run) and datasets (each run's dataset.json, same order: a run's task
-is known once its dataset is prepared); params: runs ([dataset, model] per metrics file);
-output: summary. See biodl.summary.
+is known once its dataset is prepared); params: runs ([dataset, model] per metrics file) and
+kinds (each run's model kind, same order); output: summary (TSV), comparison (PNG).
+See biodl.summary and biodl.plots.plot_comparison.
 """
 
-from biodl.io import read_manifest
 from biodl.log import run_step
-from biodl.summary import write_summary
 
 
-def summarize() -> None:
-    tasks = [read_manifest(path)[1]["task"] for path in snakemake.input.datasets]
-    write_summary(list(snakemake.input.metrics), snakemake.params.runs, tasks, snakemake.output.summary)
+def summarize_step() -> None:
+    from biodl.plots import plot_comparison
+    from biodl.summary import summarize, write_summary
+
+    summary = summarize(list(snakemake.input.metrics), list(snakemake.input.datasets), snakemake.params.runs, snakemake.params.kinds)
+    write_summary(summary, snakemake.output.summary)
+    plot_comparison(summary, snakemake.output.comparison)
 
 
-run_step(snakemake.log[0], summarize)
+run_step(snakemake.log[0], summarize_step)

@@ -1,4 +1,4 @@
-"""biodl.plots: every figure is a readable, non-empty PNG written atomically."""
+"""biodl.plots: every figure is a readable, non-empty PNG written atomically, with the right panels."""
 
 from __future__ import annotations
 
@@ -9,13 +9,25 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
 
-from biodl.evaluate import Evaluation, compute_metrics
-from biodl.predictions import Scores, predictions_frame
-from biodl.plots import plot_evaluation, plot_pr, plot_roc, plot_training_curves
+from biodl.plots import (
+    BASELINE_COLOUR,
+    plot_calibration,
+    plot_comparison,
+    plot_confusion,
+    plot_pr,
+    plot_roc,
+    plot_scatter,
+    plot_training_curves,
+)
+from biodl.predictions import Scores
 from biodl.validate import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+TARGETS = {"binary": ("bound",), "multiclass": ("a", "b", "c"), "multilabel": ("x", "y", "z", "w"), "regression": ("expr", "halflife")}
+CLASSIFICATION = ["binary", "multiclass", "multilabel"]
 
 
 def _assert_png(path: Path, min_width: int = 500) -> None:
@@ -27,14 +39,23 @@ def _assert_png(path: Path, min_width: int = 500) -> None:
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temporary files left
 
 
+def _visible_panels(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+
+
 def _scores(task: str, n: int = 60, seed: int = 0) -> Scores:
     rng = np.random.default_rng(seed)
-    targets = {"binary": ("bound",), "multiclass": ("a", "b", "c"), "multilabel": ("x", "y")}[task]
+    targets = TARGETS[task]
+    if task == "regression":
+        truth = rng.normal(size=(n, 2))
+        return Scores(task, targets, truth, 0.8 * truth + 0.5 * rng.normal(size=(n, 2)))
     if task == "multiclass":
         truth = np.eye(3)[rng.integers(0, 3, n)]
     else:
         truth = (rng.random((n, len(targets))) < 0.4).astype(float)
     scores = np.clip(0.5 * truth + 0.6 * rng.random(truth.shape), 0, 1)
+    if task == "multilabel":
+        truth[rng.random(truth.shape) < 0.2] = np.nan
     return Scores(task, targets, truth, scores)
 
 
@@ -47,18 +68,19 @@ def _history() -> pd.DataFrame:
     })
 
 
-@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
-def test_roc_and_pr_from_a_predictions_frame(task: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("task", CLASSIFICATION)
+def test_roc_and_pr_draw_one_curve_per_target(task: str, tmp_path: Path) -> None:
     scores = _scores(task)
-    metadata = pd.DataFrame({"name": [f"r{i}" for i in range(len(scores.y_true))]})
-    frame = predictions_frame(metadata, scores)
-    plot_roc(frame, tmp_path / "roc.png")
-    plot_pr(frame, tmp_path / "pr.png")
+    roc = plot_roc(scores, tmp_path / "roc.png", title="ROC")
+    pr = plot_pr(scores, tmp_path / "pr.png")
     _assert_png(tmp_path / "roc.png")
     _assert_png(tmp_path / "pr.png")
+    n_targets = len(TARGETS[task])
+    assert len(roc.axes[0].lines) == n_targets + 1  # and the chance diagonal
+    assert len(pr.axes[0].lines) == 2 * n_targets  # each curve and its prevalence line
 
 
-def test_roc_from_arrays_replaces_an_existing_file(tmp_path: Path) -> None:
+def test_roc_replaces_an_existing_file(tmp_path: Path) -> None:
     target = tmp_path / "roc.png"
     target.write_bytes(b"old")
     plot_roc(_scores("multilabel"), target, title="ROC of x and y")
@@ -67,18 +89,61 @@ def test_roc_from_arrays_replaces_an_existing_file(tmp_path: Path) -> None:
 
 def test_a_target_with_one_class_gets_no_curve_but_no_crash(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     scores = _scores("multilabel")
-    scores.y_true[:, 1] = 0
+    scores.y_true[:, 1] = np.where(np.isnan(scores.y_true[:, 1]), np.nan, 0)
     with caplog.at_level(logging.WARNING, logger="biodl.plots"):
-        plot_roc(scores, tmp_path / "roc.png")
+        roc = plot_roc(scores, tmp_path / "roc.png")
         plot_pr(scores, tmp_path / "pr.png")
     assert "no ROC curve for target y" in caplog.text
+    assert len(roc.axes[0].lines) == 4
     _assert_png(tmp_path / "roc.png")
+
+
+@pytest.mark.parametrize("task", CLASSIFICATION)
+def test_calibration_has_a_reliability_line_and_a_histogram_per_target(task: str, tmp_path: Path) -> None:
+    fig = plot_calibration(_scores(task), tmp_path / "calibration.png", title="Calibration", bins=5)
+    _assert_png(tmp_path / "calibration.png")
+    reliability, histogram = fig.axes
+    n_targets = len(TARGETS[task])
+    assert len(reliability.lines) == n_targets + 1  # and the diagonal
+    assert all("Brier = " in text.get_text() for text in reliability.get_legend().get_texts()[1:])
+    assert len(histogram.patches) == n_targets
+    assert all(len(line.get_xdata()) <= 5 for line in reliability.lines[1:])  # at most one point per bin
+
+
+@pytest.mark.parametrize(("task", "panels", "cells"), [("binary", 1, 4), ("multiclass", 1, 9), ("multilabel", 4, 4)])
+def test_confusion_heatmaps_show_counts_and_fractions(task: str, panels: int, cells: int, tmp_path: Path) -> None:
+    scores = _scores(task)
+    fig = plot_confusion(scores, tmp_path / "confusion.png", title="Confusion")
+    _assert_png(tmp_path / "confusion.png")
+    heatmaps = [ax for ax in _visible_panels(fig) if any(isinstance(c, QuadMesh) for c in ax.collections)]
+    assert len(heatmaps) == panels
+    texts = [t.get_text() for t in heatmaps[0].texts]
+    assert len(texts) == cells and all("\n(" in t and t.endswith("%)") for t in texts)
+    counts = sum(int(t.split("\n")[0]) for t in texts)
+    assert counts == np.sum(~np.isnan(scores.y_true[:, 0]))
+
+
+def test_scatter_has_one_panel_per_target_with_r_and_r2(tmp_path: Path) -> None:
+    fig = plot_scatter(_scores("regression"), tmp_path / "scatter.png", title="Predicted against observed")
+    _assert_png(tmp_path / "scatter.png")
+    panels = _visible_panels(fig)
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["expr", "halflife"]
+    assert all("r = " in ax.get_title() and "R² = " in ax.get_title() for ax in panels)
+    assert all(len(ax.collections[0].get_offsets()) == 60 for ax in panels)
+
+
+@pytest.mark.parametrize(("plot", "task"), [(plot_roc, "regression"), (plot_confusion, "regression"), (plot_scatter, "binary")])
+def test_a_figure_for_another_task_is_refused(plot: object, task: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=f"not drawn for a {task} task"):
+        plot(_scores(task), tmp_path / "figure.png")  # type: ignore[operator]
+    assert not (tmp_path / "figure.png").exists()
 
 
 def test_training_curves_from_history_file(tmp_path: Path) -> None:
     _history().to_csv(tmp_path / "history.tsv", sep="\t", index=False)
-    plot_training_curves(tmp_path / "history.tsv", tmp_path / "curves.png")
+    fig = plot_training_curves(tmp_path / "history.tsv", tmp_path / "curves.png", "Training curves")
     _assert_png(tmp_path / "curves.png", min_width=900)  # two panels side by side
+    assert len(_visible_panels(fig)) == 2
 
 
 def test_history_without_val_loss_is_refused(tmp_path: Path) -> None:
@@ -87,9 +152,31 @@ def test_history_without_val_loss_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "curves.png").exists()
 
 
-def test_plot_evaluation_writes_all_three_figures(tmp_path: Path) -> None:
-    scores = _scores("binary")
-    evaluation = Evaluation("peaks", "cnn", scores, compute_metrics(scores))
-    plot_evaluation(evaluation, _history(), tmp_path / "roc.png", tmp_path / "pr.png", tmp_path / "curves.png")
-    for name in ("roc.png", "pr.png", "curves.png"):
-        _assert_png(tmp_path / name)
+def _summary() -> pd.DataFrame:
+    rows = [
+        ("peaks", "cnn", "cnn1d", "binary", 0.91, 0.88, 0.94),
+        ("peaks", "logistic", "baseline", "binary", 0.80, 0.75, 0.85),
+        ("peaks", "deep", "cnn1d", "binary", 0.85, np.nan, np.nan),
+        ("expression", "mlp", "mlp", "regression", 0.40, 0.30, 0.50),
+        ("expression", "ridge", "baseline", "regression", np.nan, np.nan, np.nan),
+    ]
+    frame = pd.DataFrame(rows, columns=["dataset", "model", "kind", "task", "value", "low", "high"])
+    for metric, task in (("auroc", "binary"), ("r2", "regression")):
+        chosen = frame["task"] == task
+        for source, column in (("value", metric), ("low", f"{metric}_ci_low"), ("high", f"{metric}_ci_high")):
+            frame[column] = frame[source].where(chosen)
+    return frame.drop(columns=["value", "low", "high"])
+
+
+def test_comparison_has_a_panel_per_dataset_with_sorted_runs_and_distinct_baselines(tmp_path: Path) -> None:
+    fig = plot_comparison(_summary(), tmp_path / "summary.png")
+    _assert_png(tmp_path / "summary.png", min_width=900)
+    peaks, expression = _visible_panels(fig)
+    assert peaks.get_title() == "peaks (binary)" and "AUROC" in peaks.get_xlabel()
+    assert [t.get_text() for t in peaks.get_yticklabels()] == ["logistic", "deep", "cnn"]  # best at the top
+    assert len(peaks.containers) == 3
+    baseline = peaks.containers[0].lines[0]
+    assert baseline.get_marker() == "s" and baseline.get_color() == BASELINE_COLOUR
+    assert peaks.containers[2].lines[0].get_marker() == "o"
+    assert "R²" in expression.get_xlabel()
+    assert any(text.get_text() == "undefined" for text in expression.texts)  # the run with NaN R²

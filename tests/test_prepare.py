@@ -167,9 +167,25 @@ def test_multilabel_table(tmp_path):
     np.testing.assert_array_equal(y, expected)
 
 
+def test_regression_table_keeps_measured_values_and_training_scaling(tmp_path):
+    rng = np.random.default_rng(2)
+    sequences = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(100)]
+    activity = [seq.count("G") + 0.1 * i for i, seq in enumerate(sequences)]
+    pd.DataFrame({"seq": sequences, "activity": activity}).to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    out, description, metadata = run(tmp_path, {"modality": "dna", "length": 30, "table": {
+        "path": "t.tsv", "sequence_column": "seq", "label_columns": ["activity"], "task": "regression"}})
+    assert description["task"] == "regression" and description["classes"] == [] and description["targets"] == ["activity"]
+    _, y = load_split(out, description, "train")
+    assert description["target_mean"] == pytest.approx([y.mean()], rel=1e-5)
+    assert description["target_std"] == pytest.approx([y.std()], rel=1e-4)
+    test = metadata[metadata["split"] == "test"]
+    _, y_test = load_split(out, description, "test")
+    np.testing.assert_allclose(y_test[:, 0], [activity[int(n.split()[1]) - 2] for n in test["name"]], rtol=1e-6)
+
+
 @pytest.mark.parametrize("table, expected", [
-    ("seq\tlabel\nACGT\ta\n", "missing column(s) ['activity']"),
-    ("seq\tactivity\tlabel\nACGT\t0\t1\nACGT\t2\t0\n", "line 3, column 'activity': multi-label columns must hold 0 or 1"),
+    ("seq\tlabel\nACGT\ta\n", "column(s) ['activity'] not found"),
+    ("seq\tactivity\tlabel\nACGT\t0\t1\nACGT\t2\t0\n", "line 3, column 'activity': multi-label columns hold 0, 1 or an empty cell"),
     ("seq\tactivity\nACGT\t0.31\nACGA\t1.7\n", "column 'activity': holds continuous values (2 distinct)"),
 ])
 def test_bad_tables_name_column_and_line(tmp_path, table, expected):

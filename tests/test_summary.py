@@ -1,4 +1,4 @@
-"""biodl.summary: one headline row per run, from the runs' metrics files."""
+"""biodl.summary: one headline row per run, whatever the task, from the runs' metrics files."""
 
 from __future__ import annotations
 
@@ -8,30 +8,80 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.evaluate import compute_metrics
+from biodl.io import write_json
+from biodl.metrics import compute_metrics, write_metrics
 from biodl.predictions import Scores
-from biodl.io import write_tsv
-from biodl.summary import summarize, write_summary
+from biodl.summary import SUMMARY_COLUMNS, summarize, write_summary
 from biodl.validate import InputError
-from test_evaluate import _value
+from test_metrics import value
 
 
-def test_summary_takes_the_binary_target_row_or_the_macro_row(tmp_path: Path) -> None:
-    binary = compute_metrics(Scores("binary", ("bound",), np.array([[0.0], [1.0], [1.0], [0.0]]), np.array([[0.2], [0.7], [0.4], [0.1]])))
-    onehot = np.eye(3)[[0, 1, 2, 1]]
-    multiclass = compute_metrics(Scores("multiclass", ("a", "b", "c"), onehot, 0.2 + 0.4 * onehot))
-    write_tsv(binary, tmp_path / "binary.tsv")
-    write_tsv(multiclass, tmp_path / "multiclass.tsv")
-    paths = [tmp_path / "binary.tsv", tmp_path / "multiclass.tsv"]
-    summary = write_summary(paths, [["peaks", "cnn"], ["classes", "deep"]], ["binary", "multiclass"], tmp_path / "summary.tsv")
-    assert list(summary.columns) == ["dataset", "model", "task", "n_test", "auroc", "auprc", "f1", "accuracy"]
-    assert summary["n_test"].tolist() == [4, 4]
-    assert summary.loc[0, "auroc"] == pytest.approx(_value(binary, "auroc", "bound"))
-    assert summary.loc[0, "accuracy"] == pytest.approx(0.75)
-    assert summary.loc[1, "f1"] == pytest.approx(_value(multiclass, "f1", "macro"))
-    assert summary.loc[1, "accuracy"] == 1.0
+def _run(tmp_path: Path, name: str, scores: Scores, bootstrap: int = 100) -> tuple[Path, Path, pd.DataFrame]:
+    metrics = compute_metrics(scores, scores, seed=1, bootstrap=bootstrap, confidence=0.9)
+    write_metrics(metrics, tmp_path / f"{name}.metrics.tsv")
+    write_json({"task": scores.task, "targets": list(scores.targets)}, tmp_path / name / "dataset.json")
+    return tmp_path / f"{name}.metrics.tsv", tmp_path / name / "dataset.json", metrics
+
+
+def _runs(tmp_path: Path) -> tuple[list[Path], list[Path], list[pd.DataFrame]]:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 30)
+    onehot = np.eye(3)[labels]
+    observed = rng.normal(size=(25, 1))
+    runs = [
+        _run(tmp_path, "binary", Scores("binary", ("bound",), (labels == 1)[:, None].astype(float), 0.3 * (labels == 1)[:, None] + 0.6 * rng.random((30, 1)))),
+        # Only one class among the labels: auroc undefined, written as NaN.
+        _run(tmp_path, "single", Scores("binary", ("bound",), np.zeros((30, 1)), rng.random((30, 1)))),
+        _run(tmp_path, "multiclass", Scores("multiclass", ("a", "b", "c"), onehot, 0.1 + 0.3 * onehot + 0.5 * rng.random((30, 3)))),
+        _run(tmp_path, "regression", Scores("regression", ("expr",), observed, observed + rng.normal(size=(25, 1))), bootstrap=0),
+    ]
+    return [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
+
+
+RUNS = [["peaks", "cnn"], ["rare", "cnn"], ["classes", "logistic"], ["expression", "mlp"]]
+KINDS = ["cnn1d", "cnn1d", "baseline", "mlp"]
+
+
+def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp_path: Path) -> None:
+    metrics_paths, dataset_paths, metrics = _runs(tmp_path)
+    summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
+    assert list(summary.columns) == SUMMARY_COLUMNS == [
+        "dataset", "model", "kind", "task", "n_test",
+        "auroc", "auroc_ci_low", "auroc_ci_high", "auprc", "auprc_ci_low", "auprc_ci_high",
+        "f1", "f1_ci_low", "f1_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
+        "mse", "mse_ci_low", "mse_ci_high", "mae", "mae_ci_low", "mae_ci_high",
+        "pearson_r", "pearson_r_ci_low", "pearson_r_ci_high", "r2", "r2_ci_low", "r2_ci_high",
+    ]
+    assert summary["kind"].tolist() == KINDS and summary["task"].tolist() == ["binary", "binary", "multiclass", "regression"]
+    assert summary["n_test"].tolist() == [30, 30, 30, 25]
+    binary, _, multiclass, regression = metrics
+    assert summary.loc[0, "auroc"] == value(binary, "auroc", "bound")
+    assert summary.loc[0, "f1_ci_low"] == value(binary, "f1", "bound", "ci_low")
+    assert summary.loc[2, "f1"] == value(multiclass, "f1", "macro")
+    assert summary.loc[2, "accuracy"] == value(multiclass, "accuracy", "all")  # top-1
+    assert summary.loc[2, "accuracy_ci_high"] == value(multiclass, "accuracy", "all", "ci_high")
+    assert summary.loc[3, "r2"] == value(regression, "r2", "expr")
+    assert np.isnan(summary.loc[1, "auroc"]) and np.isnan(summary.loc[3, "auroc"]) and np.isnan(summary.loc[0, "mse"])
+
+
+def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> None:
+    metrics_paths, dataset_paths, _ = _runs(tmp_path)
+    summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
+    write_summary(summary, tmp_path / "summary.tsv")
+    text = pd.read_csv(tmp_path / "summary.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert text.loc[1, "auroc"] == "NaN"  # applies, undefined: one class only
+    assert text.loc[1, "mse"] == "" and text.loc[3, "auroc"] == "" and text.loc[3, "auroc_ci_low"] == ""  # does not apply
+    assert text.loc[3, "r2_ci_low"] == "NaN"  # applies, no interval: bootstrap 0
+    assert float(text.loc[0, "auroc"]) == summary.loc[0, "auroc"]
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "summary.tsv", sep="\t"), summary)
-    with pytest.raises(InputError, match="1 runs for 2 metrics files"):
-        summarize(paths, [["peaks", "cnn"]], ["binary", "multiclass"])
-    with pytest.raises(InputError, match="expected one auroc row for target macro"):
-        summarize(paths[:1], [["peaks", "cnn"]], ["multiclass"])
+
+
+def test_inconsistent_inputs_are_refused(tmp_path: Path) -> None:
+    metrics_paths, dataset_paths, _ = _runs(tmp_path)
+    with pytest.raises(InputError, match="summary inputs, kinds: 3 kinds for 4 metrics files"):
+        summarize(metrics_paths, dataset_paths, RUNS, KINDS[:3])
+    with pytest.raises(InputError, match="expected one auroc row for target bound, found 0"):
+        summarize(metrics_paths[2:3], dataset_paths[:1], RUNS[:1], KINDS[:1])
+    write_json({"task": "binary", "targets": "bound"}, tmp_path / "bad" / "dataset.json")
+    with pytest.raises(InputError, match="targets: expected a non-empty list of names"):
+        summarize(metrics_paths[:1], [tmp_path / "bad" / "dataset.json"], RUNS[:1], KINDS[:1])

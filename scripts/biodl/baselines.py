@@ -34,8 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from biodl.config import validate_model
 from biodl.dataset import PreparedDataset, input_shards, load_labels, load_metadata, open_dataset, to_inputs
 from biodl.io import atomic_path, write_tsv
-from biodl.predict import PREDICTED_SPLITS
-from biodl.predictions import Scores, predictions_frame
+from biodl.predictions import PREDICTED_SPLITS, Scores, predictions_frame
 from biodl.validate import require
 
 logger = logging.getLogger(__name__)

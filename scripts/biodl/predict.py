@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from biodl.dataset import PreparedDataset, ShardBatches, load_labels, load_metadata, open_dataset
-from biodl.predictions import Scores, predictions_frame
+from biodl.predictions import PREDICTED_SPLITS, Scores, predictions_frame
 from biodl.io import write_tsv
 from biodl.models import output_activation
 from biodl.validate import InputError, require, require_file
@@ -28,7 +28,6 @@ from biodl.validate import InputError, require, require_file
 logger = logging.getLogger(__name__)
 
 PREDICT_BATCH_SIZE = 256
-PREDICTED_SPLITS = ("validation", "test")
 
 
 def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Model:

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from biodl import encode, intervals, negatives, splits
+from biodl import encode, intervals, negatives, splits, tables
 from biodl.io import SPLITS, atomic_dir, open_fasta, read_bed, write_json
 from biodl.shards import ShardWriter, close_dataset, writer_for
-from biodl.validate import InputError, require_file
+from biodl.validate import InputError
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,9 @@ def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, 
             _from_sequence_files(spec, key, classes, seed, rng, writer, Path(index_dir))
         else:
             classes, task = _from_table(spec, seed, rng, writer)
+        targets = spec["table"]["label_columns"] if task == "regression" else [classes[1]] if task == "binary" else classes
         description = close_dataset(writer, {
-            "name": name, "modality": "dna", "task": task, "classes": classes,
-            "targets": [classes[1]] if task == "binary" else classes,
+            "name": name, "modality": "dna", "task": task, "classes": classes, "targets": targets,
             "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "seed": seed,
         }, key, metadata_tsv)
     write_json(description, dataset_json)
@@ -269,40 +269,35 @@ def _dedupe_sequences(frame: pd.DataFrame, codes: np.ndarray) -> tuple[pd.DataFr
 
 def _from_table(spec: dict[str, Any], seed: int, rng: np.random.Generator,
                 writer: ShardWriter) -> tuple[list[str], str]:
-    """Sequences from a table; one label column of class names, or several 0/1 columns."""
+    """Sequences from a table: one column of class names, several 0/1 columns, or numbers (regression)."""
     settings = spec["table"]
-    path = require_file(settings["path"], "sequence table")
-    table = pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else "\t", dtype=str, keep_default_na=False)
+    path = Path(settings["path"])
+    table = tables.read_table(path, "sequence table")
     label_columns = settings["label_columns"]
-    missing = [c for c in [settings["sequence_column"], *label_columns] if c not in table.columns]
-    if missing:
-        raise InputError(path, "header", f"missing column(s) {missing}; found {list(table.columns)}")
-    if table.empty:
-        raise InputError(path, None, "the table has no rows")
-    lines = [f"line {n}" for n in range(2, len(table) + 2)]  # file line numbers, after the header
+    tables.require_columns(table, [settings["sequence_column"], *label_columns], path)
+    lines = [tables.line_of(table, i) for i in range(len(table))]
     sequences = [encode.to_codes(seq, str(path), line) for line, seq in zip(lines, table[settings["sequence_column"]])]
-    if len(label_columns) > 1:
+    if settings["task"] == "regression" or len(label_columns) > 1:
+        task = "regression" if settings["task"] == "regression" else "multilabel"
         if spec["negatives"]["method"] != "none":
-            raise InputError("config", "negatives.method", "negatives cannot be generated for multi-label tables")
-        classes, task = list(label_columns), "multilabel"
-        y = _binary_columns(table, label_columns, path, lines)
-        labels = [";".join(c for c, v in zip(classes, row) if v) for row in y]
+            raise InputError("config", "negatives.method", f"negatives cannot be generated for {task} tables")
+        y, classes, _, labels = tables.parse_labels(table, label_columns, task, None, path)
     else:
-        labels = table[label_columns[0]].str.strip().tolist()
-        if "" in labels:
-            raise InputError(path, lines[labels.index("")], f"empty label in column {label_columns[0]!r}")
-        numbers = pd.to_numeric(pd.Series(labels), errors="coerce")
+        column = table[label_columns[0]]
+        numbers = pd.to_numeric(column, errors="coerce")
         if numbers.notna().all() and not numbers.isin([0, 1]).all():
             raise InputError(path, f"column {label_columns[0]!r}",
-                             f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1 "
-                             "(regression on measured activity is not supported yet)")
-        classes, task = _classes(spec, sorted(set(labels)))
+                             f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1, "
+                             "or set table.task: regression to predict the numbers")
+        _, found, _, labels = tables.parse_labels(table, label_columns, "multiclass" if column.nunique() > 2 else "binary", None, path)
+        classes, task = _classes(spec, found)
     records = [(str(path), line, label, seq) for line, label, seq in zip(lines, labels, sequences)]
     frame, codes = _fit_all(records, spec["length"], spec["edge"])
     frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
-    if task == "multilabel":
+    if task in ("multilabel", "regression"):
         kept = frame["name"].map({line: i for i, line in enumerate(lines)}).to_numpy()
-        frame["split"] = splits.stratified_random(frame["label"].to_numpy(), spec["split"]["validation_fraction"],
+        strata = splits.label_strata(task, y[kept], frame["label"].to_numpy())
+        frame["split"] = splits.stratified_random(strata, spec["split"]["validation_fraction"],
                                                   spec["split"]["test_fraction"], seed, str(path))
         _emit(writer, frame, codes, classes, task, spec["ambiguous"], y=y[kept])
         return classes, task
@@ -311,13 +306,3 @@ def _from_table(spec: dict[str, Any], seed: int, rng: np.random.Generator,
                                               spec["split"]["test_fraction"], seed, str(path))
     _emit_with_shuffles(spec, frame, codes, classes, rng, writer)
     return classes, task
-
-
-def _binary_columns(table: pd.DataFrame, columns: list[str], path: Path, lines: list[str]) -> np.ndarray:
-    values = table[columns].apply(lambda column: column.str.strip())
-    bad = ~values.isin(["0", "1"])
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
-        raise InputError(path, f"{lines[row]}, column {columns[col]!r}",
-                         f"multi-label columns must hold 0 or 1, found {values.iat[row, col]!r}")
-    return values.astype(np.float32).to_numpy()

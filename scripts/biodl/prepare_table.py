@@ -39,7 +39,6 @@ from biodl.validate import InputError
 log = logging.getLogger(__name__)
 
 MISSING_CATEGORY = "missing"
-REGRESSION_STRATA = 5
 
 
 def prepare_table(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path,
@@ -168,10 +167,7 @@ def _assign_splits(table: pd.DataFrame, y: np.ndarray, label_text: list[str], sp
     fractions = spec["split"]
     if "group_column" in spec:
         return _group_splits(table[spec["group_column"]].to_numpy(), fractions, seed)
-    if spec["task"] == "regression":
-        strata = pd.qcut(y[:, 0], REGRESSION_STRATA, labels=False, duplicates="drop").astype(str)
-    else:
-        strata = np.asarray(label_text, dtype=object)
+    strata = splits.label_strata(spec["task"], y, np.asarray(label_text, dtype=object))
     return splits.stratified_random(strata, fractions["validation_fraction"], fractions["test_fraction"], seed, str(path))
 
 

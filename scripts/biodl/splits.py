@@ -8,6 +8,8 @@ Contract:
   and counted. Everything else is training. Validation and test may not overlap.
 - Sequence files and tables (``stratified_random``): a stratified random split seeded from the
   config (scikit-learn's ``train_test_split``).
+- Grouped data such as image tiles (``grouped_random``): whole groups (patient, slide, volume)
+  are drawn at random, stratified by label, so no group spans two splits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from biodl.validate import InputError
@@ -90,6 +93,16 @@ def assign_by_location(chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     return result
 
 
+REGRESSION_STRATA = 5
+
+
+def label_strata(task: str, y: np.ndarray, label_text: np.ndarray) -> np.ndarray:
+    """What a random split is stratified by: the label (set), or the first target's quintile."""
+    if task == "regression":
+        return pd.qcut(y[:, 0], REGRESSION_STRATA, labels=False, duplicates="drop").astype(str)
+    return np.asarray(label_text, dtype=object)
+
+
 def stratified_random(strata: np.ndarray, validation_fraction: float, test_fraction: float, seed: int,
                       source: str) -> np.ndarray:
     """Stratified random split; ``strata`` holds one label (string) per example."""
@@ -106,3 +119,35 @@ def stratified_random(strata: np.ndarray, validation_fraction: float, test_fract
     result = np.empty(n, dtype=object)
     result[train], result[validation], result[test] = "train", "validation", "test"
     return result
+
+
+def grouped_random(groups: list[str], strata: list[str] | None, validation_fraction: float, test_fraction: float,
+                   seed: int, source: str) -> np.ndarray:
+    """Split name per element, drawing whole groups (patients, slides, volumes) at random.
+
+    Groups are shuffled with a generator seeded by ``seed``; within each stratum (a group's
+    label, when ``strata`` gives one per element) ``round(n * fraction)`` groups go to test and
+    to validation, at least one each when the stratum has three groups or more, and the rest to
+    training. Every element of a group lands in the group's split, so no group spans two.
+    """
+    group_stratum: dict[str, set[str]] = {}
+    for i, group in enumerate(groups):
+        group_stratum.setdefault(group, set()).add(strata[i] if strata is not None else "")
+    by_stratum: dict[str, list[str]] = {}
+    for group, labels in group_stratum.items():
+        by_stratum.setdefault("|".join(sorted(labels)), []).append(group)
+    rng = np.random.default_rng(seed)
+    split_of: dict[str, str] = {}
+    for stratum in sorted(by_stratum):
+        members = [by_stratum[stratum][i] for i in rng.permutation(len(by_stratum[stratum]))]
+        n = len(members)
+        n_test, n_validation = round(n * test_fraction), round(n * validation_fraction)
+        if n >= 3:
+            n_test, n_validation = max(n_test, 1), max(n_validation, 1)
+        for k, group in enumerate(members):
+            split_of[group] = "test" if k < n_test else "validation" if k < n_test + n_validation else "train"
+    missing = [s for s in ("train", "validation", "test") if s not in split_of.values()]
+    if missing:
+        raise InputError(source, None, f"cannot draw {len(split_of)} group(s) into train, validation and test (none for "
+                                       f"{', '.join(missing)}): give more groups, or a split column")
+    return np.array([split_of[group] for group in groups], dtype=object)

@@ -1,9 +1,19 @@
-"""Collecting the results of many runs into one table.
+"""Collecting the headline metrics of every run into one table (no TensorFlow).
 
-Contract: ``summarize(metrics_paths, runs, tasks)`` reads ``metrics.tsv`` files (written by
-``biodl.evaluate``) into one frame with columns dataset, model, task, n_test, auroc, auprc, f1,
-accuracy: the positive-class row for binary runs, the ``macro`` row otherwise.
-``write_summary`` writes it (undefined values as ``NaN``). This module needs no TensorFlow.
+Contract:
+- ``summarize(metrics_paths, dataset_paths, runs, kinds)``: one row per run, in the order
+  given; ``runs[i]`` = [dataset, model], ``kinds[i]`` (the model kind: cnn1d, mlp, baseline ...),
+  ``metrics_paths[i]`` its ``metrics.tsv`` and ``dataset_paths[i]`` its dataset's
+  ``dataset.json`` (for the task and targets). Columns (``SUMMARY_COLUMNS``): dataset, model,
+  kind, task, n_test (test examples), then for every headline metric of any task (auroc,
+  auprc, f1, accuracy, mse, mae, pearson_r, r2) ``<metric>``, ``<metric>_ci_low`` and
+  ``<metric>_ci_high``, taken from the headline rows of ``biodl.metrics`` (binary: the positive
+  class; multiclass and multilabel: ``macro``, multiclass accuracy: top-1, target ``all``;
+  regression: the target, or ``macro`` over several).
+- ``write_summary(summary, path)`` writes ``results/summary.tsv``: an empty cell means the
+  metric does not apply to the run's task (auroc of a regression); the text ``NaN`` means it
+  applies but is undefined on that test set (or, in the ``_ci_`` columns, that no interval was
+  computed: bootstrap 0 or undefined in every resample).
 """
 
 from __future__ import annotations
@@ -15,71 +25,62 @@ from pathlib import Path
 
 import pandas as pd
 
-from biodl.io import TASKS, write_tsv
-from biodl.validate import require, require_file
+from biodl.io import read_manifest, write_tsv
+from biodl.metrics import ALL, HEADLINE_METRICS, headline_keys, metric_row, read_metrics
+from biodl.validate import require
 
 logger = logging.getLogger(__name__)
 
-HEADLINE_METRICS = ("auroc", "auprc", "f1", "accuracy")
-SUMMARY_COLUMNS = ["dataset", "model", "task", "n_test", *HEADLINE_METRICS]
+SUMMARY_METRICS = tuple(dict.fromkeys(m for metrics in HEADLINE_METRICS.values() for m in metrics))
 
 
-def nan_as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with missing numbers spelled ``NaN`` (an empty cell reads as "not computed")."""
-    numeric = frame.select_dtypes("number").columns
-    return frame.astype({c: object for c in numeric}).fillna({c: "NaN" for c in numeric})
+def ci_columns(metric: str) -> tuple[str, str]:
+    """The summary columns of the lower and upper bound of ``metric``'s interval."""
+    return f"{metric}_ci_low", f"{metric}_ci_high"
 
 
-def read_metrics(path: str | PathLike[str]) -> pd.DataFrame:
-    """A ``metrics.tsv`` as written by ``evaluate_model`` (NaN for undefined values)."""
-    path = require_file(path, "metrics file")
-    frame = pd.read_csv(path, sep="\t", dtype={"metric": str, "target": str}, keep_default_na=False, na_values={"value": ["", "NaN", "nan"]})
-    missing = [c for c in ("metric", "target", "value") if c not in frame.columns]
-    require(not missing, path, "header", f"missing column(s) {', '.join(missing)}")
-    require(pd.api.types.is_numeric_dtype(frame["value"]), path, "column value", "expected numbers")
-    return frame
+SUMMARY_COLUMNS = ["dataset", "model", "kind", "task", "n_test", *(c for m in SUMMARY_METRICS for c in (m, *ci_columns(m)))]
 
 
-def headline(metrics: pd.DataFrame, task: str, source: str | PathLike[str]) -> dict[str, float]:
-    """n_test and the headline metrics: the target row for binary, the macro row otherwise."""
-    if task == "binary":
-        targets = sorted(set(metrics["target"]))
-        require(len(targets) == 1, source, None, f"a binary run has one target, found {targets}")
-        target = targets[0]
-    else:
-        target = "macro"
-    row: dict[str, float] = {}
-    for name in HEADLINE_METRICS:
-        found = metrics.loc[(metrics["metric"] == name) & (metrics["target"] == target), "value"]
-        require(len(found) == 1, source, None, f"expected one {name} row for target {target}, found {len(found)}")
-        row[name] = float(found.iloc[0])
-    n = metrics.loc[metrics["metric"] == "n", "value"]
-    require(len(n) == 1, source, None, f"expected one n row, found {len(n)}")
-    row["n_test"] = int(n.iloc[0])
-    return row
-
-
-def summarize(metrics_paths: Sequence[str | PathLike[str]], runs: Sequence[Sequence[str]], tasks: Sequence[str]) -> pd.DataFrame:
-    """One headline row per run; ``runs[i]`` = (dataset, model) and ``tasks[i]`` describe ``metrics_paths[i]``."""
-    source = "summary parameters"
-    require(len(runs) == len(metrics_paths), source, "runs", f"{len(runs)} runs for {len(metrics_paths)} metrics files")
-    require(len(tasks) == len(metrics_paths), source, "tasks", f"{len(tasks)} tasks for {len(metrics_paths)} metrics files")
-    rows = []
-    for i, (path, run, task) in enumerate(zip(metrics_paths, runs, tasks)):
-        require(len(run) == 2, source, f"runs[{i}]", f"expected [dataset, model], found {run!r}")
-        require(task in TASKS, source, f"tasks[{i}]", f"expected one of {', '.join(TASKS)}, found {task!r}")
-        rows.append({"dataset": run[0], "model": run[1], "task": task, **headline(read_metrics(path), task, Path(path))})
-    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return frame.astype({"n_test": "int64"})
-
-
-def write_summary(
+def summarize(
     metrics_paths: Sequence[str | PathLike[str]],
+    dataset_paths: Sequence[str | PathLike[str]],
     runs: Sequence[Sequence[str]],
-    tasks: Sequence[str],
-    summary_path: str | PathLike[str],
+    kinds: Sequence[str],
 ) -> pd.DataFrame:
-    frame = summarize(metrics_paths, runs, tasks)
-    write_tsv(nan_as_text(frame), summary_path)
-    logger.info("summarised %d runs into %s", len(frame), summary_path)
-    return frame
+    """One headline row per run (see the module contract); undefined or absent values are NaN."""
+    source = "summary inputs"
+    for name, given in (("datasets", dataset_paths), ("runs", runs), ("kinds", kinds)):
+        require(len(given) == len(metrics_paths), source, name, f"{len(given)} {name} for {len(metrics_paths)} metrics files")
+    rows = []
+    for i, (metrics_path, dataset_path, run, kind) in enumerate(zip(metrics_paths, dataset_paths, runs, kinds)):
+        require(len(run) == 2, source, f"runs[{i}]", f"expected [dataset, model], found {run!r}")
+        task, targets = _task_and_targets(dataset_path)
+        metrics, where = read_metrics(metrics_path), Path(metrics_path)
+        row: dict[str, object] = {"dataset": run[0], "model": run[1], "kind": kind, "task": task,
+                                  "n_test": int(metric_row(metrics, "n", ALL, where)[0])}
+        for metric, target in headline_keys(task, targets):
+            row[metric], *bounds = metric_row(metrics, metric, target, where)
+            row.update(zip(ci_columns(metric), bounds))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return frame.astype({c: "float64" for c in SUMMARY_COLUMNS[5:]} | {"n_test": "int64"})
+
+
+def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str, ...]]:
+    manifest, raw = read_manifest(dataset_path)
+    targets = raw.get("targets")
+    require(isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets), manifest, "targets", f"expected a non-empty list of names, found {targets!r}")
+    return raw["task"], tuple(targets)
+
+
+def write_summary(summary: pd.DataFrame, path: str | PathLike[str]) -> None:
+    """``summary.tsv``: empty where a metric does not apply to the task, ``NaN`` where undefined."""
+    text = summary.astype({c: object for c in SUMMARY_COLUMNS[5:]})
+    for metric in SUMMARY_METRICS:
+        applies = summary["task"].map(lambda task: metric in HEADLINE_METRICS[task]).to_numpy(dtype=bool)
+        for column in (metric, *ci_columns(metric)):
+            text.loc[applies & summary[column].isna().to_numpy(), column] = "NaN"
+            text.loc[~applies, column] = ""
+    write_tsv(text, path)
+    logger.info("summarised %d runs into %s", len(summary), path)

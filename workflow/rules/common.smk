@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from biodl.config import datasets_of, input_files, runs, validate_config
+from biodl.config import datasets_of, input_files, is_regression, runs, validate_config
 from biodl.validate import InputError
 
 try:
@@ -20,9 +20,54 @@ except InputError as error:
 RUNS = runs(config)
 
 
+def _names_pattern(names):
+    """Regex matching exactly these names (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
 def dataset_pattern(modality):
     """Regex of the dataset names of one modality, so each has exactly one preparing rule."""
-    return "|".join(map(re.escape, datasets_of(config, modality))) or "(?!)"
+    return _names_pattern(datasets_of(config, modality))
+
+
+def task_pattern(kind):
+    """Regex of the dataset names evaluated as classification or as regression."""
+    regression = kind == "regression"
+    return _names_pattern(
+        [
+            n
+            for n, spec in config["datasets"].items()
+            if is_regression(spec) == regression
+        ]
+    )
+
+
+def model_pattern(*kinds):
+    """Regex of the model names of the given kinds, so each has exactly one training rule."""
+    return _names_pattern(
+        [n for n, m in config["models"].items() if m["kind"] in kinds]
+    )
+
+
+def shards_mb(shards):
+    """Size of a prepared dataset's shards in MB (0 until they exist: resources are
+    evaluated again when the job is ready to run)."""
+    return sum(f.stat().st_size for f in Path(shards).glob("*.npy")) / 1e6
+
+
+def is_network(model):
+    return config["models"][model]["kind"] != "baseline"
+
+
+def run_report(name, figure):
+    """An evaluation output of one run, shown in the report under its dataset and model."""
+    return report(
+        f"results/evaluation/{{dataset}}/{{model}}/{name}",
+        caption=f"../report/{Path(name).stem}.rst",
+        category="{dataset}",
+        subcategory="{model}",
+        labels={"dataset": "{dataset}", "model": "{model}", "figure": figure},
+    )
 
 
 def dataset_inputs(wildcards):
@@ -35,15 +80,26 @@ def evaluation_files(name):
     return [f"results/evaluation/{dataset}/{model}/{name}" for dataset, model in RUNS]
 
 
+def run_outputs(dataset, model):
+    """What the default target asks of one run: its evaluation, figures and curves."""
+    if is_regression(config["datasets"][dataset]):
+        names = ["metrics.tsv", "predictions.tsv", "scatter.png"]
+    else:
+        names = [
+            "metrics.tsv",
+            "predictions.tsv",
+            "roc.png",
+            "pr.png",
+            "calibration.png",
+            "confusion.png",
+            "confusion.tsv",
+        ]
+    if is_network(model):
+        names.append("training_curves.png")
+    return [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
+
+
 def final_outputs():
-    """The targets of the default run: every evaluation output and the summary table."""
-    names = [
-        "metrics.tsv",
-        "predictions.tsv",
-        "roc.png",
-        "pr.png",
-        "training_curves.png",
-    ]
-    return [path for name in names for path in evaluation_files(name)] + [
-        "results/summary.tsv"
-    ]
+    """The targets of the default run: every run's outputs, the summary table and figure."""
+    runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
+    return runs + ["results/summary.tsv", "results/summary.png"]

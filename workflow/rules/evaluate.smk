@@ -1,9 +1,8 @@
-rule evaluate:
+rule predict:
     input:
         dataset="results/prepared/{dataset}/dataset.json",
         shards="results/prepared/{dataset}/shards",
         model="results/models/{dataset}/{model}/model.keras",
-        history="results/models/{dataset}/{model}/history.tsv",
     output:
         predictions=report(
             "results/evaluation/{dataset}/{model}/predictions.tsv",
@@ -16,42 +15,12 @@ rule evaluate:
                 "figure": "predictions",
             },
         ),
-        metrics=report(
-            "results/evaluation/{dataset}/{model}/metrics.tsv",
-            caption="../report/metrics.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels={"dataset": "{dataset}", "model": "{model}", "figure": "metrics"},
-        ),
-        roc=report(
-            "results/evaluation/{dataset}/{model}/roc.png",
-            caption="../report/roc.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels={"dataset": "{dataset}", "model": "{model}", "figure": "ROC curve"},
-        ),
-        pr=report(
-            "results/evaluation/{dataset}/{model}/pr.png",
-            caption="../report/pr.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels={"dataset": "{dataset}", "model": "{model}", "figure": "PR curve"},
-        ),
-        training_curves=report(
-            "results/evaluation/{dataset}/{model}/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "model": "{model}",
-                "figure": "training curves",
-            },
-        ),
     log:
-        "logs/evaluate/{dataset}/{model}.log",
+        "logs/predict/{dataset}/{model}.log",
     benchmark:
-        "benchmarks/evaluate/{dataset}/{model}.tsv"
+        "benchmarks/predict/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=model_pattern("cnn1d", "mlp"),
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -59,7 +28,82 @@ rule evaluate:
         mem_mb=lambda wildcards, attempt: attempt * 3000,
         runtime=lambda wildcards, attempt: attempt * 20,
     script:
+        "../../scripts/predict.py"
+
+
+rule evaluate_classification:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
+    output:
+        metrics=run_report("metrics.tsv", "metrics"),
+        roc=run_report("roc.png", "ROC curve"),
+        pr=run_report("pr.png", "PR curve"),
+        calibration=run_report("calibration.png", "calibration"),
+        confusion=run_report("confusion.png", "confusion matrix"),
+        confusion_table=run_report("confusion.tsv", "confusion counts"),
+    log:
+        "logs/evaluate/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=task_pattern("classification"),
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 2000,
+        runtime=lambda wildcards, attempt: attempt * 20,
+    params:
+        evaluation=config["evaluation"],
+        seed=config["seed"],
+    script:
         "../../scripts/evaluate.py"
+
+
+rule evaluate_regression:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
+    output:
+        metrics=run_report("metrics.tsv", "metrics"),
+        scatter=run_report("scatter.png", "predicted vs observed"),
+    log:
+        "logs/evaluate/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=task_pattern("regression"),
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 2000,
+        runtime=lambda wildcards, attempt: attempt * 20,
+    params:
+        evaluation=config["evaluation"],
+        seed=config["seed"],
+    script:
+        "../../scripts/evaluate.py"
+
+
+rule plot_training:
+    input:
+        history="results/models/{dataset}/{model}/history.tsv",
+    output:
+        training_curves=run_report("training_curves.png", "training curves"),
+    log:
+        "logs/plot_training/{dataset}/{model}.log",
+    wildcard_constraints:
+        model=model_pattern("cnn1d", "mlp"),
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
+    script:
+        "../../scripts/plot_training.py"
 
 
 rule summarize:
@@ -73,15 +117,22 @@ rule summarize:
             category="Summary",
             labels={"table": "all runs"},
         ),
+        comparison=report(
+            "results/summary.png",
+            caption="../report/comparison.rst",
+            category="Summary",
+            labels={"table": "comparison of runs"},
+        ),
     log:
         "logs/summarize.log",
     conda:
         "../../envs/summarize.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
     params:
         runs=RUNS,
+        kinds=[config["models"][model]["kind"] for _, model in RUNS],
     script:
         "../../scripts/summarize.py"

@@ -9,16 +9,58 @@ rule train:
         "logs/train/{dataset}/{model}.log",
     benchmark:
         "benchmarks/train/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=model_pattern("cnn1d", "mlp"),
     conda:
         "../../envs/train.yaml"
     threads: 2
     resources:
+        # Batches stream from memory-mapped shards: memory does not grow with the data.
         mem_mb=lambda wildcards, attempt: attempt * 4000,
-        runtime=lambda wildcards, attempt: attempt
-        * max(30, config["models"][wildcards.model]["training"]["epochs"]),
+        # Minutes: start-up plus 0.1 s per MB of prepared data and epoch. The shards are
+        # measured when the job is ready to run (before that the glob finds none).
+        runtime=lambda wildcards, input, attempt: attempt
+        * (
+            15
+            + config["models"][wildcards.model]["training"]["epochs"]
+            * int(shards_mb(input.shards))
+            // 600
+        ),
+        # Slurm: --gpus=1 --cpus-per-gpu=2 (the threads above); local runs set no GPU limit.
+        gpu=1,
+        cpus_per_gpu=2,
     params:
         model_name=lambda wildcards: wildcards.model,
         model_config=lambda wildcards: config["models"][wildcards.model],
         seed=config["seed"],
     script:
         "../../scripts/train.py"
+
+
+rule train_baseline:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+    output:
+        model="results/models/{dataset}/{model}/model.skops",
+        predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
+    log:
+        "logs/train/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=model_pattern("baseline"),
+    conda:
+        "../../envs/baseline.yaml"
+    threads: 1
+    resources:
+        # The features of every split are held in memory (tables, k-mer counts).
+        mem_mb=lambda wildcards, input, attempt: attempt
+        * max(2000, int(3 * shards_mb(input.shards))),
+        runtime=lambda wildcards, attempt: attempt * 30,
+    params:
+        model_name=lambda wildcards: wildcards.model,
+        model_config=lambda wildcards: config["models"][wildcards.model],
+        seed=config["seed"],
+    script:
+        "../../scripts/train_baseline.py"

@@ -1,0 +1,13 @@
+"""Snakemake script of rule plot_training: a network's history.tsv → its training curves (PNG)."""
+
+from biodl.log import run_step
+from biodl.plots import plot_training_curves
+
+run_step(
+    snakemake.log[0],
+    lambda: plot_training_curves(
+        snakemake.input.history,
+        snakemake.output.training_curves,
+        title=f"{snakemake.wildcards.dataset} / {snakemake.wildcards.model}",
+    ),
+)

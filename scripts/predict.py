@@ -1,0 +1,16 @@
+"""Snakemake script of rule predict: a trained network on the validation and test splits.
+
+input: dataset (dataset.json), model (.keras); output: predictions (TSV). See biodl.predict.
+"""
+
+from biodl.log import run_step
+
+
+def predict() -> None:
+    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
+    from biodl.predict import predict_model
+
+    predict_model(snakemake.input.dataset, snakemake.input.model, snakemake.output.predictions)
+
+
+run_step(snakemake.log[0], predict)
