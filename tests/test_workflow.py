@@ -24,7 +24,9 @@ def test_dry_run_of_the_demo_lists_every_step():
     assert result.returncode == 0, result.stderr
     counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and line.split()[-1].isdigit()
                   and len(line.split()) == 2)
-    assert counts == {"prepare_dna": "2", "train": "4", "evaluate": "4", "summarize": "1", "all": "1", "total": "12"}
+    assert counts == {"prepare_dna": "2", "prepare_table": "2", "train": "6", "train_baseline": "5", "predict": "6",
+                      "plot_training": "6", "evaluate_classification": "8", "evaluate_regression": "3", "summarize": "1",
+                      "all": "1", "total": "40"}
 
 
 def test_lint_and_snakefmt_are_clean():
@@ -43,10 +45,19 @@ TINY = {
                   "regions": {"promoter": "resources/yeast/promoters.bed"}, "length": 300,
                   "negatives": {"method": "gc_matched", "ratio": 1},
                   "split": {"validation": ["chrII:1-200000"], "test": ["chrI"]}},
+        "cancer": {"modality": "table", "path": "resources/tables/breast_cancer.csv", "id_column": "sample",
+                   "label_columns": ["diagnosis"], "task": "binary"},
+        "diabetes": {"modality": "table", "path": "resources/tables/diabetes.csv", "id_column": "patient",
+                     "label_columns": ["progression"], "task": "regression"},
     },
     "models": {"tiny": {"kind": "cnn1d", "conv_layers": [{"filters": 8, "kernel_size": 11}], "global_pool": "max",
-                        "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}}},
+                        "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}},
+               "mlp": {"kind": "mlp", "dense_layers": [{"units": 8}], "training": {"epochs": 3, "learning_rate": 0.01}},
+               "linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3}},
+    "runs": {"ctcf": ["tiny", "linear"], "yeast": ["tiny"], "cancer": ["mlp", "linear"], "diabetes": ["mlp", "linear"]},
+    "evaluation": {"bootstrap": 100},
 }
+CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png")
 
 
 @pytest.fixture
@@ -67,18 +78,27 @@ def test_tiny_end_to_end_run_and_report(workdir):
     run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--cores", "2", cwd=workdir)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = pd.read_csv(workdir / "results/summary.tsv", sep="\t")
-    assert sorted(summary["dataset"]) == ["ctcf", "yeast"]
-    assert summary["auroc"].between(0, 1).all()
-    for dataset in ("ctcf", "yeast"):
-        folder = workdir / "results/evaluation" / dataset / "tiny"
+    runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
+    assert sorted(zip(summary["dataset"], summary["model"])) == sorted(runs)
+    classification = summary[summary["task"] == "binary"]
+    assert classification["auroc"].between(0, 1).all()
+    assert (classification["auroc_ci_low"] <= classification["auroc"]).all()
+    assert summary.loc[summary["task"] == "regression", "r2"].notna().all()
+    assert (workdir / "results/summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for dataset, model in runs:
+        folder = workdir / "results/evaluation" / dataset / model
         metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
-        assert {"auroc", "auprc", "f1", "accuracy", "precision", "recall", "n"} <= set(metrics["metric"])
+        regression = dataset == "diabetes"
+        expected = {"mse", "mae", "pearson_r", "r2"} if regression else {"auroc", "auprc", "f1", "f1_best", "brier", "accuracy"}
+        assert expected <= set(metrics["metric"])
         predictions = pd.read_csv(folder / "predictions.tsv", sep="\t")
         prepared = pd.read_csv(workdir / "results/prepared" / dataset / "metadata.tsv", sep="\t")
-        assert len(predictions) == (prepared["split"] == "test").sum()
-        for png in ("roc.png", "pr.png", "training_curves.png"):
+        assert len(predictions) == prepared["split"].isin(["validation", "test"]).sum()
+        figures = ("scatter.png",) if regression else CLASSIFICATION_FIGURES
+        figures += ("training_curves.png",) if model != "linear" else ()
+        for png in figures:
             assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert (workdir / "logs/train" / dataset / "tiny.log").stat().st_size > 0
+        assert (workdir / "logs/train" / dataset / f"{model}.log").stat().st_size > 0
     report = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--report", "report.html", cwd=workdir)
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
@@ -102,7 +122,8 @@ def test_bad_input_fails_its_job_with_the_file_and_line_and_leaves_no_output(wor
     lines[9] = "chrI\t5000\t4000\tbroken\t0\t+"
     bed.write_text("\n".join(lines) + "\n")
     config = yaml.safe_load(yaml.safe_dump(TINY))
-    del config["datasets"]["ctcf"]
+    config["datasets"] = {"yeast": config["datasets"]["yeast"]}
+    config["runs"] = {"yeast": ["tiny"]}
     run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", write_config(workdir, config), "--cores", "1",
                     cwd=workdir)
     assert run.returncode != 0

@@ -61,7 +61,11 @@ AXIS_LABELS = {
     "auprc": "AUPRC (average precision, 0-1)",
     "accuracy": "Accuracy (fraction correct)",
     "r2": "R² (fraction of variance explained)",
+    "mae": "MAE (standard deviations of the target)",
+    "rmse": "RMSE (standard deviations of the target)",
 }
+# Regression networks learn standardised targets with MSE or Huber (biodl.objectives).
+REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
 # What a model without skill scores on a primary metric, drawn as a reference line.
 NO_SKILL = {"auroc": (0.5, "chance (AUROC 0.5)"), "r2": (0.0, "predicting the mean (R² 0)")}
 
@@ -250,7 +254,8 @@ def plot_training_curves(history: str | PathLike[str] | pd.DataFrame, path: str 
             ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour, label="training")
             ax.plot(frame["epoch"], frame[f"val_{metric}"], marker="o", ms=3, color=validation_colour, label="validation")
             ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({best})")
-            ax.set(xlabel="Epoch", ylabel=AXIS_LABELS.get(metric, metric))
+            regression_loss = metric == "loss" and "mae" in frame.columns
+            ax.set(xlabel="Epoch", ylabel=REGRESSION_LOSS_LABEL if regression_loss else AXIS_LABELS.get(metric, metric))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(fontsize="small")
         fig.suptitle(title or "Training curves")
