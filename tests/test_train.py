@@ -77,3 +77,16 @@ def test_bad_inputs_are_refused_before_training(make_dataset: Callable[..., Path
     with pytest.raises(InputError, match="seed"):
         _train(make_dataset(), tmp_path, tiny_config, seed=-1)
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_missing_multilabel_labels_leave_training_finite(make_dataset: Callable[..., Path], tiny_config: dict, tmp_path: Path) -> None:
+    root = make_dataset(task="multilabel")
+    for split in ("train", "validation"):
+        for shard in open_dataset(root).split(split).shards:
+            y = load_npy(root / f"{shard}.y.npy").copy()
+            y[::3, 0] = np.nan  # a third of the first label unknown
+            save_npy(y, root / f"{shard}.y.npy")
+    history = _train(root, tmp_path, tiny_config)
+    assert np.isfinite(history.drop(columns=["epoch", "best"]).to_numpy(dtype=float)).all()
+    model = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 2)
