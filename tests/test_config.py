@@ -22,7 +22,16 @@ def test_demo_config_is_valid_and_defaults_are_filled():
     assert config["datasets"]["ctcf"]["negatives"]["label"] == "background"
     assert config["models"]["cnn_motif"]["conv_layers"][0]["pool_size"] == 1
     assert config["models"]["cnn_motif"]["training"]["optimizer"] == "adam"
-    assert runs(config) == [(d, m) for d in DEMO["datasets"] for m in DEMO["models"]]
+    assert runs(config) == [(d, m) for d, models in DEMO["runs"].items() for m in models]
+    assert config["evaluation"] == {"bootstrap": 1000, "confidence": 0.95, "calibration_bins": 10}
+    assert config["datasets"]["diabetes"]["missing"] == "impute"
+
+
+def test_without_runs_every_model_runs_on_the_datasets_it_fits():
+    config = check({k: v for k, v in copy.deepcopy(DEMO).items() if k != "runs"})
+    kinds = {"cnn_motif": "dna", "cnn_deep": "dna", "mlp": "table", "linear": "both", "boosting": "both"}
+    modality = {d: spec["modality"] for d, spec in config["datasets"].items()}
+    assert runs(config) == [(d, m) for d in config["datasets"] for m in config["models"] if kinds[m] in (modality[d], "both")]
 
 
 def broken(edit):
@@ -43,6 +52,10 @@ def broken(edit):
     (lambda c: c["datasets"]["yeast_promoters"]["split"].update(test=[]), "datasets.yeast_promoters.split", "set split.validation and split.test"),
     (lambda c: c["datasets"]["ctcf"]["negatives"].update(ratio=1.5), "datasets.ctcf.negatives.ratio", "whole number"),
     (lambda c: c.update(runs={"ctcf": ["nope"]}), "runs.ctcf", "unknown model 'nope'"),
+    (lambda c: c.update(runs={"diabetes": ["cnn_motif"]}), "runs.diabetes", "'cnn_motif' is a cnn1d, which takes dna datasets"),
+    (lambda c: c["datasets"]["diabetes"].update(task="survival"), "datasets.diabetes.task", "expected one of binary"),
+    (lambda c: c["datasets"]["breast_cancer"].update(label_columns=["a", "b"]), "datasets.breast_cancer.label_columns", "one column of class names"),
+    (lambda c: c["models"]["linear"].update(estimator="svm"), "models.linear.estimator", "expected one of linear, gradient_boosting"),
 ])
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
     with pytest.raises(InputError) as caught:
@@ -58,7 +71,8 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
     assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0,
                                    "regression_loss": "mse", "huber_delta": 1.0}
     assert resolved["initializer"] == "glorot_uniform" and resolved["l1"] == resolved["l2"] == 0
-    assert validate_model("m", {"kind": "cnn1d"}) == check(copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}})["models"]["m"]
+    demo = copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}, "runs": {"ctcf": ["m"]}}
+    assert validate_model("m", {"kind": "cnn1d"}) == check(demo)["models"]["m"]
 
 
 @pytest.mark.parametrize(
