@@ -10,9 +10,20 @@ environment without installing anything. Modules, one concern each:
 - ``intervals``: fixed-length windows around summits or centres;
 - ``negatives``: dinucleotide shuffles and GC-matched background windows;
 - ``splits``: chromosome hold-outs and stratified random splits;
+- ``shards``: writing a prepared dataset of any modality (shards, metadata, description);
 - ``prepare``: the DNA preparation step (shards + metadata);
+- ``tables`` / ``prepare_table``: reading user tables and labels; the table preparation step
+  (preprocessing fitted on the training split);
+- ``samplesheet`` / ``slides`` / ``tile`` / ``preview`` / ``prepare_image``: the image
+  preparation step: sample sheets, region reading of slides, 2-D images and volume slices,
+  tile grids with tissue detection and mask labels, the tiling preview;
 - ``dataset``: reading a prepared dataset back;
-- ``models`` / ``train`` / ``evaluate`` / ``plots``: the network, its training, its metrics
-  and figures;
+- ``models`` / ``objectives`` / ``train``: the networks, their losses and metrics per task, their
+  training;
+- ``baselines``: scikit-learn baselines on the same splits;
+- ``predictions`` / ``predict``: the predictions format shared by every model; predicting with
+  a network;
+- ``metrics`` / ``evaluate`` / ``plots`` / ``summary``: metrics with bootstrap intervals, the
+  evaluation step, figures, the summary across runs;
 - ``config``: JSON-schema validation of the workflow configuration.
 """
