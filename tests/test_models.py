@@ -117,3 +117,55 @@ def test_weights_depend_only_on_the_seed() -> None:
 
 def test_task_outputs_cover_every_dataset_task() -> None:
     assert set(TASK_OUTPUTS) == set(TASKS)
+
+
+IMAGE_NORMALIZATION = ((120.0, 80.0, 160.0), (30.0, 20.0, 40.0))
+
+
+def _tile_model(augmentation: dict | None = None) -> keras.Model:
+    config = {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 2}], "augmentation": augmentation or {}}
+    return build_model("tiles", config, (8, 8, 3), "multiclass", 3, IMAGE_NORMALIZATION)
+
+
+def test_cnn2d_normalises_with_the_training_statistics_and_is_deterministic_when_predicting() -> None:
+    model = _tile_model()
+    normalise = model.get_layer("normalise")
+    tiles = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 3)).astype("float32")
+    mean, std = (np.array(v, dtype="float32") for v in IMAGE_NORMALIZATION)
+    np.testing.assert_allclose(np.asarray(normalise(tiles)), (tiles - mean) / std, rtol=1e-5, atol=1e-5)
+    # Augmentation is for training only: two predictions of the same tiles agree exactly.
+    np.testing.assert_array_equal(np.asarray(model(tiles, training=False)), np.asarray(model(tiles, training=False)))
+
+
+def test_flips_and_rotations_draw_only_symmetries_of_the_square() -> None:
+    keras.utils.set_random_seed(3)
+    model = _tile_model({"flips": True, "rotations": True, "shift": 0, "brightness": 0, "contrast": 0})
+    augment = keras.Sequential([model.get_layer(name) for name in ("flip_horizontal", "flip_vertical", "rotations")])
+    tile = np.arange(8 * 8 * 3, dtype="float32").reshape(1, 8, 8, 3)
+    symmetries = [np.rot90(t, k, axes=(0, 1)) for t in (tile[0], tile[0].transpose(1, 0, 2)) for k in range(4)]
+    seen = set()
+    for _ in range(40):
+        out = np.asarray(augment(np.repeat(tile, 4, axis=0), training=True))
+        for sample in out:
+            matches = [i for i, s in enumerate(symmetries) if np.array_equal(sample, s)]
+            assert len(matches) == 1, "an augmented tile must be a rotation or reflection of the original"
+            seen.add(matches[0])
+    assert seen == set(range(8))  # all eight symmetries are drawn
+
+
+def test_brightness_and_contrast_keep_pixels_in_range_and_change_them_only_in_training() -> None:
+    keras.utils.set_random_seed(4)
+    model = _tile_model({"flips": False, "rotations": False, "shift": 0, "brightness": 0.3, "contrast": 0.3})
+    jitter = keras.Sequential([model.get_layer("brightness"), model.get_layer("contrast")])
+    tiles = np.random.default_rng(1).uniform(0, 255, (6, 8, 8, 3)).astype("float32")
+    trained = np.asarray(jitter(tiles, training=True))
+    assert trained.min() >= 0 and trained.max() <= 255
+    assert not np.allclose(trained, tiles)
+    np.testing.assert_array_equal(np.asarray(jitter(tiles, training=False)), tiles)
+
+
+def test_cnn2d_pooling_that_leaves_no_pixel_is_refused() -> None:
+    config = {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 4}, {"filters": 4, "kernel_size": 3, "pool_size": 4}]}
+    with pytest.raises(InputError, match="pool_size 4 exceeds the 2 pixels") as error:
+        build_model("tiles", config, (8, 8, 3), "binary", 1, IMAGE_NORMALIZATION)
+    assert error.value.where == "conv_layers[1]"

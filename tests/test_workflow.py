@@ -24,9 +24,9 @@ def test_dry_run_of_the_demo_lists_every_step():
     assert result.returncode == 0, result.stderr
     counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and line.split()[-1].isdigit()
                   and len(line.split()) == 2)
-    assert counts == {"prepare_dna": "2", "prepare_table": "2", "train": "6", "train_baseline": "5", "predict": "6",
-                      "plot_training": "6", "evaluate_classification": "8", "evaluate_regression": "3", "summarize": "1",
-                      "all": "1", "total": "40"}
+    assert counts == {"prepare_dna": "2", "prepare_table": "2", "prepare_image": "2", "train": "8", "train_baseline": "5",
+                      "predict": "8", "plot_training": "8", "evaluate_classification": "10", "evaluate_regression": "3",
+                      "summarize": "1", "all": "1", "total": "50"}
 
 
 def test_lint_and_snakefmt_are_clean():

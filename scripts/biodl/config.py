@@ -169,7 +169,7 @@ def _image_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 # The data each model kind takes.
-KIND_MODALITIES = {"cnn1d": ("dna",), "mlp": ("table",), "baseline": ("dna", "table")}
+KIND_MODALITIES = {"cnn1d": ("dna",), "cnn2d": ("image",), "mlp": ("table",), "baseline": ("dna", "table")}
 
 # Per modality: the checks a schema cannot express, and the user's files (config key, path).
 DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {"dna": _check_dna, "table": _check_table,

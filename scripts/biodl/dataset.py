@@ -63,6 +63,8 @@ class PreparedDataset:
     feature_names: tuple[str, ...] = ()
     target_mean: tuple[float, ...] = ()
     target_std: tuple[float, ...] = ()
+    channel_mean: tuple[float, ...] = ()
+    channel_std: tuple[float, ...] = ()
 
     def scale_targets(self, y: np.ndarray) -> np.ndarray:
         """Regression targets in training-split standard deviations (what the network learns)."""
@@ -102,7 +104,8 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
     feature_names = _names(raw.get("feature_names", []), manifest, "feature_names", allow_empty=modality != "table")
     require(modality != "table" or len(feature_names) == input_shape[0], manifest, "feature_names",
             f"expected {input_shape[0]} names (one per input feature), found {len(feature_names)}")
-    scaling = _target_scaling(raw, len(targets), manifest) if raw["task"] == "regression" else ((), ())
+    scaling = _scaling(raw, ("target_mean", "target_std"), len(targets), manifest) if raw["task"] == "regression" else ((), ())
+    channels = _scaling(raw, ("channel_mean", "channel_std"), input_shape[-1], manifest) if modality == "image" else ((), ())
     return PreparedDataset(
         root=manifest.parent,
         name=str(raw["name"]),
@@ -117,18 +120,21 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
         feature_names=feature_names,
         target_mean=scaling[0],
         target_std=scaling[1],
+        channel_mean=channels[0],
+        channel_std=channels[1],
     )
 
 
-def _target_scaling(raw: dict, n_targets: int, manifest: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _scaling(raw: dict, keys: tuple[str, str], n: int, manifest: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A (mean, standard deviation) pair of training-split statistics, ``n`` values each."""
     values = []
-    for key in ("target_mean", "target_std"):
+    for key in keys:
         value = raw.get(key)
-        ok = isinstance(value, list) and len(value) == n_targets and all(
+        ok = isinstance(value, list) and len(value) == n and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
-        require(ok, manifest, key, f"a regression dataset needs {n_targets} finite number(s), found {value!r}")
+        require(ok, manifest, key, f"expected {n} finite number(s), found {value!r}")
         values.append(tuple(float(v) for v in value))
-    require(all(v > 0 for v in values[1]), manifest, "target_std", f"expected values > 0, found {list(values[1])}")
+    require(all(v > 0 for v in values[1]), manifest, keys[1], f"expected values > 0, found {list(values[1])}")
     return values[0], values[1]
 
 

@@ -9,6 +9,10 @@ Contract:
 - ``build_model(model_name, model_config, input_shape, task, n_outputs)`` returns an
   uncompiled ``keras.Model`` for a network kind: ``cnn1d`` (valid convolutions, optional batch
   norm, pooling and dropout, then a flatten or global pooling) on ``(length, 4)`` inputs, or
+  ``cnn2d`` on ``(height, width, channels)`` tiles in 0-255 units (training-only augmentation:
+  flips, 90° rotations, shifts, brightness and contrast; then per-channel normalisation with
+  the ``normalization`` mean and standard deviation of the training split; same-padded
+  convolution blocks with pooling; global pooling or flatten), or
   ``mlp`` on ``(features,)`` inputs (optional input dropout); then dense layers (optional batch
   norm and dropout) and an output layer that follows the task (binary / multilabel: sigmoid;
   multiclass: softmax; regression: linear). Every kernel takes the configured initialiser and
@@ -21,13 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
+from keras import ops
 
 from biodl.config import validate_model
 from biodl.validate import require
 
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
-NETWORK_KINDS = ("cnn1d", "mlp")
-INPUT_RANK = {"cnn1d": 2, "mlp": 1}
+NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp")
+INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1}
 
 
 def output_activation(task: str) -> str:
@@ -56,7 +62,8 @@ def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) 
         length //= pool
 
 
-def build_model(model_name: str, model_config: dict[str, Any], input_shape: tuple[int, ...] | list[int], task: str, n_outputs: int) -> keras.Model:
+def build_model(model_name: str, model_config: dict[str, Any], input_shape: tuple[int, ...] | list[int], task: str, n_outputs: int,
+                normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> keras.Model:
     """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
     source = f"model {model_name}"
     config = validate_model(model_name, model_config)
@@ -76,6 +83,14 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
         check_fits(model_name, config["conv_layers"], input_shape[0])
         inputs = keras.Input(shape=tuple(input_shape), name="sequence")
         x = _convolutions(config, inputs, weights)
+    elif kind == "cnn2d":
+        require(normalization is not None, source, "normalization", "a cnn2d model needs the training split's channel mean and standard deviation")
+        _check_pooling(model_name, config["conv_layers"], min(input_shape[:2]))
+        inputs = keras.Input(shape=tuple(input_shape), name="tile")
+        x = _augmentation(config["augmentation"], inputs, square=input_shape[0] == input_shape[1])
+        mean, std = (np.asarray(v, dtype="float32") for v in normalization)
+        x = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")(x)
+        x = _image_convolutions(config, x, weights)
     else:
         inputs = keras.Input(shape=tuple(input_shape), name="features")
         x = keras.layers.Dropout(config["input_dropout"], name="input_dropout")(inputs) if config["input_dropout"] > 0 else inputs
@@ -93,6 +108,71 @@ def _convolutions(config: dict[str, Any], inputs: Any, weights: dict[str, Any]) 
         return keras.layers.GlobalMaxPooling1D(name="global_max_pool")(x)
     if config["global_pool"] == "average":
         return keras.layers.GlobalAveragePooling1D(name="global_average_pool")(x)
+    return keras.layers.Flatten(name="flatten")(x)
+
+
+def _check_pooling(model_name: str, conv_layers: list[dict[str, Any]], side: int) -> None:
+    """Same-padded convolutions keep the tile size; pooling must leave at least one pixel."""
+    for i, layer in enumerate(conv_layers):
+        require(layer["pool_size"] <= side, f"model {model_name}", f"conv_layers[{i}]",
+                f"pool_size {layer['pool_size']} exceeds the {side} pixels reaching this layer; expected pool_size <= {side}")
+        side //= layer["pool_size"]
+
+
+@keras.saving.register_keras_serializable(package="biodl")
+class RandomRotation90(keras.layers.Layer):
+    """In training, each square tile is transposed with probability 1/2; with random horizontal
+    and vertical flips this draws uniformly from the 8 rotations and reflections of a square."""
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not training:
+            return inputs
+        transpose = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), seed=self.generator) < 0.5
+        return ops.where(transpose, ops.transpose(inputs, (0, 2, 1, 3)), inputs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+def _augmentation(settings: dict[str, Any], x: Any, square: bool) -> Any:
+    """Keras random layers: active in training only, identity when predicting."""
+    if settings["flips"]:
+        # Two layers: "horizontal_and_vertical" draws one decision for both flips.
+        x = keras.layers.RandomFlip("horizontal", name="flip_horizontal")(x)
+        x = keras.layers.RandomFlip("vertical", name="flip_vertical")(x)
+    if settings["rotations"] and square:
+        x = RandomRotation90(name="rotations")(x)
+    if settings["shift"] > 0:
+        x = keras.layers.RandomTranslation(settings["shift"], settings["shift"], fill_mode="reflect", name="shift")(x)
+    if settings["brightness"] > 0:
+        x = keras.layers.RandomBrightness(settings["brightness"], value_range=(0, 255), name="brightness")(x)
+    if settings["contrast"] > 0:
+        x = keras.layers.RandomContrast(settings["contrast"], value_range=(0, 255), name="contrast")(x)
+    return x
+
+
+def _image_convolutions(config: dict[str, Any], x: Any, weights: dict[str, Any]) -> Any:
+    activation = config["activation"]
+    for i, layer in enumerate(config["conv_layers"], start=1):
+        x = keras.layers.Conv2D(layer["filters"], layer["kernel_size"], padding="same",
+                                activation=None if layer["batch_norm"] else activation, name=f"conv{i}", **weights)(x)
+        if layer["batch_norm"]:
+            x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
+            x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)
+        if layer["pool_size"] > 1:
+            pool = keras.layers.MaxPooling2D if layer["pool"] == "max" else keras.layers.AveragePooling2D
+            x = pool(layer["pool_size"], name=f"conv{i}_{layer['pool']}_pool")(x)
+        if layer["dropout"] > 0:
+            x = keras.layers.Dropout(layer["dropout"], name=f"conv{i}_dropout")(x)
+    if config["global_pool"] == "max":
+        return keras.layers.GlobalMaxPooling2D(name="global_max_pool")(x)
+    if config["global_pool"] == "average":
+        return keras.layers.GlobalAveragePooling2D(name="global_average_pool")(x)
     return keras.layers.Flatten(name="flatten")(x)
 
 

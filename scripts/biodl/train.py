@@ -59,7 +59,8 @@ def train_model(
         require(dataset.n(split) > 0, dataset.manifest, f"splits.{split}", "training needs at least one example in this split")
 
     configure_tensorflow(seed, threads)
-    model = build_model(model_name, config, dataset.input_shape, dataset.task, len(dataset.targets))
+    normalization = (dataset.channel_mean, dataset.channel_std) if dataset.modality == "image" else None
+    model = build_model(model_name, config, dataset.input_shape, dataset.task, len(dataset.targets), normalization)
     metrics = training_metrics(dataset.task)
     columns = history_columns([metric.name for metric in metrics])
     model.compile(

@@ -49,6 +49,11 @@ def model_pattern(*kinds):
     )
 
 
+def network_pattern():
+    """Regex of the Keras models' names (every kind but the scikit-learn baselines)."""
+    return _names_pattern([n for n in config["models"] if is_network(n)])
+
+
 def shards_mb(shards):
     """Size of a prepared dataset's shards in MB (0 until they exist: resources are
     evaluated again when the job is ready to run)."""

@@ -20,7 +20,7 @@ rule predict:
     benchmark:
         "benchmarks/predict/{dataset}/{model}.tsv"
     wildcard_constraints:
-        model=model_pattern("cnn1d", "mlp"),
+        model=network_pattern(),
     conda:
         "../../envs/evaluate.yaml"
     threads: 1
@@ -95,7 +95,7 @@ rule plot_training:
     log:
         "logs/plot_training/{dataset}/{model}.log",
     wildcard_constraints:
-        model=model_pattern("cnn1d", "mlp"),
+        model=network_pattern(),
     conda:
         "../../envs/evaluate.yaml"
     threads: 1

@@ -10,7 +10,7 @@ rule train:
     benchmark:
         "benchmarks/train/{dataset}/{model}.tsv"
     wildcard_constraints:
-        model=model_pattern("cnn1d", "mlp"),
+        model=network_pattern(),
     conda:
         "../../envs/train.yaml"
     threads: 2
