@@ -53,11 +53,21 @@ TINY = {
     "models": {"tiny": {"kind": "cnn1d", "conv_layers": [{"filters": 8, "kernel_size": 11}], "global_pool": "max",
                         "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}},
                "mlp": {"kind": "mlp", "dense_layers": [{"units": 8}], "training": {"epochs": 3, "learning_rate": 0.01}},
-               "linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3}},
-    "runs": {"ctcf": ["tiny", "linear"], "yeast": ["tiny"], "cancer": ["mlp", "linear"], "diabetes": ["mlp", "linear"]},
+               "linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3},
+               "tiles": {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}}},
+    "runs": {"ctcf": ["tiny", "linear"], "yeast": ["tiny"], "cancer": ["mlp", "linear"], "diabetes": ["mlp", "linear"],
+             "brain": ["tiles"]},
     "evaluation": {"bootstrap": 100},
 }
 CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png")
+# A few sagittal slices of the demo brain, tiles without overlap: the image path in seconds.
+BRAIN_SLICES = "image\tmask\tgroup\tsplit\tslices\n" + "".join(
+    f"ch2bet.nii.gz\taal.nii.gz\t{group}\t{split}\t{slices}\n"
+    for group, split, slices in (("left_a", "train", "40-47"), ("left_b", "validation", "56-59"), ("right", "test", "100-103")))
+TINY["datasets"]["brain"] = {
+    **yaml.safe_load((ROOT / "config/config.yaml").read_text())["datasets"]["brain_lobes"],
+    "sample_sheet": "resources/brain/tiny.tsv", "tile": {"size": 32, "stride": 32},
+}
 
 
 @pytest.fixture
@@ -74,13 +84,16 @@ def write_config(workdir, config):
 
 @pytest.mark.workflow
 def test_tiny_end_to_end_run_and_report(workdir):
+    (workdir / "resources/brain/tiny.tsv").write_text(BRAIN_SLICES)
     config = write_config(workdir, TINY)
     run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--cores", "2", cwd=workdir)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = pd.read_csv(workdir / "results/summary.tsv", sep="\t")
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
     assert sorted(zip(summary["dataset"], summary["model"])) == sorted(runs)
-    classification = summary[summary["task"] == "binary"]
+    assert summary.set_index("dataset").loc["brain", "task"] == "multiclass"
+    assert (workdir / "results/prepared/brain/preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    classification = summary[summary["task"] != "regression"]
     assert classification["auroc"].between(0, 1).all()
     assert (classification["auroc_ci_low"] <= classification["auroc"]).all()
     assert summary.loc[summary["task"] == "regression", "r2"].notna().all()
