@@ -34,6 +34,16 @@ from biodl.validate import require
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp")
 INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1}
+# Per number of spatial dimensions: convolution, max / average pooling, global max / average pooling.
+CONV_LAYERS = {
+    1: (keras.layers.Conv1D, keras.layers.MaxPooling1D, keras.layers.AveragePooling1D,
+        keras.layers.GlobalMaxPooling1D, keras.layers.GlobalAveragePooling1D),
+    2: (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
+        keras.layers.GlobalMaxPooling2D, keras.layers.GlobalAveragePooling2D),
+}
+# Sequences: valid convolutions, so a filter only sees real bases (check_fits guards the length).
+# Tiles: same padding, so only pooling shrinks them (_check_pooling).
+PADDING = {1: "valid", 2: "same"}
 
 
 def output_activation(task: str) -> str:
@@ -82,7 +92,7 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
     if kind == "cnn1d":
         check_fits(model_name, config["conv_layers"], input_shape[0])
         inputs = keras.Input(shape=tuple(input_shape), name="sequence")
-        x = _convolutions(config, inputs, weights)
+        x = _convolutions(config, inputs, weights, dims=1)
     elif kind == "cnn2d":
         require(normalization is not None, source, "normalization", "a cnn2d model needs the training split's channel mean and standard deviation")
         _check_pooling(model_name, config["conv_layers"], min(input_shape[:2]))
@@ -90,7 +100,7 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
         x = _augmentation(config["augmentation"], inputs, square=input_shape[0] == input_shape[1])
         mean, std = (np.asarray(v, dtype="float32") for v in normalization)
         x = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")(x)
-        x = _image_convolutions(config, x, weights)
+        x = _convolutions(config, x, weights, dims=2)
     else:
         inputs = keras.Input(shape=tuple(input_shape), name="features")
         x = keras.layers.Dropout(config["input_dropout"], name="input_dropout")(inputs) if config["input_dropout"] > 0 else inputs
@@ -100,14 +110,15 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
     return keras.Model(inputs, outputs, name=_keras_name(model_name))
 
 
-def _convolutions(config: dict[str, Any], inputs: Any, weights: dict[str, Any]) -> Any:
-    x = inputs
+def _convolutions(config: dict[str, Any], x: Any, weights: dict[str, Any], dims: int) -> Any:
+    """The convolution blocks, then global pooling or flattening."""
     for i, layer in enumerate(config["conv_layers"], start=1):
-        x = _conv_block(x, layer, config["activation"], weights, i)
+        x = _conv_block(x, layer, config["activation"], weights, i, dims)
+    global_max, global_average = CONV_LAYERS[dims][3:]
     if config["global_pool"] == "max":
-        return keras.layers.GlobalMaxPooling1D(name="global_max_pool")(x)
+        return global_max(name="global_max_pool")(x)
     if config["global_pool"] == "average":
-        return keras.layers.GlobalAveragePooling1D(name="global_average_pool")(x)
+        return global_average(name="global_average_pool")(x)
     return keras.layers.Flatten(name="flatten")(x)
 
 
@@ -156,26 +167,6 @@ def _augmentation(settings: dict[str, Any], x: Any, square: bool) -> Any:
     return x
 
 
-def _image_convolutions(config: dict[str, Any], x: Any, weights: dict[str, Any]) -> Any:
-    activation = config["activation"]
-    for i, layer in enumerate(config["conv_layers"], start=1):
-        x = keras.layers.Conv2D(layer["filters"], layer["kernel_size"], padding="same",
-                                activation=None if layer["batch_norm"] else activation, name=f"conv{i}", **weights)(x)
-        if layer["batch_norm"]:
-            x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
-            x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)
-        if layer["pool_size"] > 1:
-            pool = keras.layers.MaxPooling2D if layer["pool"] == "max" else keras.layers.AveragePooling2D
-            x = pool(layer["pool_size"], name=f"conv{i}_{layer['pool']}_pool")(x)
-        if layer["dropout"] > 0:
-            x = keras.layers.Dropout(layer["dropout"], name=f"conv{i}_dropout")(x)
-    if config["global_pool"] == "max":
-        return keras.layers.GlobalMaxPooling2D(name="global_max_pool")(x)
-    if config["global_pool"] == "average":
-        return keras.layers.GlobalAveragePooling2D(name="global_average_pool")(x)
-    return keras.layers.Flatten(name="flatten")(x)
-
-
 def _dense_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[str, Any], i: int) -> Any:
     # With batch norm the activation comes after normalisation, so the dense layer is linear.
     x = keras.layers.Dense(layer["units"], activation=None if layer["batch_norm"] else activation, name=f"dense{i}", **weights)(x)
@@ -187,14 +178,15 @@ def _dense_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[s
     return x
 
 
-def _conv_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[str, Any], i: int) -> Any:
-    x = keras.layers.Conv1D(layer["filters"], layer["kernel_size"], padding="valid",
-                            activation=None if layer["batch_norm"] else activation, name=f"conv{i}", **weights)(x)
+def _conv_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[str, Any], i: int, dims: int) -> Any:
+    conv, max_pool, average_pool = CONV_LAYERS[dims][:3]
+    x = conv(layer["filters"], layer["kernel_size"], padding=PADDING[dims],
+             activation=None if layer["batch_norm"] else activation, name=f"conv{i}", **weights)(x)
     if layer["batch_norm"]:
         x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
         x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)
     if layer["pool_size"] > 1:
-        pool = keras.layers.MaxPooling1D if layer["pool"] == "max" else keras.layers.AveragePooling1D
+        pool = max_pool if layer["pool"] == "max" else average_pool
         x = pool(layer["pool_size"], name=f"conv{i}_{layer['pool']}_pool")(x)
     if layer["dropout"] > 0:
         x = keras.layers.Dropout(layer["dropout"], name=f"conv{i}_dropout")(x)
