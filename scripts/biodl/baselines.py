@@ -4,7 +4,8 @@ Contract (``train_baseline``): for a ``baseline`` model's settings (``biodl.conf
 prepared table or DNA dataset,
 - features: tables as prepared (already imputed and scaled on the training split); DNA as
   k-mer counts over both strands per base (``dna_features: kmers``, length ``k``) or the
-  flattened one-hot (``onehot``), standardised with training-split statistics;
+  flattened one-hot (``onehot``); the linear models standardise them with training-split
+  statistics (boosting needs no scaling);
 - ``estimator: linear``: L2-penalised logistic regression (binary, multiclass) whose penalty is
   chosen by ``cv_folds``-fold cross-validation on the training split (log loss), or ridge
   regression with cross-validated alpha (regression); ``gradient_boosting``: histogram gradient
