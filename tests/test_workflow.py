@@ -63,7 +63,8 @@ CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png
 # A few sagittal slices of the demo brain, tiles without overlap: the image path in seconds.
 BRAIN_SLICES = "image\tmask\tgroup\tsplit\tslices\n" + "".join(
     f"ch2bet.nii.gz\taal.nii.gz\t{group}\t{split}\t{slices}\n"
-    for group, split, slices in (("left_a", "train", "40-47"), ("left_b", "validation", "56-59"), ("right", "test", "100-103")))
+    for group, split, slices in (("lateral", "train", "18-27"), ("medial", "train", "66-86"), ("slab_a", "validation", "30-37"),
+                                 ("slab_b", "validation", "56-63"), ("right", "test", "100-130")))
 TINY["datasets"]["brain"] = {
     **yaml.safe_load((ROOT / "config/config.yaml").read_text())["datasets"]["brain_lobes"],
     "sample_sheet": "resources/brain/tiny.tsv", "tile": {"size": 32, "stride": 32},
@@ -102,7 +103,8 @@ def test_tiny_end_to_end_run_and_report(workdir):
         folder = workdir / "results/evaluation" / dataset / model
         metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
         regression = dataset == "diabetes"
-        expected = {"mse", "mae", "pearson_r", "r2"} if regression else {"auroc", "auprc", "f1", "f1_best", "brier", "accuracy"}
+        expected = {"mse", "mae", "pearson_r", "r2"} if regression else {"auroc", "auprc", "f1", "brier", "accuracy"}
+        expected |= {"f1_best", "threshold_best"} if dataset in ("ctcf", "yeast", "cancer") else set()
         assert expected <= set(metrics["metric"])
         predictions = pd.read_csv(folder / "predictions.tsv", sep="\t")
         prepared = pd.read_csv(workdir / "results/prepared" / dataset / "metadata.tsv", sep="\t")
