@@ -1,9 +1,9 @@
 """The table preparation step: a CSV/TSV of features and labels → scaled feature shards.
 
 Contract (``prepare_table``): from one table dataset's config (defaults filled by the schema)
-- split the rows: with ``group_column``, whole groups go to one split (no group straddles
-  two); otherwise stratified at random by class (multilabel: by label set; regression: by
-  target quintile), seeded from the config;
+- split the rows: with ``group_column``, whole groups drawn at random go to one split (no
+  group straddles two; ``biodl.splits.grouped_random``); otherwise stratified at random by
+  class (multilabel: by label set; regression: by target quintile), seeded from the config;
 - fit the preprocessing on the TRAIN rows only (scikit-learn): numeric features imputed with
   the training median (``missing: impute``, plus a 0/1 indicator per numeric column with gaps in
   training) and standardised; categorical features one-hot encoded over the training
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -166,19 +165,7 @@ def _assign_splits(table: pd.DataFrame, y: np.ndarray, label_text: list[str], sp
                    path: Path) -> np.ndarray:
     fractions = spec["split"]
     if "group_column" in spec:
-        return _group_splits(table[spec["group_column"]].to_numpy(), fractions, seed)
+        return splits.grouped_random(table[spec["group_column"]].tolist(), None, fractions["validation_fraction"],
+                                     fractions["test_fraction"], seed, str(path))
     strata = splits.label_strata(spec["task"], y, np.asarray(label_text, dtype=object))
     return splits.stratified_random(strata, fractions["validation_fraction"], fractions["test_fraction"], seed, str(path))
-
-
-def _group_splits(groups: np.ndarray, fractions: dict[str, float], seed: int) -> np.ndarray:
-    """Whole groups to test, then to validation, the rest to train (fractions of rows, roughly)."""
-    index = np.arange(len(groups))
-    outer = GroupShuffleSplit(n_splits=1, test_size=fractions["test_fraction"], random_state=seed)
-    rest, test = next(outer.split(index, groups=groups))
-    inner = GroupShuffleSplit(n_splits=1, test_size=fractions["validation_fraction"] / (1 - fractions["test_fraction"]),
-                              random_state=seed)
-    train, validation = next(inner.split(rest, groups=groups[rest]))
-    result = np.empty(len(groups), dtype=object)
-    result[rest[train]], result[rest[validation]], result[test] = "train", "validation", "test"
-    return result
