@@ -169,3 +169,52 @@ def test_cnn2d_pooling_that_leaves_no_pixel_is_refused() -> None:
     with pytest.raises(InputError, match="pool_size 4 exceeds the 2 pixels") as error:
         build_model("tiles", config, (8, 8, 3), "binary", 1, IMAGE_NORMALIZATION)
     assert error.value.where == "conv_layers[1]"
+
+
+def test_max_norm_constrains_each_unit_over_its_whole_window() -> None:
+    config = {"kind": "cnn1d", "conv_layers": [{"filters": 3, "kernel_size": 5}], "dense_layers": [{"units": 4}], "max_norm": 0.5}
+    model = build_model("m", config, (20, 4), "binary", 1)
+    assert model.get_layer("conv1").kernel_constraint.axis == [0, 1]
+    assert model.get_layer("dense1").kernel_constraint.axis == 0
+    assert model.get_layer("output").kernel_constraint.max_value == 0.5
+    assert build_model("m", {**config, "max_norm": None}, (20, 4), "binary", 1).get_layer("conv1").kernel_constraint is None
+
+
+def _one_hot(n: int, length: int) -> np.ndarray:
+    return np.eye(4, dtype="float32")[np.random.default_rng(0).integers(0, 4, (n, length))]
+
+
+def test_dna_augmentation_reverse_complements_and_shifts_in_training_only() -> None:
+    keras.utils.set_random_seed(2)
+    config = {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 3}], "augmentation": {"reverse_complement": True, "shift": 3}}
+    model = build_model("m", config, (30, 4), "binary", 1)
+    x = _one_hot(64, 30)
+    rc, shift = model.get_layer("reverse_complement"), model.get_layer("shift")
+    np.testing.assert_array_equal(rc(x, training=False), x)
+    np.testing.assert_array_equal(shift(x, training=False), x)
+    flipped = np.asarray(rc(x, training=True))
+    # A, C, G, T: the complement is the reversed channel order (see biodl.encode).
+    reverse = [np.array_equal(f, s[::-1, ::-1]) for f, s in zip(flipped, x)]
+    assert all(r or np.array_equal(f, s) for r, f, s in zip(reverse, flipped, x))
+    assert 16 < sum(reverse) < 48
+    moved = np.asarray(shift(x, training=True))
+    shifts = []
+    for m, s in zip(moved, x):
+        found = [k for k in range(-3, 4) if np.array_equal(m[max(k, 0):30 + min(k, 0)], s[max(-k, 0):30 - max(k, 0)])
+                 and not m[:max(k, 0)].any() and not m[30 + min(k, 0):].any()]
+        assert len(found) >= 1
+        shifts.append(found[0])
+    assert set(shifts) == {-3, -2, -1, 0, 1, 2, 3}
+    keras.utils.set_random_seed(2)
+    again = build_model("m", config, (30, 4), "binary", 1)
+    np.testing.assert_array_equal(again.get_layer("reverse_complement")(x, training=True), flipped)  # seeded from the Keras seed
+
+
+def test_output_layer_stays_float32_under_mixed_precision() -> None:
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = build_model("m", {"kind": "mlp", "dense_layers": [{"units": 4}]}, (6,), "binary", 1)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.get_layer("dense1").compute_dtype == "float16"
+    assert model.get_layer("output").compute_dtype == "float32" and model.output.dtype == "float32"

@@ -146,6 +146,15 @@ def test_training_curves_from_history_file(tmp_path: Path) -> None:
     assert len(_visible_panels(fig)) == 2
 
 
+def test_training_curves_add_learning_rate_and_gradient_norm_panels(tmp_path: Path) -> None:
+    history = _history().assign(learning_rate=[1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4], gradient_norm=[2.0, 1.5, 1.0, 0.8, 0.7, 0.6])
+    fig = plot_training_curves(history, tmp_path / "curves.png")
+    panels = _visible_panels(fig)
+    assert [ax.get_ylabel().split(" (")[0] for ax in panels] == ["Loss", "AUROC", "Learning rate", "Gradient norm"]
+    assert list(panels[2].lines[0].get_ydata()) == history["learning_rate"].tolist()
+    assert panels[3].get_yscale() == "log"
+
+
 def test_history_without_val_loss_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="val_loss"):
         plot_training_curves(_history().drop(columns="val_loss"), tmp_path / "curves.png")

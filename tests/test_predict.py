@@ -47,3 +47,20 @@ def test_a_model_for_other_data_is_refused(make_dataset: Callable[..., Path], ti
     with pytest.raises(InputError, match="outputs of shape"):
         predict_model(make_dataset(task="multiclass"), tmp_path / "model.keras", tmp_path / "predictions.tsv")
     assert not (tmp_path / "predictions.tsv").exists()
+
+
+def test_strand_averaging_is_the_mean_of_both_strands(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+    import keras
+
+    from biodl.batches import ShardBatches
+    from biodl.dataset import open_dataset
+
+    train_model(binary_dataset, "tiny", tiny_config, 1, tmp_path / "model.keras", tmp_path / "history.tsv")
+    single = predict_model(binary_dataset, tmp_path / "model.keras", tmp_path / "single.tsv")
+    both = predict_model(binary_dataset, tmp_path / "model.keras", tmp_path / "both.tsv", average_strands=True)
+    model = keras.models.load_model(tmp_path / "model.keras")
+    x = ShardBatches(open_dataset(binary_dataset), "validation", 1000, labels=False)[0][0]
+    expected = (model.predict(x, verbose=0) + model.predict(x[:, ::-1, ::-1], verbose=0))[:, 0] / 2
+    np.testing.assert_allclose(both["y_score"][:48], expected, rtol=1e-5)
+    assert not np.allclose(both["y_score"], single["y_score"])
+    assert both.drop(columns=["y_score", "y_pred"], errors="ignore").columns.tolist() == single.drop(columns=["y_score", "y_pred"], errors="ignore").columns.tolist()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,9 +12,12 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from biodl.dataset import ShardBatches, open_dataset
+from biodl.batches import ShardBatches
+from biodl.dataset import open_dataset
 from biodl.io import load_npy, save_npy
+from biodl.predict import predict_model
 from biodl.train import train_model
 from biodl.validate import InputError
 
@@ -29,6 +34,9 @@ def test_same_config_and_seed_give_identical_history_and_weights(binary_dataset:
     weights = {run: keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in "abc"}
     assert histories["a"] == histories["b"]
     assert all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["b"]))
+    for run in "ab":
+        predict_model(binary_dataset, tmp_path / run / "model.keras", tmp_path / run / "predictions.tsv")
+    assert (tmp_path / "a/predictions.tsv").read_bytes() == (tmp_path / "b/predictions.tsv").read_bytes()
     assert histories["a"] != histories["c"]
     assert not all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["c"]))
 
@@ -38,7 +46,8 @@ def test_history_and_model_files(binary_dataset: Path, tiny_config: dict, tmp_pa
     with caplog.at_level(logging.INFO, logger="biodl.train"):
         frame = _train(binary_dataset, out, tiny_config)
     history = pd.read_csv(out / "history.tsv", sep="\t")
-    assert list(history.columns) == ["epoch", "loss", "val_loss", "auroc", "val_auroc", "auprc", "val_auprc", "accuracy", "val_accuracy", "best"]
+    assert list(history.columns) == ["epoch", "loss", "val_loss", "auroc", "val_auroc", "auprc", "val_auprc", "accuracy", "val_accuracy",
+                                     "learning_rate", "gradient_norm", "best"]
     assert history["epoch"].tolist() == [1, 2, 3]
     assert history["best"].sum() == 1
     pd.testing.assert_frame_equal(history, frame, check_exact=False)
@@ -90,3 +99,84 @@ def test_missing_multilabel_labels_leave_training_finite(make_dataset: Callable[
     assert np.isfinite(history.drop(columns=["epoch", "best"]).to_numpy(dtype=float)).all()
     model = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
     assert model.output_shape == (None, 2)
+
+
+def test_max_norm_bounds_every_unit_after_training(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+    config = {**tiny_config, "max_norm": 0.3, "training": {**tiny_config["training"], "learning_rate": 0.1}}
+    _train(binary_dataset, tmp_path, config)
+    model = keras.models.load_model(tmp_path / "model.keras")
+    conv, dense = model.get_layer("conv1").kernel.numpy(), model.get_layer("dense1").kernel.numpy()
+    conv_norms, dense_norms = np.sqrt((conv**2).sum(axis=(0, 1))), np.sqrt((dense**2).sum(axis=0))
+    assert conv_norms.shape == (8,) and dense_norms.shape == (8,)
+    assert conv_norms.max() <= 0.3 + 1e-5 and dense_norms.max() <= 0.3 + 1e-5
+    assert conv_norms.max() > 0.29  # the constraint was active, not merely satisfied
+
+
+def test_early_stopping_follows_the_monitored_metric(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+    config = {**tiny_config, "training": {**tiny_config["training"], "epochs": 4, "monitor": "val_auroc", "patience": 4}}
+    history = _train(binary_dataset, tmp_path, config)
+    assert history["best"].tolist() == [i == int(history["val_auroc"].idxmax()) for i in range(4)]
+    with pytest.raises(InputError, match="training.monitor: fixture_binary is a binary task; expected one of"):
+        _train(binary_dataset, tmp_path, {**tiny_config, "training": {**tiny_config["training"], "monitor": "val_mae"}})
+
+
+def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    _train(binary_dataset, tmp_path / "source", tiny_config)
+    source = keras.models.load_model(tmp_path / "source/model.keras")
+    config = {**tiny_config, "freeze_layers": 1, "fine_tune_learning_rate": 0.05, "training": {**tiny_config["training"], "epochs": 2}}
+    with caplog.at_level(logging.INFO, logger="biodl.train"):
+        history = train_model(binary_dataset, "tuned", config, 9, tmp_path / "tuned/model.keras", tmp_path / "tuned/history.tsv",
+                              init_model=tmp_path / "source/model.keras")
+    tuned = keras.models.load_model(tmp_path / "tuned/model.keras")
+    for weight, before in zip(tuned.get_layer("conv1").get_weights(), source.get_layer("conv1").get_weights()):
+        np.testing.assert_array_equal(weight, before)  # frozen
+    for name in ("dense1", "output"):
+        assert not np.array_equal(tuned.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0])  # fine-tuned
+    assert history["learning_rate"].tolist() == pytest.approx([0.05, 0.05])
+    assert "frozen: conv1" in caplog.text and "copied conv1, dense1, output" in caplog.text
+
+
+def test_incompatible_start_weights_and_transfer_keys_without_a_source_are_refused(binary_dataset: Path, tiny_config: dict,
+                                                                                    tmp_path: Path) -> None:
+    _train(binary_dataset, tmp_path / "source", tiny_config)
+    wider = {**tiny_config, "conv_layers": [{"filters": 16, "kernel_size": 8, "pool_size": 4}]}
+    with pytest.raises(InputError, match=r"layer conv1: weights of shapes .* cannot start model tiny's layer conv1"):
+        _train_from(binary_dataset, tmp_path, wider, tmp_path / "source/model.keras")
+    with pytest.raises(InputError, match="freeze_layers: applies to a model started from another run's weights"):
+        _train(binary_dataset, tmp_path, {**tiny_config, "freeze_layers": 1})
+
+
+def _train_from(dataset: Path, out: Path, config: dict, source: Path) -> pd.DataFrame:
+    return train_model(dataset, "tiny", config, 1, out / "model.keras", out / "history.tsv", init_model=source)
+
+
+def test_mixed_precision_and_distribution_switches_train_on_the_cpu(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    config = {**tiny_config, "training": {**tiny_config["training"], "epochs": 1, "mixed_precision": True, "distribute": True}}
+    with caplog.at_level(logging.INFO, logger="biodl.train"):
+        history = _train(binary_dataset, tmp_path, config)
+    assert np.isfinite(history[["loss", "val_loss", "gradient_norm"]].to_numpy()).all()
+    assert "mixed precision" in caplog.text and "training on the CPU" in caplog.text
+    assert keras.config.dtype_policy().name == "float32"  # restored for whatever runs next
+    model = keras.models.load_model(tmp_path / "model.keras")
+    assert model.get_layer("conv1").compute_dtype == "float32"  # saved for full-precision prediction anywhere
+
+
+def test_init_from_links_the_two_runs_in_the_workflow(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    config["models"]["tuned"] = {**config["models"]["cnn_motif"], "init_from": {"dataset": "ctcf", "model": "cnn_motif"}, "freeze_layers": 1}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+
+    def dry_run(*target: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(Path(sys.executable).parent / "snakemake"), *target, "-n", "--forceall", "--configfile",
+                               str(tmp_path / "config.yaml")], cwd=root, capture_output=True, text=True, timeout=300)
+
+    run = dry_run("results/models/yeast_promoters/tuned/model.keras")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "results/models/ctcf/cnn_motif/model.keras" in run.stdout and "results/models/yeast_promoters/tuned/model.keras" in run.stdout
+    config["models"]["tuned"]["init_from"]["dataset"] = "ctfc"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run = dry_run("results/models/yeast_promoters/tuned/model.keras")
+    assert run.returncode != 0 and "models.tuned.init_from.dataset: unknown dataset 'ctfc'" in run.stdout + run.stderr

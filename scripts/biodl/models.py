@@ -2,10 +2,9 @@
 
 Contract:
 - Settings are checked and completed by ``biodl.config.validate_model`` (the workflow's JSON
-  schema); this module adds what a schema cannot check:
-- ``check_fits(model_name, conv_layers, length)`` raises ``InputError`` naming
-  ``conv_layers[i]`` when a convolution kernel is wider than the sequence reaching it or a
-  pooling leaves fewer than one position. ``build_model`` runs it before any Keras layer is made.
+  schema); ``build_model`` also runs ``biodl.config.check_fits`` (``InputError`` naming
+  ``conv_layers[i]`` when a kernel or pooling is wider than the sequence reaching it) before any
+  Keras layer is made, so sampled search trials are checked too.
 - ``build_model(model_name, model_config, input_shape, task, n_outputs)`` returns an
   uncompiled ``keras.Model`` for a network kind: ``cnn1d`` (valid convolutions, optional batch
   norm, pooling and dropout, then a flatten or global pooling) on ``(length, 4)`` inputs, or
@@ -15,8 +14,9 @@ Contract:
   convolution blocks with pooling; global pooling or flatten), or
   ``mlp`` on ``(features,)`` inputs (optional input dropout); then dense layers (optional batch
   norm and dropout) and an output layer that follows the task (binary / multilabel: sigmoid;
-  multiclass: softmax; regression: linear). Every kernel takes the configured initialiser and
-  L1/L2 penalty. Weights depend only on the Keras random seed, which the caller sets.
+  multiclass: softmax; regression: linear). Every kernel takes the configured initialiser,
+  L1/L2 penalty and max-norm constraint (``max_norm``: each unit's incoming weights).
+  Weights depend only on the Keras random seed, which the caller sets.
   The loss and metrics for each task are in ``biodl.objectives``.
 """
 
@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from biodl.config import validate_model
+from biodl.config import check_fits, validate_model
 from biodl.validate import require
 
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
@@ -50,28 +50,6 @@ def output_activation(task: str) -> str:
     return TASK_OUTPUTS[task]
 
 
-def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) -> None:
-    """Raise InputError unless every convolution and pooling keeps at least one position."""
-    source = f"model {model_name}"
-    for i, layer in enumerate(conv_layers):
-        where = f"conv_layers[{i}]"
-        kernel, pool = layer["kernel_size"], layer["pool_size"]
-        require(
-            kernel <= length,
-            source,
-            where,
-            f"kernel_size {kernel} is wider than the {length} positions reaching this layer; expected kernel_size <= {length}",
-        )
-        length = length - kernel + 1
-        require(
-            pool <= length,
-            source,
-            where,
-            f"pool_size {pool} exceeds the {length} positions left after the convolution; expected pool_size <= {length}",
-        )
-        length //= pool
-
-
 def build_model(model_name: str, model_config: dict[str, Any], input_shape: tuple[int, ...] | list[int], task: str, n_outputs: int,
                 normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> keras.Model:
     """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
@@ -87,12 +65,14 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
     weights = {
         "kernel_initializer": config["initializer"],
         "kernel_regularizer": keras.regularizers.L1L2(l1=config["l1"], l2=config["l2"]) if config["l1"] or config["l2"] else None,
+        "kernel_constraint": max_norm(config["max_norm"], dims=0),
     }
     activation = config["activation"]
     if kind == "cnn1d":
         check_fits(model_name, config["conv_layers"], input_shape[0])
         inputs = keras.Input(shape=tuple(input_shape), name="sequence")
-        x = _convolutions(config, inputs, weights, dims=1)
+        x = _dna_augmentation(config["augmentation"], inputs)
+        x = _convolutions(config, x, weights, dims=1)
     elif kind == "cnn2d":
         require(normalization is not None, source, "normalization", "a cnn2d model needs the training split's channel mean and standard deviation")
         _check_pooling(model_name, config["conv_layers"], min(input_shape[:2]))
@@ -106,14 +86,17 @@ def build_model(model_name: str, model_config: dict[str, Any], input_shape: tupl
         x = keras.layers.Dropout(config["input_dropout"], name="input_dropout")(inputs) if config["input_dropout"] > 0 else inputs
     for i, layer in enumerate(config["dense_layers"], start=1):
         x = _dense_block(x, layer, activation, weights, i)
-    outputs = keras.layers.Dense(n_outputs, activation=output_activation(task), name="output", **weights)(x)
+    # float32 outputs under mixed precision too, so probabilities and the loss keep their precision.
+    outputs = keras.layers.Dense(n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights)(x)
     return keras.Model(inputs, outputs, name=_keras_name(model_name))
 
 
 def _convolutions(config: dict[str, Any], x: Any, weights: dict[str, Any], dims: int) -> Any:
     """The convolution blocks, then global pooling or flattening."""
+    # A convolution's max-norm runs over its whole window and input channels.
+    conv_weights = {**weights, "kernel_constraint": max_norm(config["max_norm"], dims)}
     for i, layer in enumerate(config["conv_layers"], start=1):
-        x = _conv_block(x, layer, config["activation"], weights, i, dims)
+        x = _conv_block(x, layer, config["activation"], conv_weights, i, dims)
     global_max, global_average = CONV_LAYERS[dims][3:]
     if config["global_pool"] == "max":
         return global_max(name="global_max_pool")(x)
@@ -130,10 +113,9 @@ def _check_pooling(model_name: str, conv_layers: list[dict[str, Any]], side: int
         side //= layer["pool_size"]
 
 
-@keras.saving.register_keras_serializable(package="biodl")
-class RandomRotation90(keras.layers.Layer):
-    """In training, each square tile is transposed with probability 1/2; with random horizontal
-    and vertical flips this draws uniformly from the 8 rotations and reflections of a square."""
+class SeededRandomLayer(keras.layers.Layer):
+    """A training-only random layer: its draws come from a seed generator built from ``seed``
+    (None: from the Keras global seed), and ``call`` passes inputs through when not training."""
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -141,13 +123,63 @@ class RandomRotation90(keras.layers.Layer):
         self.generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if not training:
-            return inputs
-        transpose = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), seed=self.generator) < 0.5
-        return ops.where(transpose, ops.transpose(inputs, (0, 2, 1, 3)), inputs)
+        return self.transform(inputs) if training else inputs
+
+    def transform(self, inputs: Any) -> Any:
+        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="biodl")
+class RandomRotation90(SeededRandomLayer):
+    """In training, each square tile is transposed with probability 1/2; with random horizontal
+    and vertical flips this draws uniformly from the 8 rotations and reflections of a square."""
+
+    def transform(self, inputs: Any) -> Any:
+        transpose = keras.random.uniform((ops.shape(inputs)[0], 1, 1, 1), seed=self.generator) < 0.5
+        return ops.where(transpose, ops.transpose(inputs, (0, 2, 1, 3)), inputs)
+
+
+@keras.saving.register_keras_serializable(package="biodl")
+class RandomReverseComplement(SeededRandomLayer):
+    """In training, each one-hot sequence is replaced by its reverse complement with probability
+    1/2: positions reversed and, the channels being A, C, G, T, the channels reversed too."""
+
+    def transform(self, inputs: Any) -> Any:
+        flip = keras.random.uniform((ops.shape(inputs)[0], 1, 1), seed=self.generator) < 0.5
+        return ops.where(flip, ops.flip(inputs, axis=(1, 2)), inputs)
+
+
+@keras.saving.register_keras_serializable(package="biodl")
+class RandomShift(SeededRandomLayer):
+    """In training, each sequence moves by a random whole number of bases in [-max_shift,
+    max_shift]; the bases moved out are lost and the vacated end reads as N (all zeros)."""
+
+    def __init__(self, max_shift: int, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed, **kwargs)
+        self.max_shift = max_shift
+
+    def transform(self, inputs: Any) -> Any:
+        m = self.max_shift
+        length = ops.shape(inputs)[1]
+        shifts = keras.random.randint((ops.shape(inputs)[0], 1), -m, m + 1, seed=self.generator)
+        padded = ops.pad(inputs, ((0, 0), (m, m), (0, 0)))
+        positions = ops.expand_dims(ops.arange(length) + m, 0) - shifts  # output base i reads input base i - shift
+        return ops.take_along_axis(padded, ops.expand_dims(positions, -1), axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_shift": self.max_shift}
+
+
+def _dna_augmentation(settings: dict[str, Any], x: Any) -> Any:
+    """Training-only strand and position changes of one-hot DNA; identity when predicting."""
+    if settings["reverse_complement"]:
+        x = RandomReverseComplement(name="reverse_complement")(x)
+    if settings["shift"] > 0:
+        x = RandomShift(settings["shift"], name="shift")(x)
+    return x
 
 
 def _augmentation(settings: dict[str, Any], x: Any, square: bool) -> Any:
@@ -191,6 +223,12 @@ def _conv_block(x: Any, layer: dict[str, Any], activation: str, weights: dict[st
     if layer["dropout"] > 0:
         x = keras.layers.Dropout(layer["dropout"], name=f"conv{i}_dropout")(x)
     return x
+
+
+def max_norm(value: float | None, dims: int) -> keras.constraints.Constraint | None:
+    """A max-norm constraint on each unit's incoming weights: a dense kernel is (inputs, units),
+    a convolution kernel (*window, channels, filters), so the norm runs over all axes but the last."""
+    return None if value is None else keras.constraints.MaxNorm(value, axis=list(range(dims + 1)) if dims else 0)
 
 
 def _keras_name(model_name: str) -> str:

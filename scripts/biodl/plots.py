@@ -63,7 +63,11 @@ AXIS_LABELS = {
     "r2": "R² (fraction of variance explained)",
     "mae": "MAE (standard deviations of the target)",
     "rmse": "RMSE (standard deviations of the target)",
+    "learning_rate": "Learning rate (per epoch)",
+    "gradient_norm": "Gradient norm (global L2, mean over steps)",
 }
+# Per-epoch training dynamics drawn as single curves below the metrics (biodl.train's history).
+TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
 # Regression networks learn standardised targets with MSE or Huber (biodl.objectives).
 REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
 # What a model without skill scores on a primary metric, drawn as a reference line.
@@ -242,17 +246,25 @@ def _best_epoch(history: pd.DataFrame) -> int:
 
 
 def plot_training_curves(history: str | PathLike[str] | pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:
-    """Training and validation loss and metrics per epoch, the kept epoch marked."""
+    """Training and validation loss and metrics per epoch, the kept epoch marked; then the
+    learning rate and the gradient norm per epoch, when the history records them."""
     frame = read_history(history)
     metrics = ["loss"] + [c for c in frame.columns if c not in ("epoch", "loss", "best") and not c.startswith("val_") and f"val_{c}" in frame.columns]
+    optimisation = [c for c in TRAINING_DYNAMICS if c in frame.columns]
     best = _best_epoch(frame)
-    ncols = min(2, len(metrics))
-    nrows = math.ceil(len(metrics) / ncols)
+    panels = len(metrics) + len(optimisation)
+    ncols = min(2, panels)
+    nrows = math.ceil(panels / ncols)
     train_colour, validation_colour = sns.color_palette(PALETTE, 2)
     with _figure(path, nrows, ncols) as (fig, axes):
-        for ax, metric in zip(axes.flat, metrics):
-            ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour, label="training")
-            ax.plot(frame["epoch"], frame[f"val_{metric}"], marker="o", ms=3, color=validation_colour, label="validation")
+        for ax, metric in zip(axes.flat, metrics + optimisation):
+            if metric in optimisation:
+                ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour)
+                # Rates and norms span orders of magnitude (warm-up, decay, exploding gradients).
+                ax.set_yscale("log")
+            else:
+                ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour, label="training")
+                ax.plot(frame["epoch"], frame[f"val_{metric}"], marker="o", ms=3, color=validation_colour, label="validation")
             ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({best})")
             regression_loss = metric == "loss" and "mae" in frame.columns
             ax.set(xlabel="Epoch", ylabel=REGRESSION_LOSS_LABEL if regression_loss else AXIS_LABELS.get(metric, metric))

@@ -6,7 +6,9 @@ Contract:
 - ``predict_model(dataset_dir, model_path, predictions_path)`` predicts every example of the
   ``validation`` and ``test`` splits in stored order (validation first: thresholds are chosen
   on it, metrics reported on test) and writes them atomically in the predictions format of
-  ``biodl.predictions``. Regression outputs are turned back into the target's units.
+  ``biodl.predictions``. Regression outputs are turned back into the target's units. With
+  ``average_strands`` (DNA), each score is the mean of the predictions for the sequence and
+  for its reverse complement.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biodl.dataset import PreparedDataset, ShardBatches, load_labels, load_metadata, open_dataset
+from biodl.batches import ShardBatches
+from biodl.dataset import PreparedDataset, load_labels, load_metadata, open_dataset
 from biodl.predictions import PREDICTED_SPLITS, Scores, predictions_frame
 from biodl.io import write_tsv
 from biodl.models import output_activation
@@ -49,15 +52,19 @@ def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Mod
 
 
 def predict_model(dataset_dir: str | PathLike[str], model_path: str | PathLike[str],
-                  predictions_path: str | PathLike[str]) -> pd.DataFrame:
+                  predictions_path: str | PathLike[str], average_strands: bool = False) -> pd.DataFrame:
     """Predict the validation and test splits and write ``predictions_path``."""
     dataset = open_dataset(dataset_dir)
     model = load_model(model_path, dataset)
+    require(not average_strands or dataset.modality == "dna", dataset.manifest, "modality",
+            f"averaging over both strands needs DNA sequences, {dataset.name} is a {dataset.modality} dataset")
     frames = []
     for split in PREDICTED_SPLITS:
         require(dataset.n(split) > 0, dataset.manifest, f"splits.{split}", "evaluation needs at least one example")
         batches = ShardBatches(dataset, split, PREDICT_BATCH_SIZE, labels=False)
         y_score = np.asarray(model.predict(batches, verbose=0), dtype=np.float64)
+        if average_strands:
+            y_score = (y_score + np.asarray(model.predict(ReverseComplements(batches), verbose=0), dtype=np.float64)) / 2
         if dataset.task == "regression":
             y_score = dataset.unscale_targets(y_score)
         scores = Scores(dataset.task, dataset.targets, load_labels(dataset, split), y_score)
@@ -66,3 +73,17 @@ def predict_model(dataset_dir: str | PathLike[str], model_path: str | PathLike[s
     predictions = pd.concat(frames, ignore_index=True)
     write_tsv(predictions, predictions_path)
     return predictions
+
+
+class ReverseComplements(keras.utils.PyDataset):
+    """The batches' sequences read from the other strand: positions and A, C, G, T channels reversed."""
+
+    def __init__(self, batches: ShardBatches) -> None:
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray]:
+        return (np.ascontiguousarray(self.batches[index][0][:, ::-1, ::-1]),)

@@ -2,6 +2,8 @@ rule train:
     input:
         dataset="results/prepared/{dataset}/dataset.json",
         shards="results/prepared/{dataset}/shards",
+        # Transfer learning: the trained run named by init_from, so the DAG links the two.
+        init_model=lambda wildcards: init_model(wildcards.model),
     output:
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
@@ -22,7 +24,7 @@ rule train:
         runtime=lambda wildcards, input, attempt: attempt
         * (
             15
-            + config["models"][wildcards.model]["training"]["epochs"]
+            + model_config(wildcards.model)["training"]["epochs"]
             * int(shards_mb(input.shards))
             // 600
         ),
@@ -31,8 +33,14 @@ rule train:
         cpus_per_gpu=2,
     params:
         model_name=lambda wildcards: wildcards.model,
-        model_config=lambda wildcards: config["models"][wildcards.model],
-        seed=config["seed"],
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
+        # Fold-ensemble members: [member, folds] (biodl.dataset.open_dataset), else None.
+        fold=lambda wildcards: run_fold(wildcards.model),
+        # Not an output: Snakemake deletes a failed job's outputs, the checkpoint must survive.
+        checkpoint_dir=lambda wildcards: f"results/checkpoints/{wildcards.dataset}/{wildcards.model}",
+        # Event files hold wall-clock times: logs, kept out of the byte-reproducible results/.
+        tensorboard_dir=lambda wildcards: f"logs/tensorboard/{wildcards.dataset}/{wildcards.model}",
     script:
         "../../scripts/train.py"
 
@@ -60,7 +68,44 @@ rule train_baseline:
         runtime=lambda wildcards, attempt: attempt * 30,
     params:
         model_name=lambda wildcards: wildcards.model,
-        model_config=lambda wildcards: config["models"][wildcards.model],
-        seed=config["seed"],
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
     script:
         "../../scripts/train_baseline.py"
+
+
+rule sanity_check:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+    output:
+        result=report(
+            "results/models/{dataset}/{model}/sanity_check.tsv",
+            caption="../report/sanity_check.rst",
+            category="{dataset}",
+            subcategory="{model}",
+            labels={
+                "dataset": "{dataset}",
+                "model": "{model}",
+                "figure": "sanity check",
+            },
+        ),
+    log:
+        "logs/sanity_check/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/sanity_check/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=network_pattern(),
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 3000,
+        runtime=lambda wildcards, attempt: attempt * 20,
+    params:
+        model_name=lambda wildcards: wildcards.model,
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
+        settings=config["sanity_check"],
+    script:
+        "../../scripts/sanity_check.py"

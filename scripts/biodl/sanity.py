@@ -1,0 +1,96 @@
+"""The "can it fit a tiny subset?" check: a network that cannot learn 32 training examples by
+heart has a bug (labels, inputs, loss, learning rate) that more data will not fix.
+
+Contract: ``overfit_check(dataset_dir, model_name, model_config, seed, result_path, settings,
+threads)`` draws ``settings.examples`` training examples (seeded), builds the model without any
+regularisation (no dropout, L1/L2, max-norm, augmentation or class weights; batch norm kept as
+part of the architecture) and trains it on them alone with the configured optimiser and base
+learning rate, no schedule and no early stopping, for at most ``settings.max_epochs`` epochs. It
+stops as soon as the training accuracy reaches ``settings.target_accuracy`` (classification) or
+the training loss falls to ``settings.target_loss`` (regression, standardised targets), and
+writes (atomically) a one-row TSV: ``dataset``, ``model``, ``examples``, ``epochs``, ``loss``,
+``accuracy`` (empty for regression), ``criterion`` and ``passed``. The verdict is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from os import PathLike
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from biodl.config import validate_model
+from biodl.batches import ShardBatches
+from biodl.dataset import open_dataset
+from biodl.io import write_tsv
+from biodl.objectives import loss_for, training_metrics
+from biodl.optimization import build_optimizer
+from biodl.train import configure_tensorflow, network_for
+from biodl.validate import require
+
+logger = logging.getLogger(__name__)
+
+
+def unregularised(config: dict[str, Any]) -> dict[str, Any]:
+    """A checked model's settings with every regulariser switched off."""
+    plain = {**config, "l1": 0, "l2": 0, "max_norm": None}
+    for key in ("conv_layers", "dense_layers"):
+        if key in plain:
+            plain[key] = [{**layer, "dropout": 0} for layer in plain[key]]
+    if "input_dropout" in plain:
+        plain["input_dropout"] = 0
+    if "augmentation" in plain:
+        plain["augmentation"] = {key: False if isinstance(value, bool) else 0 for key, value in plain["augmentation"].items()}
+    plain["training"] = {**plain["training"], "class_weight": None}
+    return plain
+
+
+def overfit_check(dataset_dir: str | PathLike[str], model_name: str, model_config: dict[str, Any], seed: int,
+                  result_path: str | PathLike[str], settings: dict[str, Any], threads: int = 1) -> pd.DataFrame:
+    """Train on a tiny training subset until it is fitted; write and return the verdict row."""
+    dataset = open_dataset(dataset_dir)
+    config = unregularised(validate_model(model_name, model_config))
+    n = min(settings["examples"], dataset.n("train"))
+    require(n > 0, dataset.manifest, "splits.train", "the sanity check needs at least one training example")
+    # One shuffled "batch" of n examples: a seeded draw from the whole training split.
+    x, y = ShardBatches(dataset, "train", n, shuffle=True, seed=seed)[0]
+    configure_tensorflow(seed, threads)
+    model = network_for(model_name, config, dataset)
+    regression = dataset.task == "regression"
+    model.compile(optimizer=build_optimizer(model_name, config["training"]), loss=loss_for(dataset.task, config["training"]),
+                  metrics=[] if regression else [m for m in training_metrics(dataset.task) if m.name == "accuracy"])
+    criterion = (f"training loss <= {settings['target_loss']:g}" if regression
+                 else f"training accuracy >= {settings['target_accuracy']:g}")
+    stop = StopWhenFitted("loss" if regression else "accuracy", settings["target_loss"] if regression else settings["target_accuracy"])
+    history = model.fit(x, y, batch_size=min(config["training"]["batch_size"], n), epochs=settings["max_epochs"],
+                        callbacks=[stop], shuffle=False, verbose=0)
+    loss = float(history.history["loss"][-1])
+    accuracy = np.nan if regression else float(history.history["accuracy"][-1])
+    row = pd.DataFrame([{"dataset": dataset.name, "model": model_name, "examples": n, "epochs": len(history.history["loss"]),
+                         "loss": loss, "accuracy": accuracy, "criterion": criterion, "passed": stop.reached}])
+    verdict = "passed" if stop.reached else "FAILED"
+    logger.info("sanity check %s: %s on %d training examples of %s after %d epochs (loss %.4g%s; criterion: %s)", verdict,
+                model_name, n, dataset.name, row["epochs"][0], loss, "" if regression else f", accuracy {accuracy:.3f}", criterion)
+    if not stop.reached:
+        logger.warning("model %s could not fit %d examples: check the labels, inputs, loss and learning rate", model_name, n)
+    write_tsv(row, result_path)
+    return row
+
+
+class StopWhenFitted(keras.callbacks.Callback):
+    """Stops training once ``metric`` reaches ``target`` (at least for accuracy, at most for loss)."""
+
+    def __init__(self, metric: str, target: float) -> None:
+        super().__init__()
+        self.metric = metric
+        self.target = target
+        self.reached = False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        value = float((logs or {})[self.metric])
+        self.reached = value <= self.target if self.metric == "loss" else value >= self.target
+        if self.reached:
+            self.model.stop_training = True
