@@ -1,8 +1,9 @@
 """Snakemake script of rule summarize: every run's metrics.tsv → results/summary.tsv and its plot.
 
 input: metrics (one per run) and datasets (each run's dataset.json, same order: a run's task
-is known once its dataset is prepared); params: runs ([dataset, model] per metrics file) and
-kinds (each run's model kind, same order); output: summary (TSV), comparison (PNG).
+is known once its dataset is prepared); params: runs ([dataset, model] per metrics file),
+kinds (each run's model kind), roles and member_of (biodl.variants: ensembles and their
+members), all in the same order; output: summary (TSV), comparison (PNG).
 See biodl.summary and biodl.plots.plot_comparison.
 """
 
@@ -13,7 +14,14 @@ def summarize_step() -> None:
     from biodl.plots import plot_comparison
     from biodl.summary import summarize, write_summary
 
-    summary = summarize(list(snakemake.input.metrics), list(snakemake.input.datasets), snakemake.params.runs, snakemake.params.kinds)
+    summary = summarize(
+        list(snakemake.input.metrics),
+        list(snakemake.input.datasets),
+        snakemake.params.runs,
+        snakemake.params.kinds,
+        snakemake.params.roles,
+        snakemake.params.member_of,
+    )
     write_summary(summary, snakemake.output.summary)
     plot_comparison(summary, snakemake.output.comparison)
 

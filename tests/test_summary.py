@@ -46,12 +46,13 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
     metrics_paths, dataset_paths, metrics = _runs(tmp_path)
     summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
     assert list(summary.columns) == SUMMARY_COLUMNS == [
-        "dataset", "model", "kind", "task", "n_test",
+        "dataset", "model", "kind", "role", "member_of", "task", "n_test",
         "auroc", "auroc_ci_low", "auroc_ci_high", "auprc", "auprc_ci_low", "auprc_ci_high",
         "f1", "f1_ci_low", "f1_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
         "mse", "mse_ci_low", "mse_ci_high", "mae", "mae_ci_low", "mae_ci_high",
         "pearson_r", "pearson_r_ci_low", "pearson_r_ci_high", "r2", "r2_ci_low", "r2_ci_high",
     ]
+    assert summary["role"].tolist() == ["model"] * 4 and summary["member_of"].tolist() == [""] * 4
     assert summary["kind"].tolist() == KINDS and summary["task"].tolist() == ["binary", "binary", "multiclass", "regression"]
     assert summary["n_test"].tolist() == [30, 30, 30, 25]
     binary, _, multiclass, regression = metrics
@@ -73,7 +74,8 @@ def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> Non
     assert text.loc[1, "mse"] == "" and text.loc[3, "auroc"] == "" and text.loc[3, "auroc_ci_low"] == ""  # does not apply
     assert text.loc[3, "r2_ci_low"] == "NaN"  # applies, no interval: bootstrap 0
     assert float(text.loc[0, "auroc"]) == summary.loc[0, "auroc"]
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "summary.tsv", sep="\t"), summary)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "summary.tsv", sep="\t", keep_default_na=False, na_values=["NaN", ""],
+                                              dtype={"member_of": str}).fillna({"member_of": ""}), summary)
 
 
 def test_inconsistent_inputs_are_refused(tmp_path: Path) -> None:
@@ -85,3 +87,18 @@ def test_inconsistent_inputs_are_refused(tmp_path: Path) -> None:
     write_json({"task": "binary", "targets": "bound"}, tmp_path / "bad" / "dataset.json")
     with pytest.raises(InputError, match="targets: expected a non-empty list of names"):
         summarize(metrics_paths[:1], [tmp_path / "bad" / "dataset.json"], RUNS[:1], KINDS[:1])
+
+
+def test_ensemble_members_are_listed_beside_their_ensemble(tmp_path: Path) -> None:
+    metrics_paths, dataset_paths, _ = _runs(tmp_path)
+    runs = [["peaks", "cnn.seed1"], ["peaks", "cnn.seed2"], ["peaks", "cnn"], ["expression", "mlp"]]
+    paths = [metrics_paths[0], metrics_paths[0], metrics_paths[0], metrics_paths[3]]
+    datasets = [dataset_paths[0], dataset_paths[0], dataset_paths[0], dataset_paths[3]]
+    summary = summarize(paths, datasets, runs, ["cnn1d"] * 3 + ["mlp"], ["member", "member", "ensemble", "search"], ["cnn", "cnn", "", ""])
+    assert summary["role"].tolist() == ["member", "member", "ensemble", "search"]
+    assert summary["member_of"].tolist() == ["cnn", "cnn", "", ""]
+    write_summary(summary, tmp_path / "summary.tsv")
+    text = pd.read_csv(tmp_path / "summary.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert text["member_of"].tolist() == ["cnn", "cnn", "", ""] and text["role"].tolist()[2] == "ensemble"
+    with pytest.raises(InputError, match="3 roles for 4 metrics files"):
+        summarize(paths, datasets, runs, ["cnn1d"] * 4, ["member"] * 3, [""] * 4)

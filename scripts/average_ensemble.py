@@ -1,0 +1,16 @@
+"""Snakemake script of rule average_ensemble: the members' predictions.tsv → the ensemble's.
+
+input: dataset (dataset.json), members (each member's predictions.tsv); output: predictions
+(predictions.tsv, the members' mean outputs). See biodl.ensembles.
+"""
+
+from biodl.log import run_step
+
+
+def average() -> None:
+    from biodl.ensembles import write_average
+
+    write_average(snakemake.input.dataset, list(snakemake.input.members), snakemake.output.predictions)
+
+
+run_step(snakemake.log[0], average)
