@@ -1,4 +1,4 @@
-"""biodl.dataset: reading prepared datasets back, streaming batches, normalising ambiguous bases."""
+"""biodl.dataset: reading prepared datasets back, fold views, normalising ambiguous bases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodl.dataset import ShardBatches, load_labels, load_metadata, open_dataset, to_inputs
+from biodl.dataset import assign_folds, load_labels, load_metadata, open_dataset, to_inputs
 from biodl.validate import InputError
 
 
@@ -81,69 +81,50 @@ def test_metadata_out_of_shard_order_is_reported(binary_dataset: Path) -> None:
         load_metadata(open_dataset(binary_dataset), "test")
 
 
-def _epoch(batches: ShardBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and labels streamed during ``epoch`` of an endless (shuffled) stream."""
-    parts = [batches[epoch * len(batches) + i] for i in range(len(batches))]
-    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
-
-
-def test_training_stream_covers_every_example_once_per_epoch(make_dataset: Callable[..., Path]) -> None:
-    dataset = open_dataset(make_dataset(shard_size=48))  # batches of 32 straddle shards of 48
-    stored_x = np.concatenate([np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("train").shards])
-    stored_y = load_labels(dataset, "train")
-    batches = ShardBatches(dataset, "train", 32, shuffle=True, seed=3)
-    assert batches.num_batches is None and len(batches) == 5  # endless; fit gets steps_per_epoch
-    for epoch in range(3):
-        x, y = _epoch(batches, epoch)
-        order = batches.order(epoch)
-        assert sorted(order) == list(range(dataset.n("train")))
-        np.testing.assert_array_equal(x, stored_x[order].astype(np.float32))
-        np.testing.assert_array_equal(y, stored_y[order])
-    assert max(len(batches[i][0]) for i in range(len(batches))) == 32
-
-
-def test_shuffle_differs_per_epoch_and_repeats_for_the_same_seed(binary_dataset: Path) -> None:
-    dataset = open_dataset(binary_dataset)
-    first = ShardBatches(dataset, "train", 32, shuffle=True, seed=5)
-    again = ShardBatches(dataset, "train", 32, shuffle=True, seed=5)
-    other = ShardBatches(dataset, "train", 32, shuffle=True, seed=6)
-    assert not np.array_equal(first.order(0), first.order(1))
-    assert not np.array_equal(first.order(0), other.order(0))
-    expected = [_epoch(again, epoch) for epoch in range(3)]
-    # Reading epochs out of sequence (as prefetching may) gives the same batches.
-    for epoch in (2, 0, 1):
-        x, y = _epoch(first, epoch)
-        np.testing.assert_array_equal(x, expected[epoch][0])
-        np.testing.assert_array_equal(y, expected[epoch][1])
-    assert not np.array_equal(_epoch(first, 0)[0], _epoch(other, 0)[0])
-
-
-def test_evaluation_stream_is_in_stored_order(make_dataset: Callable[..., Path]) -> None:
-    dataset = open_dataset(make_dataset(shard_size=16))
-    batches = ShardBatches(dataset, "test", 7, labels=False)
-    streamed = np.concatenate([batches[i][0] for i in range(len(batches))])
-    stored = np.concatenate([np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("test").shards])
-    np.testing.assert_array_equal(streamed, stored.astype(np.float32))
-    assert all(len(batches[i]) == 1 for i in range(len(batches)))
-    with pytest.raises(IndexError):
-        batches[len(batches)]  # one pass only
-
-
-def test_ambiguous_bases_are_spread_to_sum_one(make_dataset: Callable[..., Path]) -> None:
-    dataset = open_dataset(make_dataset(ambiguous="iupac"))
-    x, _ = ShardBatches(dataset, "test", 8)[0]
-    assert x.dtype == np.float32
-    np.testing.assert_array_equal(x[:, -1], np.full((8, 4), 0.25))  # N
-    np.testing.assert_array_equal(x[:, -2], np.tile([0.5, 0.0, 0.5, 0.0], (8, 1)))  # R
-    np.testing.assert_allclose(x.sum(axis=-1), 1.0)
-
-
 def test_zeros_mode_keeps_unknown_bases_empty() -> None:
     stored = np.array([[[1, 0, 0, 0], [0, 0, 0, 0]]], dtype=np.uint8)
     np.testing.assert_array_equal(to_inputs(stored, "zeros"), stored.astype(np.float32))
     assert to_inputs(np.array([[[1, 1, 1, 1]]], dtype=np.uint8), "uniform").tolist() == [[[0.25] * 4]]
 
 
-def test_batches_read_from_memory_maps(binary_dataset: Path) -> None:
-    batches = ShardBatches(open_dataset(binary_dataset), "train", 16)
-    assert all(isinstance(x, np.memmap) for x in batches._inputs)
+def test_fold_views_cut_the_training_split_into_disjoint_stratified_folds(make_dataset: Callable[..., Path]) -> None:
+    root = make_dataset(task="multiclass", sizes=(61, 20, 15), shard_size=16)
+    whole = open_dataset(root)
+    train_labels, train_names = load_labels(whole, "train"), load_metadata(whole, "train")["name"].tolist()
+    views = [open_dataset(root, fold=(i, 3)) for i in (1, 2, 3)]
+    held_out = [load_metadata(view, "validation")["name"].tolist() for view in views]
+    assert sorted(sum(held_out, [])) == sorted(train_names)  # the folds cover the training split once
+    assert sorted(len(names) for names in held_out) == [20, 20, 21]
+    for view, names in zip(views, held_out):
+        trained = load_metadata(view, "train")["name"].tolist()
+        assert sorted(trained + names) == sorted(train_names) and not set(trained) & set(names)
+        assert [view.n("train"), view.n("validation")] == [len(trained), len(names)]
+        # Stratified: each class's share in a fold is within one example of its share overall.
+        counts = load_labels(view, "validation").sum(axis=0)
+        assert np.all(np.abs(counts - train_labels.sum(axis=0) / 3) <= 1)
+        # The stored validation and test splits are untouched by the view.
+        for split in ("test",):
+            assert view.n(split) == whole.n(split)
+            np.testing.assert_array_equal(load_labels(view, split), load_labels(whole, split))
+    again = open_dataset(root, fold=(2, 3))
+    assert load_metadata(again, "validation")["name"].tolist() == held_out[1]  # same seed, same folds
+
+
+def test_folds_are_dealt_evenly_per_stratum() -> None:
+    strata = np.array([0] * 7 + [1] * 5)
+    folds = assign_folds(strata, 3, seed=4)
+    assert np.bincount(folds).tolist() == [4, 4, 4]
+    assert all(np.bincount(folds[strata == s], minlength=3).max() - np.bincount(folds[strata == s], minlength=3).min() <= 1 for s in (0, 1))
+    np.testing.assert_array_equal(folds, assign_folds(strata, 3, seed=4))
+    assert not np.array_equal(folds, assign_folds(strata, 3, seed=5))
+
+
+@pytest.mark.parametrize("fold", [(0, 3), (4, 3), (1, 1), ("1", 3), (1,)])
+def test_bad_fold_is_refused(binary_dataset: Path, fold: tuple) -> None:
+    with pytest.raises(InputError, match="expected \\(member i, folds k\\)"):
+        open_dataset(binary_dataset, fold=fold)
+
+
+def test_more_folds_than_training_examples_is_refused(make_dataset: Callable[..., Path]) -> None:
+    with pytest.raises(InputError, match="4 training examples cannot be cut into 5 folds"):
+        open_dataset(make_dataset(sizes=(4, 4, 4)), fold=(1, 5))

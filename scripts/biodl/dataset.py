@@ -9,12 +9,20 @@ Contract:
 - ``load_labels`` / ``load_metadata`` return one split's labels (float32, ``(n, T)``) and its
   metadata rows, both in shard-then-offset order; the metadata is checked to match the shards
   row for row, so predictions written beside it line up with their examples.
-- ``ShardBatches`` is a ``keras.utils.PyDataset`` streaming ``(x, y)`` batches (or ``(x,)``)
-  from the memory-mapped shards: one batch is read into RAM at a time (plus the OS page cache
-  and the epoch's index permutation). With ``shuffle=True`` the stream is endless and the
-  example order of epoch ``e`` is a permutation drawn from a numpy Generator seeded with
-  ``(seed, e)``: every example appears exactly once per epoch, the order changes between
-  epochs and is the same for the same seed. Without shuffling it is one pass in stored order.
+- ``open_dataset(path, fold=(i, k))`` is a cross-validation view for member ``i`` of ``k``
+  (1-based) of a fold ensemble: the stored training split is cut into ``k`` folds (stratified
+  by class for binary and multiclass tasks, a seeded shuffle otherwise; sizes differ by one at
+  most; the same folds for every ``i``, drawn from the dataset's seed), and the view's
+  ``validation`` split is fold ``i`` (early stopping watches it) while its ``train`` split is
+  the other folds, both in stored order. The stored ``validation`` and ``test`` splits are
+  left out of the view's training entirely; predictions and model selection read the dataset
+  without a fold. Inputs keep the preparation's scaling (fitted on the whole training split).
+  ``load_labels``, ``load_metadata``, ``input_shards`` and ``biodl.batches.ShardBatches`` all follow the view
+  (the metadata rows keep their stored ``split`` value, ``train``).
+- ``open_inputs`` / ``open_labels`` memory-map one split's shards and ``gather_rows`` reads rows
+  from them in any order; ``biodl.batches.ShardBatches`` streams batches with them for Keras.
+  This module imports no TensorFlow, so steps that only read a dataset (evaluation, baselines,
+  ensembles) start quickly.
 - Inputs are float32; for DNA, when ``ambiguous`` is not ``"zeros"`` each position is divided by
   its channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G. Images are
   handed over in 0–255 units (the model normalises them). Regression labels are streamed
@@ -24,12 +32,11 @@ Contract:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -65,6 +72,7 @@ class PreparedDataset:
     target_std: tuple[float, ...] = ()
     channel_mean: tuple[float, ...] = ()
     channel_std: tuple[float, ...] = ()
+    fold: FoldView | None = field(default=None, compare=False)
 
     def scale_targets(self, y: np.ndarray) -> np.ndarray:
         """Regression targets in training-split standard deviations (what the network learns)."""
@@ -79,16 +87,34 @@ class PreparedDataset:
         return self.root / "dataset.json"
 
     def n(self, split: str) -> int:
-        """Number of examples in ``split``."""
-        return self.split(split).n
+        """Number of examples in ``split`` (of the fold view, if this is one)."""
+        stored, rows = self.stored(split)
+        return self.split(stored).n if rows is None else len(rows)
 
     def split(self, split: str) -> SplitInfo:
+        """The stored split (shards and size), whatever the fold view."""
         require(split in self.splits, self.manifest, "splits", f"has no split {split!r} (found: {', '.join(self.splits)})")
         return self.splits[split]
 
+    def stored(self, split: str) -> tuple[str, np.ndarray | None]:
+        """Where ``split``'s examples are stored: (stored split, row indices into it or None for all)."""
+        if self.fold is not None and split in self.fold.rows:
+            return "train", self.fold.rows[split]
+        return split, None
 
-def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
-    """Read and check ``dataset.json`` (``path`` may be the file or the folder holding it)."""
+
+@dataclass(frozen=True)
+class FoldView:
+    """Member ``index`` of ``count`` (1-based): rows of the stored training split per view split."""
+
+    index: int
+    count: int
+    rows: dict[str, np.ndarray]
+
+
+def open_dataset(path: str | PathLike[str], fold: Sequence[int] | None = None) -> PreparedDataset:
+    """Read and check ``dataset.json`` (``path`` may be the file or the folder holding it);
+    with ``fold=(i, k)``, the cross-validation view of the module contract."""
     manifest, raw = read_manifest(path)
     for key in ("name", "modality", "task", "classes", "targets", "input_shape", "splits", "seed"):
         require(key in raw, manifest, key, "required field is missing")
@@ -106,7 +132,7 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
             f"expected {input_shape[0]} names (one per input feature), found {len(feature_names)}")
     scaling = _scaling(raw, ("target_mean", "target_std"), len(targets), manifest) if raw["task"] == "regression" else ((), ())
     channels = _scaling(raw, ("channel_mean", "channel_std"), input_shape[-1], manifest) if modality == "image" else ((), ())
-    return PreparedDataset(
+    dataset = PreparedDataset(
         root=manifest.parent,
         name=str(raw["name"]),
         modality=modality,
@@ -123,6 +149,39 @@ def open_dataset(path: str | PathLike[str]) -> PreparedDataset:
         channel_mean=channels[0],
         channel_std=channels[1],
     )
+    return dataset if fold is None else fold_view(dataset, fold)
+
+
+def fold_view(dataset: PreparedDataset, fold: Sequence[int]) -> PreparedDataset:
+    """``dataset`` seen by member ``fold = (i, k)`` of a fold ensemble (see the module contract)."""
+    ok = isinstance(fold, Sequence) and len(fold) == 2 and all(_is_int(v) for v in fold) and fold[1] >= 2 and 1 <= fold[0] <= fold[1]
+    require(ok, "fold", None, f"expected (member i, folds k) with 1 <= i <= k and k >= 2, found {fold!r}")
+    index, count = fold
+    n = dataset.split("train").n
+    require(n >= count, dataset.manifest, "splits.train.n", f"{n} training examples cannot be cut into {count} folds")
+    folds = assign_folds(_strata(dataset), count, dataset.seed)
+    rows = {"train": np.flatnonzero(folds != index - 1), "validation": np.flatnonzero(folds == index - 1)}
+    return replace(dataset, fold=FoldView(index, count, rows))
+
+
+def _strata(dataset: PreparedDataset) -> np.ndarray:
+    """One stratum per class for single-label classification; one for everything else."""
+    labels = load_labels(dataset, "train")
+    if dataset.task == "binary":
+        return labels[:, 0].astype(np.int64)
+    if dataset.task == "multiclass":
+        return labels.argmax(axis=1)
+    return np.zeros(len(labels), dtype=np.int64)
+
+
+def assign_folds(strata: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Fold (0-based) of each example: each stratum shuffled, then all dealt out in turn."""
+    rng = np.random.default_rng([seed, count])
+    order = np.concatenate([rng.permutation(np.flatnonzero(strata == s)) for s in np.unique(strata)])
+    folds = np.empty(len(strata), dtype=np.int64)
+    # Dealing continues across strata, so the fold sizes differ by one at most.
+    folds[order] = np.arange(len(strata)) % count
+    return folds
 
 
 def _scaling(raw: dict, keys: tuple[str, str], n: int, manifest: Path) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -196,7 +255,7 @@ def _load_shard(path: Path) -> np.ndarray:
         raise InputError(path, None, f"not a readable .npy array ({error})") from error
 
 
-def _open_labels(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
+def open_labels(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
     """Memory-mapped label shards of ``split``, checked against the manifest."""
     n_targets = len(dataset.targets)
     arrays = []
@@ -206,12 +265,12 @@ def _open_labels(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
         require(y.ndim == 2 and y.shape[1] == n_targets, path, None, f"expected labels of shape (n, {n_targets}), found {y.shape}")
         require(np.issubdtype(y.dtype, np.floating), path, None, f"expected float32 labels, found {y.dtype}")
         arrays.append(y)
-    total = sum(len(y) for y in arrays)
-    require(total == dataset.n(split), dataset.manifest, f"splits.{split}.n", f"says {dataset.n(split)} examples but the shards hold {total}")
+    total, expected = sum(len(y) for y in arrays), dataset.split(split).n
+    require(total == expected, dataset.manifest, f"splits.{split}.n", f"says {expected} examples but the shards hold {total}")
     return arrays
 
 
-def _open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray]) -> list[np.ndarray]:
+def open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray]) -> list[np.ndarray]:
     """Memory-mapped input shards of ``split``, checked against their label shards."""
     dtype = np.dtype(INPUT_DTYPES[dataset.modality])
     arrays = []
@@ -225,20 +284,26 @@ def _open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray])
 
 
 def input_shards(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
-    """The stored input shards of ``split``, memory-mapped and checked against the manifest."""
-    return _open_inputs(dataset, split, _open_labels(dataset, split))
+    """The input shards of ``split``, memory-mapped and checked against the manifest (a fold
+    view's split: its rows read into one array)."""
+    stored, rows = dataset.stored(split)
+    arrays = open_inputs(dataset, stored, open_labels(dataset, stored))
+    return arrays if rows is None else [gather_rows(arrays, rows)]
 
 
 def load_labels(dataset: PreparedDataset, split: str) -> np.ndarray:
     """All labels of ``split`` as float32 ``(n, T)``, in stored order."""
-    arrays = _open_labels(dataset, split)
+    stored, rows = dataset.stored(split)
+    arrays = open_labels(dataset, stored)
     if not arrays:
         return np.zeros((0, len(dataset.targets)), dtype=np.float32)
-    return np.concatenate(arrays).astype(np.float32)
+    labels = np.concatenate(arrays).astype(np.float32)
+    return labels if rows is None else labels[rows]
 
 
 def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
     """Metadata rows of ``split``, checked to follow the shards row for row."""
+    split, view_rows = dataset.stored(split)
     path = require_file(dataset.root / "metadata.tsv", f"metadata of {dataset.name}")
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     missing = [c for c in METADATA_COLUMNS[dataset.modality] if c not in frame.columns]
@@ -252,7 +317,7 @@ def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
         if len(bad):
             raise InputError(path, f"line {lines[bad[0]]}", f"column {column} must be an integer, found {rows[column][bad[0]]!r}")
         rows[column] = values.astype("int64")
-    sizes = [len(y) for y in _open_labels(dataset, split)]
+    sizes = [len(y) for y in open_labels(dataset, split)]
     expected_shard = np.repeat(np.array(dataset.split(split).shards, dtype=object), sizes)
     expected_offset = np.concatenate([np.arange(size) for size in sizes]) if sizes else np.zeros(0, dtype=np.int64)
     require(len(rows) == len(expected_shard), path, f"split {split}", f"expected {len(expected_shard)} rows, found {len(rows)}")
@@ -260,7 +325,7 @@ def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
     if len(mismatch):
         i = mismatch[0]
         raise InputError(path, f"line {lines[i]}", f"expected shard {expected_shard[i]} offset {expected_offset[i]}, found {rows['shard'][i]} offset {rows['offset'][i]}")
-    return rows
+    return rows if view_rows is None else rows.iloc[view_rows].reset_index(drop=True)
 
 
 def to_inputs(stored: np.ndarray, ambiguous: str) -> np.ndarray:
@@ -272,68 +337,15 @@ def to_inputs(stored: np.ndarray, ambiguous: str) -> np.ndarray:
     return x
 
 
-class ShardBatches(keras.utils.PyDataset):
-    """Batches of one split streamed from memory-mapped shards (see the module contract).
-
-    ``len(self)`` is the number of batches per epoch. Without shuffling the stream is those
-    batches in stored order. With shuffling it is endless: batch ``i`` is batch
-    ``i % len(self)`` of epoch ``i // len(self)``, so ``fit`` needs
-    ``steps_per_epoch=len(stream)``. The order then follows from the batch index alone, not
-    from when Keras calls its epoch hooks (it calls them before the first epoch too, and
-    prefetches across epoch boundaries).
-    """
-
-    def __init__(self, dataset: PreparedDataset, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0, labels: bool = True) -> None:
-        # One worker, no multiprocessing: the batch sequence must not depend on thread timing.
-        super().__init__(workers=1, use_multiprocessing=False)
-        require(batch_size >= 1, dataset.manifest, None, f"batch size must be >= 1, found {batch_size}")
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.with_labels = labels
-        self._labels = _open_labels(dataset, split)
-        self._inputs = _open_inputs(dataset, split, self._labels)
-        self._bounds = np.cumsum([0] + [len(y) for y in self._labels])
-        self.n = int(self._bounds[-1])
-        self._epoch_order = (0, self.order(0))
-
-    def order(self, epoch: int) -> np.ndarray:
-        """Example indices (into the stored order) visited during ``epoch``."""
-        if not self.shuffle:
-            return np.arange(self.n)
-        return np.random.default_rng([self.seed, epoch]).permutation(self.n)
-
-    def __len__(self) -> int:
-        return math.ceil(self.n / self.batch_size)
-
-    @property
-    def num_batches(self) -> int | None:
-        return None if self.shuffle else len(self)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
-        epoch, batch = divmod(index, max(len(self), 1))
-        if index < 0 or (epoch > 0 and not self.shuffle) or self.n == 0:
-            raise IndexError(f"batch {index} out of range (0..{len(self) - 1})")
-        if self._epoch_order[0] != epoch:
-            self._epoch_order = (epoch, self.order(epoch))
-        wanted = self._epoch_order[1][batch * self.batch_size : (batch + 1) * self.batch_size]
-        inputs = to_inputs(self._gather(self._inputs, wanted), self.dataset.ambiguous)
-        if not self.with_labels:
-            return (inputs,)
-        labels = self._gather(self._labels, wanted).astype(np.float32)
-        if self.dataset.task == "regression":
-            labels = self.dataset.scale_targets(labels)
-        return inputs, labels
-
-    def _gather(self, shards: list[np.ndarray], wanted: np.ndarray) -> np.ndarray:
-        """Rows ``wanted`` (global indices) read from the shards, in the order asked."""
-        shard_of = np.searchsorted(self._bounds, wanted, side="right") - 1
-        out = np.empty((len(wanted), *shards[0].shape[1:]), dtype=shards[0].dtype)
-        for k in np.unique(shard_of):
-            positions = np.flatnonzero(shard_of == k)
-            rows = wanted[positions] - self._bounds[k]
-            # Sorted reads keep page-cache access sequential within the memory map.
-            sort = np.argsort(rows, kind="stable")
-            out[positions[sort]] = shards[k][rows[sort]]
-        return out
+def gather_rows(shards: list[np.ndarray], wanted: np.ndarray) -> np.ndarray:
+    """Rows ``wanted`` (indices into the shards one after another) read in the order asked."""
+    bounds = np.cumsum([0] + [len(shard) for shard in shards])
+    shard_of = np.searchsorted(bounds, wanted, side="right") - 1
+    out = np.empty((len(wanted), *shards[0].shape[1:]), dtype=shards[0].dtype)
+    for k in np.unique(shard_of):
+        positions = np.flatnonzero(shard_of == k)
+        rows = wanted[positions] - bounds[k]
+        # Sorted reads keep page-cache access sequential within the memory map.
+        sort = np.argsort(rows, kind="stable")
+        out[positions[sort]] = shards[k][rows[sort]]
+    return out
