@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from biodl import io
@@ -61,10 +62,27 @@ def test_fasta_without_header_is_rejected_and_index_kept_out_of_input_folder(tmp
     assert sorted(p.name for p in data.iterdir()) == ["bad.fa", "good.fa"]
 
 
-def test_duplicate_fasta_records_are_rejected(tmp_path):
+def test_duplicate_fasta_records_are_rejected_with_both_lines(tmp_path):
     path = write(tmp_path, ">s1\nACGT\n>s1\nGG\n", "dup.fa")
-    with pytest.raises(InputError, match="not a valid FASTA"):
+    with pytest.raises(InputError, match=r"dup.fa, line 3: duplicate record name 's1' \(first on line 1\)"):
         io.open_fasta(path, tmp_path / "index")
+
+
+def test_unevenly_wrapped_fasta_names_the_line(tmp_path):
+    path = write(tmp_path, ">s1\nACGT\nAC\nACGT\n>s2\nGG\n", "wrapped.fa")
+    with pytest.raises(InputError, match=r"wrapped.fa, line 3: sequence line of record 's1' is not 4 bases wide"):
+        io.open_fasta(path, tmp_path / "index")
+
+
+def test_a_killed_writers_leftovers_go_at_the_next_write(tmp_path):
+    (tmp_path / ".x.tsv.abc123.tmp.tsv").write_text("half")
+    (tmp_path / ".shards.def456.tmp").mkdir()
+    (tmp_path / ".shards.def456.tmp" / "train-00000.x.npy").write_text("half")
+    (tmp_path / ".other.tsv.abc.tmp.tsv").write_text("another target's")
+    io.write_tsv(pd.DataFrame({"a": [1]}), tmp_path / "x.tsv")
+    with io.atomic_dir(tmp_path / "shards") as folder:
+        (folder / "done").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tsv.abc.tmp.tsv", "shards", "x.tsv"]
 
 
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):

@@ -25,6 +25,16 @@ def test_csv_and_tsv_are_read_by_extension_with_windows_line_endings(tmp_path: P
     assert csv["b"].tolist() == ["x", "y"]
 
 
+def test_gzip_compressed_tables_read_like_plain_ones(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(b"a,b\n1,x\n2,y\n"))
+    (tmp_path / "t.tsv.gz").write_bytes(gzip.compress(b"a\tb\n1\tx\n2\ty\n"))
+    plain = read_table(_table(tmp_path, "a,b\n1,x\n2,y\n"), "table")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "t.csv.gz", "table"), plain)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "t.tsv.gz", "table"), plain)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("a,a\n1,2\n", "duplicate column name"),
     ("a,b\n", "no rows"),

@@ -18,3 +18,8 @@ def test_require_file(tmp_path):
     assert require_file(tmp_path / "g.fa", "genome").name == "g.fa"
     with pytest.raises(InputError, match="k: bad"):
         require(False, "cfg", "k", "bad")
+
+
+def test_a_multi_line_problem_becomes_one_line():
+    error = InputError("v.nii", None, "Expected 10 bytes, got 5\n - could the file be damaged?")
+    assert str(error) == "v.nii: Expected 10 bytes, got 5 - could the file be damaged?"

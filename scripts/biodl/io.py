@@ -3,7 +3,8 @@
 Contract:
 - ``atomic_path(target)`` yields a temporary sibling path; the target appears (by rename) only
   when the block finishes without an exception, so an interrupted step never leaves an output
-  that looks complete. Every writer in the package goes through it.
+  that looks complete. Every writer in the package goes through it. Temporary siblings left by
+  a killed writer are deleted when the target is next written (``atomic_dir`` likewise).
 - ``write_tsv`` / ``write_json`` / ``save_npy`` are atomic.
 - ``read_bed`` reads BED or narrowPeak files (header/track/browser lines skipped), checks every
   record and raises ``InputError`` naming the file and line.
@@ -15,6 +16,7 @@ Contract:
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -31,6 +33,7 @@ import pyfaidx
 
 from biodl.validate import InputError, require_file
 
+GZIP_MAGIC = b"\x1f\x8b"
 SPLITS = ("train", "validation", "test")
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 MODALITIES = ("dna", "image", "table")
@@ -52,6 +55,7 @@ def atomic_path(target: str | PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target, f".tmp{target.suffix}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -67,6 +71,7 @@ def atomic_dir(target: str | PathLike[str]) -> Iterator[Path]:
     """Like ``atomic_path`` for a directory: filled under a temporary name, then renamed."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target, ".tmp")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
@@ -76,6 +81,18 @@ def atomic_dir(target: str | PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _remove_leftovers(target: Path, suffix: str) -> None:
+    """Delete temporary siblings of ``target`` left by a killed writer (SIGKILL skips clean-up).
+
+    Safe because one target has one writer at a time (Snakemake runs one job per output).
+    """
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*{suffix}"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def write_tsv(frame: pd.DataFrame, target: str | PathLike[str]) -> None:
@@ -122,18 +139,61 @@ def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyf
 
     Upper-casing is left to the encoder; malformed files raise ``InputError``.
     """
-    path = require_file(path, "FASTA file")
+    path = require_file(path, "FASTA file", "FASTA records: a '>name' line, then lines of sequence")
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     index = index_dir / (path.name + ".fai")
+    _require_uncompressed(path, "FASTA file")
     with open(path, "rb") as handle:
         first = handle.readline().strip()
     if not first.startswith(b">"):
-        raise InputError(path, "line 1", f"expected a FASTA header starting with '>', found {first[:40]!r}")
+        raise InputError(path, "line 1", f"expected a FASTA header starting with '>', found {first[:40].decode(errors='replace')!r}")
     try:
         return pyfaidx.Fasta(str(path), indexname=str(index), as_raw=True, rebuild=True)
     except (pyfaidx.FastaIndexingError, pyfaidx.FetchError, ValueError) as error:
-        raise InputError(path, None, f"not a valid FASTA file ({error})") from error
+        # pyfaidx names neither the line nor the fix; find them (only on this failure path).
+        where, problem = _fasta_layout_problem(path) or (None, f"not a valid FASTA file ({error})")
+        raise InputError(path, where, problem) from error
+
+
+def _require_uncompressed(path: Path, what: str) -> None:
+    """Refuse a gzip file up front: read as text it only gives a confusing first-line error."""
+    with open(path, "rb") as handle:
+        if handle.read(2) == GZIP_MAGIC:
+            raise InputError(path, None, f"is gzip-compressed; expected an uncompressed {what} (decompress it, e.g. "
+                                         f"gunzip -k {path.name}, and give the decompressed file in the config)")
+
+
+def _fasta_layout_problem(path: Path) -> tuple[str, str] | None:
+    """The first duplicate record name or unevenly wrapped sequence line, as (where, problem).
+
+    An index (``.fai``) needs unique names and, within a record, lines of one width (the last
+    may be shorter).
+    """
+    first_line: dict[str, int] = {}
+    name, width, short_line = "", 0, 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip(b"\r\n")
+            if line.startswith(b">"):
+                name = (line[1:].split() or [b""])[0].decode(errors="replace")
+                if name in first_line:
+                    return f"line {number}", (f"duplicate record name {name!r} (first on line {first_line[name]}); "
+                                              "expected every record to have its own name")
+                first_line[name], width, short_line = number, 0, 0
+                continue
+            if not line:
+                continue
+            if short_line or (width and len(line) > width):
+                bad = short_line or number
+                return f"line {bad}", (f"sequence line of record {name!r} is not {width} bases wide like the lines "
+                                       "before it; expected every line of a record but its last to have the same "
+                                       "length (re-wrap the file to one line width)")
+            if not width:
+                width = len(line)
+            elif len(line) < width:
+                short_line = number
+    return None
 
 
 def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = None) -> pd.DataFrame:
@@ -143,7 +203,8 @@ def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = Non
     start, -1 when absent) and ``line`` (1-based line number in the file, for messages).
     When ``chrom_sizes`` is given, chromosomes and end coordinates are checked against it.
     """
-    path = require_file(path, "BED file")
+    path = require_file(path, "BED file", "one region per line: chrom, start, end (tab-separated)")
+    _require_uncompressed(path, "BED file")
     rows: list[tuple[str, int, int, str, str, str, int, int]] = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -175,7 +236,8 @@ def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = Non
                 except ValueError:
                     raise InputError(path, where, f"narrowPeak summit (column 10) must be an integer, found {fields[9]!r}") from None
                 if summit != -1 and not 0 <= summit < end - start:
-                    raise InputError(path, where, f"narrowPeak summit offset {summit} lies outside the peak (length {end - start})")
+                    raise InputError(path, where, f"narrowPeak summit offset {summit} lies outside the peak (length "
+                                                  f"{end - start}); expected 0 <= summit < {end - start}, or -1 for none")
             if chrom_sizes is not None:
                 if chrom not in chrom_sizes:
                     raise InputError(path, where, f"chromosome {chrom!r} is not in the genome (known: {', '.join(sorted(chrom_sizes)[:10])})")

@@ -56,9 +56,18 @@ def prepare_dna(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, 
         description = close_dataset(writer, {
             "name": name, "modality": "dna", "task": task, "classes": classes, "targets": targets,
             "input_shape": [spec["length"], 4], "ambiguous": spec["ambiguous"], "seed": seed,
-        }, key, metadata_tsv)
+        }, _inputs(spec), metadata_tsv)
     write_json(description, dataset_json)
     return description
+
+
+def _inputs(spec: dict[str, Any]) -> str:
+    """The user's files the examples come from, as written in the config (for messages)."""
+    if "genome" in spec:
+        return ", ".join(map(str, spec["regions"].values()))
+    if "sequences" in spec:
+        return ", ".join(map(str, spec["sequences"].values()))
+    return str(spec["table"]["path"])
 
 
 def _classes(spec: dict[str, Any], configured: list[str]) -> tuple[list[str], str]:
@@ -122,16 +131,24 @@ def _from_genome(spec: dict[str, Any], key: str, classes: list[str], rng: np.ran
     regions = pd.concat([read_bed(path, chrom_sizes).assign(label=cls, source=str(path))
                          for cls, path in spec["regions"].items()], ignore_index=True)
     if regions.empty:
-        raise InputError(", ".join(map(str, spec["regions"].values())), None, "no regions found (all files empty of records)")
+        raise InputError(_inputs(spec), None, "no regions found (only comments, header or blank lines); expected "
+                                              "one region per line: chrom, start, end (tab-separated)")
     windows = intervals.make_windows(regions, length, chrom_sizes, spec["anchor"], spec["edge"])
+    past_end = len(regions) - len(windows)
     windows["strand"] = windows["strand"].replace(".", "+")
     windows = intervals.drop_duplicates(windows, ["chrom", "win_start", "strand"])
+    duplicates = len(regions) - past_end - len(windows)
     holdouts = splits.parse_holdouts(spec["split"]["validation"], spec["split"]["test"], chrom_sizes, f"{key}.split")
     windows["split"] = splits.assign_by_location(windows["chrom"].to_numpy(), windows["win_start"].to_numpy(),
                                                  windows["win_end"].to_numpy(), holdouts)
+    straddling = int((windows["split"] == "").sum())
     windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
     if windows.empty:
-        raise InputError(key, None, "every region was filtered out (chromosome edges, duplicates, hold-out boundaries)")
+        raise InputError(_inputs(spec), None, f"every region was filtered out: of {len(regions)}, {past_end} have a "
+                                              f"{length} bp window running past a chromosome end (edge: {spec['edge']}), "
+                                              f"{duplicates} are duplicates or listed under two classes, {straddling} "
+                                              f"straddle a hold-out boundary; expected at least one window to remain "
+                                              f"(a shorter length or edge: pad keeps windows at chromosome ends)")
     windows = windows.assign(start=windows["win_start"], end=windows["win_end"],
                              name=windows["name"].where(windows["name"] != ".", windows["chrom"] + ":" + windows["win_start"].astype(str)))
     method = spec["negatives"]["method"]
@@ -217,7 +234,10 @@ def _records(spec: dict[str, Any], index_dir: Path) -> Iterator[tuple[str, str, 
         if not len(fasta.keys()):
             raise InputError(path, None, "no FASTA records found")
         for record in fasta.keys():
-            yield str(path), record, label, encode.to_codes(fasta[record][:], str(path), record)
+            sequence = fasta[record][:]
+            if not len(sequence):
+                raise InputError(path, f"record {record!r}", "has no sequence; expected lines of sequence after its '>' line")
+            yield str(path), record, label, encode.to_codes(sequence, str(path), record)
 
 
 def _fit_all(records: list[tuple[str, str, str, np.ndarray]], length: int, edge: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -239,7 +259,9 @@ def _from_sequence_files(spec: dict[str, Any], key: str, classes: list[str], see
     frame, codes = _fit_all(list(_records(spec, index_dir)), spec["length"], spec["edge"])
     frame, codes = _dedupe_sequences(frame, codes)
     if frame.empty:
-        raise InputError(key, None, "every sequence was filtered out (too short, duplicates)")
+        raise InputError(_inputs(spec), None, f"every sequence was filtered out (shorter than length {spec['length']} "
+                                              f"with edge: {spec['edge']}, or duplicates); expected at least one to remain "
+                                              "(edge: pad keeps short sequences)")
     if spec["negatives"]["method"] == "gc_matched":
         raise InputError("config", f"{key}.negatives.method", "gc_matched needs a genome; use shuffle for sequence files")
     frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")

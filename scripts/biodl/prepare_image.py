@@ -159,7 +159,6 @@ def prepare_image(name: str, spec: dict[str, Any], seed: int, dataset_json: Path
             for row in rows:
                 _require_tissue(row, sheet, tally, tiling)
         _check_class_per_split(sheet, classes, tally)
-        preview.save(preview_png)
         task = "binary" if len(classes) == 2 else "multiclass"
         mean, std = histogram.mean_std()
         description = close_dataset(writer, {
@@ -169,7 +168,8 @@ def prepare_image(name: str, spec: dict[str, Any], seed: int, dataset_json: Path
             "channel_mean": mean, "channel_std": std,
             "sample_sheet": str(sheet.path), "labels_from": sheet.labels_from,
             "tiling": _tiling_summary(tiling, tally),
-        }, key, metadata_tsv)
+        }, str(sheet.path), metadata_tsv)
+        preview.save(preview_png)  # after every check, like the other outputs
     write_json(description, dataset_json)
 
 

@@ -43,7 +43,6 @@ MISSING_CATEGORY = "missing"
 def prepare_table(name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path,
                   shards_dir: Path) -> dict[str, Any]:
     """Prepare one table dataset; see the module contract. Returns the dataset description."""
-    key = f"datasets.{name}"
     path = Path(spec["path"])
     table = tables.read_table(path, "feature table")
     label_columns = spec["label_columns"]
@@ -77,7 +76,7 @@ def prepare_table(name: str, spec: dict[str, Any], seed: int, dataset_json: Path
             "name": name, "modality": "table", "task": spec["task"], "classes": classes, "targets": targets,
             "input_shape": [x.shape[1]], "feature_names": feature_names, "seed": seed,
             "preprocessing": _fitted_statistics(transformer, numeric, categorical),
-        }, key, metadata_tsv)
+        }, str(path), metadata_tsv)
     write_json(description, dataset_json)
     return description
 
@@ -101,7 +100,8 @@ def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> t
         values = table[column]
         present = ~tables.is_missing(values)
         if not present.any():
-            raise InputError(path, f"column {column!r}", "has no values at all; drop it from the features")
+            raise InputError(path, f"column {column!r}", "has no values at all (every cell empty or NA); expected at least one value, "
+                                                             "or drop the column from the features")
         if declared is not None and column in declared:
             categorical.append(column)
             continue

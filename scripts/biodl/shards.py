@@ -7,7 +7,8 @@ Contract:
   inputs, the labels (float32 ``(n, T)``) and one metadata row per example with the modality's
   columns after ``split, shard, offset`` (which the writer fills in).
 - ``close_dataset`` closes the writer, checks that every split has examples (and, for
-  classification, at least two classes), writes ``metadata.tsv`` and returns the dataset
+  classification, at least two classes; errors name ``source``, the user's input files),
+  writes ``metadata.tsv`` once every check has passed, and returns the dataset
   description with the per-split shards and label counts (classification) or the training
   split's target mean and standard deviation (regression: ``target_mean``, ``target_std``,
   accumulated shard by shard, so the targets are never all held at once). The caller writes it as
@@ -112,38 +113,46 @@ def writer_for(modality: str, directory: Path, shard_size: int) -> ShardWriter:
     return ShardWriter(directory, shard_size, METADATA_COLUMNS[modality])
 
 
-def check_splits(metadata: pd.DataFrame, task: str, key: str) -> None:
+def label_counts(metadata: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Examples per split and label text."""
+    return {split: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == split, "label"].value_counts().sort_index().items()}
+            for split in SPLITS}
+
+
+def check_splits(metadata: pd.DataFrame, task: str, source: str) -> None:
     """Every split needs examples; a classification split needs two classes to be evaluated."""
+    counts = label_counts(metadata)
     for split in SPLITS:
         labels = metadata.loc[metadata["split"] == split, "label"]
         if labels.empty:
-            raise InputError(key, f"split {split!r}", "no examples: check the split settings and the inputs")
+            raise InputError(source, f"split {split!r}", f"no examples (examples per split and class: {counts}); expected "
+                                                         "examples in every split: check the split settings and the inputs")
         if task in ("binary", "multiclass") and labels.nunique() < 2:
-            raise InputError(key, f"split {split!r}",
-                             f"holds only the class {labels.iloc[0]!r}; every split needs at least two classes")
+            raise InputError(source, f"split {split!r}",
+                             f"holds only the class {labels.iloc[0]!r} (examples per split and class: {counts}); expected "
+                             "at least two classes in every split, so that it can be evaluated")
 
 
-def close_dataset(writer: ShardWriter, description: dict[str, Any], key: str, metadata_tsv: Path) -> dict[str, Any]:
+def close_dataset(writer: ShardWriter, description: dict[str, Any], source: str, metadata_tsv: Path) -> dict[str, Any]:
     """Close ``writer``, check the splits, write ``metadata.tsv``; return the full description.
 
     ``description`` holds the modality-specific fields (name, modality, task, classes, targets,
     input_shape, seed, ...); the split summary and label counts are added here.
     """
     split_summary, metadata = writer.close()
-    check_splits(metadata, description["task"], key)
-    write_tsv(metadata, metadata_tsv)
+    check_splits(metadata, description["task"], source)
     description = {**description, "splits": split_summary}
     if description["task"] == "regression":
         std = writer.train_targets.std()
         flat = [t for t, s in zip(description["targets"], std) if not s > 0]
         if flat:
-            raise InputError(key, "split 'train'", f"target(s) {', '.join(flat)} take a single value in the training split; nothing to learn")
+            raise InputError(source, "split 'train'", f"target(s) {', '.join(flat)} take a single value in the training "
+                                                      "split; expected varying values to learn from")
         description["target_mean"] = np.asarray(writer.train_targets.mean).tolist()
         description["target_std"] = std.tolist()
     if description["task"] in CLASSIFICATION_TASKS:
-        description["counts"] = {
-            s: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == s, "label"].value_counts().sort_index().items()}
-            for s in SPLITS}
+        description["counts"] = label_counts(metadata)
+    write_tsv(metadata, metadata_tsv)
     for split in SPLITS:
         log.info("%s: %d examples %s", split, split_summary[split]["n"], description.get("counts", {}).get(split, ""))
     return description

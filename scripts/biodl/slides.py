@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,9 @@ AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
 AXIS_LETTERS = "xyz"
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 TIFF_SUFFIXES = (".tif", ".tiff")
+# What images can be, for messages about a file that is none of them.
+READABLE = ("a whole-slide image OpenSlide opens (.svs, .ndpi, .mrxs, .scn, pyramidal TIFF ...), a PNG, JPEG or "
+            "TIFF image, or a NIfTI volume (.nii, .nii.gz)")
 # A level whose µm/px is within this relative distance of the target is used without resampling.
 MPP_TOLERANCE = 0.02
 # Pixels per strip while building a thumbnail from a slide (bounds the memory it needs).
@@ -293,19 +297,28 @@ def _read_pillow(path: Path, mask: bool = False) -> np.ndarray:
     except Image.DecompressionBombError as error:
         raise InputError(path, None, f"too large to load whole ({error}); store it as a tiled pyramidal TIFF") from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise InputError(path, None, f"not a readable image ({error})") from error
+        raise InputError(path, None, f"not a readable image ({error}); expected a complete {'mask' if mask else 'image'} "
+                                     f"file: {READABLE}") from error
 
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, float | None]:
     """Level 0 of the first image series, with µm/px from the resolution tags when present."""
+    # tifffile logs its own complaints about a damaged file; the InputError below is the one message.
+    quiet = logging.getLogger("tifffile")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         with tifffile.TiffFile(path) as tiff:
             series = tiff.series[0]
             axes = series.axes
             pixels = series.asarray()
             mpp = _tiff_mpp(series.pages[0])
-    except (tifffile.TiffFileError, OSError, ValueError, IndexError) as error:
-        raise InputError(path, None, f"not a readable TIFF ({error})") from error
+    except (tifffile.TiffFileError, OSError, ValueError, IndexError, RuntimeError, zlib.error) as error:
+        # Truncated or corrupt tiles fail inside the decoder (zlib, or imagecodecs' RuntimeErrors).
+        raise InputError(path, None, f"not a readable TIFF ({type(error).__name__}: {error}); expected a complete "
+                                     f"file: {READABLE}") from error
+    finally:
+        quiet.setLevel(level)
     if axes in ("CYX", "SYX") and pixels.shape[0] <= 4:
         pixels = np.moveaxis(pixels, 0, -1)
     elif axes not in ("YX", "YXS", "YXC"):
@@ -328,7 +341,8 @@ def _load_volume(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
         values = np.asanyarray(image.dataobj)
         zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
     except Exception as error:  # nibabel raises many types (ImageFileError, EOFError, zlib.error ...)
-        raise InputError(path, None, f"not a readable NIfTI volume ({type(error).__name__}: {error})") from error
+        raise InputError(path, None, f"not a readable NIfTI volume ({type(error).__name__}: {error}); expected a "
+                                     "complete NIfTI file (.nii or .nii.gz)") from error
     if values.ndim == 4 and values.shape[3] == 1:
         values = values[..., 0]
     if values.ndim != 3:

@@ -1,8 +1,9 @@
 """Reading user tables (CSV/TSV) and their label columns, for every modality that takes one.
 
 Contract:
-- ``read_table(path, role)`` reads a ``.csv`` (comma) or ``.tsv`` / ``.txt`` (tab) file as text
-  cells, refusing an unreadable or empty file, duplicate column names or a table without rows.
+- ``read_table(path, role)`` reads a ``.csv`` (comma) or ``.tsv`` / ``.txt`` (tab) file, plain
+  or gzip-compressed (``.csv.gz``), as text cells, refusing an unreadable or empty file,
+  duplicate column names or a table without rows.
   Cells that are empty or spell a missing value (``NA``, ``NaN``, ``N/A``, ``null``, ``.``) are
   missing. Blank lines are dropped but the rows keep their file position: ``line_of(rows, i)``
   gives the file line of the ``i``-th row (the header is line 1).
@@ -30,7 +31,9 @@ MISSING_TOKENS = ("", "NA", "NaN", "nan", "N/A", "null", "NULL", ".")
 
 def read_table(path: str | Path, role: str) -> pd.DataFrame:
     path = require_file(path, role)
-    separator = "," if path.suffix.lower() == ".csv" else "\t"
+    # table.csv.gz is a compressed CSV: pandas decompresses .gz, the suffix before it names the format.
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    separator = "," if suffixes[-1:] == [".csv"] or suffixes[-2:] == [".csv", ".gz"] else "\t"
     try:
         table = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True,
                             skip_blank_lines=False)
@@ -42,7 +45,7 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
     table = table.fillna("").apply(lambda column: column.str.strip())
     table = table[(table != "").any(axis=1)]  # blank lines; the index keeps each row's file position
     if table.empty:
-        raise InputError(path, None, "the table has a header but no rows")
+        raise InputError(path, None, "the table has a header but no rows; expected one row per example under it")
     return table
 
 
@@ -78,7 +81,7 @@ def parse_labels(table: pd.DataFrame, columns: list[str], task: str, classes: li
     labels = table[column]
     missing = np.flatnonzero(is_missing(labels))
     if len(missing):
-        raise InputError(path, f"{line_of(labels, missing[0])}, column {column!r}", "missing label; every row needs a class name")
+        raise InputError(path, f"{line_of(labels, missing[0])}, column {column!r}", "missing label; expected a class name in every row")
     found = sorted(set(labels))
     classes = list(classes) if classes else found
     unknown = [label for label in found if label not in classes]

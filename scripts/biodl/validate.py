@@ -19,20 +19,24 @@ class InputError(ValueError):
     def __init__(self, source: str | PathLike[str], where: str | None, problem: str) -> None:
         self.source = str(source)
         self.where = where
-        self.problem = problem
+        # One line in the log, even around a library's multi-line text.
+        self.problem = " ".join(line.strip() for line in problem.splitlines())
         location = f"{self.source}, {where}" if where else self.source
-        super().__init__(f"{location}: {problem}")
+        super().__init__(f"{location}: {self.problem}")
 
 
-def require_file(path: str | PathLike[str], what: str) -> Path:
-    """Return ``path`` as a Path if it is a readable, non-empty file; else raise InputError."""
+def require_file(path: str | PathLike[str], what: str, expected: str | None = None) -> Path:
+    """Return ``path`` as a Path if it is a readable, non-empty file; else raise InputError.
+
+    ``expected`` says what the file should hold, for the message about an empty one.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(p, None, f"{what} not found")
     if not p.is_file():
         raise InputError(p, None, f"{what} is not a regular file")
     if p.stat().st_size == 0:
-        raise InputError(p, None, f"{what} is empty")
+        raise InputError(p, None, f"{what} is empty (0 bytes)" + (f"; expected {expected}" if expected else ""))
     return p
 
 
