@@ -29,7 +29,7 @@ def test_demo_config_is_valid_and_defaults_are_filled():
 
 def test_without_runs_every_model_runs_on_the_datasets_it_fits():
     config = check({k: v for k, v in copy.deepcopy(DEMO).items() if k != "runs"})
-    takes = {"cnn_motif": {"dna"}, "cnn_deep": {"dna"}, "cnn_tiles": {"image"}, "mlp": {"table"}, "linear": {"dna", "table"},
+    takes = {"cnn_motif": {"dna"}, "cnn_deep": {"dna"}, "cnn_tiles": {"image"}, "mlp": {"table"}, "mlp_folds": {"table"}, "mlp_search": {"table"}, "linear": {"dna", "table"},
              "boosting": {"dna", "table"}}
     modality = {d: spec["modality"] for d, spec in config["datasets"].items()}
     assert runs(config) == [(d, m) for d in config["datasets"] for m in config["models"] if modality[d] in takes[m]]
@@ -70,7 +70,12 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
     assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}]
     assert resolved["dense_layers"] == [] and resolved["global_pool"] == "none"
     assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0,
-                                   "regression_loss": "mse", "huber_delta": 1.0}
+                                   "regression_loss": "mse", "huber_delta": 1.0, "momentum": None, "nesterov": False, "beta_1": None,
+                                   "beta_2": None, "rho": None, "epsilon": None, "weight_decay": None, "clip_norm": None,
+                                   "clip_value": None, "global_clip_norm": None, "warmup_epochs": 0, "monitor": "val_loss",
+                                   "class_weight": None, "mixed_precision": False, "distribute": False,
+                                   "schedule": {"kind": "constant", "factor": 0.5, "step_epochs": 10, "decay_epochs": None,
+                                                "min_learning_rate": 0, "patience": 3, "min_delta": 0}}
     assert resolved["initializer"] == "glorot_uniform" and resolved["l1"] == resolved["l2"] == 0
     demo = copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}, "runs": {"ctcf": ["m"]}}
     assert validate_model("m", {"kind": "cnn1d"}) == check(demo)["models"]["m"]
@@ -86,7 +91,7 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
         ({"conv_layers": [{"filters": 4, "kernal_size": 3}]}, "conv_layers[0]"),
         ({"dense_layers": [{"dropout": 0.2}]}, "dense_layers[0]"),
         ({"dense_layers": [{"units": 4, "dropout": 1.0}]}, "dense_layers[0].dropout"),
-        ({"training": {"optimizer": "adagrad"}}, "training.optimizer"),
+        ({"training": {"optimizer": "lbfgs"}}, "training.optimizer"),
         ({"training": {"batch_size": True}}, "training.batch_size"),
         ({"training": {"learning_rate": 0}}, "training.learning_rate"),
         ({"epochs": 3}, None),

@@ -3,7 +3,8 @@
 Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the
 JSON schema (YAML) in ``workflow/schemas/``, fills in every default in place, checks what a
 schema cannot (exactly one input per dataset, files exist, runs name known datasets and
-models) and raises ``InputError`` with one message naming the offending key, e.g.
+models, each 1-D CNN's convolutions and pooling fit its dataset's sequence length:
+``check_fits``) and raises ``InputError`` with one message naming the offending key, e.g.
 ``config, datasets.ctcf.length: expected integer, found 'long'``.
 ``validate_model(name, model_config)`` does the same for one model's settings against the
 schema's model definition, so library code called outside the workflow (training, tests)
@@ -13,6 +14,7 @@ fills the same defaults and gives the same messages.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
@@ -22,7 +24,7 @@ import jsonschema
 import yaml
 
 from biodl.samplesheet import read_sample_sheet, resolve_classes
-from biodl.validate import InputError
+from biodl.validate import InputError, require
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 INPUT_KINDS = ("genome", "sequences", "table")
@@ -91,10 +93,15 @@ def validate_config(config: dict[str, Any], schema_path: str | PathLike[str] = S
 
 def validate_model(model_name: str, model_config: dict[str, Any]) -> dict[str, Any]:
     """A checked copy of one model's settings, defaults filled, as under ``models.<name>``."""
-    schema = yaml.safe_load(SCHEMA.read_text())
     resolved = _copy(model_config)
-    _validate(resolved, {"$defs": schema["$defs"], "$ref": "#/$defs/model"}, ("models", model_name))
+    _validate(resolved, {"$defs": _model_definitions(), "$ref": "#/$defs/model"}, ("models", model_name))
     return resolved
+
+
+@functools.cache
+def _model_definitions() -> dict[str, Any]:
+    """The schema's definitions, parsed once per process: a search checks every trial's settings."""
+    return yaml.safe_load(SCHEMA.read_text())["$defs"]
 
 
 def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
@@ -189,8 +196,37 @@ def _check_runs(config: dict[str, Any]) -> None:
                 kind, modality = config["models"][model]["kind"], config["datasets"][dataset]["modality"]
                 raise InputError("config", f"runs.{dataset}", f"model {model!r} is a {kind}, which takes "
                                  f"{' or '.join(KIND_MODALITIES[kind])} datasets; {dataset} is a {modality} dataset")
+    for dataset, model in runs(config):
+        spec, settings = config["datasets"][dataset], config["models"][model]
+        if settings["kind"] == "cnn1d":
+            try:
+                check_fits(model, settings["conv_layers"], spec["length"])
+            except InputError as error:
+                raise InputError("config", f"runs.{dataset}", f"{error} (the {dataset} sequences are {spec['length']} bases long)") from None
     if not runs(config):
         raise InputError("config", "runs", "no model fits any dataset; check the model kinds against the dataset modalities")
+
+
+def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) -> None:
+    """Raise InputError unless every convolution and pooling keeps at least one position."""
+    source = f"model {model_name}"
+    for i, layer in enumerate(conv_layers):
+        where = f"conv_layers[{i}]"
+        kernel, pool = layer["kernel_size"], layer["pool_size"]
+        require(
+            kernel <= length,
+            source,
+            where,
+            f"kernel_size {kernel} is wider than the {length} positions reaching this layer; expected kernel_size <= {length}",
+        )
+        length = length - kernel + 1
+        require(
+            pool <= length,
+            source,
+            where,
+            f"pool_size {pool} exceeds the {length} positions left after the convolution; expected pool_size <= {length}",
+        )
+        length //= pool
 
 
 def _fits(config: dict[str, Any], dataset: str, model: str) -> bool:
