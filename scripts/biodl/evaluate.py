@@ -10,7 +10,8 @@ Contract:
   best-F1 threshold (``biodl.metrics``; bootstrap seeded with ``seed``) and logs the headline
   metrics with their intervals. Nothing is written.
 - ``write_evaluation(evaluation, outputs, settings)`` writes each named output (atomically):
-  ``metrics`` (``metrics.tsv``), ``confusion_table`` (``confusion.tsv``, classification only)
+  ``metrics`` (``metrics.tsv``), ``metrics_table`` (the same as an HTML page for the report,
+  ``biodl.report_tables``), ``confusion_table`` (``confusion.tsv``, classification only)
   and the figures of ``biodl.plots`` named by ``FIGURES`` (classification: ``roc``, ``pr``,
   ``calibration``, ``confusion``; regression: ``scatter``). The outputs a rule declares decide
   what is drawn; a name that does not fit the task, or is unknown, raises ``InputError``.
@@ -30,13 +31,14 @@ from biodl.io import write_tsv
 from biodl.metrics import compute_metrics, confusion_table, headline_text, write_metrics
 from biodl.plots import plot_calibration, plot_confusion, plot_pr, plot_roc, plot_scatter
 from biodl.predictions import Scores, read_predictions
+from biodl.report_tables import metrics_html, write_html
 from biodl.validate import InputError, require
 
 logger = logging.getLogger(__name__)
 
 CLASSIFICATION_FIGURES = ("roc", "pr", "calibration", "confusion")
 REGRESSION_FIGURES = ("scatter",)
-TABLES = ("metrics", "confusion_table")
+TABLES = ("metrics", "metrics_table", "confusion_table")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ def write_evaluation(evaluation: Evaluation, outputs: Mapping[str, str | PathLik
     for name, path in outputs.items():
         if name == "metrics":
             write_metrics(evaluation.metrics, path)
+        elif name == "metrics_table":
+            write_html(metrics_html(evaluation.metrics, f"Metrics: {evaluation.run} (test set)"), path)
         elif name == "confusion_table":
             write_tsv(confusion_table(evaluation.test), path)
         else:

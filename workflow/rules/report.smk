@@ -1,0 +1,41 @@
+# Tables for the HTML report: Snakemake's report offers TSV files as downloads only, so the
+# tables a reader should see are rendered as HTML (biodl.report_tables).
+
+
+rule leaderboard:
+    input:
+        summary="results/summary.tsv",
+    output:
+        leaderboard=report(
+            "results/leaderboard.html",
+            caption="../report/leaderboard.rst",
+            category="Summary",
+            labels={"table": "leaderboard"},
+        ),
+    log:
+        "logs/leaderboard.log",
+    conda:
+        "../../envs/summarize.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
+    script:
+        "../../scripts/report_table.py"
+
+
+rule filter_table:
+    input:
+        influence="results/interpretation/{dataset}/{model}/influence.tsv",
+    output:
+        filter_table=interpretation_report("filter_table.html", "filter matches"),
+    log:
+        "logs/filter_table/{dataset}/{model}.log",
+    conda:
+        "../../envs/summarize.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
+    script:
+        "../../scripts/report_table.py"
