@@ -24,9 +24,13 @@ def test_dry_run_of_the_demo_lists_every_step():
     assert result.returncode == 0, result.stderr
     counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and line.split()[-1].isdigit()
                   and len(line.split()) == 2)
-    assert counts == {"prepare_dna": "2", "prepare_table": "2", "prepare_image": "2", "train": "8", "train_baseline": "5",
-                      "predict": "8", "plot_training": "8", "evaluate_classification": "10", "evaluate_regression": "3",
-                      "summarize": "1", "all": "1", "total": "50"}
+    # train: 8 plain networks, 3 fold members of mlp_folds, 4 trials of mlp_search; each network is
+    # predicted; trials get no test evaluation or curves; plain networks are interpreted.
+    assert counts == {"prepare_dna": "2", "prepare_table": "2", "prepare_image": "2", "train": "15", "train_baseline": "5",
+                      "predict": "15", "plot_training": "11", "evaluate_classification": "15", "evaluate_regression": "3",
+                      "average_ensemble": "1", "select_trial": "1", "interpret_dna": "4", "interpret_image": "2",
+                      "interpret_table": "2", "filter_table": "4", "summarize": "1", "leaderboard": "1", "all": "1",
+                      "total": "87"}
 
 
 def test_lint_and_snakefmt_are_clean():
@@ -58,6 +62,9 @@ TINY = {
     "runs": {"ctcf": ["tiny", "linear"], "yeast": ["tiny"], "cancer": ["mlp", "linear"], "diabetes": ["mlp", "linear"],
              "brain": ["tiles"]},
     "evaluation": {"bootstrap": 100},
+    # The repository's numba cache, so Tomtom is compiled once per checkout, not per test run.
+    "interpretation": {"numba_cache_dir": str(ROOT / ".cache/numba"), "logo_filters": 4, "maximisation_steps": 20,
+                       "top_sequences": 2},
 }
 CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png")
 # A few sagittal slices of the demo brain, tiles without overlap: the image path in seconds.
@@ -83,11 +90,23 @@ def write_config(workdir, config):
     return str(path)
 
 
-@pytest.mark.workflow
-def test_tiny_end_to_end_run_and_report(workdir):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny config run for real, then its report: (folder, config path, run, report run)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copytree(ROOT / "resources", workdir / "resources")
     (workdir / "resources/brain/tiny.tsv").write_text(BRAIN_SLICES)
     config = write_config(workdir, TINY)
     run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--cores", "2", cwd=workdir)
+    report = None
+    if run.returncode == 0:
+        report = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--report", "report.html", cwd=workdir)
+    return workdir, run, report
+
+
+@pytest.mark.workflow
+def test_tiny_end_to_end_run_and_report(tiny_run):
+    workdir, run, report = tiny_run
     assert run.returncode == 0, run.stderr[-3000:]
     summary = pd.read_csv(workdir / "results/summary.tsv", sep="\t")
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
@@ -114,11 +133,53 @@ def test_tiny_end_to_end_run_and_report(workdir):
         for png in figures:
             assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (workdir / "logs/train" / dataset / f"{model}.log").stat().st_size > 0
-    report = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--report", "report.html", cwd=workdir)
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for text in ("Test-set metrics of model", "ROC curve", "training curves", "summary.tsv"):
+    for text in ("Test-set metrics of model", "ROC curve", "training curves", "summary.tsv", "leaderboard.html"):
         assert text in html
+
+
+@pytest.mark.workflow
+def test_report_renders_in_chromium(tiny_run):
+    """The tiny run's report as a reader sees it: landing page, leaderboard, one run's figures."""
+    from report_browser import BROKEN_IMAGES_SCRIPT, open_menu, report_page, screenshot, show_result, shown_frame, shown_image
+
+    workdir, run, report = tiny_run
+    assert run.returncode == 0 and report.returncode == 0, (run.stderr + (report.stderr if report else ""))[-3000:]
+    runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
+    with report_page(workdir / "report.html") as page:
+        landing = page.inner_text("body")
+        assert "Deep learning on genomic and medical data" in landing
+        for name in [*TINY["datasets"], *TINY["models"], "Summary"]:
+            assert name in landing
+        screenshot(page, "landing")
+        images = page.evaluate(BROKEN_IMAGES_SCRIPT)
+        assert images["broken"] == []
+        expected_images = {f"results/evaluation/{d}/{m}/{name}" for d, m in runs
+                           for name in (("scatter.png",) if d == "diabetes" else CLASSIFICATION_FIGURES)
+                           + (("training_curves.png",) if m != "linear" else ())}
+        assert expected_images | {"results/summary.png"} <= set(images["checked"])
+
+        open_menu(page, "Summary")
+        show_result(page, "leaderboard")
+        leaderboard = shown_frame(page)
+        rows = leaderboard.locator("tbody tr")
+        assert rows.count() == len(runs)
+        shown = {tuple(rows.nth(i).locator("td").nth(j).inner_text().split()[0] for j in (0, 1)) for i in range(rows.count())}
+        assert shown == set(runs)
+        leaderboard.get_by_role("columnheader", name="auROC").click()
+        aurocs = [float(text.split()[0]) for text in leaderboard.locator("table").first.locator("tbody tr td:nth-child(6)").all_inner_texts()]
+        assert aurocs == sorted(aurocs, reverse=True)
+        screenshot(page, "leaderboard")
+
+        open_menu(page, "ctcf", "tiny")
+        show_result(page, "ROC curve")
+        assert shown_image(page).evaluate("image => image.naturalWidth") > 500
+        screenshot(page, "run")
+        show_result(page, "metrics")
+        metric_names = shown_frame(page).locator("tbody tr td:first-child").all_inner_texts()
+        assert {"auROC", "auPRC", "F1", "accuracy"} <= set(metric_names)
+        assert page.errors == []
 
 
 def test_invalid_config_is_rejected_before_any_job(workdir):

@@ -9,15 +9,18 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from biodl.config import datasets_of, input_files, is_regression, runs, validate_config
+from biodl.config import datasets_of, input_files, is_regression, validate_config
 from biodl.validate import InputError
+from biodl.variants import describe_variant, evaluated_runs, expand_variants
 
 try:
     validate_config(config)
+    # Every model name: plain models, ensemble members, search trials (biodl.variants).
+    VARIANTS = expand_variants(config)
 except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
-RUNS = runs(config)
+RUNS = evaluated_runs(config, VARIANTS)
 
 
 def _names_pattern(names):
@@ -43,15 +46,72 @@ def task_pattern(kind):
 
 
 def model_pattern(*kinds):
-    """Regex of the model names of the given kinds, so each has exactly one training rule."""
+    """Regex of the trained model names of the given kinds, so each has exactly one training rule."""
     return _names_pattern(
-        [n for n, m in config["models"].items() if m["kind"] in kinds]
+        [n for n, v in VARIANTS.items() if v.trained and v.kind in kinds]
     )
 
 
 def network_pattern():
     """Regex of the Keras models' names (every kind but the scikit-learn baselines)."""
-    return _names_pattern([n for n in config["models"] if is_network(n)])
+    return _names_pattern([n for n in VARIANTS if is_network(n)])
+
+
+def role_pattern(role):
+    """Regex of the names of ensembles ("ensemble") or searches ("search")."""
+    return _names_pattern([n for n, v in VARIANTS.items() if v.role == role])
+
+
+def model_config(model):
+    """The settings a model name trains with (a trial's with its sampled values)."""
+    return VARIANTS[model].settings
+
+
+def run_seed(model):
+    """The seed a model name trains with (ensemble members: one each)."""
+    return VARIANTS[model].seed
+
+
+def run_fold(model):
+    """[member, folds] of a fold-ensemble member, else None (biodl.dataset.open_dataset)."""
+    fold = VARIANTS[model].fold
+    return None if fold is None else list(fold)
+
+
+def model_kind(model):
+    return VARIANTS[model].kind
+
+
+def run_settings(wildcards):
+    """A run's settings in words, for the report's captions."""
+    return describe_variant(VARIANTS[wildcards.model])
+
+
+def member_predictions(wildcards):
+    """The predictions of an ensemble's members or a search's trials."""
+    return [
+        f"results/evaluation/{wildcards.dataset}/{member}/predictions.tsv"
+        for member in VARIANTS[wildcards.model].members
+    ]
+
+
+def init_model(model):
+    """The model file a network starts from (its init_from run), or none."""
+    source = model_config(model).get("init_from")
+    if not source:
+        return []
+    for key, known in (("dataset", config["datasets"]), ("model", config["models"])):
+        if source[key] not in known:
+            raise WorkflowError(
+                f"Invalid configuration: config, models.{model}.init_from.{key}: "
+                f"unknown {key} {source[key]!r}; known: {', '.join(known)}"
+            )
+    if not is_network(source["model"]):
+        raise WorkflowError(
+            f"Invalid configuration: config, models.{model}.init_from.model: "
+            f"{source['model']!r} is a baseline; expected a network model"
+        )
+    return f"results/models/{source['dataset']}/{source['model']}/model.keras"
 
 
 def shards_mb(shards):
@@ -61,14 +121,15 @@ def shards_mb(shards):
 
 
 def is_network(model):
-    return config["models"][model]["kind"] != "baseline"
+    return VARIANTS[model].is_network
 
 
-def run_report(name, figure):
-    """An evaluation output of one run, shown in the report under its dataset and model."""
+def run_report(name, figure, step="evaluation", caption_prefix=""):
+    """An output of one run (results/<step>/...) in the report under its dataset and model;
+    caption: workflow/report/<caption_prefix><name without its suffix>.rst"""
     return report(
-        f"results/evaluation/{{dataset}}/{{model}}/{name}",
-        caption=f"../report/{Path(name).stem}.rst",
+        f"results/{step}/{{dataset}}/{{model}}/{name}",
+        caption=f"../report/{caption_prefix}{Path(name).stem}.rst",
         category="{dataset}",
         subcategory="{model}",
         labels={"dataset": "{dataset}", "model": "{model}", "figure": figure},
@@ -88,10 +149,11 @@ def evaluation_files(name):
 def run_outputs(dataset, model):
     """What the default target asks of one run: its evaluation, figures and curves."""
     if is_regression(config["datasets"][dataset]):
-        names = ["metrics.tsv", "predictions.tsv", "scatter.png"]
+        names = ["metrics.tsv", "metrics.html", "predictions.tsv", "scatter.png"]
     else:
         names = [
             "metrics.tsv",
+            "metrics.html",
             "predictions.tsv",
             "roc.png",
             "pr.png",
@@ -104,7 +166,67 @@ def run_outputs(dataset, model):
     return [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
 
 
+# What the interpretation step writes for a network of each modality (workflow/rules/interpret.smk),
+# and the filter table drawn from it (workflow/rules/report.smk).
+INTERPRETATION_FILES = {
+    ("dna", "cnn1d"): [
+        "filters.meme",
+        "tomtom.tsv",
+        "influence.tsv",
+        "filter_table.html",
+        "filter_logos.png",
+        "maximisation_logos.png",
+        "attribution_logos.png",
+    ],
+    ("image", "cnn2d"): [
+        "filter_grid.png",
+        "feature_maps.png",
+        "maximisation_images.png",
+        "saliency_gradcam.png",
+    ],
+    ("table", "mlp"): ["importance.tsv", "importance.png"],
+}
+
+
+def interpretation_report(name, figure):
+    """An interpretation output of one run, shown in the report under its dataset and model."""
+    return run_report(name, figure, step="interpretation", caption_prefix="interpret_")
+
+
+def interpretation_outputs(dataset, model):
+    """The interpretation files of one run: plain networks of their modality's kind (not
+    ensemble members or search trials, which would repeat it for every copy)."""
+    variant = VARIANTS[model]
+    key = (config["datasets"][dataset]["modality"], variant.kind)
+    if not config["interpretation"]["enabled"] or variant.role != "model":
+        return []
+    names = INTERPRETATION_FILES.get(key, [])
+    return [f"results/interpretation/{dataset}/{model}/{name}" for name in names]
+
+
+def sanity_outputs():
+    """The sanity check of every plain network run, when config sanity_check.enabled asks."""
+    if not config["sanity_check"]["enabled"]:
+        return []
+    return [
+        f"results/models/{dataset}/{model}/sanity_check.tsv"
+        for dataset, model in RUNS
+        if VARIANTS[model].role == "model" and is_network(model)
+    ]
+
+
 def final_outputs():
     """The targets of the default run: every run's outputs, the summary table and figure."""
     runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
-    return runs + ["results/summary.tsv", "results/summary.png"]
+    runs += sanity_outputs()
+    runs += [p for d, m in RUNS for p in interpretation_outputs(d, m)]
+    runs += [
+        f"results/search/{dataset}/{model}/trials.tsv"
+        for dataset, model in RUNS
+        if VARIANTS[model].role == "search"
+    ]
+    return runs + [
+        "results/summary.tsv",
+        "results/summary.png",
+        "results/leaderboard.html",
+    ]

@@ -27,6 +27,11 @@ rule predict:
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 3000,
         runtime=lambda wildcards, attempt: attempt * 20,
+    params:
+        # DNA networks: scores averaged over both strands when the model asks for it.
+        average_strands=lambda wildcards: model_config(wildcards.model)
+        .get("augmentation", {})
+        .get("average_strands", False),
     script:
         "../../scripts/predict.py"
 
@@ -36,7 +41,8 @@ rule evaluate_classification:
         dataset="results/prepared/{dataset}/dataset.json",
         predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
     output:
-        metrics=run_report("metrics.tsv", "metrics"),
+        metrics="results/evaluation/{dataset}/{model}/metrics.tsv",
+        metrics_table=run_report("metrics.html", "metrics"),
         roc=run_report("roc.png", "ROC curve"),
         pr=run_report("pr.png", "PR curve"),
         calibration=run_report("calibration.png", "calibration"),
@@ -56,6 +62,7 @@ rule evaluate_classification:
         runtime=lambda wildcards, attempt: attempt * 20,
     params:
         evaluation=config["evaluation"],
+        settings=run_settings,
         seed=config["seed"],
     script:
         "../../scripts/evaluate.py"
@@ -66,7 +73,8 @@ rule evaluate_regression:
         dataset="results/prepared/{dataset}/dataset.json",
         predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
     output:
-        metrics=run_report("metrics.tsv", "metrics"),
+        metrics="results/evaluation/{dataset}/{model}/metrics.tsv",
+        metrics_table=run_report("metrics.html", "metrics"),
         scatter=run_report("scatter.png", "predicted vs observed"),
     log:
         "logs/evaluate/{dataset}/{model}.log",
@@ -82,6 +90,7 @@ rule evaluate_regression:
         runtime=lambda wildcards, attempt: attempt * 20,
     params:
         evaluation=config["evaluation"],
+        settings=run_settings,
         seed=config["seed"],
     script:
         "../../scripts/evaluate.py"
@@ -102,6 +111,8 @@ rule plot_training:
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 1000,
         runtime=lambda wildcards, attempt: attempt * 5,
+    params:
+        settings=run_settings,
     script:
         "../../scripts/plot_training.py"
 
@@ -133,6 +144,11 @@ rule summarize:
         runtime=lambda wildcards, attempt: attempt * 5,
     params:
         runs=RUNS,
-        kinds=[config["models"][model]["kind"] for _, model in RUNS],
+        kinds=[model_kind(model) for _, model in RUNS],
+        roles=[VARIANTS[model].role for _, model in RUNS],
+        member_of=[
+            VARIANTS[model].model if VARIANTS[model].role == "member" else ""
+            for _, model in RUNS
+        ],
     script:
         "../../scripts/summarize.py"
