@@ -1,7 +1,8 @@
 """Snakemake script of rule evaluate: one run's predictions → its metrics, tables and figures.
 
 input: dataset (dataset.json), predictions (predictions.tsv); params: evaluation (the config's
-evaluation settings), seed; output: metrics (metrics.tsv), optionally confusion_table
+evaluation settings), seed, settings (the run's settings in words, read by the report's captions
+only); output: metrics (metrics.tsv), metrics_table (metrics.html), optionally confusion_table
 (confusion.tsv), and the figures to draw, by name: roc, pr, calibration, confusion
 (classification) or scatter (regression). See biodl.evaluate.
 """

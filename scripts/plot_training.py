@@ -1,4 +1,7 @@
-"""Snakemake script of rule plot_training: a network's history.tsv → its training curves (PNG)."""
+"""Snakemake script of rule plot_training: a network's history.tsv → its training curves (PNG).
+
+params: settings (the run's settings in words) is read by the report's caption only.
+"""
 
 from biodl.log import run_step
 from biodl.plots import plot_training_curves
