@@ -57,6 +57,12 @@ def broken(edit):
     (lambda c: c["datasets"]["diabetes"].update(task="survival"), "datasets.diabetes.task", "expected one of binary"),
     (lambda c: c["datasets"]["breast_cancer"].update(label_columns=["a", "b"]), "datasets.breast_cancer.label_columns", "one column of class names"),
     (lambda c: c["models"]["linear"].update(estimator="svm"), "models.linear.estimator", "expected one of linear, gradient_boosting"),
+    (lambda c: c["models"]["cnn_deep"].update(init_from={"dataset": "ctfc", "model": "cnn_motif"}), "models.cnn_deep.init_from.dataset",
+     "unknown dataset 'ctfc'"),
+    (lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "linear"}), "models.mlp.init_from.model",
+     "'linear' is a baseline; expected a network model trained once"),
+    (lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "mlp_folds"}), "models.mlp.init_from.model",
+     "'mlp_folds' is an ensemble; expected a network model trained once"),
 ])
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
     with pytest.raises(InputError) as caught:

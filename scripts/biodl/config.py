@@ -4,7 +4,7 @@ Contract: ``validate_config(config, schema_path, base_dir)`` checks the config a
 JSON schema (YAML) in ``workflow/schemas/``, fills in every default in place, checks what a
 schema cannot (exactly one input per dataset, files exist, runs name known datasets and
 models, each 1-D CNN's convolutions and pooling fit its dataset's sequence length:
-``check_fits``) and raises ``InputError`` with one message naming the offending key, e.g.
+``check_fits``, ``init_from`` names a dataset and a network trained once) and raises ``InputError`` with one message naming the offending key, e.g.
 ``config, datasets.ctcf.length: expected integer, found 'long'``.
 ``validate_model(name, model_config)`` does the same for one model's settings against the
 schema's model definition, so library code called outside the workflow (training, tests)
@@ -88,6 +88,7 @@ def validate_config(config: dict[str, Any], schema_path: str | PathLike[str] = S
     _validate(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
     _check_runs(config)
+    _check_transfer(config)
     return config
 
 
@@ -227,6 +228,23 @@ def check_fits(model_name: str, conv_layers: list[dict[str, Any]], length: int) 
             f"pool_size {pool} exceeds the {length} positions left after the convolution; expected pool_size <= {length}",
         )
         length //= pool
+
+
+def _check_transfer(config: dict[str, Any]) -> None:
+    """``init_from`` names a dataset and a plainly trained network model of this config (a
+    baseline has no Keras weights; an ensemble or search has no model file of its own)."""
+    for name, spec in config["models"].items():
+        source = spec.get("init_from")
+        if not source:
+            continue
+        where = f"models.{name}.init_from"
+        for key, known in (("dataset", config["datasets"]), ("model", config["models"])):
+            require(source[key] in known, "config", f"{where}.{key}", f"unknown {key} {source[key]!r}; known: {', '.join(known)}")
+        origin = config["models"][source["model"]]
+        refused = ("a baseline" if origin["kind"] == "baseline" else "an ensemble" if "ensemble" in origin
+                   else "a search" if "search" in origin else None)
+        require(refused is None, "config", f"{where}.model",
+                f"{source['model']!r} is {refused}; expected a network model trained once (not a baseline, ensemble or search)")
 
 
 def _fits(config: dict[str, Any], dataset: str, model: str) -> bool:

@@ -96,21 +96,10 @@ def member_predictions(wildcards):
 
 
 def init_model(model):
-    """The model file a network starts from (its init_from run), or none."""
+    """The model file a network starts from (its init_from run, checked by validate_config), or none."""
     source = model_config(model).get("init_from")
     if not source:
         return []
-    for key, known in (("dataset", config["datasets"]), ("model", config["models"])):
-        if source[key] not in known:
-            raise WorkflowError(
-                f"Invalid configuration: config, models.{model}.init_from.{key}: "
-                f"unknown {key} {source[key]!r}; known: {', '.join(known)}"
-            )
-    if not is_network(source["model"]):
-        raise WorkflowError(
-            f"Invalid configuration: config, models.{model}.init_from.model: "
-            f"{source['model']!r} is a baseline; expected a network model"
-        )
     return f"results/models/{source['dataset']}/{source['model']}/model.keras"
 
 
