@@ -56,3 +56,11 @@ def test_encoding_is_vectorised_over_batches():
     out = encode.one_hot(batch)
     assert out.shape == (2, 1000, 4)
     np.testing.assert_array_equal(out[0], encode.encode("ACGT" * 250))
+
+
+def test_one_hot_of_strided_codes_and_unknown_mode():
+    codes = encode.to_codes("ACGTNRYACGTN", "s", "r").reshape(3, 4)
+    strided = codes[:, ::-2]
+    np.testing.assert_array_equal(encode.one_hot(strided, "iupac"), encode.ONE_HOT_TABLES["iupac"][strided])
+    with pytest.raises(ValueError, match="ambiguous mode"):
+        encode.one_hot(codes, "half")

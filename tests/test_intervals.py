@@ -60,3 +60,17 @@ def test_duplicates_are_removed_and_conflicting_labels_dropped():
 def test_gather_keeps_window_length(length):
     codes = encode.to_codes("ACGT" * 5, "s", "r")
     assert intervals.gather(codes, np.arange(5), length, encode.N_CODE).shape == (5, length)
+
+
+@pytest.mark.parametrize("mode", encode.AMBIGUOUS_MODES)
+@pytest.mark.parametrize("starts", [[-4, -2, 0, 1, 12, 16], [0, 13], [-5, 17], [3]], ids=["dense", "sparse", "ends", "one"])
+def test_one_hot_windows_equal_encoding_each_gathered_window(mode, starts):
+    # "dense" spans fewer bases than its windows hold (the stretch is encoded once, N-padded at
+    # both chromosome ends), "sparse" and "ends" do not (each window is gathered and encoded).
+    codes = encode.to_codes("ACGTRYNNACGTTGCAKMSW", "s", "r")
+    starts = np.array(starts)
+    expected = encode.one_hot(intervals.gather(codes, starts, 6, encode.N_CODE), mode)
+    got = intervals.one_hot_windows(codes, starts, 6, mode)
+    assert got.dtype == np.uint8 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    assert intervals.one_hot_windows(codes, np.array([], dtype=np.int64), 6, mode).shape == (0, 6, 4)

@@ -109,9 +109,52 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
     assert [p.name for p in target.iterdir()] == ["a"]
 
 
+@pytest.mark.parametrize("array", [
+    np.random.default_rng(0).integers(0, 2, (300, 1000, 4), dtype=np.uint8),  # 1.2 MB: more than one write
+    np.ones((5, 1), np.float32), np.zeros((0, 7, 4), np.uint8), np.array(3.5), np.array(["ab", "c"]),
+    np.asfortranarray(np.arange(12.0).reshape(3, 4)), np.arange(10)[::2], np.zeros(2, [("a", "<i4"), ("b", "<f8")]),
+], ids=["shard", "labels", "empty", "scalar", "text", "fortran", "strided", "fields"])
+def test_saved_arrays_are_byte_for_byte_what_numpy_saves(array, tmp_path):
+    io.save_npy(array, tmp_path / "ours.npy")
+    np.save(tmp_path / "numpy.npy", array)
+    assert (tmp_path / "ours.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
+
+
 def test_npy_round_trip_refuses_pickles(tmp_path):
     io.save_npy(np.arange(6, dtype=np.uint8).reshape(2, 3), tmp_path / "a.npy")
     assert io.load_npy(tmp_path / "a.npy", mmap=True).tolist() == [[0, 1, 2], [3, 4, 5]]
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):
         io.load_npy(tmp_path / "obj.npy")
+
+
+def test_bed_read_in_blocks_keeps_line_numbers_widths_and_skipped_lines(tmp_path, monkeypatch):
+    # Tiny blocks: the first holds only a header, later ones comment, blank and short lines.
+    monkeypatch.setattr(io, "BED_BLOCK", 20)
+    lines = ["track name=x description=longer than a block", "chr1\t1\t10", "", "chr1\t2\t20\tp2", "#c",
+             "chr1\t3\t30\tp3\t7\t-", "  ", "chr1\t4\t40\tp4\t0\t+\t.\t.\t.\t5", "chr1\t5\t50\t\t"]
+    frame = io.read_bed(write(tmp_path, "\n".join(lines)), SIZES)
+    assert frame.values.tolist() == [
+        ["chr1", 1, 10, ".", ".", ".", -1, 2], ["chr1", 2, 20, "p2", ".", ".", -1, 4],
+        ["chr1", 3, 30, "p3", "7", "-", -1, 6], ["chr1", 4, 40, "p4", "0", "+", 5, 8],
+        ["chr1", 5, 50, "", "", ".", -1, 9]]
+    assert frame.dtypes.astype(str).tolist() == ["str", "int64", "int64", "str", "str", "str", "int64", "int64"]
+    with pytest.raises(InputError, match="line 6: .*strand"):
+        io.read_bed(write(tmp_path, "\n".join(lines[:5] + ["chr1\t3\t30\tp3\t7\t*"])), SIZES)
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"id": ["a", "b"], "n": [1, -2], "ok": [True, False], "u": np.array([3, 4], np.uint8)}),
+    pd.DataFrame({"text": ['say "hi"', "tab\there"], "n": [1, 2]}),   # quoted by pandas
+    pd.DataFrame({"text": ["line\nbreak", ""], "n": [1, 2]}),
+    pd.DataFrame({"x": [0.1, None], "n": [1, 2]}),                   # floats and missing values
+    pd.DataFrame({"x": np.array(["a", 3], dtype=object), "n": [1, 2]}),
+    pd.DataFrame({"only": ["", "y"]}),                               # a lone empty field is quoted
+    pd.DataFrame(columns=["a", "b"]),
+], ids=["plain", "quotes", "line-break", "floats", "mixed", "one-column", "empty"])
+def test_tsv_text_is_what_pandas_writes(frame, tmp_path):
+    for header in (True, False):
+        assert io.tsv_text(frame, header) == frame.to_csv(sep="\t", index=False, header=header)
+    io.write_tsv(frame, tmp_path / "t.tsv")
+    frame.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
+    assert (tmp_path / "t.tsv").read_bytes() == (tmp_path / "p.tsv").read_bytes()

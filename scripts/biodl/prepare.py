@@ -91,15 +91,17 @@ def _labels_to_y(labels: np.ndarray, classes: list[str], task: str) -> np.ndarra
     return np.eye(len(classes), dtype=np.float32)[[index[label] for label in labels]]
 
 
-def _emit(writer: ShardWriter, rows: pd.DataFrame, codes: np.ndarray, classes: list[str], task: str,
-          mode: encode.AmbiguousMode, y: np.ndarray | None = None) -> None:
-    """One-hot encode ``codes`` (n, L) and hand them, split by split, to the writer."""
+def _emit(writer: ShardWriter, rows: pd.DataFrame, x: np.ndarray, classes: list[str], task: str,
+          y: np.ndarray | None = None) -> None:
+    """Hand one-hot sequences ``x`` (n, L, 4) and their labels, split by split, to the writer."""
     if y is None:
         y = _labels_to_y(rows["label"].to_numpy(), classes, task)
-    x = encode.one_hot(codes, mode)
+    splits_of_rows = rows["split"].to_numpy()  # compared as a NumPy array: pandas adds overhead per call
     for split in SPLITS:
-        mask = (rows["split"] == split).to_numpy()
-        if mask.any():
+        mask = splits_of_rows == split
+        if mask.all():  # the usual case (rows come sorted by position): no copy
+            writer.add(split, x, y, rows)
+        elif mask.any():
             writer.add(split, x[mask], y[mask], rows.loc[mask])
 
 
@@ -134,41 +136,50 @@ def _from_genome(spec: dict[str, Any], key: str, classes: list[str], rng: np.ran
         raise InputError(_inputs(spec), None, "no regions found (only comments, header or blank lines); expected "
                                               "one region per line: chrom, start, end (tab-separated)")
     windows = intervals.make_windows(regions, length, chrom_sizes, spec["anchor"], spec["edge"])
-    past_end = len(regions) - len(windows)
+    n_regions = len(regions)
+    del regions  # the windows carry on what is needed: hold one table of rows, not two
+    past_end = n_regions - len(windows)
     windows["strand"] = windows["strand"].replace(".", "+")
     windows = intervals.drop_duplicates(windows, ["chrom", "win_start", "strand"])
-    duplicates = len(regions) - past_end - len(windows)
+    duplicates = n_regions - past_end - len(windows)
     holdouts = splits.parse_holdouts(spec["split"]["validation"], spec["split"]["test"], chrom_sizes, f"{key}.split")
     windows["split"] = splits.assign_by_location(windows["chrom"].to_numpy(), windows["win_start"].to_numpy(),
                                                  windows["win_end"].to_numpy(), holdouts)
     straddling = int((windows["split"] == "").sum())
     windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
     if windows.empty:
-        raise InputError(_inputs(spec), None, f"every region was filtered out: of {len(regions)}, {past_end} have a "
+        raise InputError(_inputs(spec), None, f"every region was filtered out: of {n_regions}, {past_end} have a "
                                               f"{length} bp window running past a chromosome end (edge: {spec['edge']}), "
                                               f"{duplicates} are duplicates or listed under two classes, {straddling} "
                                               f"straddle a hold-out boundary; expected at least one window to remain "
                                               f"(a shorter length or edge: pad keeps windows at chromosome ends)")
-    windows = windows.assign(start=windows["win_start"], end=windows["win_end"],
-                             name=windows["name"].where(windows["name"] != ".", windows["chrom"] + ":" + windows["win_start"].astype(str)))
+    unnamed = windows["name"] == "."
+    windows.loc[unnamed, "name"] = windows.loc[unnamed, "chrom"] + ":" + windows.loc[unnamed, "win_start"].astype(str)
+    windows = windows.assign(start=windows["win_start"], end=windows["win_end"])
     method = spec["negatives"]["method"]
     if method == "gc_matched":
         windows = pd.concat([windows, _gc_matched(spec, fasta, chrom_sizes, windows, holdouts, rng)], ignore_index=True)
-    windows = windows.sort_values(["chrom", "start", "strand", "label"], kind="stable").reset_index(drop=True)
+    # Sorted, so each chromosome is one block of rows; only the columns the metadata keeps stay.
+    windows = windows.sort_values(["chrom", "start", "strand", "label"], kind="stable", ignore_index=True)
+    windows = windows[[*writer.row_columns, "split"]]
+    chroms = windows["chrom"].to_numpy()
     for chrom in tqdm(list(chrom_sizes), desc="chromosomes", unit="chrom", mininterval=5):
-        on_chrom = windows.loc[windows["chrom"] == chrom]
-        if on_chrom.empty:
+        first, last = np.searchsorted(chroms, chrom, side="left"), np.searchsorted(chroms, chrom, side="right")
+        if first == last:
             continue
         chrom_codes = encode.to_codes(fasta[chrom][:], str(genome_path), chrom)
-        for part in _chunks(len(on_chrom), writer.shard_size):
-            rows = on_chrom.iloc[part].reset_index(drop=True)
-            codes = intervals.gather(chrom_codes, rows["start"].to_numpy(), length, encode.N_CODE)
-            minus = (rows["strand"] == "-").to_numpy()
-            codes[minus] = encode.reverse_complement_codes(codes[minus])
-            _emit(writer, rows, codes, classes, _task(classes), spec["ambiguous"])
+        for part in _chunks(last - first, writer.shard_size):
+            rows = windows.iloc[first + part.start:first + part.stop].reset_index(drop=True)
+            starts = rows["start"].to_numpy()
+            minus = rows["strand"].to_numpy() == "-"
+            x = intervals.one_hot_windows(chrom_codes, starts, length, spec["ambiguous"])
+            x[minus] = encode.reverse_complement(x[minus])
+            _emit(writer, rows, x, classes, _task(classes))
             if method == "shuffle":
+                codes = intervals.gather(chrom_codes, starts, length, encode.N_CODE)
+                codes[minus] = encode.reverse_complement_codes(codes[minus])
                 shuffled_rows, shuffled = _shuffled(rows, codes, spec["negatives"]["ratio"], classes[0], rng)
-                _emit(writer, shuffled_rows, shuffled, classes, _task(classes), spec["ambiguous"])
+                _emit(writer, shuffled_rows, encode.one_hot(shuffled, spec["ambiguous"]), classes, _task(classes))
 
 
 def _gc_matched(spec: dict[str, Any], fasta: Any, chrom_sizes: dict[str, int], positives: pd.DataFrame,
@@ -275,10 +286,10 @@ def _emit_with_shuffles(spec: dict[str, Any], frame: pd.DataFrame, codes: np.nda
     task = _task(classes)
     for part in _chunks(len(frame), writer.shard_size):
         rows = frame.iloc[part].reset_index(drop=True)
-        _emit(writer, rows, codes[part], classes, task, spec["ambiguous"])
+        _emit(writer, rows, encode.one_hot(codes[part], spec["ambiguous"]), classes, task)
         if spec["negatives"]["method"] == "shuffle":
             shuffled_rows, shuffled = _shuffled(rows, codes[part], spec["negatives"]["ratio"], classes[0], rng)
-            _emit(writer, shuffled_rows, shuffled, classes, task, spec["ambiguous"])
+            _emit(writer, shuffled_rows, encode.one_hot(shuffled, spec["ambiguous"]), classes, task)
 
 
 def _dedupe_sequences(frame: pd.DataFrame, codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -321,7 +332,7 @@ def _from_table(spec: dict[str, Any], seed: int, rng: np.random.Generator,
         strata = splits.label_strata(task, y[kept], frame["label"].to_numpy())
         frame["split"] = splits.stratified_random(strata, spec["split"]["validation_fraction"],
                                                   spec["split"]["test_fraction"], seed, str(path))
-        _emit(writer, frame, codes, classes, task, spec["ambiguous"], y=y[kept])
+        _emit(writer, frame, encode.one_hot(codes, spec["ambiguous"]), classes, task, y=y[kept])
         return classes, task
     frame, codes = _dedupe_sequences(frame, codes)
     frame["split"] = splits.stratified_random(frame["label"].to_numpy(), spec["split"]["validation_fraction"],

@@ -5,7 +5,9 @@ Contract:
   ``{split}-{k:05d}.x.npy`` / ``.y.npy`` into ``directory`` whenever ``shard_size`` examples are
   buffered, so memory stays bounded by one shard plus what the caller holds. ``add`` takes the
   inputs, the labels (float32 ``(n, T)``) and one metadata row per example with the modality's
-  columns after ``split, shard, offset`` (which the writer fills in).
+  columns after ``split, shard, offset`` (which the writer fills in). A written shard's
+  metadata rows go to a temporary file and only the label counts stay in memory, so memory
+  does not grow with the number of examples.
 - ``close_dataset`` closes the writer, checks that every split has examples (and, for
   classification, at least two classes; errors name ``source``, the user's input files),
   writes ``metadata.tsv`` once every check has passed, and returns the dataset
@@ -19,13 +21,16 @@ Contract:
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from biodl.io import METADATA_COLUMNS, SPLITS, save_npy, write_tsv
+from biodl.io import METADATA_COLUMNS, SPLITS, atomic_path, save_npy, tsv_text
 from biodl.validate import InputError
 
 log = logging.getLogger(__name__)
@@ -35,17 +40,27 @@ CLASSIFICATION_TASKS = ("binary", "multiclass", "multilabel")
 
 
 class ShardWriter:
-    """Buffers examples per split and writes a shard whenever ``shard_size`` are buffered."""
+    """Buffers examples per split and writes a shard whenever ``shard_size`` are buffered.
+
+    Each split's buffer is one shard-sized array for the inputs and one for the labels,
+    allocated on the split's first example (with its shape and dtype) and filled in place, so
+    a shard is written straight from it: no concatenation, one copy per example.
+    """
 
     def __init__(self, directory: Path, shard_size: int, columns: tuple[str, ...]) -> None:
         self.directory = directory
         self.shard_size = shard_size
         self.columns = columns
-        self.buffers: dict[str, list[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = {s: [] for s in SPLITS}
+        self.x: dict[str, np.ndarray] = {}
+        self.y: dict[str, np.ndarray] = {}
+        self.rows: dict[str, list[pd.DataFrame]] = {s: [] for s in SPLITS}
         self.buffered = dict.fromkeys(SPLITS, 0)
         self.written = dict.fromkeys(SPLITS, 0)
         self.shards: dict[str, list[str]] = {s: [] for s in SPLITS}
-        self.metadata: list[pd.DataFrame] = []
+        self.labels: dict[str, Counter[Any]] = {s: Counter() for s in SPLITS}
+        # metadata.tsv's text, shard by shard; nameless, beside the output, on its file system
+        self.metadata = tempfile.TemporaryFile(dir=directory.parent)
+        self.metadata.write(tsv_text(pd.DataFrame(columns=list(columns))).encode())
         self.train_targets = _RunningMoments()
 
     @property
@@ -54,36 +69,56 @@ class ShardWriter:
         return list(self.columns[3:])
 
     def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
-        self.buffers[split].append((x, y, meta[self.row_columns].reset_index(drop=True)))
+        if split not in self.x:
+            self.x[split] = np.empty((self.shard_size, *x.shape[1:]), dtype=x.dtype)
+            self.y[split] = np.empty((self.shard_size, *y.shape[1:]), dtype=y.dtype)
         if split == "train":
             self.train_targets.add(y)
-        self.buffered[split] += len(x)
-        while self.buffered[split] >= self.shard_size:
-            self._flush(split, self.shard_size)
+        meta = meta[self.row_columns].reset_index(drop=True)
+        done = 0
+        while done < len(x):
+            start = self.buffered[split]
+            n = min(self.shard_size - start, len(x) - done)
+            # casting="no": every example of a split must share one dtype (a mismatch is a bug).
+            np.copyto(self.x[split][start:start + n], x[done:done + n], casting="no")
+            np.copyto(self.y[split][start:start + n], y[done:done + n], casting="no")
+            self.rows[split].append(meta.iloc[done:done + n])
+            self.buffered[split] += n
+            done += n
+            if self.buffered[split] == self.shard_size:
+                self._flush(split)
 
-    def close(self) -> tuple[dict[str, Any], pd.DataFrame]:
-        """Write what is buffered; return the per-split shard summary and all metadata rows."""
+    def close(self) -> dict[str, Any]:
+        """Write what is buffered; return the per-split shard summary."""
         for split in SPLITS:
             if self.buffered[split]:
-                self._flush(split, self.buffered[split])
-        summary = {s: {"n": self.written[s], "shards": self.shards[s]} for s in SPLITS}
-        metadata = pd.concat(self.metadata, ignore_index=True) if self.metadata else pd.DataFrame(columns=list(self.columns))
-        return summary, metadata[list(self.columns)]
+                self._flush(split)
+        return {s: {"n": self.written[s], "shards": self.shards[s]} for s in SPLITS}
 
-    def _flush(self, split: str, n: int) -> None:
-        x = np.concatenate([b[0] for b in self.buffers[split]])
-        y = np.concatenate([b[1] for b in self.buffers[split]])
-        meta = pd.concat([b[2] for b in self.buffers[split]], ignore_index=True)
+    def label_counts(self) -> dict[str, dict[str, int]]:
+        """Examples per split and label text (labels in sorted order)."""
+        return {split: {str(label): n for label, n in sorted(self.labels[split].items())} for split in SPLITS}
+
+    def save_metadata(self, target: Path) -> None:
+        """Write the metadata rows of every shard written, in that order, as ``target`` (TSV)."""
+        self.metadata.seek(0)
+        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+            shutil.copyfileobj(self.metadata, handle)
+        self.metadata.close()
+
+    def _flush(self, split: str) -> None:
+        n = self.buffered[split]
         stem = f"{split}-{len(self.shards[split]):05d}"
-        save_npy(x[:n], self.directory / f"{stem}.x.npy")
-        save_npy(y[:n], self.directory / f"{stem}.y.npy")
+        save_npy(self.x[split][:n], self.directory / f"{stem}.x.npy")
+        save_npy(self.y[split][:n], self.directory / f"{stem}.y.npy")
         name = f"{SHARD_FOLDER}/{stem}"
-        self.metadata.append(meta.iloc[:n].assign(split=split, shard=name, offset=np.arange(n)))
+        meta = pd.concat(self.rows[split], ignore_index=True).assign(split=split, shard=name, offset=np.arange(n))
+        self.metadata.write(tsv_text(meta[list(self.columns)], header=False).encode())
+        self.labels[split].update(meta["label"].value_counts().to_dict())
         self.shards[split].append(name)
         self.written[split] += n
-        rest = (x[n:], y[n:], meta.iloc[n:])
-        self.buffers[split] = [rest] if len(rest[0]) else []
-        self.buffered[split] -= n
+        self.rows[split] = []
+        self.buffered[split] = 0
 
 
 class _RunningMoments:
@@ -113,24 +148,17 @@ def writer_for(modality: str, directory: Path, shard_size: int) -> ShardWriter:
     return ShardWriter(directory, shard_size, METADATA_COLUMNS[modality])
 
 
-def label_counts(metadata: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Examples per split and label text."""
-    return {split: {str(k): int(v) for k, v in metadata.loc[metadata["split"] == split, "label"].value_counts().sort_index().items()}
-            for split in SPLITS}
-
-
-def check_splits(metadata: pd.DataFrame, task: str, source: str) -> None:
+def check_splits(writer: ShardWriter, task: str, source: str) -> None:
     """Every split needs examples; a classification split needs two classes to be evaluated."""
-    counts = label_counts(metadata)
+    counts = writer.label_counts()
     for split in SPLITS:
-        labels = metadata.loc[metadata["split"] == split, "label"]
-        if labels.empty:
+        if not writer.written[split]:
             raise InputError(source, f"split {split!r}", f"no examples (examples per split and class: {counts}); expected "
                                                          "examples in every split: check the split settings and the inputs")
-        if task in ("binary", "multiclass") and labels.nunique() < 2:
+        if task in ("binary", "multiclass") and len(writer.labels[split]) < 2:
             raise InputError(source, f"split {split!r}",
-                             f"holds only the class {labels.iloc[0]!r} (examples per split and class: {counts}); expected "
-                             "at least two classes in every split, so that it can be evaluated")
+                             f"holds only the class {next(iter(writer.labels[split]), None)!r} (examples per split and class: "
+                             f"{counts}); expected at least two classes in every split, so that it can be evaluated")
 
 
 def close_dataset(writer: ShardWriter, description: dict[str, Any], source: str, metadata_tsv: Path) -> dict[str, Any]:
@@ -139,8 +167,8 @@ def close_dataset(writer: ShardWriter, description: dict[str, Any], source: str,
     ``description`` holds the modality-specific fields (name, modality, task, classes, targets,
     input_shape, seed, ...); the split summary and label counts are added here.
     """
-    split_summary, metadata = writer.close()
-    check_splits(metadata, description["task"], source)
+    split_summary = writer.close()
+    check_splits(writer, description["task"], source)
     description = {**description, "splits": split_summary}
     if description["task"] == "regression":
         std = writer.train_targets.std()
@@ -151,8 +179,8 @@ def close_dataset(writer: ShardWriter, description: dict[str, Any], source: str,
         description["target_mean"] = np.asarray(writer.train_targets.mean).tolist()
         description["target_std"] = std.tolist()
     if description["task"] in CLASSIFICATION_TASKS:
-        description["counts"] = label_counts(metadata)
-    write_tsv(metadata, metadata_tsv)
+        description["counts"] = writer.label_counts()
+    writer.save_metadata(metadata_tsv)
     for split in SPLITS:
         log.info("%s: %d examples %s", split, split_summary[split]["n"], description.get("counts", {}).get(split, ""))
     return description
