@@ -65,7 +65,7 @@ from typing import Any
 
 # Only the standard library (and peer_env, which uses only it) at module level: the
 # baseline's environment runs this file too.
-from peer_env import load_average, peer_python
+from peer_env import load_average, peak_rss_mb, peer_python
 
 ROOT = Path(__file__).resolve().parents[1]
 GENOME = ROOT / "resources" / "ecoli" / "NC_008253.fna.gz"
@@ -152,13 +152,6 @@ def dataset_spec(inputs: dict[str, Any]) -> dict[str, Any]:
     config = {"seed": inputs["seed"], "datasets": {"bench": dataset},
               "models": {"m": {"kind": "baseline", "estimator": "linear"}}}
     return validate_config(config)["datasets"]["bench"]
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. Not ``ru_maxrss``: Linux carries that over from the
-    parent through fork and exec, so a child of a large parent would report the parent's size."""
-    status = Path("/proc/self/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024  # kB
 
 
 def worker(tool: str, inputs_path: Path, out: Path, cpu: int) -> None:

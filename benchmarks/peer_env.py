@@ -1,4 +1,6 @@
-"""Peer tools the benchmarks compare against, each in its own pinned virtual environment.
+"""What the benchmark scripts share: peer tools in pinned venvs, load average, peak memory.
+
+Peer tools the benchmarks compare against each live in their own pinned virtual environment.
 
 A peer (histolab, kipoiseq, ...) never enters the workflow's environment: its pins often clash
 with ours. ``peer_python(tool, pins)`` returns the interpreter of ``.cache/bench-venvs/<tool>/``
@@ -38,3 +40,10 @@ def peer_python(tool: str, pins: list[str]) -> Path:
 def load_average() -> str:
     """The 1-, 5- and 15-minute load averages: above the core count, something else competed."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ``ru_maxrss``: Linux carries that over from the
+    parent through fork and exec, so a child of a large parent would report the parent's size."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024  # kB

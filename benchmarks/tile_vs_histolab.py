@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from peer_env import load_average, peer_python  # noqa: E402
+from peer_env import load_average, peak_rss_mb, peer_python  # noqa: E402
 
 # histolab 0.7.0 with every dependency pinned. Its own pins (numpy <= 1.24.4, openslide-python
 # < 1.3.2, scikit-image < 0.19.4, ...) have no wheels for python 3.11, so these are the versions
@@ -101,7 +100,7 @@ def worker(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         tiles = tiler(args.slide, Path(folder))
         seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    peak_mb = peak_rss_mb()
     print(json.dumps({"tiles": tiles, "seconds": seconds, "peak_mb": peak_mb}))
 
 

@@ -1,0 +1,39 @@
+"""The benchmark scripts still run: each one's ``--smoke`` mode, from the repository root.
+
+Smoke runs use tiny sizes and one repetition and install no peer tool, so they say nothing
+about speed and nothing here asserts a timing: they only keep the scripts working as the code
+they measure changes. Each test checks that the figures the script exists to print are there.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smoke(script: str, *extra: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke", *extra], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{script} --smoke failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_one_hot_benchmark_prints_throughput_ratios_and_memory_slope() -> None:
+    out = smoke("onehot_vs_kipoiseq.py")
+    assert "Mbases/s" in out and "copy" in out and "per interval" in out
+
+
+def test_tiling_benchmark_prints_tiles_per_second() -> None:
+    out = smoke("tile_vs_histolab.py")
+    assert "tiles/s" in out and "biodl" in out
+
+
+@pytest.mark.workflow
+def test_end_to_end_benchmark_dry_runs_the_demo_in_a_fresh_clone() -> None:
+    out = smoke("demo_end_to_end.py")
+    assert "smoke: the demo dry-runs in a fresh clone" in out
