@@ -12,9 +12,13 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# One path component each. Which datasets or models a rule takes (a modality's, a kind's, a
+# role's) is constrained by that rule (patterns in common.smk): Snakemake copies constraints into
+# every output pattern and rescans them for each job, so a global list of every name would cost
+# each job time in proportion to the size of the config.
 wildcard_constraints:
-    dataset="|".join(map(re.escape, config["datasets"])),
-    model="|".join(map(re.escape, VARIANTS)),
+    dataset="[^/]+",
+    model="[^/]+",
 
 
 include: "workflow/rules/prepare.smk"

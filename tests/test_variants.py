@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import yaml
 
 from biodl.config import validate_config
 from biodl.validate import InputError
-from biodl.variants import describe_variant, evaluated_runs, expand_variants, sample_trials
+from biodl.variants import describe_variant, evaluated_runs, expand_variants, names_pattern, sample_trials
 from test_workflow import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,6 +156,34 @@ def test_ensemble_and_search_together_or_clashing_names_are_refused() -> None:
     config["models"]["seeds.seed2"] = {"kind": "mlp"}
     with pytest.raises(InputError, match="its member 'seeds.seed2' has the name of another model"):
         expand_variants(validated(config))
+    # Beyond the members too: the name has the form names_pattern matches a member by.
+    config["models"]["search.trial77"] = config["models"].pop("seeds.seed2")
+    with pytest.raises(InputError, match=r"models.search: another model is named 'search.trial77', the form of its trials' names"):
+        expand_variants(validated(config))
+    config["models"]["seeds.fold1"] = config["models"].pop("search.trial77")  # seeds has seed members: no clash
+    assert expand_variants(validated(config))["seeds.fold1"].role == "model"
+
+
+@pytest.mark.parametrize("select", [
+    lambda v: True, lambda v: v.is_network, lambda v: v.trained and v.kind == "baseline", lambda v: v.role == "ensemble",
+    lambda v: v.role == "search", lambda v: v.trained, lambda v: v.name in ("seeds.seed2", "search.trial05")])
+def test_names_pattern_matches_the_chosen_names_and_no_other(select) -> None:
+    variants = expand_variants(validated(CONFIG))
+    chosen = {name for name, v in variants.items() if select(v)}
+    pattern = re.compile(names_pattern(variants, chosen))
+    assert {name for name in variants if pattern.fullmatch(name)} == chosen
+
+
+def test_names_pattern_grows_with_the_models_not_their_members() -> None:
+    config = copy.deepcopy(CONFIG)
+    patterns = []
+    for members in (3, 300):
+        config["models"]["seeds"]["ensemble"]["members"] = members
+        variants = expand_variants(validated(config))
+        patterns.append(names_pattern(variants, [n for n, v in variants.items() if v.is_network]))
+    assert patterns[0] == patterns[1] and len(patterns[0]) < 100
+    assert re.fullmatch(patterns[0], "seeds.seed300") and not re.fullmatch(patterns[0], "seeds")
+    assert not any(re.fullmatch(names_pattern(variants, []), name) for name in [*variants, ""])
 
 
 def test_each_variant_is_described_in_words_for_the_captions() -> None:

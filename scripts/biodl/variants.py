@@ -18,7 +18,15 @@ Contract:
     validation score, evaluated on test.
   A variant's ``settings`` are the model's settings without ``ensemble`` / ``search`` (for a
   trial, with the sampled values set), checked against the model schema; a bad draw raises
-  ``InputError`` naming ``models.<model>.search.space.<key>``.
+  ``InputError`` naming ``models.<model>.search.space.<key>``. A configured model named like the
+  members or trials of another (``m.seed7`` beside an ensemble ``m`` by seed, whatever the
+  number) raises ``InputError`` naming ``models.<m>``.
+- ``names_pattern(variants, names)``: a regex (for Snakemake's wildcard constraints) that fully
+  matches every name in ``names`` and no other name of ``variants``. Where all the members or
+  trials of a model are chosen they are matched by their form (``(?:m|n)\\.seed\\d+``), so the
+  pattern grows with the configured models, not with seeds or trials: Snakemake copies each
+  constraint into the rule's output patterns and rescans them for every job. No names: a
+  pattern that matches nothing.
 - ``sample_trials(model, space, trials, seed)``: the sampled values, one ``{key: value}`` per
   trial. Keys are dotted paths into the model's settings (``training.learning_rate``,
   ``dense_layers.0.units``); distributions ``log_uniform: [lo, hi]``, ``uniform: [lo, hi]``
@@ -39,6 +47,8 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,11 +102,50 @@ def expand_variants(config: dict[str, Any]) -> dict[str, Variant]:
             made = _search(model, settings, spec["search"], seed)
         else:
             made = [Variant(model, model, spec["kind"], "model", settings, seed)]
-        for variant in made:
-            clash = variant.name in config["models"] and variant.name != model
-            require(not clash, "config", where, f"its {variant.role} {variant.name!r} has the name of another model; rename one")
-            variants[variant.name] = variant
+        variants.update((variant.name, variant) for variant in made)
+    _check_family_names(config, variants)
     return variants
+
+
+# A member's or trial's name: its model's name, a dot, its family's word and a number (m.seed2, m.trial03).
+FAMILY_NAME = re.compile(r"(?P<model>.+)\.(?P<word>seed|fold|trial)\d+")
+
+
+def _family_word(parent: Variant) -> str:
+    """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a search's trials."""
+    return FAMILY_NAME.fullmatch(parent.members[0])["word"]
+
+
+def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) -> None:
+    """No configured model is named like the members or trials of another (``names_pattern``
+    matches those by their form: the word and any number)."""
+    for name in config["models"]:
+        form = FAMILY_NAME.fullmatch(name)
+        parent = variants.get(form["model"]) if form else None
+        if parent is None or not parent.members or _family_word(parent) != form["word"]:
+            continue
+        role = "trial" if parent.role == "search" else "member"
+        problem = (f"its {role} {name!r} has the name of another model" if name in parent.members
+                   else f"another model is named {name!r}, the form of its {role}s' names ({parent.name}.{form['word']}<number>)")
+        raise InputError("config", f"models.{parent.name}", f"{problem}; rename one")
+
+
+def names_pattern(variants: dict[str, Variant], names: Iterable[str]) -> str:
+    """Regex matching ``names`` and no other name of ``variants`` (see the module contract)."""
+    chosen = set(names)
+    literals: list[str] = []
+    families: dict[str, dict[str, None]] = {}  # word -> models whose whole family is chosen, in order
+    for name, variant in variants.items():
+        if name not in chosen:
+            continue
+        parent = variants[variant.model]
+        if variant.role in ("member", "trial") and chosen.issuperset(parent.members):
+            families.setdefault(_family_word(parent), {})[parent.name] = None
+        else:
+            literals.append(re.escape(name))
+    for word, models in families.items():
+        literals.append(f"(?:{'|'.join(map(re.escape, models))})\\.{word}\\d+")
+    return "|".join(literals) or "(?!)"
 
 
 def _ensemble(model: str, settings: dict[str, Any], ensemble: dict[str, Any], seed: int) -> list[Variant]:

@@ -11,7 +11,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from biodl.config import datasets_of, input_files, is_regression, validate_config
 from biodl.validate import InputError
-from biodl.variants import describe_variant, evaluated_runs, expand_variants
+from biodl.variants import (
+    describe_variant,
+    evaluated_runs,
+    expand_variants,
+    names_pattern,
+)
 
 try:
     validate_config(config)
@@ -45,21 +50,24 @@ def task_pattern(kind):
     )
 
 
+# Model names are matched by biodl.variants.names_pattern: members and trials by their form
+# (m.seed<number>), so a pattern's length grows with the models, not with seeds or trials.
+# Snakemake writes every constraint into each output pattern and rescans it for every job.
 def model_pattern(*kinds):
     """Regex of the trained model names of the given kinds, so each has exactly one training rule."""
-    return _names_pattern(
-        [n for n, v in VARIANTS.items() if v.trained and v.kind in kinds]
+    return names_pattern(
+        VARIANTS, [n for n, v in VARIANTS.items() if v.trained and v.kind in kinds]
     )
 
 
 def network_pattern():
     """Regex of the Keras models' names (every kind but the scikit-learn baselines)."""
-    return _names_pattern([n for n in VARIANTS if is_network(n)])
+    return names_pattern(VARIANTS, [n for n in VARIANTS if is_network(n)])
 
 
 def role_pattern(role):
     """Regex of the names of ensembles ("ensemble") or searches ("search")."""
-    return _names_pattern([n for n, v in VARIANTS.items() if v.role == role])
+    return names_pattern(VARIANTS, [n for n, v in VARIANTS.items() if v.role == role])
 
 
 def model_config(model):
