@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from biodl.batches import ShardBatches
 from biodl.dataset import input_shards, load_labels, open_dataset
@@ -69,9 +70,26 @@ def test_ambiguous_bases_are_spread_to_sum_one(make_dataset: Callable[..., Path]
     np.testing.assert_allclose(x.sum(axis=-1), 1.0)
 
 
-def test_batches_read_from_memory_maps(binary_dataset: Path) -> None:
-    batches = ShardBatches(open_dataset(binary_dataset), "train", 16)
-    assert all(isinstance(x, np.memmap) for x in batches._inputs)
+def _stream(dataset: tf.data.Dataset, batches: int) -> list[tuple[np.ndarray, ...]]:
+    return [tuple(part.numpy() for part in batch) for batch in dataset.take(batches)]
+
+
+def test_tf_stream_repeats_the_batches_in_order(make_dataset: Callable[..., Path]) -> None:
+    dataset = open_dataset(make_dataset(shard_size=48, sizes=(150, 48, 40)))
+    batches = ShardBatches(dataset, "train", 32, shuffle=True, seed=3)  # 4 batches of 32, then 22
+    # Reads of 3 batches: an epoch is two reads, the second short; 2 reads run at once.
+    streamed = _stream(batches.tf_dataset(first_epoch=1, threads=2, batches_per_read=3), 3 * len(batches))
+    expected = [batches[len(batches) + i] for i in range(3 * len(batches))]
+    assert [len(x) for x, _ in streamed] == [32, 32, 32, 32, 22] * 3
+    for (x, y), (x_expected, y_expected) in zip(streamed, expected, strict=True):
+        np.testing.assert_array_equal(x, x_expected)
+        np.testing.assert_array_equal(y, y_expected)
+    validation = ShardBatches(dataset, "validation", 20)
+    streamed = _stream(validation.tf_dataset(threads=2, batches_per_read=2), 10)
+    assert len(streamed) == len(validation) == 3  # one pass, then the stream ends
+    for (x, y), (x_expected, y_expected) in zip(streamed, [validation[i] for i in range(3)], strict=True):
+        np.testing.assert_array_equal(x, x_expected)
+        np.testing.assert_array_equal(y, y_expected)
 
 
 def test_fold_view_streams_and_reads_its_own_rows(make_dataset: Callable[..., Path]) -> None:

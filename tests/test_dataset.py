@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodl.dataset import assign_folds, load_labels, load_metadata, open_dataset, to_inputs
+from biodl.dataset import ShardRows, assign_folds, load_labels, load_metadata, open_dataset, to_inputs
+from biodl.io import load_npy, save_npy
 from biodl.validate import InputError
 
 
@@ -128,3 +129,53 @@ def test_bad_fold_is_refused(binary_dataset: Path, fold: tuple) -> None:
 def test_more_folds_than_training_examples_is_refused(make_dataset: Callable[..., Path]) -> None:
     with pytest.raises(InputError, match="4 training examples cannot be cut into 5 folds"):
         open_dataset(make_dataset(sizes=(4, 4, 4)), fold=(1, 5))
+
+
+def _shard_rows(tmp_path: Path, sizes: list[int], row_shape: tuple[int, ...] = (3, 4)) -> tuple[ShardRows, np.ndarray]:
+    """Shards of ``sizes`` rows written as .npy files, their reader and their rows concatenated."""
+    rows = np.arange(sum(sizes) * int(np.prod(row_shape)), dtype=np.float32).reshape(sum(sizes), *row_shape)
+    bounds = np.cumsum([0, *sizes])
+    for k, (first, last) in enumerate(zip(bounds[:-1], bounds[1:])):
+        save_npy(rows[first:last], tmp_path / f"s{k}.npy")
+    return ShardRows([load_npy(tmp_path / f"s{k}.npy", mmap=True) for k in range(len(sizes))]), rows
+
+
+def test_shard_rows_reads_any_rows_in_the_order_asked(tmp_path: Path) -> None:
+    reader, rows = _shard_rows(tmp_path, [5, 0, 7, 3])
+    wanted_sets = [np.arange(15), np.array([14, 0, 5, 6, 7, 4, 4, 12]), np.array([11]), np.array([], dtype=np.int64),
+                   np.random.default_rng(1).permutation(15)]
+    for wanted in wanted_sets:
+        np.testing.assert_array_equal(reader.read(wanted), rows[wanted])
+    with pytest.raises(IndexError):
+        reader.read(np.array([3, 15]))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RssFile from Linux's /proc")
+def test_shard_rows_keep_streamed_data_out_of_resident_memory(tmp_path: Path) -> None:
+    """Pages read through a memory map count in the process's RSS; positioned reads do not."""
+    reader, _ = _shard_rows(tmp_path, [2048], row_shape=(4096,))  # 32 MiB
+    mapped = load_npy(tmp_path / "s0.npy", mmap=True)
+    order = np.random.default_rng(0).permutation(2048)
+    before = _rss_file_mib()
+    for first in range(0, 2048, 64):
+        reader.read(order[first : first + 64])
+    after_reads = _rss_file_mib()
+    for first in range(0, 2048, 64):
+        np.asarray(mapped[np.sort(order[first : first + 64])])
+    after_map = _rss_file_mib()
+    assert after_reads - before < 4
+    assert after_map - after_reads > 24  # the check can tell the two apart
+
+
+def _rss_file_mib() -> float:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("RssFile:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_truncated_shard_is_reported(tmp_path: Path) -> None:
+    reader, _ = _shard_rows(tmp_path, [4, 4])
+    with open(tmp_path / "s1.npy", "r+b") as handle:
+        handle.truncate(handle.seek(0, 2) - 10)
+    np.testing.assert_array_equal(reader.read(np.array([0, 1, 2, 3])).shape, (4, 3, 4))
+    with pytest.raises(InputError, match="s1.npy.*truncated"):
+        reader.read(np.array([7]))

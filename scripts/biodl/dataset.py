@@ -19,10 +19,15 @@ Contract:
   without a fold. Inputs keep the preparation's scaling (fitted on the whole training split).
   ``load_labels``, ``load_metadata``, ``input_shards`` and ``biodl.batches.ShardBatches`` all follow the view
   (the metadata rows keep their stored ``split`` value, ``train``).
-- ``open_inputs`` / ``open_labels`` memory-map one split's shards and ``gather_rows`` reads rows
-  from them in any order; ``biodl.batches.ShardBatches`` streams batches with them for Keras.
-  This module imports no TensorFlow, so steps that only read a dataset (evaluation, baselines,
-  ensembles) start quickly.
+- ``open_inputs`` / ``open_labels`` memory-map one split's shards (checked against the manifest)
+  and ``ShardRows`` reads rows from them in any order with positioned reads (``os.preadv``,
+  one call per run of consecutive rows) instead of through the maps: the data then passes
+  through the OS page cache but not the process's resident memory, whereas every page of a
+  memory map that is touched counts in RSS until the kernel reclaims it, so random access over
+  a dataset larger than a memory cap would push RSS up to the data size.
+  ``biodl.batches.ShardBatches`` streams batches with them for Keras. This module imports no
+  TensorFlow, so steps that only read a dataset (evaluation, baselines, ensembles) start
+  quickly.
 - Inputs are float32; for DNA, when ``ambiguous`` is not ``"zeros"`` each position is divided by
   its channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G. Images are
   handed over in 0–255 units (the model normalises them). Regression labels are streamed
@@ -32,6 +37,8 @@ Contract:
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
@@ -288,7 +295,7 @@ def input_shards(dataset: PreparedDataset, split: str) -> list[np.ndarray]:
     view's split: its rows read into one array)."""
     stored, rows = dataset.stored(split)
     arrays = open_inputs(dataset, stored, open_labels(dataset, stored))
-    return arrays if rows is None else [gather_rows(arrays, rows)]
+    return arrays if rows is None else [ShardRows(arrays).read(rows)]
 
 
 def load_labels(dataset: PreparedDataset, split: str) -> np.ndarray:
@@ -337,15 +344,51 @@ def to_inputs(stored: np.ndarray, ambiguous: str) -> np.ndarray:
     return x
 
 
-def gather_rows(shards: list[np.ndarray], wanted: np.ndarray) -> np.ndarray:
-    """Rows ``wanted`` (indices into the shards one after another) read in the order asked."""
-    bounds = np.cumsum([0] + [len(shard) for shard in shards])
-    shard_of = np.searchsorted(bounds, wanted, side="right") - 1
-    out = np.empty((len(wanted), *shards[0].shape[1:]), dtype=shards[0].dtype)
-    for k in np.unique(shard_of):
-        positions = np.flatnonzero(shard_of == k)
-        rows = wanted[positions] - bounds[k]
-        # Sorted reads keep page-cache access sequential within the memory map.
-        sort = np.argsort(rows, kind="stable")
-        out[positions[sort]] = shards[k][rows[sort]]
-    return out
+class ShardRows:
+    """Rows of memory-mapped shards (one after another) read with positioned reads from their
+    files (see the module contract). Thread-safe: every read names its own file offset."""
+
+    def __init__(self, shards: list[np.ndarray]) -> None:
+        for shard in shards:
+            ok = isinstance(shard, np.memmap) and shard.flags.c_contiguous
+            require(ok, getattr(shard, "filename", "shard"), None, "expected a memory-mapped .npy array stored row by row (C order)")
+        self.dtype = shards[0].dtype if shards else np.dtype(np.float32)
+        self.row_shape: tuple[int, ...] = shards[0].shape[1:] if shards else ()
+        self.row_bytes = self.dtype.itemsize * int(np.prod(self.row_shape))
+        self.paths = [Path(shard.filename) for shard in shards]
+        self.offsets = np.array([shard.offset for shard in shards], dtype=np.int64)
+        self.bounds = np.cumsum([0] + [len(shard) for shard in shards])
+        self.n = int(self.bounds[-1])
+        self._files = [os.open(path, os.O_RDONLY) for path in self.paths]
+        weakref.finalize(self, _close_all, list(self._files))
+
+    def read(self, wanted: np.ndarray) -> np.ndarray:
+        """Rows ``wanted`` (indices into the shards one after another) in the order asked."""
+        wanted = np.asarray(wanted, dtype=np.int64)
+        out = np.empty((len(wanted), *self.row_shape), dtype=self.dtype)
+        if not len(wanted):
+            return out
+        in_order = bool(np.all(wanted[1:] >= wanted[:-1]))
+        order = None if in_order else np.argsort(wanted, kind="stable")
+        rows = wanted if order is None else wanted[order]
+        if rows[0] < 0 or rows[-1] >= self.n:
+            raise IndexError(f"rows {rows[0]}..{rows[-1]} asked of {self.n}")
+        # Reading in file order turns runs of consecutive rows into one call each.
+        buffer = out if order is None else np.empty_like(out)
+        shard = np.searchsorted(self.bounds, rows, side="right") - 1
+        first = np.flatnonzero(np.concatenate([[True], (np.diff(rows) != 1) | (np.diff(shard) != 0)]))
+        last = np.append(first[1:], len(rows))
+        where = self.offsets[shard[first]] + (rows[first] - self.bounds[shard[first]]) * self.row_bytes
+        view = memoryview(buffer.reshape(-1).view(np.uint8))
+        for k, offset, a, b in zip(shard[first].tolist(), where.tolist(), first.tolist(), last.tolist()):
+            size = (b - a) * self.row_bytes
+            if os.preadv(self._files[k], [view[a * self.row_bytes : b * self.row_bytes]], offset) != size:
+                raise InputError(self.paths[k], None, f"file ends before row {rows[b - 1] - self.bounds[k]}; was it truncated?")
+        if order is not None:
+            out[order] = buffer
+        return out
+
+
+def _close_all(files: list[int]) -> None:
+    for descriptor in files:
+        os.close(descriptor)

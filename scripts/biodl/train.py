@@ -1,7 +1,7 @@
 """Training one model on one prepared dataset.
 
 Contract: ``train_model(dataset_dir, model_name, model_config, seed, model_path, history_path,
-threads, *, fold, checkpoint_dir, tensorboard_dir, init_model)`` trains the network of
+threads, *, fold, checkpoint_dir, tensorboard_dir, init_model, callbacks)`` trains the network of
 ``biodl.models`` on the ``train`` split (or fold ``(i, k)`` of ``biodl.dataset.open_dataset``),
 monitoring the ``validation`` split, and writes (atomically):
 - ``model_path``: the Keras model (``.keras`` format) with the weights of the epoch with the
@@ -29,9 +29,11 @@ replaces ``training.learning_rate``.
 ``training.mixed_precision`` computes in float16 (float32 weights and outputs; the saved model
 computes in float32); ``training.distribute``
 mirrors the model over all local GPUs when there are several. The log names the devices.
+``threads`` sizes TensorFlow's thread pools and the number of reads in flight of the input
+stream (``biodl.batches.ShardBatches.tf_dataset``).
 Every epoch is logged (losses, metrics, seconds, time left at most) through ``logging``.
 On CPU the same dataset, configuration and seed give the same history and weights: the Keras
-seed, op determinism and the seeded per-epoch shuffle of ``biodl.dataset`` fix every random
+seed, op determinism and the seeded per-epoch shuffle of ``biodl.batches`` fix every random
 choice. History holds no timings so that it is reproducible byte for byte.
 """
 
@@ -40,7 +42,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
@@ -81,10 +83,12 @@ def train_model(
     checkpoint_dir: str | PathLike[str] | None = None,
     tensorboard_dir: str | PathLike[str] | None = None,
     init_model: str | PathLike[str] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> pd.DataFrame:
     """Train, save the best model and the history; return the history frame.
 
-    ``dataset_dir`` is a prepared dataset folder or its ``dataset.json``.
+    ``dataset_dir`` is a prepared dataset folder or its ``dataset.json``; ``callbacks`` are
+    extra Keras callbacks, called after the workflow's own (e.g. to time epochs).
     """
     dataset = open_dataset(dataset_dir, fold=fold)
     config = validate_model(model_name, model_config)
@@ -101,7 +105,7 @@ def train_model(
         with strategy.scope():
             model, trainer, learning_rate = compile_network(model_name, config, dataset, init_model)
         return _fit(model, trainer, learning_rate, model_name, config, dataset, seed, fold, Path(model_path), Path(history_path),
-                    threads, checkpoint_dir, tensorboard_dir, init_model)
+                    threads, checkpoint_dir, tensorboard_dir, init_model, list(callbacks))
 
 
 def _check_settings(model_name: str, config: dict[str, Any], dataset: PreparedDataset, init_model: str | PathLike[str] | None) -> None:
@@ -135,7 +139,7 @@ def compile_network(model_name: str, config: dict[str, Any], dataset: PreparedDa
 def _fit(model: keras.Model, trainer: GradientNormModel, learning_rate: float, model_name: str, config: dict[str, Any],
          dataset: PreparedDataset, seed: int, fold: tuple[int, int] | None, model_path: Path, history_path: Path, threads: int,
          checkpoint_dir: str | PathLike[str] | None, tensorboard_dir: str | PathLike[str] | None,
-         init_model: str | PathLike[str] | None) -> pd.DataFrame:
+         init_model: str | PathLike[str] | None, extra_callbacks: list[keras.callbacks.Callback]) -> pd.DataFrame:
     training = config["training"]
     epochs, monitor = training["epochs"], training["monitor"]
     columns = history_columns([metric.name for metric in training_metrics(dataset.task)])
@@ -169,10 +173,11 @@ def _fit(model: keras.Model, trainer: GradientNormModel, learning_rate: float, m
         callbacks.append(EpochCheckpoint(checkpoint, key, columns, rows, stopper, controller))
     else:
         callbacks.append(HistoryRows(columns, rows))
+    callbacks += extra_callbacks
     if start < epochs and not (saved is not None and saved.state["stopped"]):
         trainer.fit(
-            EpochOffset(train, start),
-            validation_data=validation,
+            train.tf_dataset(first_epoch=start, threads=threads),  # a resumed run goes on with its next epoch's order
+            validation_data=validation.tf_dataset(threads=threads),
             epochs=epochs,
             initial_epoch=start,
             steps_per_epoch=len(train),  # the shuffled training stream is endless (see ShardBatches)
@@ -339,26 +344,6 @@ def save_model(model: keras.Model, path: str | PathLike[str]) -> None:
     """Save ``model`` atomically (a temporary ``.keras`` file renamed onto ``path``)."""
     with atomic_path(path) as tmp:
         model.save(tmp)
-
-
-class EpochOffset(keras.utils.PyDataset):
-    """The endless shuffled stream started at ``first_epoch``: Keras numbers batches from 0 on
-    every ``fit``, so a resumed run would otherwise replay epoch 0's order."""
-
-    def __init__(self, batches: ShardBatches, first_epoch: int) -> None:
-        super().__init__(workers=1, use_multiprocessing=False)
-        self.batches = batches
-        self.offset = first_epoch * len(batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    @property
-    def num_batches(self) -> int | None:
-        return self.batches.num_batches
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
-        return self.batches[index + self.offset]
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
