@@ -28,6 +28,17 @@ def test_one_hot_benchmark_prints_throughput_ratios_and_memory_slope() -> None:
     assert "Mbases/s" in out and "copy" in out and "per interval" in out
 
 
+@pytest.mark.workflow
+def test_dry_run_benchmark_prints_ms_per_job_and_the_breakdown() -> None:
+    out = smoke("dry_run_scale.py")
+    assert "ms" in out and "bare" in out
+
+
+def test_training_benchmark_prints_the_ratio_to_bare_fit_and_the_peak_under_the_cap() -> None:
+    out = smoke("train_pipeline.py")
+    assert "ratio workflow / bare" in out and "Memory cap" in out and "peak RSS" in out
+
+
 def test_tiling_benchmark_prints_tiles_per_second() -> None:
     out = smoke("tile_vs_histolab.py")
     assert "tiles/s" in out and "biodl" in out
