@@ -74,3 +74,14 @@ def test_one_hot_windows_equal_encoding_each_gathered_window(mode, starts):
     assert got.dtype == np.uint8 and got.flags.c_contiguous
     np.testing.assert_array_equal(got, expected)
     assert intervals.one_hot_windows(codes, np.array([], dtype=np.int64), 6, mode).shape == (0, 6, 4)
+    # Written in place into a given array (a shard buffer's slot), with the same values.
+    out = np.full((len(starts), 6, 4), 7, np.uint8)
+    assert intervals.one_hot_windows(codes, starts, 6, mode, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_one_hot_windows_refuse_an_output_of_the_wrong_shape_or_type():
+    codes = encode.to_codes("ACGTACGT", "s", "r")
+    for out in (np.zeros((2, 3, 4), np.uint8), np.zeros((2, 4, 4), np.float32), np.zeros((2, 4, 4), np.uint8)[:, ::-1]):
+        with pytest.raises(ValueError, match="out must be a C-ordered uint8 array of shape"):
+            intervals.one_hot_windows(codes, np.array([0, 2]), 4, "zeros", out=out)

@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,6 +63,23 @@ def test_fasta_without_header_is_rejected_and_index_kept_out_of_input_folder(tmp
     fasta = io.open_fasta(good, tmp_path / "index")
     assert fasta["s1"][:] == "ACGT"
     assert sorted(p.name for p in data.iterdir()) == ["bad.fa", "good.fa"]
+
+
+def test_a_fasta_s_own_up_to_date_index_is_used_and_a_stale_or_foreign_one_is_not(tmp_path):
+    data, other = tmp_path / "data", tmp_path / "other"
+    data.mkdir(), other.mkdir()
+    fasta = write(data, ">s1\nACGT\nACGT\nAC\n>s2 described\nGGGG\nG\n", "g.fa")
+    io.open_fasta(fasta, tmp_path / "built")  # no index of its own: one is built outside
+    shutil.copy(tmp_path / "built" / "g.fa.fai", data / "g.fa.fai")  # as `samtools faidx g.fa` would
+    for expected_index_dir in (None, "stale", "foreign"):
+        if expected_index_dir == "stale":
+            os.utime(data / "g.fa.fai", (0, 0))
+        if expected_index_dir == "foreign":  # newer, but made for another layout of the same records
+            io.open_fasta(write(other, ">s1\nACGTACGTAC\n>s2\nGGGGG\n", "g.fa"), other / "index")
+            shutil.copy(other / "index" / "g.fa.fai", data / "g.fa.fai")
+        opened = io.open_fasta(fasta, tmp_path / str(expected_index_dir))
+        assert (opened["s1"][:], opened["s2"][:]) == ("ACGTACGTAC", "GGGGG")
+        assert (tmp_path / str(expected_index_dir) / "g.fa.fai").exists() == (expected_index_dir is not None)
 
 
 def test_duplicate_fasta_records_are_rejected_with_both_lines(tmp_path):

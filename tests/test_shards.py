@@ -62,3 +62,21 @@ def test_inputs_of_another_dtype_in_the_same_split_are_a_bug(tmp_path):
     add(writer, "train", ["a"], 0)
     with pytest.raises(TypeError):
         writer.add("train", np.zeros((1, 2, 4), np.float32), np.zeros((1, 1), np.float32), rows(["a"], 1))
+
+
+def test_a_slot_filled_in_place_is_written_like_an_added_copy(tmp_path):
+    writer = writer_for("dna", tmp_path, 3)
+    add(writer, "train", ["a"], 0)
+    assert writer.room("train") == 2
+    with pytest.raises(ValueError, match="room for 2"):
+        writer.slot("train", 3, (2, 4), np.uint8)
+    slot = writer.slot("train", 2, (2, 4), np.uint8)
+    slot[:] = np.arange(1, 3, dtype=np.uint8)[:, None, None]
+    writer.add("train", slot, np.array([[1.0], [0.0]], np.float32), rows(["b", "a"], 1))  # fills train-00000
+    assert writer.room("train") == 3
+    # A slot of a split not yet seen makes its buffer.
+    writer.slot("test", 1, (2, 4), np.uint8)[:] = 5
+    writer.add("test", writer.slot("test", 1, (2, 4), np.uint8), np.array([[1.0]], np.float32), rows(["b"], 5))
+    writer.close()
+    np.testing.assert_array_equal(io.load_npy(tmp_path / "train-00000.x.npy")[:, 0, 0], [0, 1, 2])
+    np.testing.assert_array_equal(io.load_npy(tmp_path / "test-00000.x.npy"), np.full((1, 2, 4), 5, np.uint8))

@@ -122,6 +122,17 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
+def _writer_parts(split_of_rows: np.ndarray, writer: ShardWriter) -> Iterator[slice]:
+    """Consecutive parts of rows of one split each, none more than the writer has room for in
+    that split's shard when the part is reached (read lazily: the caller adds each part first)."""
+    bounds = [0, *(np.flatnonzero(split_of_rows[1:] != split_of_rows[:-1]) + 1), len(split_of_rows)]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        while start < stop:
+            end = min(stop, start + writer.room(split_of_rows[start]))
+            yield slice(start, end)
+            start = end
+
+
 # --- genome FASTA + BED / narrowPeak -------------------------------------------------------
 
 def _from_genome(spec: dict[str, Any], key: str, classes: list[str], rng: np.random.Generator,
@@ -163,16 +174,22 @@ def _from_genome(spec: dict[str, Any], key: str, classes: list[str], rng: np.ran
     windows = windows.sort_values(["chrom", "start", "strand", "label"], kind="stable", ignore_index=True)
     windows = windows[[*writer.row_columns, "split"]]
     chroms = windows["chrom"].to_numpy()
+    split_of_rows = windows["split"].to_numpy()
     for chrom in tqdm(list(chrom_sizes), desc="chromosomes", unit="chrom", mininterval=5):
         first, last = np.searchsorted(chroms, chrom, side="left"), np.searchsorted(chroms, chrom, side="right")
         if first == last:
             continue
         chrom_codes = encode.to_codes(fasta[chrom][:], str(genome_path), chrom)
-        for part in _chunks(last - first, writer.shard_size):
+        # Shuffles follow their chunk's rows in the shards, so that order keeps fixed chunks;
+        # otherwise each part fills what its split's shard has room for, encoded in place.
+        parts = _chunks(last - first, writer.shard_size) if method == "shuffle" \
+            else _writer_parts(split_of_rows[first:last], writer)
+        for part in parts:
             rows = windows.iloc[first + part.start:first + part.stop].reset_index(drop=True)
             starts = rows["start"].to_numpy()
             minus = rows["strand"].to_numpy() == "-"
-            x = intervals.one_hot_windows(chrom_codes, starts, length, spec["ambiguous"])
+            slot = None if method == "shuffle" else writer.slot(rows["split"].iat[0], len(rows), (length, 4), np.uint8)
+            x = intervals.one_hot_windows(chrom_codes, starts, length, spec["ambiguous"], out=slot)
             x[minus] = encode.reverse_complement(x[minus])
             _emit(writer, rows, x, classes, _task(classes))
             if method == "shuffle":

@@ -7,7 +7,9 @@ Contract:
   inputs, the labels (float32 ``(n, T)``) and one metadata row per example with the modality's
   columns after ``split, shard, offset`` (which the writer fills in). A written shard's
   metadata rows go to a temporary file and only the label counts stay in memory, so memory
-  does not grow with the number of examples.
+  does not grow with the number of examples. A caller that computes its inputs may instead
+  fill ``slot(split, n, ...)`` (at most ``room(split)`` places of the split's buffer) in place
+  and hand that view to ``add``, which then copies nothing.
 - ``close_dataset`` closes the writer, checks that every split has examples (and, for
   classification, at least two classes; errors name ``source``, the user's input files),
   writes ``metadata.tsv`` once every check has passed, and returns the dataset
@@ -68,10 +70,30 @@ class ShardWriter:
         """The metadata columns a caller supplies (all but split, shard and offset)."""
         return list(self.columns[3:])
 
+    def room(self, split: str) -> int:
+        """How many more examples of ``split`` fit before its shard is written."""
+        return self.shard_size - self.buffered[split]
+
+    def slot(self, split: str, n: int, example_shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        """A view of ``split``'s input buffer at the next ``n`` (at most ``room(split)``) places.
+
+        Filling it in place and passing it to ``add`` as ``x`` spares a copy and a fresh
+        shard-sized allocation per call (whose first touch costs as much as the encoding).
+        """
+        if not 0 <= n <= self.room(split):
+            raise ValueError(f"slot of {n} examples asked for, but {split!r} has room for {self.room(split)}")
+        start = self.buffered[split]
+        return self._buffer(self.x, split, (n, *example_shape), np.dtype(dtype))[start:start + n]
+
+    def _buffer(self, buffers: dict[str, np.ndarray], split: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """``split``'s buffer in ``buffers``, made shard-sized on first use for examples like ``shape``."""
+        if split not in buffers:
+            buffers[split] = np.empty((self.shard_size, *shape[1:]), dtype=dtype)
+        return buffers[split]
+
     def add(self, split: str, x: np.ndarray, y: np.ndarray, meta: pd.DataFrame) -> None:
-        if split not in self.x:
-            self.x[split] = np.empty((self.shard_size, *x.shape[1:]), dtype=x.dtype)
-            self.y[split] = np.empty((self.shard_size, *y.shape[1:]), dtype=y.dtype)
+        self._buffer(self.x, split, x.shape, x.dtype)
+        self._buffer(self.y, split, y.shape, y.dtype)
         if split == "train":
             self.train_targets.add(y)
         meta = meta[self.row_columns].reset_index(drop=True)
@@ -80,7 +102,9 @@ class ShardWriter:
             start = self.buffered[split]
             n = min(self.shard_size - start, len(x) - done)
             # casting="no": every example of a split must share one dtype (a mismatch is a bug).
-            np.copyto(self.x[split][start:start + n], x[done:done + n], casting="no")
+            target, source = self.x[split][start:start + n], x[done:done + n]
+            if not _same_memory(target, source):  # else filled in place through slot()
+                np.copyto(target, source, casting="no")
             np.copyto(self.y[split][start:start + n], y[done:done + n], casting="no")
             self.rows[split].append(meta.iloc[done:done + n])
             self.buffered[split] += n
@@ -119,6 +143,12 @@ class ShardWriter:
         self.written[split] += n
         self.rows[split] = []
         self.buffered[split] = 0
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are the same view: same address, shape, strides and dtype."""
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.shape == b.shape
+            and a.strides == b.strides and a.dtype == b.dtype)
 
 
 class _RunningMoments:
