@@ -16,7 +16,7 @@ import pytest
 
 from biodl.config import validate_config
 from biodl.interpret import InterpretSettings, interpret_dna, interpret_table
-from biodl.motifs import Motif, filter_activations, filter_motifs, first_conv, match_motifs, read_meme, write_meme
+from biodl.motifs import Motif, filter_activations, filter_motifs, match_motifs, read_meme, write_meme
 from biodl.prepare import prepare_dna
 from biodl.prepare_table import prepare_table
 from biodl.train import train_model

@@ -21,7 +21,7 @@ NUMBA_CACHE = ROOT / ".cache" / "numba"
 
 
 def one_hot(sequence: str) -> np.ndarray:
-    return np.eye(4, dtype=np.float32)["ACGT".index(b)] if len(sequence) == 1 else np.eye(4, dtype=np.float32)[["ACGT".index(b) for b in sequence]]
+    return np.eye(4, dtype=np.float32)[["ACGT".index(base) for base in sequence]]
 
 
 def test_sites_are_the_windows_above_half_way_from_mean_to_max() -> None:
