@@ -192,8 +192,8 @@ def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyf
     The FASTA's own ``.fai`` (``samtools faidx`` writes one beside it) is used, read-only, when
     it is at least as new as the FASTA and places its first and last records where the file
     has them; otherwise an index is built in ``index_dir``. pyfaidx builds it line by line in
-    Python: about 20 s for a human genome, in every preparation job. Upper-casing is left to the encoder;
-    malformed files raise ``InputError``.
+    Python: about 20 s for a human genome, in every preparation job. Upper-casing is left to
+    the encoder; malformed files raise ``InputError``.
     """
     path = require_file(path, "FASTA file", "FASTA records: a '>name' line, then lines of sequence")
     _require_uncompressed(path, "FASTA file")
@@ -281,7 +281,6 @@ def _fasta_layout_problem(path: Path) -> tuple[str, str] | None:
 
 BED_BLOCK = 1 << 22  # characters read at a time (then to the end of the line): bounds the memory of parsing
 SKIPPED_PREFIXES = ("#", "track", "browser")
-
 
 
 def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = None) -> pd.DataFrame:
