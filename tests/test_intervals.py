@@ -80,8 +80,10 @@ def test_one_hot_windows_equal_encoding_each_gathered_window(mode, starts):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_one_hot_windows_refuse_an_output_of_the_wrong_shape_or_type():
+def test_one_hot_windows_refuse_an_output_of_the_wrong_shape_or_type_and_an_unknown_mode():
     codes = encode.to_codes("ACGTACGT", "s", "r")
+    with pytest.raises(ValueError, match="ambiguous mode must be one of"):
+        intervals.one_hot_windows(codes, np.array([0, 2]), 4, "ones")
     for out in (np.zeros((2, 3, 4), np.uint8), np.zeros((2, 4, 4), np.float32), np.zeros((2, 4, 4), np.uint8)[:, ::-1]):
         with pytest.raises(ValueError, match="out must be a C-ordered uint8 array of shape"):
             intervals.one_hot_windows(codes, np.array([0, 2]), 4, "zeros", out=out)

@@ -71,9 +71,11 @@ def test_a_fasta_s_own_up_to_date_index_is_used_and_a_stale_or_foreign_one_is_no
     fasta = write(data, ">s1\nACGT\nACGT\nAC\n>s2 described\nGGGG\nG\n", "g.fa")
     io.open_fasta(fasta, tmp_path / "built")  # no index of its own: one is built outside
     shutil.copy(tmp_path / "built" / "g.fa.fai", data / "g.fa.fai")  # as `samtools faidx g.fa` would
-    for expected_index_dir in (None, "stale", "foreign"):
+    for expected_index_dir in (None, "stale", "foreign", "garbage"):
         if expected_index_dir == "stale":
             os.utime(data / "g.fa.fai", (0, 0))
+        if expected_index_dir == "garbage":
+            (data / "g.fa.fai").write_text("not an index\n")
         if expected_index_dir == "foreign":  # newer, but made for another layout of the same records
             io.open_fasta(write(other, ">s1\nACGTACGTAC\n>s2\nGGGGG\n", "g.fa"), other / "index")
             shutil.copy(other / "index" / "g.fa.fai", data / "g.fa.fai")

@@ -71,6 +71,12 @@ ONE_HOT_TABLES = {mode: _one_hot_table(mode) for mode in AMBIGUOUS_MODES}
 ONE_HOT_WORDS = {mode: table.view(np.uint32).ravel() for mode, table in ONE_HOT_TABLES.items()}
 
 
+def one_hot_words(mode: AmbiguousMode) -> np.ndarray:
+    """The code → one-hot table of ``mode``, each row's four bytes as one uint32."""
+    _require_mode(mode)
+    return ONE_HOT_WORDS[mode]
+
+
 def to_codes(sequence: str | bytes | np.ndarray, source: str, record: str, offset: int = 0) -> np.ndarray:
     """Encode a sequence as uint8 codes; raise InputError at the first invalid character.
 
@@ -95,9 +101,8 @@ def to_codes(sequence: str | bytes | np.ndarray, source: str, record: str, offse
 
 def one_hot(codes: np.ndarray, mode: AmbiguousMode = "zeros") -> np.ndarray:
     """Codes of any shape → uint8 one-hot with a trailing axis of 4 (A, C, G, T)."""
-    _require_mode(mode)
     codes = np.asarray(codes)
-    return np.ascontiguousarray(ONE_HOT_WORDS[mode][codes]).view(np.uint8).reshape(*codes.shape, 4)
+    return np.ascontiguousarray(one_hot_words(mode)[codes]).view(np.uint8).reshape(*codes.shape, 4)
 
 
 def encode(sequence: str | bytes, mode: AmbiguousMode = "zeros", source: str = "<sequence>", record: str = "") -> np.ndarray:

@@ -103,7 +103,7 @@ def one_hot_windows(codes: np.ndarray, starts: np.ndarray, length: int, mode: en
     if not len(starts):
         return result
     words = result.view(np.uint32).reshape(len(starts), length)  # one 4-byte word per base
-    table = encode.ONE_HOT_WORDS[mode]
+    table = encode.one_hot_words(mode)
     first, span = int(starts.min()), int(starts.max()) + length - int(starts.min())
     if span > len(starts) * length:
         # mode="clip": the codes index the table by construction, and "raise" buffers the output.
