@@ -315,7 +315,7 @@ def _bed_block(path: Path, lines: list[str], first: int, chrom_sizes: dict[str, 
                                 len(lines))
         records = list(itertools.compress(lines, is_record))
         numbers = np.flatnonzero(is_record) + first + 1
-    else:  # the usual case, found by one regex scan: every line is a record
+    else:  # the usual case, told by first characters alone: every line is a record
         records, numbers = lines, np.arange(first + 1, first + len(lines) + 1)
     try:
         frame, flagged = _bed_columns(records, chrom_sizes)
