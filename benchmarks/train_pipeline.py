@@ -60,7 +60,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from biodl.io import write_json  # noqa: E402
+from biodl.io import RunFolder, write_json  # noqa: E402
 from biodl.shards import close_dataset, writer_for  # noqa: E402
 
 SEED = 1
@@ -193,7 +193,8 @@ def worker(args: argparse.Namespace) -> None:
             bare_fit(args.dataset, args.model, config, args.threads, timer)
         else:
             train_model(args.dataset, args.model, config, SEED, out / "model.keras", out / "history.tsv", threads=args.threads,
-                        checkpoint_dir=out / "checkpoint", tensorboard_dir=out / "tensorboard", callbacks=[timer])
+                        checkpoint_dir=RunFolder(out, "d", "checkpoint"),
+                        tensorboard_dir=RunFolder(out, "d", "tensorboard"), callbacks=[timer])
         result = parts.stop()
     print(json.dumps({"epoch_seconds": timer.seconds, "epoch_cpu_seconds": timer.cpu_seconds, "idle_mb": idle_mb, "peak_mb": status_kb("VmHWM") / 1024, **result}))
 

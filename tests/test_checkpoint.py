@@ -19,16 +19,17 @@ import yaml
 
 import biodl.train
 from biodl.checkpoint import Checkpoint, Saved, fingerprint
+from biodl.io import RunFolder
 from biodl.train import train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_checkpoint_round_trips_and_a_foreign_one_is_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    checkpoint = Checkpoint(tmp_path / "ck")
+    checkpoint = Checkpoint(RunFolder(tmp_path, "data", "ck"))
     saved = Saved({"fingerprint": "abc", "epochs_done": 2}, {"model": [np.arange(3.0), np.ones((2, 2), np.float32)], "optimizer": [np.int64(5)]})
     checkpoint.save(saved)
-    assert [p.name for p in (tmp_path / "ck").iterdir()] == ["checkpoint.npz"]  # no temporary file left
+    assert [p.name for p in (tmp_path / "data/ck").iterdir()] == ["checkpoint.npz"]  # no temporary file left
     loaded = checkpoint.load("abc")
     assert loaded is not None and loaded.state == saved.state
     assert [a.tolist() for a in loaded.arrays["model"]] == [[0.0, 1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]]]
@@ -36,10 +37,10 @@ def test_a_checkpoint_round_trips_and_a_foreign_one_is_dropped(tmp_path: Path, c
     with caplog.at_level(logging.WARNING, logger="biodl.checkpoint"):
         assert checkpoint.load("other") is None
     assert "written for another configuration" in caplog.text
-    assert not (tmp_path / "ck").exists()
-    (tmp_path / "ck").mkdir()
-    (tmp_path / "ck/checkpoint.npz").write_bytes(b"truncated")
-    assert checkpoint.load("abc") is None and not (tmp_path / "ck").exists()
+    assert not (tmp_path / "data/ck").exists()
+    (tmp_path / "data/ck").mkdir()
+    (tmp_path / "data/ck/checkpoint.npz").write_bytes(b"truncated")
+    assert checkpoint.load("abc") is None and not (tmp_path / "data/ck").exists()
     assert fingerprint({"a": 1, "b": 2}, 3) == fingerprint({"b": 2, "a": 1}, 3) != fingerprint({"a": 1, "b": 2}, 4)
 
 
@@ -69,15 +70,15 @@ def test_resumed_training_ends_like_an_uninterrupted_one(binary_dataset: Path, t
 
     def run(out: Path) -> pd.DataFrame:
         return train_model(binary_dataset, "tiny", config, 1, out / "model.keras", out / "history.tsv",
-                           checkpoint_dir=out / "checkpoint", tensorboard_dir=out / "tensorboard")
+                           checkpoint_dir=RunFolder(out, "d", "checkpoint"), tensorboard_dir=RunFolder(out, "d", "tensorboard"))
 
     whole = run(tmp_path / "whole")
-    assert not (tmp_path / "whole/checkpoint").exists()  # deleted after success
+    assert not (tmp_path / "whole/d/checkpoint").exists()  # deleted after success
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 2)
         with pytest.raises(Interrupted):
             run(tmp_path / "resumed")
-    assert (tmp_path / "resumed/checkpoint/checkpoint.npz").exists() and not (tmp_path / "resumed/model.keras").exists()
+    assert (tmp_path / "resumed/d/checkpoint/checkpoint.npz").exists() and not (tmp_path / "resumed/model.keras").exists()
     caplog.clear()  # count the resumed run's epochs only, whatever earlier tests set the log level to
     with caplog.at_level(logging.INFO, logger="biodl.train"):
         resumed = run(tmp_path / "resumed")
@@ -87,14 +88,14 @@ def test_resumed_training_ends_like_an_uninterrupted_one(binary_dataset: Path, t
     pd.testing.assert_frame_equal(resumed, whole)
     weights = [keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in ("whole", "resumed")]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
-    assert len(list((tmp_path / "resumed/tensorboard/train").glob("events*"))) == 2  # before and after the interruption
+    assert len(list((tmp_path / "resumed/d/tensorboard/train").glob("events*"))) == 2  # before and after the interruption
 
 
 def test_a_checkpoint_of_another_seed_is_not_resumed(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     def run(seed: int) -> pd.DataFrame:
         return train_model(binary_dataset, "tiny", tiny_config, seed, tmp_path / "model.keras", tmp_path / "history.tsv",
-                           checkpoint_dir=tmp_path / "checkpoint")
+                           checkpoint_dir=RunFolder(tmp_path, "d", "checkpoint"))
 
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 1)
@@ -171,7 +172,7 @@ def test_a_training_job_killed_by_sigkill_resumes_when_the_workflow_is_rerun(tmp
     checkpoint = killed / "results/checkpoints/ctcf/cnn/checkpoint.npz"
     deadline = time.time() + 400
     while time.time() < deadline and run.poll() is None:
-        if checkpoint.exists() and Checkpoint(checkpoint.parent).load_state().get("epochs_done", 0) >= 2:
+        if checkpoint.exists() and Checkpoint(RunFolder(killed / "results/checkpoints", "ctcf", "cnn")).load_state().get("epochs_done", 0) >= 2:
             break
         time.sleep(0.05)
     pid = _training_process(run.pid)
@@ -179,7 +180,7 @@ def test_a_training_job_killed_by_sigkill_resumes_when_the_workflow_is_rerun(tmp
     os.kill(pid, signal.SIGKILL)
     output, _ = run.communicate(timeout=120)
     assert run.returncode != 0, output[-2000:]
-    done = Checkpoint(checkpoint.parent).load_state()["epochs_done"]
+    done = Checkpoint(RunFolder(killed / "results/checkpoints", "ctcf", "cnn")).load_state()["epochs_done"]
     assert 2 <= done < 8
     assert not (killed / "results/models/ctcf/cnn/model.keras").exists()
 

@@ -71,6 +71,28 @@ def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
     assert expected in caught.value.problem
 
 
+def renamed(section, old, new):
+    """A demo config whose dataset or model ``old`` is called ``new`` (runs follow)."""
+    def edit(config):
+        config[section][new] = config[section].pop(old)
+        config["runs"] = {(new if d == old else d): [new if m == old else m for m in ms] for d, ms in config["runs"].items()}
+    return broken(edit)
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "a\\b", "", "x" * 101])
+@pytest.mark.parametrize("section, old", [("datasets", "ctcf"), ("models", "mlp")])
+def test_names_that_are_not_one_plain_path_component_are_refused(section, old, name):
+    with pytest.raises(InputError) as caught:
+        check(renamed(section, old, name))
+    assert caught.value.where == section
+    assert repr(name) in caught.value.problem or "too long" in caught.value.problem
+
+
+@pytest.mark.parametrize("name", ["ctcf.v2", "my-model", "_x", "A1"])
+def test_plain_names_with_dots_and_dashes_are_accepted(name):
+    check(renamed("datasets", "ctcf", name))
+
+
 def test_model_settings_outside_the_workflow_get_the_schema_defaults():
     resolved = validate_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}})
     assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}]

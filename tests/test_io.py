@@ -180,3 +180,48 @@ def test_tsv_text_is_what_pandas_writes(frame, tmp_path):
     io.write_tsv(frame, tmp_path / "t.tsv")
     frame.to_csv(tmp_path / "p.tsv", sep="\t", index=False)
     assert (tmp_path / "t.tsv").read_bytes() == (tmp_path / "p.tsv").read_bytes()
+
+
+def test_remove_tree_deletes_inside_its_root_only(tmp_path):
+    root = tmp_path / "results" / "checkpoints"
+    run = root / "ds" / "m"
+    (run / "sub").mkdir(parents=True)
+    (run / "sub" / "f").write_text("x")
+    io.remove_tree(run, within=root)
+    assert not run.exists() and root.is_dir()
+
+
+@pytest.mark.parametrize("dataset, model", [("..", ".."), ("ds", ".."), ("..", "m"), ("ds", "../.."), (".", "."), ("ds", "."),
+                                            ("ds", "/etc"), (".hidden", "m"), ("", "m")])
+def test_a_run_folder_refuses_every_escape_by_name(tmp_path, dataset, model):
+    root = tmp_path / "results" / "checkpoints"
+    (root / "ds" / "m").mkdir(parents=True)
+    (tmp_path / "results" / "m").mkdir()
+    keep = tmp_path / "config.yaml"
+    keep.write_text("precious")
+    with pytest.raises(io.UnsafeDeletion, match="not one plain path component"):
+        io.RunFolder(root, dataset, model).remove()
+    # The lower-level guard on its own: the same paths, unnormalised, resolve outside the run's folder.
+    with pytest.raises(io.UnsafeDeletion, match="refusing to delete"):
+        io.remove_tree(os.path.join(root, dataset, model), within=root / "ds" / "m")
+    assert keep.read_text() == "precious" and (root / "ds" / "m").is_dir() and (tmp_path / "results" / "m").is_dir()
+
+
+def test_a_run_folder_removes_its_own_folder_only(tmp_path):
+    root = tmp_path / "logs" / "tensorboard"
+    for model in ("m", "m2"):
+        (root / "ds" / model / "train").mkdir(parents=True)
+    io.RunFolder(root, "ds", "m").remove()
+    assert not (root / "ds" / "m").exists() and (root / "ds" / "m2" / "train").is_dir()
+
+
+def test_remove_tree_refuses_a_link_out_of_its_root(tmp_path):
+    outside = tmp_path / "home"
+    outside.mkdir()
+    (outside / "data.txt").write_text("precious")
+    root = tmp_path / "logs" / "tensorboard"
+    (root / "ds").mkdir(parents=True)
+    (root / "ds" / "m").symlink_to(outside)
+    with pytest.raises(io.UnsafeDeletion):
+        io.remove_tree(root / "ds" / "m", within=root)
+    assert (outside / "data.txt").read_text() == "precious"

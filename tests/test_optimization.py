@@ -14,7 +14,7 @@ import pytest
 from biodl.config import validate_model
 from biodl.batches import ShardBatches
 from biodl.dataset import load_labels, open_dataset
-from biodl.io import load_npy, save_npy
+from biodl.io import RunFolder, load_npy, save_npy
 from biodl.optimization import LearningRateController, class_weights, schedule_rates
 from biodl.train import compile_network, configure_tensorflow, train_model
 from biodl.validate import InputError
@@ -106,11 +106,11 @@ def test_plateau_lowers_the_rate_after_patience_epochs_without_improvement() -> 
 def test_history_records_the_rates_used_and_the_gradient_norm(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
     config = _with_training(tiny_config, epochs=4, patience=10, warmup_epochs=2, schedule={"kind": "exponential", "factor": 0.5})
     history = train_model(binary_dataset, "tiny", config, 1, tmp_path / "model.keras", tmp_path / "history.tsv",
-                          tensorboard_dir=tmp_path / "tensorboard")
+                          tensorboard_dir=RunFolder(tmp_path, "d", "tensorboard"))
     assert history["learning_rate"].tolist() == pytest.approx([0.005, 0.01, 0.01, 0.005], rel=1e-6)
     assert (history["gradient_norm"] > 0).all() and np.isfinite(history["gradient_norm"]).all()
     assert pd.read_csv(tmp_path / "history.tsv", sep="\t")["learning_rate"].tolist() == pytest.approx(history["learning_rate"].tolist())
-    scalars = _tensorboard_scalars(tmp_path / "tensorboard")
+    scalars = _tensorboard_scalars(tmp_path / "d/tensorboard")
     assert scalars[("train", "epoch_learning_rate")] == pytest.approx(history["learning_rate"].tolist())
     assert scalars[("validation", "epoch_loss")] == pytest.approx(history["val_loss"].tolist())
 

@@ -13,7 +13,8 @@ Contract:
   returns ``None`` when there is no checkpoint, and also, after logging why and deleting it, when
   the stored fingerprint differs (a checkpoint of another configuration is never resumed) or the
   file cannot be read.
-- ``Checkpoint.clear()`` deletes the folder once the run's outputs are written.
+- ``Checkpoint.clear()`` deletes the run's folder (``biodl.io.RunFolder``: that folder only)
+  once the run's outputs are written.
 """
 
 from __future__ import annotations
@@ -21,16 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import zipfile
 from dataclasses import dataclass, field
-from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from biodl.io import atomic_path
+from biodl.io import RunFolder, atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +50,9 @@ class Saved:
 
 
 class Checkpoint:
-    def __init__(self, folder: str | PathLike[str]) -> None:
-        self.folder = Path(folder)
-        self.path = self.folder / FILE
+    def __init__(self, folder: RunFolder) -> None:
+        self.folder = folder
+        self.path = folder.path / FILE
 
     def save(self, saved: Saved) -> None:
         arrays = {f"{group}/{i:05d}": np.asarray(a) for group in GROUPS for i, a in enumerate(saved.arrays.get(group) or [])}
@@ -88,4 +86,4 @@ class Checkpoint:
             return {}
 
     def clear(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.remove()

@@ -70,6 +70,8 @@ def _message(error: jsonschema.ValidationError, prefix: tuple[str, ...]) -> tupl
         return key, f"expected one of {', '.join(map(str, error.validator_value))}, found {error.instance!r}"
     if error.validator == "required":
         return key, error.message.replace("is a required property", "is required but missing")
+    if error.validator == "pattern" and "description" in error.schema:
+        return key, f"{error.instance!r} is not allowed: {' '.join(error.schema['description'].split())}"
     return key, f"{error.message}"
 
 

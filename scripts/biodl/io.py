@@ -6,6 +6,13 @@ Contract:
   that looks complete. Every writer in the package goes through it. Temporary siblings left by
   a killed writer are deleted when the target is next written (``atomic_dir`` likewise).
 - ``write_tsv`` / ``write_json`` / ``save_npy`` are atomic.
+- ``remove_tree(path, within)`` is the only way the package deletes a folder it did not just
+  create: it resolves both real paths (symbolic links and ``..`` followed) and refuses, with
+  ``UnsafeDeletion``, anything that is not strictly inside ``within``. ``RunFolder(root,
+  dataset, model)`` is a run's own folder ``root/dataset/model`` (checkpoints, TensorBoard
+  events): both names must be plain path components (``PLAIN_NAME``, as the config schema
+  demands), and ``RunFolder.remove()`` deletes that folder only, never a sibling run's folder,
+  the root or anything above it.
 - ``read_bed`` reads BED or narrowPeak files (header/track/browser lines skipped), checks every
   record and raises ``InputError`` naming the file and line.
 - ``open_fasta`` opens a FASTA with pyfaidx, using its own up-to-date ``.fai`` when it has one
@@ -21,11 +28,13 @@ import glob
 import itertools
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -84,6 +93,43 @@ def atomic_dir(target: str | PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+class UnsafeDeletion(RuntimeError):
+    """A deletion that would reach outside the folder it is confined to (a bug or a hostile name)."""
+
+
+def remove_tree(path: str | PathLike[str], within: str | PathLike[str]) -> None:
+    """Delete the folder ``path`` if its real path lies strictly inside ``within``'s; else raise."""
+    real, root = Path(path).resolve(), Path(within).resolve()
+    if real == root or not real.is_relative_to(root):
+        raise UnsafeDeletion(f"refusing to delete {path} (resolves to {real}): only folders inside {root} may be deleted")
+    shutil.rmtree(real, ignore_errors=True)
+
+
+# A dataset or model name: one path component (workflow/schemas/config.schema.yaml, $defs.name).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run's own folder ``root/dataset/model``: the one folder its clean-up may delete."""
+
+    root: Path
+    dataset: str
+    model: str
+
+    def __post_init__(self) -> None:
+        for what, name in (("dataset", self.dataset), ("model", self.model)):
+            if not PLAIN_NAME.fullmatch(name):
+                raise UnsafeDeletion(f"{what} name {name!r} is not one plain path component; refusing to use it in a path")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root) / self.dataset / self.model
+
+    def remove(self) -> None:
+        remove_tree(self.path, within=self.root)
 
 
 def _remove_leftovers(target: Path, suffix: str) -> None:

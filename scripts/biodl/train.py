@@ -12,13 +12,13 @@ monitoring the ``validation`` split, and writes (atomically):
   ``auroc``, ``auprc``, ``accuracy``; regression ``mae``, ``rmse``), ``learning_rate`` (of that
   epoch), ``gradient_norm`` (global L2 norm of the gradients before clipping, mean over the
   epoch's steps) and ``best`` (true on the epoch whose weights were kept);
-- ``tensorboard_dir`` (optional): TensorBoard event files, ``train/`` and ``validation/``, one
+- ``tensorboard_dir`` (optional, a ``biodl.io.RunFolder``): TensorBoard event files, ``train/`` and ``validation/``, one
   scalar per history column and epoch, written as training goes (so ``tensorboard --logdir``
   follows it live). They are logs, not results: event files hold wall-clock times and the host
   name, so the workflow keeps them under ``logs/tensorboard/`` and ``results/`` stays
   reproducible byte for byte. A fresh run empties the folder; a resumed run adds to it.
 The optimiser, learning-rate schedule, clipping and class weights come from ``training``
-(``biodl.optimization``). With ``checkpoint_dir`` every finished epoch is checkpointed
+(``biodl.optimization``). With ``checkpoint_dir`` (a ``RunFolder``) every finished epoch is checkpointed
 (``biodl.checkpoint``); a rerun with the same settings, seed and data resumes after the last
 checkpointed epoch and ends with the same history and weights as an uninterrupted run. The
 checkpoint is deleted once the outputs are written.
@@ -40,7 +40,6 @@ choice. History holds no timings so that it is reproducible byte for byte.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -58,7 +57,7 @@ from biodl.batches import ShardBatches
 from biodl.checkpoint import Checkpoint, Saved, fingerprint
 from biodl.config import validate_model
 from biodl.dataset import PreparedDataset, open_dataset
-from biodl.io import atomic_path, write_tsv
+from biodl.io import RunFolder, atomic_path, write_tsv
 from biodl.models import build_model
 from biodl.objectives import loss_for, training_metrics
 from biodl.optimization import GradientNormModel, LearningRateController, build_optimizer, class_weights, monitor_mode
@@ -80,8 +79,8 @@ def train_model(
     threads: int = 1,
     *,
     fold: tuple[int, int] | None = None,
-    checkpoint_dir: str | PathLike[str] | None = None,
-    tensorboard_dir: str | PathLike[str] | None = None,
+    checkpoint_dir: RunFolder | None = None,
+    tensorboard_dir: RunFolder | None = None,
     init_model: str | PathLike[str] | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> pd.DataFrame:
@@ -138,7 +137,7 @@ def compile_network(model_name: str, config: dict[str, Any], dataset: PreparedDa
 
 def _fit(model: keras.Model, trainer: GradientNormModel, learning_rate: float, model_name: str, config: dict[str, Any],
          dataset: PreparedDataset, seed: int, fold: tuple[int, int] | None, model_path: Path, history_path: Path, threads: int,
-         checkpoint_dir: str | PathLike[str] | None, tensorboard_dir: str | PathLike[str] | None,
+         checkpoint_dir: RunFolder | None, tensorboard_dir: RunFolder | None,
          init_model: str | PathLike[str] | None, extra_callbacks: list[keras.callbacks.Callback]) -> pd.DataFrame:
     training = config["training"]
     epochs, monitor = training["epochs"], training["monitor"]
@@ -155,7 +154,7 @@ def _fit(model: keras.Model, trainer: GradientNormModel, learning_rate: float, m
         start, rows = _resume(saved, trainer, stopper, controller)
         logger.info("resuming from epoch %d of %d (checkpoint %s)", start + 1, epochs, checkpoint.path)
     if tensorboard_dir is not None and saved is None:
-        shutil.rmtree(tensorboard_dir, ignore_errors=True)  # events of an earlier run; a resumed run adds to its own
+        tensorboard_dir.remove()  # events of an earlier run; a resumed run adds to its own
     train = ShardBatches(dataset, "train", training["batch_size"], shuffle=True, seed=seed)
     validation = ShardBatches(dataset, "validation", training["batch_size"])
     weights = class_weights(dataset, training, model_name)
@@ -168,7 +167,7 @@ def _fit(model: keras.Model, trainer: GradientNormModel, learning_rate: float, m
     )
     callbacks: list[keras.callbacks.Callback] = [controller, stopper, EpochLog(epochs, columns)]
     if tensorboard_dir is not None:
-        callbacks.append(TensorBoardScalars(Path(tensorboard_dir), columns))
+        callbacks.append(TensorBoardScalars(tensorboard_dir.path, columns))
     if checkpoint is not None:
         callbacks.append(EpochCheckpoint(checkpoint, key, columns, rows, stopper, controller))
     else:

@@ -37,10 +37,11 @@ rule train:
         seed=lambda wildcards: run_seed(wildcards.model),
         # Fold-ensemble members: [member, folds] (biodl.dataset.open_dataset), else None.
         fold=lambda wildcards: run_fold(wildcards.model),
-        # Not an output: Snakemake deletes a failed job's outputs, the checkpoint must survive.
-        checkpoint_dir=lambda wildcards: f"results/checkpoints/{wildcards.dataset}/{wildcards.model}",
+        # The run's checkpoint folder is <root>/{dataset}/{model}. Not an output: Snakemake
+        # deletes a failed job's outputs, the checkpoint must survive.
+        checkpoint_root="results/checkpoints",
         # Event files hold wall-clock times: logs, kept out of the byte-reproducible results/.
-        tensorboard_dir=lambda wildcards: f"logs/tensorboard/{wildcards.dataset}/{wildcards.model}",
+        tensorboard_root="logs/tensorboard",
     script:
         "../../scripts/train.py"
 
