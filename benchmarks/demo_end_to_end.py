@@ -85,29 +85,41 @@ def step_seconds(checkout: Path) -> dict[str, list[float]]:
 
 
 def run_demo(checkout: Path, cores: int, label: str) -> None:
-    jobs_line = subprocess.run([str(SNAKEMAKE), "-n", "--quiet", "rules"], cwd=checkout, capture_output=True,
-                               text=True, check=True).stdout
+    jobs_line = subprocess.run(
+        [str(SNAKEMAKE), "-n", "--quiet", "rules"], cwd=checkout, capture_output=True, text=True, check=True
+    ).stdout
     total_jobs = next((line.split()[1] for line in jobs_line.splitlines() if line.startswith("total")), "?")
     with LoadSampler() as load:
         workflow = timed([str(SNAKEMAKE), "--cores", str(cores)], checkout, checkout / "demo.log")
         report = timed([str(SNAKEMAKE), "--report", "report.html"], checkout, checkout / "report.log")
-    print(f"{label}: {total_jobs} jobs on {cores} cores: workflow {workflow / 60:.1f} min, report {report:.0f} s, "
-          f"total {(workflow + report) / 60:.1f} min; mean load average {load.mean:.1f}")
+    print(
+        f"{label}: {total_jobs} jobs on {cores} cores: workflow {workflow / 60:.1f} min, report {report:.0f} s, "
+        f"total {(workflow + report) / 60:.1f} min; mean load average {load.mean:.1f}"
+    )
     per_step = step_seconds(checkout)
     ranked = sorted(per_step.items(), key=lambda item: -sum(item[1]))
     for step, seconds in ranked:
-        print(f"  {step:<18} {len(seconds):3d} jobs  {sum(seconds):7.0f} s in all  (slowest {max(seconds):.0f} s)")
+        print(
+            f"  {step:<18} {len(seconds):3d} jobs  {sum(seconds):7.0f} s in all  (slowest {max(seconds):.0f} s)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--runs", default="cold,warm", help="comma-separated: cold, warm (warm needs cold first)")
-    parser.add_argument("--keep", type=Path, help="keep the clones under this folder instead of a temporary one")
-    parser.add_argument("--smoke", action="store_true", help="dry-run the demo in a fresh clone, nothing timed")
+    parser.add_argument(
+        "--runs", default="cold,warm", help="comma-separated: cold, warm (warm needs cold first)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the clones under this folder instead of a temporary one"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="dry-run the demo in a fresh clone, nothing timed"
+    )
     args = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     print(f"demo end to end at commit {commit}, {os.cpu_count()} CPUs visible")
     with tempfile.TemporaryDirectory(prefix="biodl-e2e-") as scratch:
         parent = args.keep or Path(scratch)

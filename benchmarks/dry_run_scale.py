@@ -14,7 +14,7 @@ machine wall time also counts waits for a core), jobs, ms per job, and two ratio
 The runs: the datasets cycle through the demo's six (two DNA, two tables, two images: the same
 specs under new names); each dataset runs M models of the kind its modality takes (copies of the
 demo's cnn_motif, mlp and cnn_tiles), and every model is an ensemble of S members by seed
-(`ensemble: {members: S, by: seed}`, biodl.variants), the config's way of saying "S seeds":
+(`ensemble: {members: S, by: seed}`, biodl.workflow.variants), the config's way of saying "S seeds":
 D x M x S runs trained, predicted, evaluated and plotted, plus D x M ensembles averaging their
 members (about 4.2 jobs per run). Config validation reads, per dataset, whether its input files
 exist (DNA: FASTA/BED, tables: the CSV) and, for images, the sample sheet (parsed, every image
@@ -73,10 +73,18 @@ def write_config(folder: Path, datasets: int, models: int, seeds: int) -> Path:
     config = {
         "seed": demo["seed"],
         "datasets": {name: demo["datasets"][base] for name, base in names.items()},
-        "models": {f"{MODELS[m]}_{j + 1}": {**demo["models"][MODELS[m]], "ensemble": {"members": seeds, "by": "seed"}}
-                   for m in sorted(modalities) for j in range(models)},
-        "runs": {name: [f"{MODELS[demo['datasets'][base]['modality']]}_{j + 1}" for j in range(models)]
-                 for name, base in names.items()},
+        "models": {
+            f"{MODELS[m]}_{j + 1}": {
+                **demo["models"][MODELS[m]],
+                "ensemble": {"members": seeds, "by": "seed"},
+            }
+            for m in sorted(modalities)
+            for j in range(models)
+        },
+        "runs": {
+            name: [f"{MODELS[demo['datasets'][base]['modality']]}_{j + 1}" for j in range(models)]
+            for name, base in names.items()
+        },
         "interpretation": demo["interpretation"],
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,8 +185,13 @@ def time_dry_run(config: Path, snakefile: Path, folder: Path) -> tuple[float, fl
     """Wall and CPU seconds of one `snakemake -n` in a fresh process run in ``folder``, and its job count."""
     cpu = _children_cpu()
     start = time.perf_counter()
-    result = subprocess.run([str(SNAKEMAKE), *snakemake_args(config, snakefile)], cwd=folder,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(
+        [str(SNAKEMAKE), *snakemake_args(config, snakefile)],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"snakemake -n -s {snakefile} failed on {config}:\n{result.stdout[-3000:]}")
@@ -193,20 +206,49 @@ def _children_cpu() -> float:
 
 
 # Stack sampling: each sample goes to one part (see the module docstring).
-OUR_ENTRIES = {"validate_config": "our code: config validation (biodl.config)",
-               "expand_variants": "our code: run expansion (biodl.variants)",
-               "evaluated_runs": "our code: run expansion (biodl.variants)"}
+OUR_ENTRIES = {
+    "validate_config": "our code: config validation (biodl.config)",
+    "expand_variants": "our code: run expansion (biodl.workflow.variants)",
+    "evaluated_runs": "our code: run expansion (biodl.workflow.variants)",
+}
 OUR_PER_JOB = "our code: input functions, params, resources (per job)"
 OUR_PARSE = "our code: helpers at parse time (patterns, targets)"
 # (path fragment, function names or None for any) -> part; the innermost matching frame decides.
 SNAKEMAKE_PARTS = [
-    (("snakemake/io/", {"exists", "exists_local", "mtime", "mtime_uncached", "inventory", "_local_inventory", "size",
-                        "size_local", "is_newer", "check_broken_symlink", "mtime_inventory", "worker", "collect_mtime"}),
-     "Snakemake: file checks (exists, mtime, size)"),
+    (
+        (
+            "snakemake/io/",
+            {
+                "exists",
+                "exists_local",
+                "mtime",
+                "mtime_uncached",
+                "inventory",
+                "_local_inventory",
+                "size",
+                "size_local",
+                "is_newer",
+                "check_broken_symlink",
+                "mtime_inventory",
+                "worker",
+                "collect_mtime",
+            },
+        ),
+        "Snakemake: file checks (exists, mtime, size)",
+    ),
     (("snakemake/output_index.py", None), "Snakemake: matching files to rules (wildcards)"),
-    (("snakemake/rules.py", {"is_producer", "get_wildcards", "is_target"}), "Snakemake: matching files to rules (wildcards)"),
-    (("snakemake/dag.py", {"file2jobs", "collect_potential_dependencies"}), "Snakemake: matching files to rules (wildcards)"),
-    (("snakemake/rules.py", {"expand_params", "expand_resources"}), "Snakemake: evaluating params and resources"),
+    (
+        ("snakemake/rules.py", {"is_producer", "get_wildcards", "is_target"}),
+        "Snakemake: matching files to rules (wildcards)",
+    ),
+    (
+        ("snakemake/dag.py", {"file2jobs", "collect_potential_dependencies"}),
+        "Snakemake: matching files to rules (wildcards)",
+    ),
+    (
+        ("snakemake/rules.py", {"expand_params", "expand_resources"}),
+        "Snakemake: evaluating params and resources",
+    ),
     (("snakemake/resources.py", None), "Snakemake: evaluating params and resources"),
     (("snakemake/dag.py", {"new_job"}), "Snakemake: creating jobs (inputs, outputs, logs)"),
     (("snakemake/jobs.py", {"new", "__init__"}), "Snakemake: creating jobs (inputs, outputs, logs)"),
@@ -225,8 +267,11 @@ STARTUP = "start-up: imports, CLI, settings"
 
 
 def _ours(filename: str) -> bool:
-    return filename.startswith(str(ROOT / "scripts")) or filename.startswith(str(ROOT / "workflow")) \
+    return (
+        filename.startswith(str(ROOT / "scripts"))
+        or filename.startswith(str(ROOT / "workflow"))
         or filename == str(ROOT / "Snakefile")
+    )
 
 
 def classify(stack: list[tuple[str, str]]) -> str:
@@ -248,7 +293,11 @@ def hot_spot(stack: list[tuple[str, str]]) -> str:
     """The innermost Snakemake or workflow function of a sampled stack (library frames skipped)."""
     for filename, name in reversed(stack):
         if _ours(filename) or "site-packages/snakemake" in filename:
-            short = filename.split("site-packages/")[-1] if "site-packages/" in filename else os.path.relpath(filename, ROOT)
+            short = (
+                filename.split("site-packages/")[-1]
+                if "site-packages/" in filename
+                else os.path.relpath(filename, ROOT)
+            )
             return f"{short}:{name}"
     return "(other)"
 
@@ -312,8 +361,17 @@ def profile_child(config: Path, out: Path) -> None:
         outermost_first = stack[::-1]
         parts[classify(list(outermost_first))] += seconds
         spots[hot_spot(list(outermost_first))] += seconds
-    out.write_text(json.dumps({"wall": wall, "gc": collecting["seconds"], "jobs": job_count(log.read_text(), str(log)), "parts": parts,
-                               "spots": dict(spots.most_common(15))}))
+    out.write_text(
+        json.dumps(
+            {
+                "wall": wall,
+                "gc": collecting["seconds"],
+                "jobs": job_count(log.read_text(), str(log)),
+                "parts": parts,
+                "spots": dict(spots.most_common(15)),
+            }
+        )
+    )
 
 
 def profile(config: Path, runs: int) -> None:
@@ -322,14 +380,18 @@ def profile(config: Path, runs: int) -> None:
     found = json.loads(out.read_text())
     jobs, parts = found["jobs"], found["parts"]
     sampled = sum(parts.values())
-    print(f"\nWhere the time goes: one dry run of {runs:,} runs ({jobs:,} jobs) in-process under a stack sampler, "
-          f"{found['wall']:.1f} s wall")
+    print(
+        f"\nWhere the time goes: one dry run of {runs:,} runs ({jobs:,} jobs) in-process under a stack sampler, "
+        f"{found['wall']:.1f} s wall"
+    )
     print(f"{'part':58} {'s':>7} {'share':>6} {'ms/job':>7}")
     for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
         print(f"{part:58} {seconds:7.2f} {seconds / sampled:6.1%} {1000 * seconds / jobs:7.3f}")
     print(f"{'total sampled':58} {sampled:7.2f} {1:6.0%} {1000 * sampled / jobs:7.3f}")
-    print(f"{'  in all parts: Python garbage collection':58} {found['gc']:7.2f} {found['gc'] / sampled:6.1%} "
-          f"{1000 * found['gc'] / jobs:7.3f}")
+    print(
+        f"{'  in all parts: Python garbage collection':58} {found['gc']:7.2f} {found['gc'] / sampled:6.1%} "
+        f"{1000 * found['gc'] / jobs:7.3f}"
+    )
     print("\nHot spots: the innermost Snakemake or workflow function on the stack")
     for spot, seconds in found["spots"].items():
         print(f"{spot:58} {seconds:7.2f} {seconds / sampled:6.1%} {1000 * seconds / jobs:7.3f}")
@@ -345,19 +407,30 @@ def parse_size(text: str) -> tuple[int, int, int]:
 def parse_contender(text: str) -> tuple[str, Path]:
     name, _, snakefile = text.partition("=")
     if not name or not Path(snakefile).is_file():
-        raise argparse.ArgumentTypeError(f"expected NAME=SNAKEFILE with an existing Snakefile, found {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=SNAKEFILE with an existing Snakefile, found {text!r}"
+        )
     return name, Path(snakefile).resolve()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5x2x10,10x10x10,20x50x10",
-                        help="comma-separated DATASETSxMODELSxSEEDS (default: 100, 1,000 and 10,000 runs)")
+    parser.add_argument(
+        "--sizes",
+        default="5x2x10,10x10x10,20x50x10",
+        help="comma-separated DATASETSxMODELSxSEEDS (default: 100, 1,000 and 10,000 runs)",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="dry runs per size (the median is reported)")
     parser.add_argument("--no-profile", action="store_true", help="skip the breakdown of the largest size")
-    parser.add_argument("--contender", action="append", default=[], metavar="NAME=SNAKEFILE", type=parse_contender,
-                        help="also time another checkout's Snakefile, e.g. before=/tmp/before/Snakefile "
-                             "(from `git worktree add /tmp/before <commit>`)")
+    parser.add_argument(
+        "--contender",
+        action="append",
+        default=[],
+        metavar="NAME=SNAKEFILE",
+        type=parse_contender,
+        help="also time another checkout's Snakefile, e.g. before=/tmp/before/Snakefile "
+        "(from `git worktree add /tmp/before <commit>`)",
+    )
     parser.add_argument("--smoke", action="store_true", help="50 runs, one repeat (CI)")
     parser.add_argument("--profile-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -366,11 +439,17 @@ def main() -> None:
         return
     sizes = [parse_size(s) for s in ("5x1x10" if args.smoke else args.sizes).split(",")]
     repeats = 1 if args.smoke else args.repeats
-    print(f"snakemake -n from a fresh folder, median of {repeats} run(s) per size and contender (alternating); "
-          f"goal: {GOAL_RUNS:,} runs in {GOAL_S:.0f} s")
-    print("baseline 'bare': the same jobs in a Snakefile of inputs, outputs and shell commands only (Snakemake's floor)")
-    print(f"{'runs':>7} {'DxMxS':>9} {'jobs':>7} {'contender':>9} {'median s':>9} {'min s':>7} {'cpu s':>7} {'ms/job':>7} "
-          f"{'x bare':>7} {'/ 30 s':>7} {'load 1m':>7}")
+    print(
+        f"snakemake -n from a fresh folder, median of {repeats} run(s) per size and contender (alternating); "
+        f"goal: {GOAL_RUNS:,} runs in {GOAL_S:.0f} s"
+    )
+    print(
+        "baseline 'bare': the same jobs in a Snakefile of inputs, outputs and shell commands only (Snakemake's floor)"
+    )
+    print(
+        f"{'runs':>7} {'DxMxS':>9} {'jobs':>7} {'contender':>9} {'median s':>9} {'min s':>7} {'cpu s':>7} {'ms/job':>7} "
+        f"{'x bare':>7} {'/ 30 s':>7} {'load 1m':>7}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         largest = None
         for d, m, s in sizes:
@@ -379,8 +458,11 @@ def main() -> None:
             bare = Path(folder) / f"runs{runs}-bare" / "Snakefile"
             bare.parent.mkdir()
             bare.write_text(BARE_SNAKEFILE)
-            contenders = {"workflow": (ROOT / "Snakefile", config.parent), "bare": (bare, bare.parent),
-                          **{name: (snakefile, config.parent) for name, snakefile in args.contender}}
+            contenders = {
+                "workflow": (ROOT / "Snakefile", config.parent),
+                "bare": (bare, bare.parent),
+                **{name: (snakefile, config.parent) for name, snakefile in args.contender},
+            }
             timings: dict[str, list[tuple[float, float, int]]] = {name: [] for name in contenders}
             for _ in range(repeats):
                 for name, (snakefile, cwd) in contenders.items():
@@ -388,13 +470,17 @@ def main() -> None:
             load = Path("/proc/loadavg").read_text().split()[0]
             medians = {name: statistics.median(t for t, _, _ in found) for name, found in timings.items()}
             for name, found in timings.items():
-                times, cpus, jobs = zip(*found)
-                print(f"{runs:7,} {f'{d}x{m}x{s}':>9} {jobs[0]:7,} {name:>9} {medians[name]:9.2f} {min(times):7.2f} "
-                      f"{statistics.median(cpus):7.2f} {1000 * medians[name] / jobs[0]:7.3f} "
-                      f"{medians[name] / medians['bare']:7.2f} {medians[name] / GOAL_S:7.2f} {load:>7}", flush=True)
+                times, cpus, jobs = zip(*found, strict=False)
+                print(
+                    f"{runs:7,} {f'{d}x{m}x{s}':>9} {jobs[0]:7,} {name:>9} {medians[name]:9.2f} {min(times):7.2f} "
+                    f"{statistics.median(cpus):7.2f} {1000 * medians[name] / jobs[0]:7.3f} "
+                    f"{medians[name] / medians['bare']:7.2f} {medians[name] / GOAL_S:7.2f} {load:>7}",
+                    flush=True,
+                )
             largest = config, runs
         if not args.no_profile:
             profile(*largest)
+
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ and at the end) is its own; runs of the contenders are interleaved, in an order 
 from round to round, and each gets the median of ``--runs``.
 
 Contenders:
-- **biodl**: the workflow's own code path, ``biodl.prepare.prepare_dna`` with a dataset spec
+- **biodl**: the workflow's own code path, ``biodl.data.dna.prepare.prepare_dna`` with a dataset spec
   filled by the config schema's defaults (shard size 8192, ambiguous bases as zeros, no
   generated negatives). biodl needs two classes when it generates no negatives, so the
   intervals are dealt at random into two BED files (classes ``a`` and ``b``). The genome has a
@@ -73,30 +73,76 @@ GENOME = ROOT / "resources" / "ecoli" / "NC_008253.fna.gz"
 # Python 3.11 (installed with --no-deps); six is imported by kipoi's dependency `related`
 # without being declared.
 KIPOISEQ_PINS = [
-    "kipoiseq==0.7.1", "kipoi==0.8.6", "kipoi-conda==0.3.1", "kipoi-utils==0.7.7", "six==1.17.0", "numpy==2.4.6",
-    "pandas==3.1.1", "pyfaidx==0.9.2.2", "pyranges==0.1.7", "gffutils==0.14", "tqdm==4.70.1", "related==0.7.3",
-    "attrs==21.4.0", "ncls==0.0.71", "sorted_nearest==0.0.42", "h5py==3.16.0", "argcomplete==3.7.2", "argh==0.31.3",
-    "arrow==1.4.0", "binaryornot==0.6.0", "certifi==2026.10.18", "charset-normalizer==3.5.2", "click==8.5.1",
-    "colorlog==6.12.0", "cookiecutter==2.7.1", "deprecation==2.1.0", "future==1.0.0", "idna==3.20", "Jinja2==3.1.6",
-    "markdown-it-py==4.3.0", "MarkupSafe==3.0.4", "mdurl==0.1.2", "natsort==8.4.0", "packaging==26.3",
-    "Pygments==2.21.0", "python-dateutil==4.0.0", "python-slugify==9.2.0", "PyYAML==6.0.3", "requests==2.34.2",
-    "rich==15.0.0", "simplejson==4.3.0", "tabulate==0.10.0", "text-unidecode==1.3", "tinydb==4.9.0",
-    "tzdata==2026.6", "urllib3==2.8.0",
+    "kipoiseq==0.7.1",
+    "kipoi==0.8.6",
+    "kipoi-conda==0.3.1",
+    "kipoi-utils==0.7.7",
+    "six==1.17.0",
+    "numpy==2.4.6",
+    "pandas==3.1.1",
+    "pyfaidx==0.9.2.2",
+    "pyranges==0.1.7",
+    "gffutils==0.14",
+    "tqdm==4.70.1",
+    "related==0.7.3",
+    "attrs==21.4.0",
+    "ncls==0.0.71",
+    "sorted_nearest==0.0.42",
+    "h5py==3.16.0",
+    "argcomplete==3.7.2",
+    "argh==0.31.3",
+    "arrow==1.4.0",
+    "binaryornot==0.6.0",
+    "certifi==2026.10.18",
+    "charset-normalizer==3.5.2",
+    "click==8.5.1",
+    "colorlog==6.12.0",
+    "cookiecutter==2.7.1",
+    "deprecation==2.1.0",
+    "future==1.0.0",
+    "idna==3.20",
+    "Jinja2==3.1.6",
+    "markdown-it-py==4.3.0",
+    "MarkupSafe==3.0.4",
+    "mdurl==0.1.2",
+    "natsort==8.4.0",
+    "packaging==26.3",
+    "Pygments==2.21.0",
+    "python-dateutil==4.0.0",
+    "python-slugify==9.2.0",
+    "PyYAML==6.0.3",
+    "requests==2.34.2",
+    "rich==15.0.0",
+    "simplejson==4.3.0",
+    "tabulate==0.10.0",
+    "text-unidecode==1.3",
+    "tinydb==4.9.0",
+    "tzdata==2026.6",
+    "urllib3==2.8.0",
 ]
 LENGTH = 1000
 HOLDOUT = 500_000  # validation: the first HOLDOUT bases, test: the next HOLDOUT
 CLASSES = ("a", "b")
 CHECKED = 300  # intervals per output compared with the genome text
-SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                        "NUMEXPR_NUM_THREADS", "POLARS_MAX_THREADS")}
+SINGLE_THREAD = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "POLARS_MAX_THREADS",
+    )
+}
 
 
 # --- the contenders, each run in a fresh process ------------------------------------------
 
+
 def biodl_job(inputs: dict[str, Any], out: Path) -> Callable[[], None]:
     """biodl's preparation of the dataset in ``inputs`` into ``out``, ready to run."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from biodl.prepare import prepare_dna
+    from biodl.data.dna.prepare import prepare_dna
 
     spec = dataset_spec(inputs)
 
@@ -120,7 +166,7 @@ def kipoiseq_job(inputs: dict[str, Any], out: Path) -> Callable[[], None]:
             with open(path) as bed:
                 for line in bed:
                     chrom, start, end = line.split("\t")[:3]
-                    batch.append(one_hot_dna(fasta[chrom][int(start):int(end)].seq, dtype=np.uint8))
+                    batch.append(one_hot_dna(fasta[chrom][int(start) : int(end)].seq, dtype=np.uint8))
                     if len(batch) == inputs["shard_size"]:
                         np.save(out / f"{shard:05d}.x.npy", np.stack(batch))
                         batch, shard = [], shard + 1
@@ -145,12 +191,20 @@ JOBS = {"biodl": biodl_job, "pyfaidx+kipoiseq": kipoiseq_job, "copy": copy_job}
 def dataset_spec(inputs: dict[str, Any]) -> dict[str, Any]:
     """The benchmark dataset as the workflow sees it: checked, with every schema default filled."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from biodl.config import validate_config
+    from biodl.config.checks import validate_config
 
-    dataset = {"modality": "dna", "genome": inputs["genome"], "regions": inputs["regions"], "length": LENGTH,
-               "split": {"validation": [inputs["validation"]], "test": [inputs["test"]]}}
-    config = {"seed": inputs["seed"], "datasets": {"bench": dataset},
-              "models": {"m": {"kind": "baseline", "estimator": "linear"}}}
+    dataset = {
+        "modality": "dna",
+        "genome": inputs["genome"],
+        "regions": inputs["regions"],
+        "length": LENGTH,
+        "split": {"validation": [inputs["validation"]], "test": [inputs["test"]]},
+    }
+    config = {
+        "seed": inputs["seed"],
+        "datasets": {"bench": dataset},
+        "models": {"m": {"kind": "baseline", "estimator": "linear"}},
+    }
     return validate_config(config)["datasets"]["bench"]
 
 
@@ -164,11 +218,20 @@ def worker(tool: str, inputs_path: Path, out: Path, cpu: int) -> None:
     start = time.perf_counter()
     job()
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "cpu_seconds": time.process_time() - cpu_start,
-                      "peak_mb": peak_rss_mb(), "imports_mb": after_imports_mb}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": time.process_time() - cpu_start,
+                "peak_mb": peak_rss_mb(),
+                "imports_mb": after_imports_mb,
+            }
+        )
+    )
 
 
 # --- inputs ---------------------------------------------------------------------------------
+
 
 def decompress_genome(folder: Path) -> tuple[Path, str, bytes]:
     """The shipped genome, decompressed byte for byte; returns its path, record name and bases."""
@@ -196,7 +259,9 @@ def write_intervals(folder: Path, n: int, chrom: str, size: int, seed: int) -> d
     for k, cls in enumerate(CLASSES):
         mine = np.flatnonzero(label == k)
         path = folder / f"{cls}.bed"
-        path.write_text("".join(f"{chrom}\t{s}\t{s + LENGTH}\ti{i}\n" for i, s in zip(mine, chosen[mine])))
+        path.write_text(
+            "".join(f"{chrom}\t{s}\t{s + LENGTH}\ti{i}\n" for i, s in zip(mine, chosen[mine], strict=False))
+        )
         paths[cls] = str(path)
     return paths
 
@@ -206,16 +271,23 @@ def write_copy_source(folder: Path, n: int) -> Path:
     path, size, block = folder / "copy-source.bin", n * LENGTH * 4, bytes(1 << 24)
     with open(path, "wb") as handle:
         for first in range(0, size, len(block)):
-            handle.write(block[:size - first])
+            handle.write(block[: size - first])
     return path
 
 
-def make_inputs(folder: Path, genome: Path, chrom: str, size: int, n: int, seed: int, copy: bool = False) -> Path:
+def make_inputs(
+    folder: Path, genome: Path, chrom: str, size: int, n: int, seed: int, copy: bool = False
+) -> Path:
     """Write the BED files (and, for ``copy``, the copy's source) and the workers' inputs.json
     for ``n`` intervals; return the path of inputs.json."""
-    inputs: dict[str, Any] = {"genome": str(genome), "seed": seed, "intervals": n,
-                              "regions": write_intervals(folder, n, chrom, size, seed),
-                              "validation": f"{chrom}:1-{HOLDOUT}", "test": f"{chrom}:{HOLDOUT + 1}-{2 * HOLDOUT}"}
+    inputs: dict[str, Any] = {
+        "genome": str(genome),
+        "seed": seed,
+        "intervals": n,
+        "regions": write_intervals(folder, n, chrom, size, seed),
+        "validation": f"{chrom}:1-{HOLDOUT}",
+        "test": f"{chrom}:{HOLDOUT + 1}-{2 * HOLDOUT}",
+    }
     if copy:
         inputs["copy_source"] = str(write_copy_source(folder, n))
     inputs["shard_size"] = dataset_spec(inputs)["shard_size"]
@@ -226,6 +298,7 @@ def make_inputs(folder: Path, genome: Path, chrom: str, size: int, n: int, seed:
 
 # --- checking an output against the genome ----------------------------------------------------
 
+
 def check_output(tool: str, out: Path, inputs: dict[str, Any], bases: bytes) -> None:
     """Compare a sample of the written one-hot arrays with the genome text; exit on a mismatch."""
     import numpy as np
@@ -233,8 +306,10 @@ def check_output(tool: str, out: Path, inputs: dict[str, Any], bases: bytes) -> 
 
     if tool == "biodl":
         meta = pd.read_csv(out / "metadata.tsv", sep="\t")
-        where = [(out / f"{shard}.x.npy", offset, start) for shard, offset, start in
-                 meta[["shard", "offset", "start"]].itertuples(index=False)]
+        where = [
+            (out / f"{shard}.x.npy", offset, start)
+            for shard, offset, start in meta[["shard", "offset", "start"]].itertuples(index=False)
+        ]
     else:  # the BED files' rows, in order
         starts = [int(line.split("\t")[1]) for path in inputs["regions"].values() for line in open(path)]
         size = inputs["shard_size"]
@@ -245,25 +320,45 @@ def check_output(tool: str, out: Path, inputs: dict[str, Any], bases: bytes) -> 
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
     for k in np.random.default_rng(0).choice(len(where), size=min(CHECKED, len(where)), replace=False):
         shard, offset, start = where[k]
-        expected = (genome[start:start + LENGTH, None] == letters).astype(np.uint8)
+        expected = (genome[start : start + LENGTH, None] == letters).astype(np.uint8)
         if not np.array_equal(np.load(shard, mmap_mode="r")[offset], expected):
             sys.exit(f"{tool}: interval at {start} in {shard.name}[{offset}] does not match the genome")
 
 
 # --- driving the runs -----------------------------------------------------------------------
 
+
 def run_once(python: str, tool: str, inputs: Path, out: Path, cpu: int) -> dict[str, float]:
     out.mkdir()
-    command = [python, __file__, "--worker", tool, "--inputs", str(inputs), "--out", str(out), "--cpu", str(cpu)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, **SINGLE_THREAD})
+    command = [
+        python,
+        __file__,
+        "--worker",
+        tool,
+        "--inputs",
+        str(inputs),
+        "--out",
+        str(out),
+        "--cpu",
+        str(cpu),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, **SINGLE_THREAD}
+    )
     if done.returncode != 0:
         sys.exit(f"{tool} run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
@@ -272,20 +367,25 @@ def report(tool: str, runs: list[dict[str, float]], bases: int) -> tuple[float, 
     seconds = statistics.median(r["seconds"] for r in runs)
     cpu = statistics.median(r["cpu_seconds"] for r in runs)
     each = ", ".join(f"{r['seconds']:.3f}" for r in runs)
-    print(f"{tool:17s} median {seconds:8.3f} s {bases / seconds / 1e6:8.1f} Mbases/s  CPU {cpu:7.3f} s  "
-          f"peak RSS {max(r['peak_mb'] for r in runs):6.1f} MB (after imports {runs[0]['imports_mb']:.1f})  runs: {each} s")
+    print(
+        f"{tool:17s} median {seconds:8.3f} s {bases / seconds / 1e6:8.1f} Mbases/s  CPU {cpu:7.3f} s  "
+        f"peak RSS {max(r['peak_mb'] for r in runs):6.1f} MB (after imports {runs[0]['imports_mb']:.1f})  runs: {each} s"
+    )
     return seconds, cpu
 
 
 def ratio(name: str, ours: tuple[float, float], theirs: tuple[float, float], goal: float) -> None:
     """Speed of biodl over another contender, by wall time (the goal) and by CPU time."""
     wall, cpu = theirs[0] / ours[0], theirs[1] / ours[1]
-    print(f"speed biodl / {name:16s} = {wall:6.2f}x by wall time, {cpu:6.2f}x by CPU time "
-          f"(goal >= {goal:g}x: {'met' if wall >= goal else 'not met'})")
+    print(
+        f"speed biodl / {name:16s} = {wall:6.2f}x by wall time, {cpu:6.2f}x by CPU time "
+        f"(goal >= {goal:g}x: {'met' if wall >= goal else 'not met'})"
+    )
 
 
-def memory_series(folder: Path, genome: Path, chrom: str, bases: bytes, n: int, seed: int, cpu: int,
-                  shard_size: int) -> None:
+def memory_series(
+    folder: Path, genome: Path, chrom: str, bases: bytes, n: int, seed: int, cpu: int, shard_size: int
+) -> None:
     """biodl's peak RSS at N, 2N and 4N; the least-squares slope in bytes per interval.
 
     From N = 100,000 up every split fills at least one shard, so the shard buffers are at full
@@ -299,23 +399,37 @@ def memory_series(folder: Path, genome: Path, chrom: str, bases: bytes, n: int, 
         result = run_once(sys.executable, "biodl", inputs, folder / "out", cpu)
         shutil.rmtree(folder / "out")
         peaks.append(result["peak_mb"] * 2**20)
-        print(f"  N = {size:8d}  peak RSS {result['peak_mb']:7.1f} MB  {size * LENGTH / result['seconds'] / 1e6:7.1f} Mbases/s")
+        print(
+            f"  N = {size:8d}  peak RSS {result['peak_mb']:7.1f} MB  {size * LENGTH / result['seconds'] / 1e6:7.1f} Mbases/s"
+        )
     mean_n, mean_peak = statistics.fmean(sizes), statistics.fmean(peaks)
-    slope = sum((s - mean_n) * (p - mean_peak) for s, p in zip(sizes, peaks)) / sum((s - mean_n) ** 2 for s in sizes)
-    print(f"  slope {slope:.0f} bytes per interval; the one-hot arrays alone take {LENGTH * 4} bytes per interval")
+    slope = sum((s - mean_n) * (p - mean_peak) for s, p in zip(sizes, peaks, strict=False)) / sum(
+        (s - mean_n) ** 2 for s in sizes
+    )
+    print(
+        f"  slope {slope:.0f} bytes per interval; the one-hot arrays alone take {LENGTH * 4} bytes per interval"
+    )
     if n * HOLDOUT / len(bases) < shard_size:
-        print(f"  (below {shard_size} intervals in each hold-out the shard buffers are not yet full, so they "
-              f"grow with N too)")
+        print(
+            f"  (below {shard_size} intervals in each hold-out the shard buffers are not yet full, so they "
+            f"grow with N too)"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--intervals", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true", help="skip pyfaidx+kipoiseq (no install)")
-    parser.add_argument("--smoke", action="store_true", help="2,000 intervals, 1 run, no baseline: checks the script works")
-    parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)), help="the CPU every run is pinned to")
+    parser.add_argument(
+        "--smoke", action="store_true", help="2,000 intervals, 1 run, no baseline: checks the script works"
+    )
+    parser.add_argument(
+        "--cpu", type=int, default=max(os.sched_getaffinity(0)), help="the CPU every run is pinned to"
+    )
     parser.add_argument("--worker", choices=list(JOBS), help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -331,16 +445,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="onehot-bench-") as tmp:
         folder = Path(tmp)
         genome, chrom, bases = decompress_genome(folder)
-        inputs = make_inputs(folder / f"n{args.intervals}", genome, chrom, len(bases), args.intervals, args.seed,
-                             copy=True)
+        inputs = make_inputs(
+            folder / f"n{args.intervals}", genome, chrom, len(bases), args.intervals, args.seed, copy=True
+        )
         total = args.intervals * LENGTH
-        print(f"{machine()}\n{GENOME.name}: {chrom}, {len(bases):,} bp; {args.intervals:,} intervals of {LENGTH} bp "
-              f"= {total / 1e6:.0f} Mbases, {total * 4 / 2**20:.0f} MiB of uint8 one-hot; median of {args.runs} "
-              f"run(s), interleaved, one process per run, one thread pinned to CPU {args.cpu}; load {load_average()}")
+        print(
+            f"{machine()}\n{GENOME.name}: {chrom}, {len(bases):,} bp; {args.intervals:,} intervals of {LENGTH} bp "
+            f"= {total / 1e6:.0f} Mbases, {total * 4 / 2**20:.0f} MiB of uint8 one-hot; median of {args.runs} "
+            f"run(s), interleaved, one process per run, one thread pinned to CPU {args.cpu}; load {load_average()}"
+        )
         results: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
         order = list(tools)
         for round_ in range(args.runs):
-            for tool in order[round_ % len(order):] + order[:round_ % len(order)]:  # each follows each in turn
+            for tool in (
+                order[round_ % len(order) :] + order[: round_ % len(order)]
+            ):  # each follows each in turn
                 out = folder / "out"
                 results[tool].append(run_once(tools[tool], tool, inputs, out, args.cpu))
                 if round_ == 0 and tool != "copy":
@@ -350,8 +469,16 @@ def main() -> None:
         if "pyfaidx+kipoiseq" in times:
             ratio("pyfaidx+kipoiseq", times["biodl"], times["pyfaidx+kipoiseq"], 20)
         ratio("copy", times["biodl"], times["copy"], 0.5)
-        memory_series(folder, genome, chrom, bases, args.intervals, args.seed, args.cpu,
-                      json.loads(inputs.read_text())["shard_size"])
+        memory_series(
+            folder,
+            genome,
+            chrom,
+            bases,
+            args.intervals,
+            args.seed,
+            args.cpu,
+            json.loads(inputs.read_text())["shard_size"],
+        )
         print(f"load average at the end: {load_average()}")
 
 

@@ -30,11 +30,12 @@ def peer_python(tool: str, pins: list[str]) -> Path:
         return python
     print(f"installing {tool} for the benchmark into {home.relative_to(ROOT)}: {' '.join(pins)}", flush=True)
     venv.EnvBuilder(clear=True, with_pip=True).create(home)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", *pins],
-                   check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", *pins],
+        check=True,
+    )
     record.write_text(wanted)
     return python
-
 
 
 def load_average() -> str:

@@ -41,10 +41,23 @@ from peer_env import load_average, peak_rss_mb, peer_python  # noqa: E402
 # < 1.3.2, scikit-image < 0.19.4, ...) have no wheels for python 3.11, so these are the versions
 # it runs with here; the tile counts it prints show it works.
 HISTOLAB_PINS = [
-    "histolab==0.7.0", "certifi==2026.10.18", "charset-normalizer==3.5.2", "idna==3.20", "ImageIO==2.38.1",
-    "lazy-loader==0.6", "networkx==3.6.1", "numpy==2.4.6", "openslide-bin==4.0.1.2", "openslide-python==1.4.7",
-    "packaging==25.0", "pillow==13.0.0", "requests==2.34.2", "scikit-image==0.26.0", "scipy==1.17.1",
-    "tifffile==2026.3.3", "urllib3==2.8.0",
+    "histolab==0.7.0",
+    "certifi==2026.10.18",
+    "charset-normalizer==3.5.2",
+    "idna==3.20",
+    "ImageIO==2.38.1",
+    "lazy-loader==0.6",
+    "networkx==3.6.1",
+    "numpy==2.4.6",
+    "openslide-bin==4.0.1.2",
+    "openslide-python==1.4.7",
+    "packaging==25.0",
+    "pillow==13.0.0",
+    "requests==2.34.2",
+    "scikit-image==0.26.0",
+    "scipy==1.17.1",
+    "tifffile==2026.3.3",
+    "urllib3==2.8.0",
 ]
 DEFAULT_SLIDE = ROOT / "resources" / "images" / "cmu_small_region.svs"
 
@@ -54,12 +67,24 @@ def biodl_tiler(tile_size: int, tissue_percent: float, threads: int) -> Callable
     sys.path.insert(0, str(ROOT / "scripts"))
     import numpy as np
 
-    from biodl.prepare_image import Tiling, image_grid, read_tiles
-    from biodl.slides import open_sources
+    from biodl.data.image.prepare import Tiling, image_grid, read_tiles
+    from biodl.data.image.sources import open_sources
 
-    tiling = Tiling(size=tile_size, stride=tile_size, level=0, mpp=None, pad=False, background="light",
-                    tissue_threshold=tissue_percent / 100, tissue_resolution=16, min_coverage=0.5, min_labelled=0.5,
-                    mask_downsample=None, axis="axial", percentiles=(0.5, 99.5))
+    tiling = Tiling(
+        size=tile_size,
+        stride=tile_size,
+        level=0,
+        mpp=None,
+        pad=False,
+        background="light",
+        tissue_threshold=tissue_percent / 100,
+        tissue_resolution=16,
+        min_coverage=0.5,
+        min_labelled=0.5,
+        mask_downsample=None,
+        axis="axial",
+        percentiles=(0.5, 99.5),
+    )
 
     def run(slide: Path, out: Path) -> int:
         kept = 0
@@ -80,8 +105,15 @@ def histolab_tiler(tile_size: int, tissue_percent: float) -> Callable[[Path, Pat
     from histolab.slide import Slide
     from histolab.tiler import GridTiler
 
-    tiler = GridTiler(tile_size=(tile_size, tile_size), level=0, check_tissue=True, tissue_percent=tissue_percent,
-                      pixel_overlap=0, prefix="tile_", suffix=".png")
+    tiler = GridTiler(
+        tile_size=(tile_size, tile_size),
+        level=0,
+        check_tissue=True,
+        tissue_percent=tissue_percent,
+        pixel_overlap=0,
+        prefix="tile_",
+        suffix=".png",
+    )
 
     def run(slide: Path, out: Path) -> int:
         tiler.extract(Slide(str(slide), processed_path=str(out)))
@@ -105,8 +137,20 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def measure_once(python: Path, tool: str, args: argparse.Namespace) -> dict[str, float]:
-    command = [str(python), __file__, "--worker", tool, "--slide", str(args.slide), "--tile-size", str(args.tile_size),
-               "--tissue-percent", str(args.tissue_percent), "--threads", str(args.threads)]
+    command = [
+        str(python),
+        __file__,
+        "--worker",
+        tool,
+        "--slide",
+        str(args.slide),
+        "--tile-size",
+        str(args.tile_size),
+        "--tissue-percent",
+        str(args.tissue_percent),
+        "--threads",
+        str(args.threads),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"{tool} run failed:\n{done.stderr[-3000:]}")
@@ -118,19 +162,27 @@ def summary(tool: str, runs: list[dict[str, float]]) -> float:
     tiles = runs[0]["tiles"]
     rate = tiles / seconds
     each = ", ".join(f"{r['seconds']:.3f}" for r in runs)
-    print(f"{tool:9s} {tiles:6d} tiles  median {seconds:7.3f} s  {rate:8.1f} tiles/s  "
-          f"peak memory {max(r['peak_mb'] for r in runs):7.1f} MB  (runs: {each} s)")
+    print(
+        f"{tool:9s} {tiles:6d} tiles  median {seconds:7.3f} s  {rate:8.1f} tiles/s  "
+        f"peak memory {max(r['peak_mb'] for r in runs):7.1f} MB  (runs: {each} s)"
+    )
     return rate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--slide", type=Path, default=DEFAULT_SLIDE)
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--tissue-percent", type=float, default=80.0)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="biodl's region-reading threads (histolab has one)")
-    parser.add_argument("--smoke", action="store_true", help="one biodl run, no histolab (CI keeps the script working)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="biodl's region-reading threads (histolab has one)"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="one biodl run, no histolab (CI keeps the script working)"
+    )
     parser.add_argument("--worker", choices=["biodl", "histolab"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -140,8 +192,10 @@ def main() -> None:
     pythons = {"biodl": Path(sys.executable)}
     if not args.smoke:
         pythons["histolab"] = peer_python("histolab", HISTOLAB_PINS)
-    print(f"{args.slide.name}: {args.tile_size} px tiles at level 0, tissue >= {args.tissue_percent:g}%, "
-          f"median of {runs} runs, one process per run; load average {load_average()}")
+    print(
+        f"{args.slide.name}: {args.tile_size} px tiles at level 0, tissue >= {args.tissue_percent:g}%, "
+        f"median of {runs} runs, one process per run; load average {load_average()}"
+    )
     results: dict[str, list[dict[str, float]]] = {tool: [] for tool in pythons}
     for _ in range(runs):
         for tool, python in pythons.items():
@@ -150,6 +204,7 @@ def main() -> None:
     if "histolab" in rates:
         print(f"ratio     biodl / histolab = {rates['biodl'] / rates['histolab']:.1f}x tiles/s (goal >= 5x)")
     print(f"load average after: {load_average()}")
+
 
 if __name__ == "__main__":
     main()

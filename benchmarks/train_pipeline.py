@@ -3,14 +3,14 @@ arrays (samples/s), and the peak memory of training on a dataset several times a
 
 1. Throughput. A synthetic prepared DNA dataset (random one-hot sequences, a motif planted in
    the positives, written by biodl's own shard writer) is trained on for ``--epochs`` epochs by
-   - "workflow": ``biodl.train.train_model`` as the train rule calls it: the shards on disk
-     streamed by ``biodl.batches.ShardBatches``, the gradient norm tracked, a checkpoint and
+   - "workflow": ``biodl.training.loop.train_model`` as the train rule calls it: the shards on disk
+     streamed by ``biodl.training.batches.ShardBatches``, the gradient norm tracked, a checkpoint and
      TensorBoard scalars written every epoch (all part of what is timed), and
-   - "bare", the baseline: the same network (``biodl.train.network_for``), optimiser, loss and
+   - "bare", the baseline: the same network (``biodl.training.loop.network_for``), optimiser, loss and
      metrics compiled on a plain ``keras.Model``, then ``model.fit(x, y, validation_data=...)``
      on the same examples, loaded beforehand into float32 NumPy arrays.
    Both use the model's batch size, the same seed and TensorFlow threads
-   (``biodl.train.configure_tensorflow``), a shuffle per epoch and a validation pass every
+   (``biodl.training.loop.configure_tensorflow``), a shuffle per epoch and a validation pass every
    epoch. The first epoch (graph tracing) is left out: a run's rate is its training examples
    divided by the median wall time of its other epochs. Every run is a fresh process and the
    contenders take turns. Printed: the median over ``--runs`` runs per contender and the ratio
@@ -60,20 +60,30 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from biodl.io import RunFolder, write_json  # noqa: E402
-from biodl.shards import close_dataset, writer_for  # noqa: E402
+from biodl.core.files import RunFolder, write_json  # noqa: E402
+from biodl.data.shards import close_dataset, writer_for  # noqa: E402
 
 SEED = 1
 MOTIF = "GATAAGGATAAG"
 KINDS = ("bare", "workflow")
-TINY_MODEL = {"kind": "cnn1d", "description": "One small convolution: the input pipeline weighs most.",
-              "conv_layers": [{"filters": 8, "kernel_size": 8, "pool_size": 4}], "global_pool": "max",
-              "dense_layers": [{"units": 8}], "training": {"batch_size": 64}}
+TINY_MODEL = {
+    "kind": "cnn1d",
+    "description": "One small convolution: the input pipeline weighs most.",
+    "conv_layers": [{"filters": 8, "kernel_size": 8, "pool_size": 4}],
+    "global_pool": "max",
+    "dense_layers": [{"units": 8}],
+    "training": {"batch_size": 64},
+}
 # The memory check streams a dataset larger than the cap once: the cheaper the network, the
 # sooner it is done and the harder it presses on the input pipeline.
-STREAM_MODEL = {"kind": "cnn1d", "description": "One 1-bp filter averaged over the sequence.",
-                "conv_layers": [{"filters": 1, "kernel_size": 1}], "global_pool": "average", "dense_layers": [],
-                "training": {"batch_size": 128}}
+STREAM_MODEL = {
+    "kind": "cnn1d",
+    "description": "One 1-bp filter averaged over the sequence.",
+    "conv_layers": [{"filters": 1, "kernel_size": 1}],
+    "global_pool": "average",
+    "dense_layers": [],
+    "training": {"batch_size": 128},
+}
 
 
 def models() -> dict[str, dict[str, Any]]:
@@ -87,6 +97,7 @@ def load_average() -> str:
 
 
 # ---------------------------------------------------------------------------- synthetic data
+
 
 def write_dataset(root: Path, n_train: int, length: int, shard_size: int = 8192) -> Path:
     """A binary prepared DNA dataset under ``root`` (validation and test: 5% of ``n_train`` each),
@@ -106,14 +117,33 @@ def write_dataset(root: Path, n_train: int, length: int, shard_size: int = 8192)
             codes[positives[:, None], starts[:, None] + np.arange(len(motif))] = motif
             x = (codes[..., None] == np.arange(4, dtype=np.uint8)).view(np.uint8)
             index = np.arange(first, first + m)
-            meta = pd.DataFrame({"source": "synthetic", "name": [f"{split}_{i}" for i in index], "chrom": "chr1",
-                                 "start": index * length, "end": (index + 1) * length, "strand": "+",
-                                 "label": np.where(y[:, 0] > 0, "bound", "background")})
+            meta = pd.DataFrame(
+                {
+                    "source": "synthetic",
+                    "name": [f"{split}_{i}" for i in index],
+                    "chrom": "chr1",
+                    "start": index * length,
+                    "end": (index + 1) * length,
+                    "strand": "+",
+                    "label": np.where(y[:, 0] > 0, "bound", "background"),
+                }
+            )
             writer.add(split, x, y, meta)
-    description = close_dataset(writer, {"name": "synthetic", "modality": "dna", "task": "binary",
-                                         "classes": ["background", "bound"], "targets": ["bound"],
-                                         "input_shape": [length, 4], "ambiguous": "zeros", "seed": SEED},
-                                "synthetic data", root / "metadata.tsv")
+    description = close_dataset(
+        writer,
+        {
+            "name": "synthetic",
+            "modality": "dna",
+            "task": "binary",
+            "classes": ["background", "bound"],
+            "targets": ["bound"],
+            "input_shape": [length, 4],
+            "ambiguous": "zeros",
+            "seed": SEED,
+        },
+        "synthetic data",
+        root / "metadata.tsv",
+    )
     write_json(description, root / "dataset.json")
     return root
 
@@ -128,6 +158,7 @@ def input_bytes(root: Path) -> int:
 
 
 # ---------------------------------------------------------------------------- worker processes
+
 
 def status_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -167,7 +198,8 @@ def worker(args: argparse.Namespace) -> None:
     """One run in this process; prints one JSON line."""
     import keras
 
-    from biodl.train import train_model
+    from biodl.config.models import check_model
+    from biodl.training.loop import TrainingRun, train_model
 
     idle_mb = status_kb("VmHWM") / 1024  # TensorFlow and biodl imported, nothing else done yet
 
@@ -192,35 +224,71 @@ def worker(args: argparse.Namespace) -> None:
         if args.worker == "bare":
             bare_fit(args.dataset, args.model, config, args.threads, timer)
         else:
-            train_model(args.dataset, args.model, config, SEED, out / "model.keras", out / "history.tsv", threads=args.threads,
-                        checkpoint_dir=RunFolder(out, "d", "checkpoint"),
-                        tensorboard_dir=RunFolder(out, "d", "tensorboard"), callbacks=[timer])
+            train_model(
+                TrainingRun(
+                    args.dataset,
+                    check_model(args.model, config),
+                    SEED,
+                    out / "model.keras",
+                    out / "history.tsv",
+                    threads=args.threads,
+                    checkpoint=RunFolder(out, "d", "checkpoint"),
+                    tensorboard=RunFolder(out, "d", "tensorboard"),
+                ),
+                callbacks=[timer],
+            )
         result = parts.stop()
-    print(json.dumps({"epoch_seconds": timer.seconds, "epoch_cpu_seconds": timer.cpu_seconds, "idle_mb": idle_mb, "peak_mb": status_kb("VmHWM") / 1024, **result}))
+    print(
+        json.dumps(
+            {
+                "epoch_seconds": timer.seconds,
+                "epoch_cpu_seconds": timer.cpu_seconds,
+                "idle_mb": idle_mb,
+                "peak_mb": status_kb("VmHWM") / 1024,
+                **result,
+            }
+        )
+    )
 
 
 def bare_fit(dataset_dir: Path, name: str, config: dict[str, Any], threads: int, timer: Any) -> None:
     """The baseline: the same network and compile settings, ``fit`` on in-memory float32 arrays."""
-    from biodl.config import validate_model
-    from biodl.dataset import input_shards, load_labels, open_dataset, to_inputs
-    from biodl.objectives import loss_for, training_metrics
-    from biodl.optimization import build_optimizer
-    from biodl.train import configure_tensorflow, network_for
+    from biodl.config.models import check_model
+    from biodl.data.dataset import input_shards, load_labels, open_dataset, to_inputs
+    from biodl.models.objectives import loss_for, training_metrics
+    from biodl.models.optimization import build_optimizer
+    from biodl.training.device import configure_tensorflow
+    from biodl.training.loop import network_for
 
     dataset = open_dataset(dataset_dir)
-    config = validate_model(name, config)
-    training = config["training"]
-    x, xv = (to_inputs(np.concatenate(input_shards(dataset, split)), dataset.ambiguous) for split in ("train", "validation"))
+    settings = check_model(name, config)
+    training = settings.training
+    x, xv = (
+        to_inputs(np.concatenate(input_shards(dataset, split)), dataset.ambiguous)
+        for split in ("train", "validation")
+    )
     y, yv = load_labels(dataset, "train"), load_labels(dataset, "validation")
     configure_tensorflow(SEED, threads)
-    model = network_for(name, config, dataset)
-    model.compile(optimizer=build_optimizer(name, training, training["learning_rate"]), loss=loss_for(dataset.task, training),
-                  metrics=training_metrics(dataset.task))
-    model.fit(x, y, batch_size=training["batch_size"], epochs=training["epochs"], validation_data=(xv, yv), shuffle=True,
-              verbose=0, callbacks=[timer])
+    model = network_for(settings, dataset)
+    model.compile(
+        optimizer=build_optimizer(name, training),
+        loss=loss_for(dataset.task, training),
+        metrics=training_metrics(dataset.task),
+    )
+    model.fit(
+        x,
+        y,
+        batch_size=training.batch_size,
+        epochs=training.epochs,
+        validation_data=(xv, yv),
+        shuffle=True,
+        verbose=0,
+        callbacks=[timer],
+    )
 
 
 # ---------------------------------------------------------------------------- memory cgroup
+
 
 def memory_cgroup(limit_bytes: int) -> tuple[Path, str] | None:
     """A new memory cgroup limited to ``limit_bytes`` and how it was made, or None where this
@@ -228,10 +296,20 @@ def memory_cgroup(limit_bytes: int) -> tuple[Path, str] | None:
     v1 = Path("/sys/fs/cgroup/memory")
     if (v1 / "memory.limit_in_bytes").exists():
         # memsw is memory + swap: the same limit leaves no room for swapping instead.
-        parent, limits, how = v1, {"memory.limit_in_bytes": limit_bytes, "memory.memsw.limit_in_bytes": limit_bytes}, "cgroup v1 memory.limit_in_bytes"
+        parent, limits, how = (
+            v1,
+            {"memory.limit_in_bytes": limit_bytes, "memory.memsw.limit_in_bytes": limit_bytes},
+            "cgroup v1 memory.limit_in_bytes",
+        )
     elif Path("/sys/fs/cgroup/cgroup.controllers").exists():
-        own = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::"))
-        parent, limits, how = Path("/sys/fs/cgroup" + own).parent, {"memory.max": limit_bytes, "memory.swap.max": 0}, "cgroup v2 memory.max"
+        own = next(
+            line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")
+        )
+        parent, limits, how = (
+            Path("/sys/fs/cgroup" + own).parent,
+            {"memory.max": limit_bytes, "memory.swap.max": 0},
+            "cgroup v2 memory.max",
+        )
     else:
         return None
     folder = parent / f"biodl-train-pipeline-{os.getpid()}"
@@ -277,14 +355,31 @@ def evict_from_page_cache(root: Path) -> None:
 
 # ---------------------------------------------------------------------------- orchestration
 
-def run_worker(kind: str, dataset: Path, model: str, epochs: int, threads: int, cgroup: Path | None = None) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--worker", kind, "--dataset", str(dataset), "--model", model,
-               "--epochs", str(epochs), "--threads", str(threads)]
+
+def run_worker(
+    kind: str, dataset: Path, model: str, epochs: int, threads: int, cgroup: Path | None = None
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--dataset",
+        str(dataset),
+        "--model",
+        model,
+        "--epochs",
+        str(epochs),
+        "--threads",
+        str(threads),
+    ]
 
     def join_cgroup() -> None:
         (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
-    done = subprocess.run(command, capture_output=True, text=True, check=False, preexec_fn=join_cgroup if cgroup else None)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, preexec_fn=join_cgroup if cgroup else None
+    )
     if done.returncode != 0:
         return {"failed": f"exit status {done.returncode}", "stderr": done.stderr[-3000:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -292,9 +387,11 @@ def run_worker(kind: str, dataset: Path, model: str, epochs: int, threads: int, 
 
 def throughput(args: argparse.Namespace, names: list[str], folder: Path) -> None:
     dataset = write_dataset(folder / "throughput", args.examples, args.length)
-    print(f"\n1. Throughput: {args.examples} training + {held_out(args.examples)} validation examples of {args.length} bp; "
-          f"{args.epochs} epochs, the first left out; {args.threads} TensorFlow threads; median of {args.runs} runs, "
-          f"one process each, contenders alternating")
+    print(
+        f"\n1. Throughput: {args.examples} training + {held_out(args.examples)} validation examples of {args.length} bp; "
+        f"{args.epochs} epochs, the first left out; {args.threads} TensorFlow threads; median of {args.runs} runs, "
+        f"one process each, contenders alternating"
+    )
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {(name, kind): [] for name in names for kind in KINDS}
     for run in range(args.runs):
         for name in names:
@@ -311,10 +408,14 @@ def throughput(args: argparse.Namespace, names: list[str], folder: Path) -> None
             wall = [args.examples / statistics.median(r["epoch_seconds"][1:]) for r in runs[name, kind]]
             cpu = [args.examples / statistics.median(r["epoch_cpu_seconds"][1:]) for r in runs[name, kind]]
             rates[kind] = statistics.median(wall), statistics.median(cpu)
-            print(f"  {name:9s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {', '.join(f'{r:.0f}' for r in wall)}); "
-                  f"{rates[kind][1]:7.0f} samples per CPU-second")
-        print(f"  {name:9s} ratio workflow / bare = {rates['workflow'][0] / rates['bare'][0]:.3f} samples/s (goal >= 0.95), "
-              f"{rates['workflow'][1] / rates['bare'][1]:.3f} per CPU-second")
+            print(
+                f"  {name:9s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {', '.join(f'{r:.0f}' for r in wall)}); "
+                f"{rates[kind][1]:7.0f} samples per CPU-second"
+            )
+        print(
+            f"  {name:9s} ratio workflow / bare = {rates['workflow'][0] / rates['bare'][0]:.3f} samples/s (goal >= 0.95), "
+            f"{rates['workflow'][1] / rates['bare'][1]:.3f} per CPU-second"
+        )
 
 
 def memory_cap(args: argparse.Namespace, folder: Path) -> None:
@@ -324,17 +425,23 @@ def memory_cap(args: argparse.Namespace, folder: Path) -> None:
     start = time.perf_counter()
     dataset = write_dataset(folder / "capped", n, args.cap_length)
     size = input_bytes(dataset)
-    print(f"\n2. Memory cap {args.cap_mb} MB: {n} training examples of {args.cap_length} bp, inputs {size / 2**20:.0f} MB on disk "
-          f"({size / cap:.1f}x the cap; written in {time.perf_counter() - start:.0f} s); one epoch of a small model (batch {STREAM_MODEL['training']['batch_size']}), "
-          f"{args.threads} threads, shuffled across {len(list((dataset / 'shards').glob('train-*.x.npy')))} training shards")
+    print(
+        f"\n2. Memory cap {args.cap_mb} MB: {n} training examples of {args.cap_length} bp, inputs {size / 2**20:.0f} MB on disk "
+        f"({size / cap:.1f}x the cap; written in {time.perf_counter() - start:.0f} s); one epoch of a small model (batch {STREAM_MODEL['training']['batch_size']}), "
+        f"{args.threads} threads, shuffled across {len(list((dataset / 'shards').glob('train-*.x.npy')))} training shards"
+    )
     result = run_worker("cap", dataset, "stream", 1, args.threads)
     if "failed" in result:
         sys.exit(f"capped training failed ({result['failed']}):\n{result['stderr']}")
     verdict = "under the cap" if result["peak_mb"] < args.cap_mb else "OVER the cap"
-    print(f"  TensorFlow process baseline (TensorFlow and biodl imported, nothing done): peak RSS {result['idle_mb']:.0f} MB")
-    print(f"  training, no limit: peak RSS {result['peak_mb']:.0f} MB, {verdict} (peak anonymous {result['peak_anon_mb']:.0f} MB, "
-          f"peak file-backed {result['peak_file_mb']:.0f} MB); epoch {result['epoch_seconds'][0]:.0f} s, "
-          f"{n / result['epoch_seconds'][0]:.0f} samples/s")
+    print(
+        f"  TensorFlow process baseline (TensorFlow and biodl imported, nothing done): peak RSS {result['idle_mb']:.0f} MB"
+    )
+    print(
+        f"  training, no limit: peak RSS {result['peak_mb']:.0f} MB, {verdict} (peak anonymous {result['peak_anon_mb']:.0f} MB, "
+        f"peak file-backed {result['peak_file_mb']:.0f} MB); epoch {result['epoch_seconds'][0]:.0f} s, "
+        f"{n / result['epoch_seconds'][0]:.0f} samples/s"
+    )
     if args.smoke:
         return
     made = memory_cgroup(cap)
@@ -347,7 +454,9 @@ def memory_cap(args: argparse.Namespace, folder: Path) -> None:
         result = run_worker("cap", dataset, "stream", 1, args.threads, cgroup)
         kills, charge = oom_kills(cgroup), peak_charge_mb(cgroup)
     except subprocess.SubprocessError as error:  # the child could not join the cgroup
-        print(f"  the child could not be put in the {how} cgroup ({error}): the cap was measured, not enforced")
+        print(
+            f"  the child could not be put in the {how} cgroup ({error}): the cap was measured, not enforced"
+        )
         return
     finally:
         cgroup.rmdir()
@@ -356,23 +465,35 @@ def memory_cap(args: argparse.Namespace, folder: Path) -> None:
         print(f"{where}: KILLED ({result['failed']}, {kills} OOM kill(s))")
     else:
         charged = "" if charge is None else f", peak cgroup charge {charge:.0f} MB (page cache included)"
-        print(f"{where}: finished, peak RSS {result['peak_mb']:.0f} MB{charged}, {kills} OOM kill(s); "
-              f"epoch {result['epoch_seconds'][0]:.0f} s")
+        print(
+            f"{where}: finished, peak RSS {result['peak_mb']:.0f} MB{charged}, {kills} OOM kill(s); "
+            f"epoch {result['epoch_seconds'][0]:.0f} s"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=4, help="per run; the first is left out")
-    parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the train rule's threads)")
-    parser.add_argument("--examples", type=int, default=20000, help="training examples of the throughput dataset")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="TensorFlow threads (the train rule's threads)"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=20000, help="training examples of the throughput dataset"
+    )
     parser.add_argument("--length", type=int, default=500, help="sequence length of the throughput dataset")
-    parser.add_argument("--models", default="cnn_motif,tiny", help=f"throughput models, of {', '.join(models())}")
+    parser.add_argument(
+        "--models", default="cnn_motif,tiny", help=f"throughput models, of {', '.join(models())}"
+    )
     parser.add_argument("--cap-mb", type=int, default=1024, help="memory cap for the streaming check")
     parser.add_argument("--cap-factor", type=float, default=3.0, help="inputs of the capped dataset, in caps")
     parser.add_argument("--cap-length", type=int, default=1000, help="sequence length of the capped dataset")
     parser.add_argument("--skip", choices=["throughput", "memory"], help="leave one part out")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run (CI keeps the script working)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, one run (CI keeps the script working)"
+    )
     parser.add_argument("--worker", choices=["bare", "workflow", "cap"], help=argparse.SUPPRESS)
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)

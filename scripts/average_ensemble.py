@@ -1,14 +1,14 @@
 """Snakemake script of rule average_ensemble: the members' predictions.tsv → the ensemble's.
 
 input: dataset (dataset.json), members (each member's predictions.tsv); output: predictions
-(predictions.tsv, the members' mean outputs). See biodl.ensembles.
+(predictions.tsv, the members' mean outputs). See biodl.evaluation.ensembles.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def average() -> None:
-    from biodl.ensembles import write_average
+    from biodl.evaluation.ensembles import write_average
 
     write_average(snakemake.input.dataset, list(snakemake.input.members), snakemake.output.predictions)
 

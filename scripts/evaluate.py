@@ -4,19 +4,24 @@ input: dataset (dataset.json), predictions (predictions.tsv); params: evaluation
 evaluation settings), seed, settings (the run's settings in words, read by the report's captions
 only); output: metrics (metrics.tsv), metrics_table (metrics.html), optionally confusion_table
 (confusion.tsv), and the figures to draw, by name: roc, pr, calibration, confusion
-(classification) or scatter (regression). See biodl.evaluate.
+(classification) or scatter (regression). See biodl.evaluation.evaluate.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def evaluate() -> None:
     # Imported once logging is set up, so messages from loading the libraries reach the log.
-    from biodl.evaluate import EvaluationSettings, evaluate_predictions, write_evaluation
+    from biodl.config.settings import EvaluationSettings
+    from biodl.evaluation.evaluate import evaluate_predictions, write_evaluation
 
-    settings = EvaluationSettings.from_config(snakemake.params.evaluation)
+    settings = EvaluationSettings.from_validated(snakemake.params.evaluation)
     evaluation = evaluate_predictions(
-        snakemake.input.dataset, snakemake.input.predictions, snakemake.wildcards.model, settings, snakemake.params.seed
+        snakemake.input.dataset,
+        snakemake.input.predictions,
+        snakemake.wildcards.model,
+        settings,
+        snakemake.params.seed,
     )
     write_evaluation(evaluation, dict(snakemake.output.items()), settings)
 

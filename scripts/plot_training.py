@@ -3,8 +3,8 @@
 params: settings (the run's settings in words) is read by the report's caption only.
 """
 
-from biodl.log import run_step
-from biodl.plots import plot_training_curves
+from biodl.core.log import run_step
+from biodl.report.figures import plot_training_curves
 
 run_step(
     snakemake.log[0],

@@ -1,23 +1,25 @@
-"""Snakemake script of rule sanity_check: can the network fit a tiny training subset? (biodl.sanity)
+"""Snakemake script of rule sanity_check: can the network fit a tiny training subset?
+(biodl.training.sanity)
 
-input: dataset (dataset.json); output: result (one-row TSV);
-params: model_name, model_config (mapping), seed, settings (config sanity_check); threads.
+input: dataset (dataset.json); output: result (one-row TSV); params: model_config (the model's
+validated settings), seed, settings (config sanity_check); threads.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def check() -> None:
     # Imported once logging is set up, so messages from loading TensorFlow reach the log.
-    from biodl.sanity import overfit_check
+    from biodl.config.models import model_settings
+    from biodl.config.settings import SanitySettings
+    from biodl.training.sanity import overfit_check
 
     overfit_check(
         snakemake.input.dataset,
-        snakemake.params.model_name,
-        dict(snakemake.params.model_config),
-        int(snakemake.params.seed),
+        model_settings(snakemake.wildcards.model, snakemake.params.model_config),
+        snakemake.params.seed,
         snakemake.output.result,
-        dict(snakemake.params.settings),
+        SanitySettings.from_validated(snakemake.params.settings),
         threads=snakemake.threads,
     )
 

@@ -2,16 +2,16 @@
 
 input: dataset (dataset.json), trials (each trial's predictions.tsv, in trial order); params:
 names (the trials' names), sampled (each trial's sampled values, same order); output: trials
-(trials.tsv), predictions (the chosen trial's predictions.tsv). See biodl.search.
+(trials.tsv), predictions (the chosen trial's predictions.tsv). See biodl.evaluation.search.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def select() -> None:
-    from biodl.search import select_trial
+    from biodl.evaluation.search import select_trial
 
-    trials = list(zip(snakemake.params.names, snakemake.input.trials, snakemake.params.sampled))
+    trials = list(zip(snakemake.params.names, snakemake.input.trials, snakemake.params.sampled, strict=False))
     select_trial(snakemake.input.dataset, trials, snakemake.output.trials, snakemake.output.predictions)
 
 

@@ -2,17 +2,17 @@
 
 input: metrics (one per run) and datasets (each run's dataset.json, same order: a run's task
 is known once its dataset is prepared); params: runs ([dataset, model] per metrics file),
-kinds (each run's model kind), roles and member_of (biodl.variants: ensembles and their
+kinds (each run's model kind), roles and member_of (biodl.workflow.variants: ensembles and their
 members), all in the same order; output: summary (TSV), comparison (PNG).
-See biodl.summary and biodl.plots.plot_comparison.
+See biodl.evaluation.summary and biodl.report.figures.plot_comparison.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def summarize_step() -> None:
-    from biodl.plots import plot_comparison
-    from biodl.summary import summarize, write_summary
+    from biodl.evaluation.summary import summarize, write_summary
+    from biodl.report.figures import plot_comparison
 
     summary = summarize(
         list(snakemake.input.metrics),

@@ -1,21 +1,21 @@
 """Snakemake script of rule train_baseline: one scikit-learn baseline on one prepared dataset.
 
-input: dataset (dataset.json); output: model (.skops), predictions (TSV);
-params: model_name, model_config (mapping), seed. See biodl.baselines.
+input: dataset (dataset.json); output: model (.skops), predictions (TSV); params: model_config
+(the model's validated settings), seed. See biodl.training.baselines.
 """
 
-from biodl.log import run_step
+from biodl.core.log import run_step
 
 
 def train_baseline() -> None:
     # Imported once logging is set up, so messages from loading the libraries reach the log.
-    from biodl.baselines import train_baseline
+    from biodl.config.models import model_settings
+    from biodl.training.baselines import train_baseline
 
     train_baseline(
         snakemake.input.dataset,
-        snakemake.params.model_name,
-        dict(snakemake.params.model_config),
-        int(snakemake.params.seed),
+        model_settings(snakemake.wildcards.model, snakemake.params.model_config),
+        snakemake.params.seed,
         snakemake.output.model,
         snakemake.output.predictions,
     )

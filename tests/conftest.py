@@ -1,4 +1,4 @@
-"""Fixtures: small prepared DNA datasets written in the layout of ``prepare`` (see biodl.dataset).
+"""Fixtures: small prepared DNA datasets written in the layout of ``prepare`` (see biodl.data.dataset).
 
 Positives carry a planted motif per target (binary / multilabel: present or not; multiclass:
 the class's motif), so tiny networks learn them in a few epochs.
@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.io import save_npy, write_json, write_tsv
+from biodl.core.files import save_npy, write_json, write_tsv
 
 BASES = "ACGT"
 MOTIFS = ["GATAAGGATAAG", "CACGTGCACGTG", "TTGACATTGACA"]
-CLASSES = {"binary": ["background", "bound"], "multiclass": ["alpha", "beta", "gamma"], "multilabel": ["site_a", "site_b"]}
+CLASSES = {
+    "binary": ["background", "bound"],
+    "multiclass": ["alpha", "beta", "gamma"],
+    "multilabel": ["site_a", "site_b"],
+}
 # IUPAC codes placed once in each non-"zeros" sequence, with their stored channels (A, C, G, T).
 AMBIGUOUS_CODES = {"N": (1, 1, 1, 1), "R": (1, 0, 1, 0)}
 
@@ -36,7 +40,9 @@ def _sequences(task: str, y: np.ndarray, length: int, ambiguous: str, rng: np.ra
     for i, row in enumerate(y):
         motifs = [MOTIFS[j] for j in np.flatnonzero(row)] if task != "binary" else MOTIFS[:1] * int(row[0])
         for k, motif in enumerate(motifs):
-            start = k * (length // 2) + int(rng.integers(0, length // 2 - len(motif) - 2))  # clear of the ambiguous tail
+            start = k * (length // 2) + int(
+                rng.integers(0, length // 2 - len(motif) - 2)
+            )  # clear of the ambiguous tail
             codes[i, start : start + len(motif)] = [BASES.index(b) for b in motif]
     x = np.eye(4, dtype=np.uint8)[codes]
     if ambiguous == "zeros":
@@ -61,7 +67,7 @@ def write_dataset(
     classes = CLASSES[task]
     targets = classes[1:] if task == "binary" else classes
     splits, rows = {}, []
-    for split, n in zip(("train", "validation", "test"), sizes):
+    for split, n in zip(("train", "validation", "test"), sizes, strict=False):
         y = _labels(task, n, rng)
         x = _sequences(task, y, length, ambiguous, rng)
         shards = []
@@ -72,15 +78,31 @@ def write_dataset(
             shards.append(shard)
             for offset, label in enumerate(y[first : first + shard_size]):
                 index = first + offset
-                rows.append({
-                    "split": split, "shard": shard, "offset": offset, "source": "fixture", "name": f"{split}_{index}",
-                    "chrom": f"chr{index % 3 + 1}", "start": index * 100, "end": index * 100 + length, "strand": "+",
-                    "label": _label_text(task, classes, label),
-                })
+                rows.append(
+                    {
+                        "split": split,
+                        "shard": shard,
+                        "offset": offset,
+                        "source": "fixture",
+                        "name": f"{split}_{index}",
+                        "chrom": f"chr{index % 3 + 1}",
+                        "start": index * 100,
+                        "end": index * 100 + length,
+                        "strand": "+",
+                        "label": _label_text(task, classes, label),
+                    }
+                )
         splits[split] = {"n": n, "shards": shards}
     manifest = {
-        "name": f"fixture_{task}", "modality": "dna", "task": task, "classes": classes, "targets": targets,
-        "input_shape": [length, 4], "ambiguous": ambiguous, "splits": splits, "seed": seed,
+        "name": f"fixture_{task}",
+        "modality": "dna",
+        "task": task,
+        "classes": classes,
+        "targets": targets,
+        "input_shape": [length, 4],
+        "ambiguous": ambiguous,
+        "splits": splits,
+        "seed": seed,
     }
     write_json(manifest, root / "dataset.json")
     write_tsv(pd.DataFrame(rows), root / "metadata.tsv")
@@ -92,7 +114,7 @@ def _label_text(task: str, classes: list[str], label: np.ndarray) -> str:
         return classes[int(label[0])]
     if task == "multiclass":
         return classes[int(label.argmax())]
-    return ";".join(c for c, v in zip(classes, label) if v)
+    return ";".join(c for c, v in zip(classes, label, strict=False) if v)
 
 
 @pytest.fixture

@@ -39,8 +39,14 @@ def write_pyramid(path: Path, pixels: np.ndarray, levels: int = 2, mpp: float | 
         for level in range(levels):
             step = 2**level
             reduced = pixels[::step, ::step] if step > 1 else pixels
-            tiff.write(np.ascontiguousarray(reduced), tile=(32, 32), photometric="rgb", compression="zlib",
-                       subfiletype=1 if level else 0, **(resolution if level == 0 else {}))
+            tiff.write(
+                np.ascontiguousarray(reduced),
+                tile=(32, 32),
+                photometric="rgb",
+                compression="zlib",
+                subfiletype=1 if level else 0,
+                **(resolution if level == 0 else {}),
+            )
     return path
 
 
@@ -49,7 +55,7 @@ def slide_mask(downsample: int = 4) -> np.ndarray:
     width, height = SLIDE_SIZE
     mask = np.zeros((height // downsample, width // downsample), dtype=np.uint8)
     for label, (x0, y0, x1, y1) in ((1, LEFT_TISSUE), (2, RIGHT_TISSUE)):
-        mask[y0 // downsample:y1 // downsample, x0 // downsample:x1 // downsample] = label
+        mask[y0 // downsample : y1 // downsample, x0 // downsample : x1 // downsample] = label
     return mask
 
 

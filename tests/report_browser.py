@@ -18,8 +18,13 @@ import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "report"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 # Loads every image of the report (all are embedded as data URIs) into an <img> and reports the
@@ -44,7 +49,9 @@ def chromium() -> str:
     path = shutil.which("chromium")
     if path is None:
         if os.environ.get("BIODL_REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed but BIODL_REQUIRE_BROWSER is set (make browser installs it)")
+            pytest.fail(
+                "chromium is not installed but BIODL_REQUIRE_BROWSER is set (make browser installs it)"
+            )
         pytest.skip("chromium is not installed (make browser installs it)")
     return path
 
@@ -59,7 +66,10 @@ def report_page(report: Path) -> Iterator[object]:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.errors = []
-            page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+            page.on(
+                "console",
+                lambda message: page.errors.append(message.text) if message.type == "error" else None,
+            )
             page.on("pageerror", lambda error: page.errors.append(str(error)))
             page.goto(report.resolve().as_uri())
             page.get_by_role("link", name="Statistics").wait_for()

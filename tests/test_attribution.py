@@ -1,4 +1,4 @@
-"""Tests of biodl.attribution on networks small enough to check by hand."""
+"""Tests of biodl.interpret.attribution on networks small enough to check by hand."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ import keras
 import numpy as np
 import pytest
 
-from biodl.attribution import (feature_maps, grad_cam, in_silico_mutagenesis, ism_scores, maximise_filters, maximise_output,
-                               output_logit, saliency)
+from biodl.interpret.attribution import (
+    feature_maps,
+    grad_cam,
+    in_silico_mutagenesis,
+    ism_scores,
+    maximise_filters,
+    maximise_output,
+    output_logit,
+    saliency,
+)
 
 rng = np.random.default_rng(0)
 
@@ -33,7 +41,12 @@ def test_logit_saliency_and_mutagenesis_of_a_linear_model() -> None:
     reference = (x * w).sum(axis=2, keepdims=True)
     np.testing.assert_allclose(effects, w[None] - reference, rtol=1e-4, atol=1e-5)
     scores = ism_scores(effects, x)
-    np.testing.assert_allclose(scores.sum(axis=2), (reference[..., 0] - (w.sum(axis=1) - reference[..., 0]) / 3), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        scores.sum(axis=2),
+        (reference[..., 0] - (w.sum(axis=1) - reference[..., 0]) / 3),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_maximisation_keeps_distributions_and_finds_the_kernel_consensus() -> None:

@@ -3,8 +3,8 @@
 Each case starts from tiny, valid, demo-like inputs (a three-chromosome genome with peaks, a
 FASTA of sequences, a feature table, an image sample sheet), breaks one thing, and runs what
 the workflow runs: the configuration check of ``workflow/rules/common.smk``
-(``biodl.config.validate_config``), then the preparing rule's own script
-(``scripts/prepare.py``, executed with a stand-in ``snakemake`` object). A failing case must
+(``biodl.config.checks.validate_config``), then the preparing rule's own script
+(``scripts/prepare_<modality>.py``, executed with a stand-in ``snakemake`` object). A failing case must
 give exactly one error line, naming the user's file (as written in the config, never a
 resolved temporary path) and the record, line or key, with what was expected; exit status 1;
 no traceback; and no file under ``results/`` at all, so nothing looks complete. The "must
@@ -39,11 +39,11 @@ import yaml
 from image_fixtures import slide_pixels, write_pyramid
 from PIL import Image
 
-from biodl.config import validate_config
-from biodl.validate import InputError
+from biodl.config.checks import validate_config
+from biodl.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-PREPARE_SCRIPT = ROOT / "scripts" / "prepare.py"
+SCRIPTS = ROOT / "scripts"
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 # --- tiny valid inputs ------------------------------------------------------------------------
@@ -54,8 +54,10 @@ LENGTH = 100
 
 
 def fasta_text(records: dict[str, str], width: int = 60, newline: str = "\n") -> str:
-    return "".join(f">{name}{newline}" + "".join(seq[i:i + width] + newline for i in range(0, len(seq), width))
-                   for name, seq in records.items())
+    return "".join(
+        f">{name}{newline}" + "".join(seq[i : i + width] + newline for i in range(0, len(seq), width))
+        for name, seq in records.items()
+    )
 
 
 def genome_records() -> dict[str, str]:
@@ -65,8 +67,11 @@ def genome_records() -> dict[str, str]:
 
 def bed_lines() -> list[str]:
     """Ten 60 bp peaks per chromosome, away from the ends, in narrowPeak-free 6-column BED."""
-    return [f"{chrom}\t{start}\t{start + 60}\t{chrom}_p{k}\t0\t{'+-'[k % 2]}"
-            for chrom in CHROMS for k, start in enumerate(range(200, 2700, 250))]
+    return [
+        f"{chrom}\t{start}\t{start + 60}\t{chrom}_p{k}\t0\t{'+-'[k % 2]}"
+        for chrom in CHROMS
+        for k, start in enumerate(range(200, 2700, 250))
+    ]
 
 
 def sequence_records() -> dict[str, str]:
@@ -78,18 +83,28 @@ def table_lines() -> list[str]:
     rng = np.random.default_rng(3)
     rows = ["id,size,density,colour,diagnosis"]
     for i in range(60):
-        rows.append(f"s{i},{rng.normal(10, 2):.3f},{rng.normal(1, 0.2):.3f},{['red', 'blue'][i % 2]},"
-                    f"{['benign', 'malignant'][i % 3 == 0]}")
+        rows.append(
+            f"s{i},{rng.normal(10, 2):.3f},{rng.normal(1, 0.2):.3f},{['red', 'blue'][i % 2]},"
+            f"{['benign', 'malignant'][i % 3 == 0]}"
+        )
     return rows
 
 
 def pink_image(seed: int, size: int = 64) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.clip(np.array([200, 110, 170]) + rng.integers(-20, 21, (size, size, 3)), 0, 255).astype(np.uint8)
+    return np.clip(np.array([200, 110, 170]) + rng.integers(-20, 21, (size, size, 3)), 0, 255).astype(
+        np.uint8
+    )
 
 
-LABEL_SHEET = [("img0.png", "a", "train"), ("img1.png", "b", "train"), ("img2.png", "a", "validation"),
-               ("img3.png", "b", "validation"), ("img4.png", "a", "test"), ("img5.png", "b", "test")]
+LABEL_SHEET = [
+    ("img0.png", "a", "train"),
+    ("img1.png", "b", "train"),
+    ("img2.png", "a", "validation"),
+    ("img3.png", "b", "validation"),
+    ("img4.png", "a", "test"),
+    ("img5.png", "b", "test"),
+]
 
 
 def write_inputs(folder: Path) -> None:
@@ -100,39 +115,75 @@ def write_inputs(folder: Path) -> None:
     (folder / "table.csv").write_text("\n".join(table_lines()) + "\n")
     for i, (name, _, _) in enumerate(LABEL_SHEET):
         Image.fromarray(pink_image(i)).save(folder / name)
-    (folder / "sheet.tsv").write_text("image\tlabel\tsplit\n" + "".join(f"{n}\t{c}\t{s}\n" for n, c, s in LABEL_SHEET))
+    (folder / "sheet.tsv").write_text(
+        "image\tlabel\tsplit\n" + "".join(f"{n}\t{c}\t{s}\n" for n, c, s in LABEL_SHEET)
+    )
     # A mask sheet: the left half of each image is class 1, the right half class 2.
     mask = np.zeros((64, 64), np.uint8)
     mask[:, :32], mask[:, 32:] = 1, 2
     Image.fromarray(mask).save(folder / "mask.png")
-    (folder / "masks.tsv").write_text("image\tmask\tsplit\n" + "".join(f"{n}\tmask.png\t{s}\n" for n, _, s in LABEL_SHEET))
+    (folder / "masks.tsv").write_text(
+        "image\tmask\tsplit\n" + "".join(f"{n}\tmask.png\t{s}\n" for n, _, s in LABEL_SHEET)
+    )
 
 
 DATASETS: dict[str, dict[str, Any]] = {
-    "genome": {"modality": "dna", "genome": "genome.fa", "regions": {"peak": "peaks.bed"}, "length": LENGTH,
-               "negatives": {"method": "shuffle", "ratio": 1}, "split": {"validation": ["chr2"], "test": ["chr3"]}},
-    "sequences": {"modality": "dna", "sequences": {"bound": "bound.fa"}, "length": 50,
-                  "negatives": {"method": "shuffle", "ratio": 1}},
-    "table": {"modality": "table", "path": "table.csv", "id_column": "id", "label_columns": ["diagnosis"],
-              "task": "binary", "classes": ["benign", "malignant"]},
-    "image": {"modality": "image", "sample_sheet": "sheet.tsv", "tile": {"size": 32},
-              "tissue": {"background": "light"}},
-    "masks": {"modality": "image", "sample_sheet": "masks.tsv", "classes": {"left": 1, "right": 2},
-              "tile": {"size": 32}, "tissue": {"background": "light"}},
+    "genome": {
+        "modality": "dna",
+        "genome": "genome.fa",
+        "regions": {"peak": "peaks.bed"},
+        "length": LENGTH,
+        "negatives": {"method": "shuffle", "ratio": 1},
+        "split": {"validation": ["chr2"], "test": ["chr3"]},
+    },
+    "sequences": {
+        "modality": "dna",
+        "sequences": {"bound": "bound.fa"},
+        "length": 50,
+        "negatives": {"method": "shuffle", "ratio": 1},
+    },
+    "table": {
+        "modality": "table",
+        "path": "table.csv",
+        "id_column": "id",
+        "label_columns": ["diagnosis"],
+        "task": "binary",
+        "classes": ["benign", "malignant"],
+    },
+    "image": {
+        "modality": "image",
+        "sample_sheet": "sheet.tsv",
+        "tile": {"size": 32},
+        "tissue": {"background": "light"},
+    },
+    "masks": {
+        "modality": "image",
+        "sample_sheet": "masks.tsv",
+        "classes": {"left": 1, "right": 2},
+        "tile": {"size": 32},
+        "tissue": {"background": "light"},
+    },
 }
-MODELS = {"dna": {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 5}], "global_pool": "max"},
-          "table": {"kind": "mlp", "dense_layers": [{"units": 4}]},
-          "image": {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3}]}}
+MODELS = {
+    "dna": {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 5}], "global_pool": "max"},
+    "table": {"kind": "mlp", "dense_layers": [{"units": 4}]},
+    "image": {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3}]},
+}
 
 
 def base_config(base: str) -> dict[str, Any]:
     dataset = copy.deepcopy(DATASETS[base])
     modality = dataset["modality"]
-    return {"seed": 5, "datasets": {"d": dataset}, "models": {"m": copy.deepcopy(MODELS[modality])},
-            "runs": {"d": ["m"]}}
+    return {
+        "seed": 5,
+        "datasets": {"d": dataset},
+        "models": {"m": copy.deepcopy(MODELS[modality])},
+        "runs": {"d": ["m"]},
+    }
 
 
 # --- what the workflow runs -------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -148,7 +199,8 @@ class Outcome:
 
 
 def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome:
-    """The configuration check, then ``scripts/prepare.py`` as the preparing rule runs it, in ``folder``.
+    """The configuration check, then ``scripts/prepare_<modality>.py`` as the preparing rule runs it,
+    in ``folder``.
 
     A configuration error stops everything before any job, as in ``common.smk``; it is reported
     like a job's error here, for one way of checking every case.
@@ -160,14 +212,23 @@ def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome
     except InputError as error:
         return Outcome(1, [str(error)], str(error), _results(folder))
     out = Path("results") / "prepared" / dataset
-    outputs = {"dataset": str(out / "dataset.json"), "metadata": str(out / "metadata.tsv"),
-               "shards": str(out / "shards"), "preview": str(out / "preview.png")}
-    fake = SimpleNamespace(output=SimpleNamespace(**outputs), params=SimpleNamespace(spec=config["datasets"][dataset],
-                                                                                     seed=config["seed"]),
-                           wildcards=SimpleNamespace(dataset=dataset), threads=1, log=[str(log)])
+    outputs = {
+        "dataset": str(out / "dataset.json"),
+        "metadata": str(out / "metadata.tsv"),
+        "shards": str(out / "shards"),
+        "preview": str(out / "preview.png"),
+    }
+    fake = SimpleNamespace(
+        output=SimpleNamespace(**outputs),
+        params=SimpleNamespace(spec=config["datasets"][dataset], seed=config["seed"]),
+        wildcards=SimpleNamespace(dataset=dataset),
+        threads=1,
+        log=[str(log)],
+    )
     code = 0
     try:
-        runpy.run_path(str(PREPARE_SCRIPT), init_globals={"snakemake": fake}, run_name="__main__")
+        script = SCRIPTS / f"prepare_{config['datasets'][dataset]['modality']}.py"
+        runpy.run_path(str(script), init_globals={"snakemake": fake}, run_name="__main__")
     except SystemExit as stop:
         code = int(stop.code or 0)
     finally:
@@ -185,12 +246,15 @@ def _results(folder: Path) -> list[Path]:
 
 # --- the cases --------------------------------------------------------------------------------
 
+
 def edit_line(path: str, number: int, change: Callable[[str], str]) -> Callable[[Path, dict], None]:
     """A mutation replacing 1-based line ``number`` of ``path`` by ``change(line)``."""
+
     def mutate(folder: Path, config: dict) -> None:
         lines = (folder / path).read_text().split("\n")
         lines[number - 1] = change(lines[number - 1])
         (folder / path).write_text("\n".join(lines))
+
     return mutate
 
 
@@ -198,17 +262,20 @@ def write(path: str, content: str | bytes) -> Callable[[Path, dict], None]:
     def mutate(folder: Path, config: dict) -> None:
         target = folder / path
         target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content)
+
     return mutate
 
 
 def set_key(keys: str, value: Any) -> Callable[[Path, dict], None]:
     """A mutation setting a dotted config key (``datasets.d.length``)."""
+
     def mutate(folder: Path, config: dict) -> None:
         *parents, last = keys.split(".")
         node = config
         for key in parents:
             node = node.setdefault(key, {})
         node[last] = value
+
     return mutate
 
 
@@ -219,13 +286,16 @@ def rename_key(keys: str, new: str) -> Callable[[Path, dict], None]:
         for key in parents:
             node = node[key]
         node[new] = node.pop(last)
+
     return mutate
 
 
 def gzipped(path: str) -> Callable[[Path, dict], None]:
     """A mutation compressing ``path`` to ``path.gz`` (the config must then name the .gz)."""
+
     def mutate(folder: Path, config: dict) -> None:
         (folder / f"{path}.gz").write_bytes(gzip.compress((folder / path).read_bytes()))
+
     return mutate
 
 
@@ -233,13 +303,14 @@ def both(*mutations: Callable[[Path, dict], None]) -> Callable[[Path, dict], Non
     def mutate(folder: Path, config: dict) -> None:
         for mutation in mutations:
             mutation(folder, config)
+
     return mutate
 
 
 def genome_with(chrom: str, position: int, text: str) -> str:
     """The genome FASTA with ``text`` written over ``chrom`` from 1-based ``position`` on (same length)."""
     records = genome_records()
-    records[chrom] = records[chrom][:position - 1] + text + records[chrom][position - 1 + len(text):]
+    records[chrom] = records[chrom][: position - 1] + text + records[chrom][position - 1 + len(text) :]
     return fasta_text(records)
 
 
@@ -275,22 +346,29 @@ def truncated_volume(folder: Path, config: dict) -> None:
 
 
 def all_peaks_at_the_ends(folder: Path, config: dict) -> None:
-    (folder / "peaks.bed").write_text("".join(f"{c}\t5\t65\tp{c}\t0\t+\n" for c in CHROMS)
-                                      + "".join(f"{c}\t{CHROM_LENGTH - 40}\t{CHROM_LENGTH - 5}\tq{c}\t0\t+\n" for c in CHROMS))
+    (folder / "peaks.bed").write_text(
+        "".join(f"{c}\t5\t65\tp{c}\t0\t+\n" for c in CHROMS)
+        + "".join(f"{c}\t{CHROM_LENGTH - 40}\t{CHROM_LENGTH - 5}\tq{c}\t0\t+\n" for c in CHROMS)
+    )
 
 
 def drop_table_column(column: str) -> Callable[[Path, dict], None]:
     def mutate(folder: Path, config: dict) -> None:
         rows = [line.split(",") for line in table_lines()]
         index = rows[0].index(column)
-        (folder / "table.csv").write_text("\n".join(",".join(r[:index] + r[index + 1:]) for r in rows) + "\n")
+        (folder / "table.csv").write_text(
+            "\n".join(",".join(r[:index] + r[index + 1 :]) for r in rows) + "\n"
+        )
+
     return mutate
 
 
 def empty_column(folder: Path, config: dict) -> None:
     rows = [line.split(",") for line in table_lines()]
-    (folder / "table.csv").write_text("\n".join(",".join(r[:2] + (["density"] if i == 0 else ["NA"]) + r[3:])
-                                                for i, r in enumerate(rows)) + "\n")
+    (folder / "table.csv").write_text(
+        "\n".join(",".join(r[:2] + (["density"] if i == 0 else ["NA"]) + r[3:]) for i, r in enumerate(rows))
+        + "\n"
+    )
 
 
 def rare_class(folder: Path, config: dict) -> None:
@@ -303,7 +381,9 @@ def rare_class(folder: Path, config: dict) -> None:
 
 def no_peaks_on_the_test_chromosome(folder: Path, config: dict) -> None:
     """Peaks only on chr1 and chr2: the test chromosome chr3 gets no example at all."""
-    (folder / "peaks.bed").write_text("\n".join(line for line in bed_lines() if not line.startswith("chr3")) + "\n")
+    (folder / "peaks.bed").write_text(
+        "\n".join(line for line in bed_lines() if not line.startswith("chr3")) + "\n"
+    )
     config["datasets"]["d"]["negatives"] = {"method": "gc_matched", "ratio": 1}
 
 
@@ -324,99 +404,271 @@ class Case:
 
 BAD = [
     # DNA: the genome FASTA
-    Case("FASTA without a header", "genome", write("genome.fa", "ACGT" * 30 + "\n"),
-         ("genome.fa, line 1:", "expected a FASTA header starting with '>'")),
+    Case(
+        "FASTA without a header",
+        "genome",
+        write("genome.fa", "ACGT" * 30 + "\n"),
+        ("genome.fa, line 1:", "expected a FASTA header starting with '>'"),
+    ),
     Case("empty FASTA", "genome", write("genome.fa", ""), ("genome.fa:", "empty", "expected")),
-    Case("gzip-compressed FASTA", "genome", both(gzipped("genome.fa"), set_key("datasets.d.genome", "genome.fa.gz")),
-         ("genome.fa.gz: is gzip-compressed", "expected an uncompressed FASTA file", "gunzip -k genome.fa.gz")),
-    Case("FASTA with headers but no sequence", "sequences", write("bound.fa", ">a\n>b\n"),
-         ("bound.fa", "record 'a'", "expected")),
-    Case("character outside the DNA alphabet", "genome", write("genome.fa", genome_with("chr1", 404, "U")),
-         ("genome.fa, record 'chr1', position 404:", "invalid character 'U'", "expected A, C, G, T")),
-    Case("duplicate record names", "genome", write("genome.fa", fasta_text(genome_records()) + ">chr2\n" + "ACGT" * 20 + "\n"),
-         ("genome.fa", "'chr2'", "expected")),
-    Case("lines of unequal length in a record", "genome",
-         write("genome.fa", fasta_text(genome_records()).replace("\n", "\nAC\n", 3).replace("\nAC\n", "\n", 1)),
-         ("genome.fa", "line", "expected")),
-    Case("duplicate record names in a sequence file", "sequences",
-         write("bound.fa", fasta_text(sequence_records()) + ">seq3\nACGTACGT\n"), ("bound.fa", "'seq3'", "expected")),
+    Case(
+        "gzip-compressed FASTA",
+        "genome",
+        both(gzipped("genome.fa"), set_key("datasets.d.genome", "genome.fa.gz")),
+        ("genome.fa.gz: is gzip-compressed", "expected an uncompressed FASTA file", "gunzip -k genome.fa.gz"),
+    ),
+    Case(
+        "FASTA with headers but no sequence",
+        "sequences",
+        write("bound.fa", ">a\n>b\n"),
+        ("bound.fa", "record 'a'", "expected"),
+    ),
+    Case(
+        "character outside the DNA alphabet",
+        "genome",
+        write("genome.fa", genome_with("chr1", 404, "U")),
+        ("genome.fa, record 'chr1', position 404:", "invalid character 'U'", "expected A, C, G, T"),
+    ),
+    Case(
+        "duplicate record names",
+        "genome",
+        write("genome.fa", fasta_text(genome_records()) + ">chr2\n" + "ACGT" * 20 + "\n"),
+        ("genome.fa", "'chr2'", "expected"),
+    ),
+    Case(
+        "lines of unequal length in a record",
+        "genome",
+        write(
+            "genome.fa", fasta_text(genome_records()).replace("\n", "\nAC\n", 3).replace("\nAC\n", "\n", 1)
+        ),
+        ("genome.fa", "line", "expected"),
+    ),
+    Case(
+        "duplicate record names in a sequence file",
+        "sequences",
+        write("bound.fa", fasta_text(sequence_records()) + ">seq3\nACGTACGT\n"),
+        ("bound.fa", "'seq3'", "expected"),
+    ),
     # DNA: BED / narrowPeak
-    Case("gzip-compressed BED", "genome", both(gzipped("peaks.bed"), set_key("datasets.d.regions", {"peak": "peaks.bed.gz"})),
-         ("peaks.bed.gz: is gzip-compressed", "expected an uncompressed BED file")),
-    Case("BED start > end", "genome", edit_line("peaks.bed", 4, lambda line: "chr1\t900\t800\tbroken\t0\t+"),
-         ("peaks.bed, line 4:", "end must be greater than start", "start=900 end=800")),
-    Case("BED negative coordinate", "genome", edit_line("peaks.bed", 2, lambda line: "chr1\t-20\t40\tneg\t0\t+"),
-         ("peaks.bed, line 2:", "start must be >= 0", "-20")),
-    Case("BED non-integer coordinate", "genome", edit_line("peaks.bed", 3, lambda line: "chr1\t1e3\t1060\tsci\t0\t+"),
-         ("peaks.bed, line 3:", "integers", "'1e3'")),
-    Case("BED with spaces instead of tabs", "genome", edit_line("peaks.bed", 1, lambda line: line.replace("\t", " ")),
-         ("peaks.bed, line 1:", "tab-separated", "found 1")),
-    Case("BED chromosome not in the genome", "genome", edit_line("peaks.bed", 5, lambda line: "chrX\t100\t200\tx\t0\t+"),
-         ("peaks.bed, line 5:", "'chrX' is not in the genome", "chr1")),
-    Case("BED end past the chromosome end", "genome", edit_line("peaks.bed", 6, lambda line: f"chr2\t2950\t{CHROM_LENGTH + 10}\tp\t0\t+"),
-         ("peaks.bed, line 6:", f"end {CHROM_LENGTH + 10} is past the end of chr2", f"length {CHROM_LENGTH}")),
-    Case("BED with an invalid strand", "genome", edit_line("peaks.bed", 7, lambda line: line[:-1] + "*"),
-         ("peaks.bed, line 7:", "strand", "'*'")),
-    Case("narrowPeak summit outside its peak", "genome",
-         edit_line("peaks.bed", 2, lambda line: line + "\t5.1\t-1\t-1\t75"),
-         ("peaks.bed, line 2:", "summit", "75", "expected")),
-    Case("BED without records", "genome", write("peaks.bed", "# no peaks yet\ntrack name=empty\n"),
-         ("peaks.bed", "no regions", "expected")),
-    Case("every interval filtered out", "genome", all_peaks_at_the_ends,
-         ("peaks.bed", "chromosome end", "expected")),
-    Case("hold-out chromosome without regions", "genome", no_peaks_on_the_test_chromosome,
-         ("peaks.bed, split 'test': no examples", "'test': {}", "expected examples in every split")),
-    Case("one class only in a split (DNA)", "genome", second_class_off_the_test_chromosome,
-         ("peaks.bed, other.bed, split 'test': holds only the class 'peak'", "expected at least two classes")),
+    Case(
+        "gzip-compressed BED",
+        "genome",
+        both(gzipped("peaks.bed"), set_key("datasets.d.regions", {"peak": "peaks.bed.gz"})),
+        ("peaks.bed.gz: is gzip-compressed", "expected an uncompressed BED file"),
+    ),
+    Case(
+        "BED start > end",
+        "genome",
+        edit_line("peaks.bed", 4, lambda line: "chr1\t900\t800\tbroken\t0\t+"),
+        ("peaks.bed, line 4:", "end must be greater than start", "start=900 end=800"),
+    ),
+    Case(
+        "BED negative coordinate",
+        "genome",
+        edit_line("peaks.bed", 2, lambda line: "chr1\t-20\t40\tneg\t0\t+"),
+        ("peaks.bed, line 2:", "start must be >= 0", "-20"),
+    ),
+    Case(
+        "BED non-integer coordinate",
+        "genome",
+        edit_line("peaks.bed", 3, lambda line: "chr1\t1e3\t1060\tsci\t0\t+"),
+        ("peaks.bed, line 3:", "integers", "'1e3'"),
+    ),
+    Case(
+        "BED with spaces instead of tabs",
+        "genome",
+        edit_line("peaks.bed", 1, lambda line: line.replace("\t", " ")),
+        ("peaks.bed, line 1:", "tab-separated", "found 1"),
+    ),
+    Case(
+        "BED chromosome not in the genome",
+        "genome",
+        edit_line("peaks.bed", 5, lambda line: "chrX\t100\t200\tx\t0\t+"),
+        ("peaks.bed, line 5:", "'chrX' is not in the genome", "chr1"),
+    ),
+    Case(
+        "BED end past the chromosome end",
+        "genome",
+        edit_line("peaks.bed", 6, lambda line: f"chr2\t2950\t{CHROM_LENGTH + 10}\tp\t0\t+"),
+        ("peaks.bed, line 6:", f"end {CHROM_LENGTH + 10} is past the end of chr2", f"length {CHROM_LENGTH}"),
+    ),
+    Case(
+        "BED with an invalid strand",
+        "genome",
+        edit_line("peaks.bed", 7, lambda line: line[:-1] + "*"),
+        ("peaks.bed, line 7:", "strand", "'*'"),
+    ),
+    Case(
+        "narrowPeak summit outside its peak",
+        "genome",
+        edit_line("peaks.bed", 2, lambda line: line + "\t5.1\t-1\t-1\t75"),
+        ("peaks.bed, line 2:", "summit", "75", "expected"),
+    ),
+    Case(
+        "BED without records",
+        "genome",
+        write("peaks.bed", "# no peaks yet\ntrack name=empty\n"),
+        ("peaks.bed", "no regions", "expected"),
+    ),
+    Case(
+        "every interval filtered out",
+        "genome",
+        all_peaks_at_the_ends,
+        ("peaks.bed", "chromosome end", "expected"),
+    ),
+    Case(
+        "hold-out chromosome without regions",
+        "genome",
+        no_peaks_on_the_test_chromosome,
+        ("peaks.bed, split 'test': no examples", "'test': {}", "expected examples in every split"),
+    ),
+    Case(
+        "one class only in a split (DNA)",
+        "genome",
+        second_class_off_the_test_chromosome,
+        ("peaks.bed, other.bed, split 'test': holds only the class 'peak'", "expected at least two classes"),
+    ),
     # Tables
-    Case("table without its label column", "table", drop_table_column("diagnosis"),
-         ("table.csv, header:", "'diagnosis'", "not found")),
-    Case("non-numeric feature", "table", edit_line("table.csv", 8, lambda line: line.replace(line.split(",")[1], "12.5 cm", 1)),
-         ("table.csv, line 8, column 'size':", "expected a number", "'12.5 cm'")),
+    Case(
+        "table without its label column",
+        "table",
+        drop_table_column("diagnosis"),
+        ("table.csv, header:", "'diagnosis'", "not found"),
+    ),
+    Case(
+        "non-numeric feature",
+        "table",
+        edit_line("table.csv", 8, lambda line: line.replace(line.split(",")[1], "12.5 cm", 1)),
+        ("table.csv, line 8, column 'size':", "expected a number", "'12.5 cm'"),
+    ),
     Case("all-NaN column", "table", empty_column, ("table.csv", "column 'density'", "no values")),
-    Case("missing label", "table", edit_line("table.csv", 10, lambda line: line.rsplit(",", 1)[0] + ","),
-         ("table.csv, line 10, column 'diagnosis':", "missing label")),
-    Case("label outside the configured classes", "table", edit_line("table.csv", 12, lambda line: line.rsplit(",", 1)[0] + ",benign?"),
-         ("table.csv, line 12, column 'diagnosis':", "'benign?'", "['benign', 'malignant']")),
-    Case("one class only in a split (table: a rare class)", "table", rare_class,
-         ("table.csv, split 'validation': holds only the class 'benign'", "'malignant': 2", "expected at least two classes")),
-    Case("table with a header only", "table", write("table.csv", table_lines()[0] + "\n"),
-         ("table.csv:", "no rows")),
+    Case(
+        "missing label",
+        "table",
+        edit_line("table.csv", 10, lambda line: line.rsplit(",", 1)[0] + ","),
+        ("table.csv, line 10, column 'diagnosis':", "missing label"),
+    ),
+    Case(
+        "label outside the configured classes",
+        "table",
+        edit_line("table.csv", 12, lambda line: line.rsplit(",", 1)[0] + ",benign?"),
+        ("table.csv, line 12, column 'diagnosis':", "'benign?'", "['benign', 'malignant']"),
+    ),
+    Case(
+        "one class only in a split (table: a rare class)",
+        "table",
+        rare_class,
+        (
+            "table.csv, split 'validation': holds only the class 'benign'",
+            "'malignant': 2",
+            "expected at least two classes",
+        ),
+    ),
+    Case(
+        "table with a header only",
+        "table",
+        write("table.csv", table_lines()[0] + "\n"),
+        ("table.csv:", "no rows"),
+    ),
     # Images
     Case("corrupt (truncated) image", "image", truncated_png, ("img3.png:", "not a readable image")),
-    Case("truncated NIfTI volume", "image", truncated_volume,
-         ("brain.nii: not a readable NIfTI volume", "could the file be damaged?")),
-    Case("mask of the wrong size", "masks", small_mask, ("mask.png:", "mask size 48x20 does not match the image 64x64")),
+    Case(
+        "truncated NIfTI volume",
+        "image",
+        truncated_volume,
+        ("brain.nii: not a readable NIfTI volume", "could the file be damaged?"),
+    ),
+    Case(
+        "mask of the wrong size",
+        "masks",
+        small_mask,
+        ("mask.png:", "mask size 48x20 does not match the image 64x64"),
+    ),
     Case("unreadable slide", "image", unreadable_slide, ("slide.svs", "expected")),
-    Case("truncated whole-slide image", "image", truncated_slide,
-         ("slide.tif: not a readable TIFF", "truncated", "expected a complete file")),
-    Case("sample sheet names a missing image", "image", edit_line("sheet.tsv", 3, lambda line: line.replace("img1", "img9")),
-         ("sheet.tsv, line 3:", "image file not found: img9.png")),
-    Case("sample sheet with an unknown split", "image", edit_line("sheet.tsv", 2, lambda line: line.replace("train", "training")),
-         ("sheet.tsv, line 2:", "split must be one of train, validation, test", "'training'")),
+    Case(
+        "truncated whole-slide image",
+        "image",
+        truncated_slide,
+        ("slide.tif: not a readable TIFF", "truncated", "expected a complete file"),
+    ),
+    Case(
+        "sample sheet names a missing image",
+        "image",
+        edit_line("sheet.tsv", 3, lambda line: line.replace("img1", "img9")),
+        ("sheet.tsv, line 3:", "image file not found: img9.png"),
+    ),
+    Case(
+        "sample sheet with an unknown split",
+        "image",
+        edit_line("sheet.tsv", 2, lambda line: line.replace("train", "training")),
+        ("sheet.tsv, line 2:", "split must be one of train, validation, test", "'training'"),
+    ),
     # Configuration
-    Case("config key typo", "genome", rename_key("datasets.d.length", "lenght"),
-         ("config, datasets.d:", "'lenght' (did you mean 'length'?)")),
-    Case("config value of the wrong type", "genome", set_key("datasets.d.length", "200bp"),
-         ("config, datasets.d.length:", "expected an integer, found '200bp'")),
-    Case("unknown model kind", "genome", set_key("models.m.kind", "cnn3d"),
-         ("config, models.m.kind:", "expected one of cnn1d, cnn2d, mlp, baseline", "'cnn3d'")),
-    Case("input file missing", "genome", set_key("datasets.d.regions", {"peak": "peaks.bed.gz"}),
-         ("config, datasets.d.regions.peak:", "file not found: peaks.bed.gz")),
-    Case("run of a model on the wrong modality", "table", set_key("models.m", copy.deepcopy(MODELS["dna"])),
-         ("config, runs.d:", "cnn1d", "takes dna datasets")),
-    Case("pooling wider than the sequence", "genome",
-         set_key("models.m.conv_layers", [{"filters": 4, "kernel_size": 5, "pool_size": 200}]),
-         ("config, runs.d: model m, conv_layers[0]:", "pool_size 200", f"expected pool_size <= {LENGTH - 4}",
-          f"(the d sequences are {LENGTH} bases long)")),
+    Case(
+        "config key typo",
+        "genome",
+        rename_key("datasets.d.length", "lenght"),
+        ("config, datasets.d:", "'lenght' (did you mean 'length'?)"),
+    ),
+    Case(
+        "config value of the wrong type",
+        "genome",
+        set_key("datasets.d.length", "200bp"),
+        ("config, datasets.d.length:", "expected an integer, found '200bp'"),
+    ),
+    Case(
+        "unknown model kind",
+        "genome",
+        set_key("models.m.kind", "cnn3d"),
+        ("config, models.m.kind:", "expected one of cnn1d, cnn2d, mlp, baseline", "'cnn3d'"),
+    ),
+    Case(
+        "input file missing",
+        "genome",
+        set_key("datasets.d.regions", {"peak": "peaks.bed.gz"}),
+        ("config, datasets.d.regions.peak:", "file not found: peaks.bed.gz"),
+    ),
+    Case(
+        "run of a model on the wrong modality",
+        "table",
+        set_key("models.m", copy.deepcopy(MODELS["dna"])),
+        ("config, runs.d:", "cnn1d", "takes dna datasets"),
+    ),
+    Case(
+        "pooling wider than the sequence",
+        "genome",
+        set_key("models.m.conv_layers", [{"filters": 4, "kernel_size": 5, "pool_size": 200}]),
+        (
+            "config, runs.d: model m, conv_layers[0]:",
+            "pool_size 200",
+            f"expected pool_size <= {LENGTH - 4}",
+            f"(the d sequences are {LENGTH} bases long)",
+        ),
+    ),
 ]
 
 # Inputs that look odd but are fine: they must give exactly the clean input's output.
 WORKS = [
-    ("FASTA with Windows line endings", "genome", write("genome.fa", fasta_text(genome_records(), newline="\r\n"))),
-    ("stale .fai beside the FASTA", "genome", write("genome.fa.fai", "chr1\t10\t6\t60\t61\nchr9\t5\t0\t60\t61\n")),
-    ("BED with header, track and browser lines", "genome",
-     write("peaks.bed", "browser position chr1:1-1000\ntrack name=peaks\n#chrom\tstart\tend\n" + "\n".join(bed_lines()) + "\n")),
+    (
+        "FASTA with Windows line endings",
+        "genome",
+        write("genome.fa", fasta_text(genome_records(), newline="\r\n")),
+    ),
+    (
+        "stale .fai beside the FASTA",
+        "genome",
+        write("genome.fa.fai", "chr1\t10\t6\t60\t61\nchr9\t5\t0\t60\t61\n"),
+    ),
+    (
+        "BED with header, track and browser lines",
+        "genome",
+        write(
+            "peaks.bed",
+            "browser position chr1:1-1000\ntrack name=peaks\n#chrom\tstart\tend\n"
+            + "\n".join(bed_lines())
+            + "\n",
+        ),
+    ),
     ("BED with Windows line endings", "genome", write("peaks.bed", "\r\n".join(bed_lines()) + "\r\n")),
     ("table with Windows line endings", "table", write("table.csv", "\r\n".join(table_lines()) + "\r\n")),
 ]
@@ -454,8 +706,13 @@ def outputs_of(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name, base, mutate", WORKS, ids=[w[0] for w in WORKS])
-def test_odd_but_valid_input_gives_the_clean_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
-                                                    base: str, mutate: Callable[[Path, dict], None]) -> None:
+def test_odd_but_valid_input_gives_the_clean_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    base: str,
+    mutate: Callable[[Path, dict], None],
+) -> None:
     produced = {}
     for variant in ("clean", "odd"):
         folder = tmp_path / variant
@@ -479,17 +736,23 @@ def test_every_case_has_its_own_name_and_the_matrix_is_large_enough() -> None:
 
 
 def test_the_documentation_lists_every_case_with_its_message() -> None:
-    rows = {line.split(" | ")[0][2:]: line for line in (ROOT / "docs" / "bad-inputs.md").read_text().splitlines()
-            if line.startswith("| ")}
+    rows = {
+        line.split(" | ")[0][2:]: line
+        for line in (ROOT / "docs" / "bad-inputs.md").read_text().splitlines()
+        if line.startswith("| ")
+    }
     for case in BAD:
         assert case.name in rows, f"docs/bad-inputs.md has no row for {case.name!r}"
         for fragment in case.expected:
-            assert fragment in rows[case.name], f"docs/bad-inputs.md, {case.name!r}: {fragment!r} not in the message"
+            assert fragment in rows[case.name], (
+                f"docs/bad-inputs.md, {case.name!r}: {fragment!r} not in the message"
+            )
     assert all(name in rows for name, _, _ in WORKS)
     assert "(docs/bad-inputs.md)" in (ROOT / "README.md").read_text()
 
 
 # --- through Snakemake ------------------------------------------------------------------------
+
 
 @pytest.mark.workflow
 def test_snakemake_reports_bad_input(tmp_path: Path) -> None:
@@ -499,27 +762,42 @@ def test_snakemake_reports_bad_input(tmp_path: Path) -> None:
     write("genome.fa", genome_with("chr2", 201, "X"))(tmp_path, {})
     drop_table_column("diagnosis")(tmp_path, {})
     truncated_png(tmp_path, {})
-    config = {"seed": 5, "datasets": {"dna": DATASETS["genome"], "tab": DATASETS["table"], "img": DATASETS["image"]},
-              "models": {"cnn": MODELS["dna"], "mlp": MODELS["table"], "tiles": MODELS["image"]},
-              "runs": {"dna": ["cnn"], "tab": ["mlp"], "img": ["tiles"]}}
+    config = {
+        "seed": 5,
+        "datasets": {"dna": DATASETS["genome"], "tab": DATASETS["table"], "img": DATASETS["image"]},
+        "models": {"cnn": MODELS["dna"], "mlp": MODELS["table"], "tiles": MODELS["image"]},
+        "runs": {"dna": ["cnn"], "tab": ["mlp"], "img": ["tiles"]},
+    }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     args = ["--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "2"]
     targets = [f"results/prepared/{dataset}/dataset.json" for dataset in config["datasets"]]
-    run = subprocess.run([SNAKEMAKE, *targets, *args, "--keep-going"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [SNAKEMAKE, *targets, *args, "--keep-going"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode != 0
     assert "Error in rule prepare_image" in run.stderr, run.stderr[-3000:]
-    expected = {"dna": "genome.fa, record 'chr2', position 201: invalid character 'X'",
-                "tab": "table.csv, header: column(s) ['diagnosis'] not found",
-                "img": "img3.png: not a readable image"}
+    expected = {
+        "dna": "genome.fa, record 'chr2', position 201: invalid character 'X'",
+        "tab": "table.csv, header: column(s) ['diagnosis'] not found",
+        "img": "img3.png: not a readable image",
+    }
     for dataset, message in expected.items():
         log = (tmp_path / f"logs/prepare/{dataset}.log").read_text()
         assert message in log and "Traceback" not in log, log
         assert len([line for line in log.splitlines() if " ERROR " in line]) == 1
         assert message in run.stderr
     assert [p for p in tmp_path.glob("results/**/*") if p.is_file()] == []
-    dry = subprocess.run([SNAKEMAKE, *targets, *args, "-n", "--quiet", "rules"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    dry = subprocess.run(
+        [SNAKEMAKE, *targets, *args, "-n", "--quiet", "rules"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert dry.returncode == 0, dry.stderr
     assert re.search(r"prepare_dna\s+1", dry.stdout) and re.search(r"prepare_table\s+1", dry.stdout)
     assert re.search(r"prepare_image\s+1", dry.stdout)
@@ -531,11 +809,18 @@ def test_snakemake_reports_a_config_error_before_any_job(tmp_path: Path) -> None
     config = base_config("genome")
     config["models"]["m"]["kind"] = "cnn3d"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    run = subprocess.run([SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "1"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode != 0
-    assert ("Invalid configuration: config, models.m.kind: expected one of cnn1d, cnn2d, mlp, baseline, found 'cnn3d'"
-            in run.stderr)
+    assert (
+        "Invalid configuration: config, models.m.kind: expected one of cnn1d, cnn2d, mlp, baseline, found 'cnn3d'"
+        in run.stderr
+    )
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
@@ -554,7 +839,9 @@ def _print_tables() -> None:
             finally:
                 os.chdir(start)
         message = " / ".join(outcome.errors) or "NO ERROR"
-        section = "Configuration" if message.startswith("config, ") else SECTIONS[DATASETS[case.base]["modality"]]
+        section = (
+            "Configuration" if message.startswith("config, ") else SECTIONS[DATASETS[case.base]["modality"]]
+        )
         sections.setdefault(section, []).append(f"| {case.name} | `{message}` |")
     for section in (*SECTIONS.values(), "Configuration"):
         print(f"## {section}\n\n| input | message |\n|---|---|")
@@ -564,7 +851,11 @@ def _print_tables() -> None:
         print(f"| {name} | the same output as the clean input |")
 
 
-SECTIONS = {"dna": "DNA: FASTA, BED / narrowPeak, splits", "table": "Tables", "image": "Images and sample sheets"}
+SECTIONS = {
+    "dna": "DNA: FASTA, BED / narrowPeak, splits",
+    "table": "Tables",
+    "image": "Images and sample sheets",
+}
 
 if __name__ == "__main__":
     _print_tables()

@@ -1,4 +1,4 @@
-"""biodl.baselines: features, fitting on the train split, predictions for every task."""
+"""biodl.training.baselines: features, fitting on the train split, predictions for every task."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 import skops.io
 from sklearn.metrics import roc_auc_score
 
-from biodl.baselines import kmer_counts, train_baseline
-from biodl.encode import encode
-from biodl.validate import InputError
+from biodl.config.models import check_model
+from biodl.core.errors import InputError
+from biodl.data.dna.encode import encode
+from biodl.training.baselines import kmer_counts, train_baseline
 
 LINEAR = {"kind": "baseline", "estimator": "linear", "cv_folds": 3}
 BOOSTING = {"kind": "baseline", "estimator": "gradient_boosting", "max_iter": 50}
@@ -41,11 +42,19 @@ def test_kmer_counts_match_string_counting_and_skip_ambiguous_windows(k: int) ->
 
 
 def _run(dataset: Path, settings: dict, tmp_path: Path, name: str = "run") -> pd.DataFrame:
-    return train_baseline(dataset, "base", settings, 3, tmp_path / name / "model.skops", tmp_path / name / "predictions.tsv")
+    return train_baseline(
+        dataset,
+        check_model("base", settings),
+        3,
+        tmp_path / name / "model.skops",
+        tmp_path / name / "predictions.tsv",
+    )
 
 
 @pytest.mark.parametrize("settings", [LINEAR, BOOSTING], ids=["linear", "boosting"])
-def test_dna_baseline_learns_the_motif_and_predicts_validation_then_test(make_dataset: Callable[..., Path], tmp_path: Path, settings: dict) -> None:
+def test_dna_baseline_learns_the_motif_and_predicts_validation_then_test(
+    make_dataset: Callable[..., Path], tmp_path: Path, settings: dict
+) -> None:
     predictions = _run(make_dataset(task="binary", sizes=(300, 60, 80)), {**settings, "k": 3}, tmp_path)
     assert predictions["split"].tolist() == ["validation"] * 60 + ["test"] * 80
     test = predictions[predictions["split"] == "test"]
@@ -56,8 +65,12 @@ def test_dna_baseline_learns_the_motif_and_predicts_validation_then_test(make_da
 
 
 @pytest.mark.parametrize("task", ["multiclass", "multilabel"])
-def test_each_class_or_target_gets_a_probability(make_dataset: Callable[..., Path], tmp_path: Path, task: str) -> None:
-    predictions = _run(make_dataset(task=task, sizes=(240, 60, 60)), {**LINEAR, "dna_features": "onehot"}, tmp_path)
+def test_each_class_or_target_gets_a_probability(
+    make_dataset: Callable[..., Path], tmp_path: Path, task: str
+) -> None:
+    predictions = _run(
+        make_dataset(task=task, sizes=(240, 60, 60)), {**LINEAR, "dna_features": "onehot"}, tmp_path
+    )
     if task == "multiclass":
         probabilities = predictions[["p_alpha", "p_beta", "p_gamma"]].to_numpy()
         np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)

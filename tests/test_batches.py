@@ -1,4 +1,4 @@
-"""biodl.batches: streaming a prepared dataset (or a fold view of it) to Keras in batches."""
+"""biodl.training.batches: streaming a prepared dataset (or a fold view of it) to Keras in batches."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from biodl.batches import ShardBatches
-from biodl.dataset import input_shards, load_labels, open_dataset
+from biodl.data.dataset import input_shards, load_labels, open_dataset
+from biodl.training.batches import ShardBatches
 
 
 def _epoch(batches: ShardBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +21,9 @@ def _epoch(batches: ShardBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_training_stream_covers_every_example_once_per_epoch(make_dataset: Callable[..., Path]) -> None:
     dataset = open_dataset(make_dataset(shard_size=48))  # batches of 32 straddle shards of 48
-    stored_x = np.concatenate([np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("train").shards])
+    stored_x = np.concatenate(
+        [np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("train").shards]
+    )
     stored_y = load_labels(dataset, "train")
     batches = ShardBatches(dataset, "train", 32, shuffle=True, seed=3)
     assert batches.num_batches is None and len(batches) == 5  # endless; fit gets steps_per_epoch
@@ -54,7 +56,9 @@ def test_evaluation_stream_is_in_stored_order(make_dataset: Callable[..., Path])
     dataset = open_dataset(make_dataset(shard_size=16))
     batches = ShardBatches(dataset, "test", 7, labels=False)
     streamed = np.concatenate([batches[i][0] for i in range(len(batches))])
-    stored = np.concatenate([np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("test").shards])
+    stored = np.concatenate(
+        [np.load(dataset.root / f"{shard}.x.npy") for shard in dataset.split("test").shards]
+    )
     np.testing.assert_array_equal(streamed, stored.astype(np.float32))
     assert all(len(batches[i]) == 1 for i in range(len(batches)))
     with pytest.raises(IndexError):
@@ -95,7 +99,9 @@ def test_tf_stream_repeats_the_batches_in_order(make_dataset: Callable[..., Path
 def test_fold_view_streams_and_reads_its_own_rows(make_dataset: Callable[..., Path]) -> None:
     root = make_dataset(shard_size=48)
     whole, view = open_dataset(root), open_dataset(root, fold=(2, 4))
-    stored_x = np.concatenate([np.load(whole.root / f"{shard}.x.npy") for shard in whole.split("train").shards])
+    stored_x = np.concatenate(
+        [np.load(whole.root / f"{shard}.x.npy") for shard in whole.split("train").shards]
+    )
     rows = view.stored("validation")[1]
     assert view.stored("validation")[0] == "train" and len(rows) == 40
     streamed = ShardBatches(view, "validation", 7)

@@ -1,4 +1,4 @@
-"""biodl.checkpoint and resuming: an interrupted training continues to the same result as an
+"""biodl.training.checkpoint and resuming: an interrupted training continues to the same result as an
 uninterrupted one, in process and through Snakemake after a SIGKILL."""
 
 from __future__ import annotations
@@ -17,31 +17,41 @@ import pandas as pd
 import pytest
 import yaml
 
-import biodl.train
-from biodl.checkpoint import Checkpoint, Saved, fingerprint
-from biodl.io import RunFolder
-from biodl.train import train_model
+import biodl.training.callbacks
+from biodl.config.models import check_model
+from biodl.core.files import RunFolder
+from biodl.training.checkpoint import Checkpoint, Saved, fingerprint
+from biodl.training.loop import TrainingRun, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_checkpoint_round_trips_and_a_foreign_one_is_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_checkpoint_round_trips_and_a_foreign_one_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     checkpoint = Checkpoint(RunFolder(tmp_path, "data", "ck"))
-    saved = Saved({"fingerprint": "abc", "epochs_done": 2}, {"model": [np.arange(3.0), np.ones((2, 2), np.float32)], "optimizer": [np.int64(5)]})
+    saved = Saved(
+        {"fingerprint": "abc", "epochs_done": 2},
+        {"model": [np.arange(3.0), np.ones((2, 2), np.float32)], "optimizer": [np.int64(5)]},
+    )
     checkpoint.save(saved)
     assert [p.name for p in (tmp_path / "data/ck").iterdir()] == ["checkpoint.npz"]  # no temporary file left
     loaded = checkpoint.load("abc")
     assert loaded is not None and loaded.state == saved.state
     assert [a.tolist() for a in loaded.arrays["model"]] == [[0.0, 1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]]]
     assert loaded.arrays["optimizer"][0] == 5 and loaded.arrays["best"] == []
-    with caplog.at_level(logging.WARNING, logger="biodl.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="biodl.training.checkpoint"):
         assert checkpoint.load("other") is None
     assert "written for another configuration" in caplog.text
     assert not (tmp_path / "data/ck").exists()
     (tmp_path / "data/ck").mkdir()
     (tmp_path / "data/ck/checkpoint.npz").write_bytes(b"truncated")
     assert checkpoint.load("abc") is None and not (tmp_path / "data/ck").exists()
-    assert fingerprint({"a": 1, "b": 2}, 3) == fingerprint({"b": 2, "a": 1}, 3) != fingerprint({"a": 1, "b": 2}, 4)
+    assert (
+        fingerprint({"a": 1, "b": 2}, 3)
+        == fingerprint({"b": 2, "a": 1}, 3)
+        != fingerprint({"a": 1, "b": 2}, 4)
+    )
 
 
 class Interrupted(Exception):
@@ -50,27 +60,49 @@ class Interrupted(Exception):
 
 def _interrupt_after(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
     """Crash training right after epoch ``epoch``'s checkpoint is on disk (as a kill would)."""
-    original = biodl.train.EpochCheckpoint.on_epoch_end
+    original = biodl.training.callbacks.EpochCheckpoint.on_epoch_end
 
     def crash(self: object, index: int, logs: dict | None = None) -> None:
         original(self, index, logs)
         if index + 1 == epoch:
             raise Interrupted
 
-    monkeypatch.setattr(biodl.train.EpochCheckpoint, "on_epoch_end", crash)
+    monkeypatch.setattr(biodl.training.callbacks.EpochCheckpoint, "on_epoch_end", crash)
 
 
-def test_resumed_training_ends_like_an_uninterrupted_one(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_resumed_training_ends_like_an_uninterrupted_one(
+    binary_dataset: Path,
+    tiny_config: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # Dropout and augmentation (random-generator states), Adam moments, a plateau schedule and
     # early stopping all carry over.
-    config = {**tiny_config, "dense_layers": [{"units": 8, "dropout": 0.3}], "augmentation": {"reverse_complement": True, "shift": 2},
-              "training": {**tiny_config["training"], "epochs": 5, "patience": 3,
-                           "schedule": {"kind": "plateau", "patience": 0, "factor": 0.5}}}
+    config = {
+        **tiny_config,
+        "dense_layers": [{"units": 8, "dropout": 0.3}],
+        "augmentation": {"reverse_complement": True, "shift": 2},
+        "training": {
+            **tiny_config["training"],
+            "epochs": 5,
+            "patience": 3,
+            "schedule": {"kind": "plateau", "patience": 0, "factor": 0.5},
+        },
+    }
 
     def run(out: Path) -> pd.DataFrame:
-        return train_model(binary_dataset, "tiny", config, 1, out / "model.keras", out / "history.tsv",
-                           checkpoint_dir=RunFolder(out, "d", "checkpoint"), tensorboard_dir=RunFolder(out, "d", "tensorboard"))
+        return train_model(
+            TrainingRun(
+                binary_dataset,
+                check_model("tiny", config),
+                1,
+                out / "model.keras",
+                out / "history.tsv",
+                checkpoint=RunFolder(out, "d", "checkpoint"),
+                tensorboard=RunFolder(out, "d", "tensorboard"),
+            )
+        )
 
     whole = run(tmp_path / "whole")
     assert not (tmp_path / "whole/d/checkpoint").exists()  # deleted after success
@@ -78,24 +110,43 @@ def test_resumed_training_ends_like_an_uninterrupted_one(binary_dataset: Path, t
         _interrupt_after(patch, 2)
         with pytest.raises(Interrupted):
             run(tmp_path / "resumed")
-    assert (tmp_path / "resumed/d/checkpoint/checkpoint.npz").exists() and not (tmp_path / "resumed/model.keras").exists()
+    assert (tmp_path / "resumed/d/checkpoint/checkpoint.npz").exists() and not (
+        tmp_path / "resumed/model.keras"
+    ).exists()
     caplog.clear()  # count the resumed run's epochs only, whatever earlier tests set the log level to
-    with caplog.at_level(logging.INFO, logger="biodl.train"):
+    with caplog.at_level(logging.INFO, logger="biodl.training"):
         resumed = run(tmp_path / "resumed")
     assert "resuming from epoch 3 of 5" in caplog.text
-    assert sum(m.startswith("epoch ") for m in caplog.messages) == 3  # only epochs 3-5 ran again
+    assert sum("] epoch " in m for m in caplog.messages) == 3  # only epochs 3-5 ran again
     assert (tmp_path / "resumed/history.tsv").read_bytes() == (tmp_path / "whole/history.tsv").read_bytes()
     pd.testing.assert_frame_equal(resumed, whole)
-    weights = [keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in ("whole", "resumed")]
-    assert all(np.array_equal(a, b) for a, b in zip(*weights))
-    assert len(list((tmp_path / "resumed/d/tensorboard/train").glob("events*"))) == 2  # before and after the interruption
+    weights = [
+        keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in ("whole", "resumed")
+    ]
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=False))
+    assert (
+        len(list((tmp_path / "resumed/d/tensorboard/train").glob("events*"))) == 2
+    )  # before and after the interruption
 
 
-def test_a_checkpoint_of_another_seed_is_not_resumed(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_checkpoint_of_another_seed_is_not_resumed(
+    binary_dataset: Path,
+    tiny_config: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def run(seed: int) -> pd.DataFrame:
-        return train_model(binary_dataset, "tiny", tiny_config, seed, tmp_path / "model.keras", tmp_path / "history.tsv",
-                           checkpoint_dir=RunFolder(tmp_path, "d", "checkpoint"))
+        return train_model(
+            TrainingRun(
+                binary_dataset,
+                check_model("tiny", tiny_config),
+                seed,
+                tmp_path / "model.keras",
+                tmp_path / "history.tsv",
+                checkpoint=RunFolder(tmp_path, "d", "checkpoint"),
+            )
+        )
 
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 1)
@@ -109,12 +160,29 @@ def test_a_checkpoint_of_another_seed_is_not_resumed(binary_dataset: Path, tiny_
 
 TINY = {
     "seed": 5,
-    "datasets": {"ctcf": {"modality": "dna", "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"}, "length": 200,
-                          "negatives": {"method": "shuffle", "ratio": 1}}},
-    "models": {"cnn": {"kind": "cnn1d", "conv_layers": [{"filters": 32, "kernel_size": 15}], "global_pool": "max",
-                       "dense_layers": [{"units": 16, "dropout": 0.2}],
-                       "training": {"epochs": 8, "patience": 8, "batch_size": 32, "learning_rate": 0.003,
-                                    "schedule": {"kind": "cosine"}}}},
+    "datasets": {
+        "ctcf": {
+            "modality": "dna",
+            "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"},
+            "length": 200,
+            "negatives": {"method": "shuffle", "ratio": 1},
+        }
+    },
+    "models": {
+        "cnn": {
+            "kind": "cnn1d",
+            "conv_layers": [{"filters": 32, "kernel_size": 15}],
+            "global_pool": "max",
+            "dense_layers": [{"units": 16, "dropout": 0.2}],
+            "training": {
+                "epochs": 8,
+                "patience": 8,
+                "batch_size": 32,
+                "learning_rate": 0.003,
+                "schedule": {"kind": "cosine"},
+            },
+        }
+    },
     "runs": {"ctcf": ["cnn"]},
     "evaluation": {"bootstrap": 0},
 }
@@ -131,8 +199,23 @@ def _workdir(tmp_path: Path, name: str) -> Path:
 
 def _snakemake(workdir: Path, *extra: str) -> subprocess.Popen:
     snakemake = str(Path(sys.executable).parent / "snakemake")
-    return subprocess.Popen([snakemake, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "2", *extra, TARGET],
-                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            snakemake,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            "config.yaml",
+            "--cores",
+            "2",
+            *extra,
+            TARGET,
+        ],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _descendants(pid: int) -> list[int]:
@@ -172,7 +255,13 @@ def test_a_training_job_killed_by_sigkill_resumes_when_the_workflow_is_rerun(tmp
     checkpoint = killed / "results/checkpoints/ctcf/cnn/checkpoint.npz"
     deadline = time.time() + 400
     while time.time() < deadline and run.poll() is None:
-        if checkpoint.exists() and Checkpoint(RunFolder(killed / "results/checkpoints", "ctcf", "cnn")).load_state().get("epochs_done", 0) >= 2:
+        if (
+            checkpoint.exists()
+            and Checkpoint(RunFolder(killed / "results/checkpoints", "ctcf", "cnn"))
+            .load_state()
+            .get("epochs_done", 0)
+            >= 2
+        ):
             break
         time.sleep(0.05)
     pid = _training_process(run.pid)

@@ -4,11 +4,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from biodl.config import runs, validate_config, validate_model
-from biodl.validate import InputError
+from biodl.config.checks import validate_config
+from biodl.config.runs import runs
+from biodl.config.schema import validate_model
+from biodl.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+SCHEMA = ROOT / "scripts/biodl/config/config.schema.yaml"
 DEMO = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 
 
@@ -29,10 +31,20 @@ def test_demo_config_is_valid_and_defaults_are_filled():
 
 def test_without_runs_every_model_runs_on_the_datasets_it_fits():
     config = check({k: v for k, v in copy.deepcopy(DEMO).items() if k != "runs"})
-    takes = {"cnn_motif": {"dna"}, "cnn_deep": {"dna"}, "cnn_tiles": {"image"}, "mlp": {"table"}, "mlp_folds": {"table"}, "mlp_search": {"table"}, "linear": {"dna", "table"},
-             "boosting": {"dna", "table"}}
+    takes = {
+        "cnn_motif": {"dna"},
+        "cnn_deep": {"dna"},
+        "cnn_tiles": {"image"},
+        "mlp": {"table"},
+        "mlp_folds": {"table"},
+        "mlp_search": {"table"},
+        "linear": {"dna", "table"},
+        "boosting": {"dna", "table"},
+    }
     modality = {d: spec["modality"] for d, spec in config["datasets"].items()}
-    assert runs(config) == [(d, m) for d in config["datasets"] for m in config["models"] if modality[d] in takes[m]]
+    assert runs(config) == [
+        (d, m) for d in config["datasets"] for m in config["models"] if modality[d] in takes[m]
+    ]
 
 
 def broken(edit):
@@ -41,29 +53,89 @@ def broken(edit):
     return config
 
 
-@pytest.mark.parametrize("edit, key, expected", [
-    (lambda c: c["datasets"]["ctcf"].update(lenght=3), "datasets.ctcf", "unknown key 'lenght' (did you mean 'length'?)"),
-    (lambda c: c["datasets"]["ctcf"].update(length="long"), "datasets.ctcf.length", "expected an integer, found 'long'"),
-    (lambda c: c["models"]["cnn_deep"].update(kind="transformer"), "models.cnn_deep.kind", "expected one of cnn1d"),
-    (lambda c: c["models"]["cnn_deep"]["conv_layers"][1].update(filters=0), "models.cnn_deep.conv_layers[1].filters", "less than the minimum"),
-    (lambda c: c.update(seed="x"), "seed", "expected an integer"),
-    (lambda c: c.pop("models"), "(top level)", "'models' is required"),
-    (lambda c: c["datasets"]["ctcf"]["sequences"].update(CTCF="resources/missing.fa"), "datasets.ctcf.sequences.CTCF", "file not found: resources/missing.fa"),
-    (lambda c: c["datasets"]["ctcf"].update(genome="resources/yeast/sacCer_chrI_chrII.fa"), "datasets.ctcf", "exactly one input"),
-    (lambda c: c["datasets"]["yeast_promoters"]["split"].update(test=[]), "datasets.yeast_promoters.split", "set split.validation and split.test"),
-    (lambda c: c["datasets"]["ctcf"]["negatives"].update(ratio=1.5), "datasets.ctcf.negatives.ratio", "whole number"),
-    (lambda c: c.update(runs={"ctcf": ["nope"]}), "runs.ctcf", "unknown model 'nope'"),
-    (lambda c: c.update(runs={"diabetes": ["cnn_motif"]}), "runs.diabetes", "'cnn_motif' is a cnn1d, which takes dna datasets"),
-    (lambda c: c["datasets"]["diabetes"].update(task="survival"), "datasets.diabetes.task", "expected one of binary"),
-    (lambda c: c["datasets"]["breast_cancer"].update(label_columns=["a", "b"]), "datasets.breast_cancer.label_columns", "one column of class names"),
-    (lambda c: c["models"]["linear"].update(estimator="svm"), "models.linear.estimator", "expected one of linear, gradient_boosting"),
-    (lambda c: c["models"]["cnn_deep"].update(init_from={"dataset": "ctfc", "model": "cnn_motif"}), "models.cnn_deep.init_from.dataset",
-     "unknown dataset 'ctfc'"),
-    (lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "linear"}), "models.mlp.init_from.model",
-     "'linear' is a baseline; expected a network model trained once"),
-    (lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "mlp_folds"}), "models.mlp.init_from.model",
-     "'mlp_folds' is an ensemble; expected a network model trained once"),
-])
+@pytest.mark.parametrize(
+    "edit, key, expected",
+    [
+        (
+            lambda c: c["datasets"]["ctcf"].update(lenght=3),
+            "datasets.ctcf",
+            "unknown key 'lenght' (did you mean 'length'?)",
+        ),
+        (
+            lambda c: c["datasets"]["ctcf"].update(length="long"),
+            "datasets.ctcf.length",
+            "expected an integer, found 'long'",
+        ),
+        (
+            lambda c: c["models"]["cnn_deep"].update(kind="transformer"),
+            "models.cnn_deep.kind",
+            "expected one of cnn1d",
+        ),
+        (
+            lambda c: c["models"]["cnn_deep"]["conv_layers"][1].update(filters=0),
+            "models.cnn_deep.conv_layers[1].filters",
+            "less than the minimum",
+        ),
+        (lambda c: c.update(seed="x"), "seed", "expected an integer"),
+        (lambda c: c.pop("models"), "(top level)", "'models' is required"),
+        (
+            lambda c: c["datasets"]["ctcf"]["sequences"].update(CTCF="resources/missing.fa"),
+            "datasets.ctcf.sequences.CTCF",
+            "file not found: resources/missing.fa",
+        ),
+        (
+            lambda c: c["datasets"]["ctcf"].update(genome="resources/yeast/sacCer_chrI_chrII.fa"),
+            "datasets.ctcf",
+            "exactly one input",
+        ),
+        (
+            lambda c: c["datasets"]["yeast_promoters"]["split"].update(test=[]),
+            "datasets.yeast_promoters.split",
+            "set split.validation and split.test",
+        ),
+        (
+            lambda c: c["datasets"]["ctcf"]["negatives"].update(ratio=1.5),
+            "datasets.ctcf.negatives.ratio",
+            "whole number",
+        ),
+        (lambda c: c.update(runs={"ctcf": ["nope"]}), "runs.ctcf", "unknown model 'nope'"),
+        (
+            lambda c: c.update(runs={"diabetes": ["cnn_motif"]}),
+            "runs.diabetes",
+            "'cnn_motif' is a cnn1d, which takes dna datasets",
+        ),
+        (
+            lambda c: c["datasets"]["diabetes"].update(task="survival"),
+            "datasets.diabetes.task",
+            "expected one of binary",
+        ),
+        (
+            lambda c: c["datasets"]["breast_cancer"].update(label_columns=["a", "b"]),
+            "datasets.breast_cancer.label_columns",
+            "one column of class names",
+        ),
+        (
+            lambda c: c["models"]["linear"].update(estimator="svm"),
+            "models.linear.estimator",
+            "expected one of linear, gradient_boosting",
+        ),
+        (
+            lambda c: c["models"]["cnn_deep"].update(init_from={"dataset": "ctfc", "model": "cnn_motif"}),
+            "models.cnn_deep.init_from.dataset",
+            "unknown dataset 'ctfc'",
+        ),
+        (
+            lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "linear"}),
+            "models.mlp.init_from.model",
+            "'linear' is a baseline; expected a network model trained once",
+        ),
+        (
+            lambda c: c["models"]["mlp"].update(init_from={"dataset": "breast_cancer", "model": "mlp_folds"}),
+            "models.mlp.init_from.model",
+            "'mlp_folds' is an ensemble; expected a network model trained once",
+        ),
+    ],
+)
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
     with pytest.raises(InputError) as caught:
         check(broken(edit))
@@ -73,9 +145,13 @@ def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
 
 def renamed(section, old, new):
     """A demo config whose dataset or model ``old`` is called ``new`` (runs follow)."""
+
     def edit(config):
         config[section][new] = config[section].pop(old)
-        config["runs"] = {(new if d == old else d): [new if m == old else m for m in ms] for d, ms in config["runs"].items()}
+        config["runs"] = {
+            (new if d == old else d): [new if m == old else m for m in ms] for d, ms in config["runs"].items()
+        }
+
     return broken(edit)
 
 
@@ -94,16 +170,47 @@ def test_plain_names_with_dots_and_dashes_are_accepted(name):
 
 
 def test_model_settings_outside_the_workflow_get_the_schema_defaults():
-    resolved = validate_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}})
-    assert resolved["conv_layers"] == [{"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}]
+    resolved = validate_model(
+        "m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}}
+    )
+    assert resolved["conv_layers"] == [
+        {"filters": 4, "kernel_size": 3, "pool_size": 1, "pool": "max", "dropout": 0, "batch_norm": False}
+    ]
     assert resolved["dense_layers"] == [] and resolved["global_pool"] == "none"
-    assert resolved["training"] == {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64, "epochs": 2, "patience": 5, "min_delta": 0,
-                                   "regression_loss": "mse", "huber_delta": 1.0, "momentum": None, "nesterov": False, "beta_1": None,
-                                   "beta_2": None, "rho": None, "epsilon": None, "weight_decay": None, "clip_norm": None,
-                                   "clip_value": None, "global_clip_norm": None, "warmup_epochs": 0, "monitor": "val_loss",
-                                   "class_weight": None, "mixed_precision": False, "distribute": False,
-                                   "schedule": {"kind": "constant", "factor": 0.5, "step_epochs": 10, "decay_epochs": None,
-                                                "min_learning_rate": 0, "patience": 3, "min_delta": 0}}
+    assert resolved["training"] == {
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "batch_size": 64,
+        "epochs": 2,
+        "patience": 5,
+        "min_delta": 0,
+        "regression_loss": "mse",
+        "huber_delta": 1.0,
+        "momentum": None,
+        "nesterov": False,
+        "beta_1": None,
+        "beta_2": None,
+        "rho": None,
+        "epsilon": None,
+        "weight_decay": None,
+        "clip_norm": None,
+        "clip_value": None,
+        "global_clip_norm": None,
+        "warmup_epochs": 0,
+        "monitor": "val_loss",
+        "class_weight": None,
+        "mixed_precision": False,
+        "distribute": False,
+        "schedule": {
+            "kind": "constant",
+            "factor": 0.5,
+            "step_epochs": 10,
+            "decay_epochs": None,
+            "min_learning_rate": 0,
+            "patience": 3,
+            "min_delta": 0,
+        },
+    }
     assert resolved["initializer"] == "glorot_uniform" and resolved["l1"] == resolved["l2"] == 0
     demo = copy.deepcopy(DEMO) | {"models": {"m": {"kind": "cnn1d"}}, "runs": {"ctcf": ["m"]}}
     assert validate_model("m", {"kind": "cnn1d"}) == check(demo)["models"]["m"]

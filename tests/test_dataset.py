@@ -1,4 +1,4 @@
-"""biodl.dataset: reading prepared datasets back, fold views, normalising ambiguous bases."""
+"""biodl.data.dataset: reading prepared datasets back, fold views, normalising ambiguous bases."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodl.dataset import ShardRows, assign_folds, load_labels, load_metadata, open_dataset, to_inputs
-from biodl.io import load_npy, save_npy
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.core.files import load_npy, save_npy
+from biodl.data.dataset import ShardRows, assign_folds, load_labels, load_metadata, open_dataset, to_inputs
 
 
 def test_open_reads_the_manifest_and_split_sizes(binary_dataset: Path) -> None:
@@ -37,7 +37,9 @@ def test_open_reads_the_manifest_and_split_sizes(binary_dataset: Path) -> None:
         ({"splits": {"train": {"n": 1, "shards": []}}}, "splits.train.shards"),
     ],
 )
-def test_bad_manifest_raises_input_error_naming_the_field(binary_dataset: Path, change: dict, where: str) -> None:
+def test_bad_manifest_raises_input_error_naming_the_field(
+    binary_dataset: Path, change: dict, where: str
+) -> None:
     manifest = binary_dataset / "dataset.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), **change}))
     with pytest.raises(InputError) as error:
@@ -88,7 +90,9 @@ def test_zeros_mode_keeps_unknown_bases_empty() -> None:
     assert to_inputs(np.array([[[1, 1, 1, 1]]], dtype=np.uint8), "uniform").tolist() == [[[0.25] * 4]]
 
 
-def test_fold_views_cut_the_training_split_into_disjoint_stratified_folds(make_dataset: Callable[..., Path]) -> None:
+def test_fold_views_cut_the_training_split_into_disjoint_stratified_folds(
+    make_dataset: Callable[..., Path],
+) -> None:
     root = make_dataset(task="multiclass", sizes=(61, 20, 15), shard_size=16)
     whole = open_dataset(root)
     train_labels, train_names = load_labels(whole, "train"), load_metadata(whole, "train")["name"].tolist()
@@ -96,7 +100,7 @@ def test_fold_views_cut_the_training_split_into_disjoint_stratified_folds(make_d
     held_out = [load_metadata(view, "validation")["name"].tolist() for view in views]
     assert sorted(sum(held_out, [])) == sorted(train_names)  # the folds cover the training split once
     assert sorted(len(names) for names in held_out) == [20, 20, 21]
-    for view, names in zip(views, held_out):
+    for view, names in zip(views, held_out, strict=False):
         trained = load_metadata(view, "train")["name"].tolist()
         assert sorted(trained + names) == sorted(train_names) and not set(trained) & set(names)
         assert [view.n("train"), view.n("validation")] == [len(trained), len(names)]
@@ -115,7 +119,12 @@ def test_folds_are_dealt_evenly_per_stratum() -> None:
     strata = np.array([0] * 7 + [1] * 5)
     folds = assign_folds(strata, 3, seed=4)
     assert np.bincount(folds).tolist() == [4, 4, 4]
-    assert all(np.bincount(folds[strata == s], minlength=3).max() - np.bincount(folds[strata == s], minlength=3).min() <= 1 for s in (0, 1))
+    assert all(
+        np.bincount(folds[strata == s], minlength=3).max()
+        - np.bincount(folds[strata == s], minlength=3).min()
+        <= 1
+        for s in (0, 1)
+    )
     np.testing.assert_array_equal(folds, assign_folds(strata, 3, seed=4))
     assert not np.array_equal(folds, assign_folds(strata, 3, seed=5))
 
@@ -131,19 +140,26 @@ def test_more_folds_than_training_examples_is_refused(make_dataset: Callable[...
         open_dataset(make_dataset(sizes=(4, 4, 4)), fold=(1, 5))
 
 
-def _shard_rows(tmp_path: Path, sizes: list[int], row_shape: tuple[int, ...] = (3, 4)) -> tuple[ShardRows, np.ndarray]:
+def _shard_rows(
+    tmp_path: Path, sizes: list[int], row_shape: tuple[int, ...] = (3, 4)
+) -> tuple[ShardRows, np.ndarray]:
     """Shards of ``sizes`` rows written as .npy files, their reader and their rows concatenated."""
     rows = np.arange(sum(sizes) * int(np.prod(row_shape)), dtype=np.float32).reshape(sum(sizes), *row_shape)
     bounds = np.cumsum([0, *sizes])
-    for k, (first, last) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for k, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
         save_npy(rows[first:last], tmp_path / f"s{k}.npy")
     return ShardRows([load_npy(tmp_path / f"s{k}.npy", mmap=True) for k in range(len(sizes))]), rows
 
 
 def test_shard_rows_reads_any_rows_in_the_order_asked(tmp_path: Path) -> None:
     reader, rows = _shard_rows(tmp_path, [5, 0, 7, 3])
-    wanted_sets = [np.arange(15), np.array([14, 0, 5, 6, 7, 4, 4, 12]), np.array([11]), np.array([], dtype=np.int64),
-                   np.random.default_rng(1).permutation(15)]
+    wanted_sets = [
+        np.arange(15),
+        np.array([14, 0, 5, 6, 7, 4, 4, 12]),
+        np.array([11]),
+        np.array([], dtype=np.int64),
+        np.random.default_rng(1).permutation(15),
+    ]
     for wanted in wanted_sets:
         np.testing.assert_array_equal(reader.read(wanted), rows[wanted])
     with pytest.raises(IndexError):
@@ -168,7 +184,9 @@ def test_shard_rows_keep_streamed_data_out_of_resident_memory(tmp_path: Path) ->
 
 
 def _rss_file_mib() -> float:
-    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("RssFile:"))
+    line = next(
+        line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("RssFile:")
+    )
     return int(line.split()[1]) / 1024
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from biodl.config import SCHEMA, _validate
+from biodl.config.schema import SCHEMA, apply_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,15 +23,22 @@ def property_names(node):
 
 
 def test_every_configuration_key_is_documented():
-    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((ROOT / "scripts/biodl/config/config.schema.yaml").read_text())
     docs = (ROOT / "config/README.md").read_text()
-    documented = {word for code in re.findall(r"`([^`]+)`", docs) for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)}
+    documented = {
+        word
+        for code in re.findall(r"`([^`]+)`", docs)
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)
+    }
     missing = sorted(set(property_names(schema)) - documented)
     assert not missing, f"keys of the schema missing from config/README.md: {missing}"
 
 
-README_CONFIGS = [block for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-                  if "datasets:" in block]
+README_CONFIGS = [
+    block
+    for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    if "datasets:" in block
+]
 
 
 @pytest.mark.parametrize("block", README_CONFIGS, ids=lambda block: block.split("datasets:")[1].split()[0])
@@ -39,4 +46,4 @@ def test_configuration_examples_in_the_readme_are_valid(block):
     """A reader copies these: each must pass the schema (a placeholder model completes partial ones)."""
     config = yaml.safe_load(block)
     config.setdefault("models", {"placeholder": {"kind": "baseline", "estimator": "linear"}})
-    _validate(config, yaml.safe_load(SCHEMA.read_text()))
+    apply_schema(config, yaml.safe_load(SCHEMA.read_text()))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from biodl import encode
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.data.dna import encode
 
 
 def test_bases_encode_in_acgt_order_and_lower_case_is_upper_cased():
@@ -13,7 +13,11 @@ def test_bases_encode_in_acgt_order_and_lower_case_is_upper_cased():
 
 @pytest.mark.parametrize(
     "mode, expected_n, expected_r",
-    [("zeros", [0, 0, 0, 0], [0, 0, 0, 0]), ("uniform", [1, 1, 1, 1], [1, 1, 1, 1]), ("iupac", [1, 1, 1, 1], [1, 0, 1, 0])],
+    [
+        ("zeros", [0, 0, 0, 0], [0, 0, 0, 0]),
+        ("uniform", [1, 1, 1, 1], [1, 1, 1, 1]),
+        ("iupac", [1, 1, 1, 1], [1, 0, 1, 0]),
+    ],
 )
 def test_ambiguity_codes_follow_the_mode(mode, expected_n, expected_r):
     x = encode.encode("NnRr", mode)

@@ -1,4 +1,4 @@
-"""biodl.ensembles: an ensemble's predictions are its members' mean, checked row for row."""
+"""biodl.evaluation.ensembles: an ensemble's predictions are its members' mean, checked row for row."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.dataset import PreparedDataset, load_labels, load_metadata, open_dataset
-from biodl.ensembles import average_predictions, write_average
-from biodl.io import write_tsv
-from biodl.predictions import PREDICTED_SPLITS, Scores, predictions_frame, read_predictions
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.core.files import write_tsv
+from biodl.data.dataset import PreparedDataset, load_labels, load_metadata, open_dataset
+from biodl.evaluation.ensembles import average_predictions, write_average
+from biodl.evaluation.predictions import PREDICTED_SPLITS, Scores, predictions_frame, read_predictions
 
 
 def write_member(dataset: PreparedDataset, path: Path, outputs: dict[str, np.ndarray]) -> Path:
@@ -36,7 +36,9 @@ def random_outputs(dataset: PreparedDataset, rng: np.random.Generator) -> dict[s
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
-def test_ensemble_is_the_mean_of_its_members(make_dataset: Callable[..., Path], tmp_path: Path, task: str) -> None:
+def test_ensemble_is_the_mean_of_its_members(
+    make_dataset: Callable[..., Path], tmp_path: Path, task: str
+) -> None:
     root = make_dataset(task=task)
     dataset = open_dataset(root)
     rng = np.random.default_rng(0)
@@ -60,8 +62,11 @@ def test_ensemble_is_the_mean_of_its_members(make_dataset: Callable[..., Path], 
 def test_a_single_member_is_its_own_ensemble(binary_dataset: Path, tmp_path: Path) -> None:
     dataset = open_dataset(binary_dataset)
     path = write_member(dataset, tmp_path / "member.tsv", random_outputs(dataset, np.random.default_rng(1)))
-    pd.testing.assert_frame_equal(average_predictions(binary_dataset, [path]), pd.read_csv(path, sep="\t", dtype={"offset": "int64"}),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        average_predictions(binary_dataset, [path]),
+        pd.read_csv(path, sep="\t", dtype={"offset": "int64"}),
+        check_dtype=False,
+    )
 
 
 def test_members_of_other_examples_or_labels_are_refused(binary_dataset: Path, tmp_path: Path) -> None:
@@ -72,7 +77,9 @@ def test_members_of_other_examples_or_labels_are_refused(binary_dataset: Path, t
     swapped = lines.copy()
     swapped[1], swapped[2] = swapped[2], swapped[1]  # two validation rows out of order
     (tmp_path / "swapped.tsv").write_text("\n".join(swapped) + "\n")
-    with pytest.raises(InputError, match="swapped.tsv, line 2: expected validation example shards/validation-00000 offset 0"):
+    with pytest.raises(
+        InputError, match="swapped.tsv, line 2: expected validation example shards/validation-00000 offset 0"
+    ):
         average_predictions(binary_dataset, [good, tmp_path / "swapped.tsv"])
     short = [line for i, line in enumerate(lines) if i != 5]
     (tmp_path / "short.tsv").write_text("\n".join(short) + "\n")
@@ -89,16 +96,27 @@ def regression_dataset(make_dataset: Callable[..., Path]) -> Path:
     """The binary fixture with its 0/1 label read as a number to predict."""
     root = make_dataset(task="binary")
     manifest = json.loads((root / "dataset.json").read_text())
-    manifest |= {"task": "regression", "classes": [], "targets": ["signal"], "target_mean": [0.5], "target_std": [0.5]}
+    manifest |= {
+        "task": "regression",
+        "classes": [],
+        "targets": ["signal"],
+        "target_mean": [0.5],
+        "target_std": [0.5],
+    }
     (root / "dataset.json").write_text(json.dumps(manifest))
     return root
 
 
-def test_regression_values_are_averaged_in_their_units(tmp_path: Path, make_dataset: Callable[..., Path]) -> None:
+def test_regression_values_are_averaged_in_their_units(
+    tmp_path: Path, make_dataset: Callable[..., Path]
+) -> None:
     root = regression_dataset(make_dataset)
     dataset = open_dataset(root)
     first = {s: np.full((dataset.n(s), 1), 10.0) for s in PREDICTED_SPLITS}
     second = {s: np.full((dataset.n(s), 1), -4.0) for s in PREDICTED_SPLITS}
-    paths = [write_member(dataset, tmp_path / "a.tsv", first), write_member(dataset, tmp_path / "b.tsv", second)]
+    paths = [
+        write_member(dataset, tmp_path / "a.tsv", first),
+        write_member(dataset, tmp_path / "b.tsv", second),
+    ]
     frame = average_predictions(root, paths)
     assert (frame["pred_signal"] == 3.0).all()

@@ -1,4 +1,4 @@
-"""Tests of biodl.importance: permutation importance and filter influence."""
+"""Tests of biodl.interpret.importance: permutation importance and filter influence."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from biodl.importance import filter_influence, performance, permutation_importance
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.interpret.importance import filter_influence, performance, permutation_importance
 
 
 def test_performance_is_the_primary_metric() -> None:
@@ -22,7 +22,16 @@ def test_only_the_feature_the_prediction_uses_matters() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
     y = (x[:, 1] > 0).astype(float)[:, None]
-    table = permutation_importance(lambda a: 1 / (1 + np.exp(-4 * a[:, 1:2])), x, y, "binary", ("pos",), ["a", "b", "c"], repeats=4, seed=1)
+    table = permutation_importance(
+        lambda a: 1 / (1 + np.exp(-4 * a[:, 1:2])),
+        x,
+        y,
+        "binary",
+        ("pos",),
+        ["a", "b", "c"],
+        repeats=4,
+        seed=1,
+    )
     assert table["feature"].tolist()[0] == "b" and table["rank"].tolist() == [1, 2, 3]
     assert table.loc[0, "importance_mean"] > 0.3
     assert (table.loc[1:, "importance_mean"] == 0).all() and (table.loc[1:, "importance_std"] == 0).all()
@@ -33,16 +42,22 @@ def test_permutations_follow_the_seed() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(100, 2))
     y = (x.sum(axis=1) > 0).astype(float)[:, None]
-    run = lambda seed: permutation_importance(lambda a: a.sum(axis=1, keepdims=True), x, y, "binary", ("p",), ["u", "v"], repeats=3, seed=seed)  # noqa: E731
+    run = lambda seed: permutation_importance(
+        lambda a: a.sum(axis=1, keepdims=True), x, y, "binary", ("p",), ["u", "v"], repeats=3, seed=seed
+    )  # noqa: E731
     assert run(5).equals(run(5)) and not run(5).equals(run(6))
 
 
 def test_bad_repeats_and_shapes_are_refused() -> None:
     x = np.zeros((4, 2))
     with pytest.raises(InputError, match="permutation_repeats"):
-        permutation_importance(lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b"], repeats=0, seed=1)
+        permutation_importance(
+            lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b"], repeats=0, seed=1
+        )
     with pytest.raises(InputError, match="expected 3 columns"):
-        permutation_importance(lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b", "c"], repeats=1, seed=1)
+        permutation_importance(
+            lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b", "c"], repeats=1, seed=1
+        )
 
 
 def test_a_filter_the_output_ignores_has_no_influence() -> None:
@@ -59,7 +74,9 @@ def test_a_filter_the_output_ignores_has_no_influence() -> None:
     out.set_weights([np.array([[2.0], [0.0]], dtype="float32"), np.array([-3.0], dtype="float32")])
     rng = np.random.default_rng(0)
     x = np.eye(4, dtype="float32")[rng.integers(0, 4, size=(60, 10))]
-    y = (np.convolve(np.ones(3), np.ones(1), "valid")[0] * 0 + (x[:, :, 0].sum(axis=1) >= 4)).astype(float)[:, None]
+    y = (np.convolve(np.ones(3), np.ones(1), "valid")[0] * 0 + (x[:, :, 0].sum(axis=1) >= 4)).astype(float)[
+        :, None
+    ]
     table = filter_influence(model, x, y, "binary", ("p",)).set_index("filter")
     assert table.loc[0, "influence"] > 0.2
     assert table.loc[1, "influence"] == 0

@@ -1,4 +1,4 @@
-"""Tests of biodl.interpret_plots: every figure is written, with the panels it promises."""
+"""Tests of biodl.interpret.figures: every figure is written, with the panels it promises."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biodl.interpret_plots import FilterRow, plot_filter_matches, plot_image_grid, plot_importance, plot_logos, plot_overlays
-from biodl.motifs import Motif
+from biodl.interpret.figures import (
+    FilterRow,
+    plot_filter_matches,
+    plot_image_grid,
+    plot_importance,
+    plot_logos,
+    plot_overlays,
+)
+from biodl.interpret.motifs import Motif
 
 rng = np.random.default_rng(0)
 
@@ -18,8 +25,17 @@ def motif(width: int, name: str) -> Motif:
 
 
 def test_filters_are_drawn_beside_their_aligned_matches(tmp_path: Path) -> None:
-    rows = [FilterRow(motif(8, "filter3"), np.full(4, 0.25), "filter3", motif(12, "MA0001.1"), offset=-2, orientation="-"),
-            FilterRow(motif(8, "filter1"), np.full(4, 0.25), "filter1 (no match)")]
+    rows = [
+        FilterRow(
+            motif(8, "filter3"),
+            np.full(4, 0.25),
+            "filter3",
+            motif(12, "MA0001.1"),
+            offset=-2,
+            orientation="-",
+        ),
+        FilterRow(motif(8, "filter1"), np.full(4, 0.25), "filter1 (no match)"),
+    ]
     fig = plot_filter_matches(rows, tmp_path / "logos.png")
     axes = fig.axes
     assert len(axes) == 4 and (tmp_path / "logos.png").stat().st_size > 5_000
@@ -31,11 +47,26 @@ def test_filters_are_drawn_beside_their_aligned_matches(tmp_path: Path) -> None:
 
 def test_logos_figures_and_importance_bars(tmp_path: Path) -> None:
     plot_logos([rng.dirichlet(np.ones(4), 10)], ["max"], tmp_path / "p.png")
-    fig = plot_logos([rng.normal(size=(60, 4))], ["attr"], tmp_path / "a.png", kind="attribution", starts=[100])
+    fig = plot_logos(
+        [rng.normal(size=(60, 4))], ["attr"], tmp_path / "a.png", kind="attribution", starts=[100]
+    )
     assert fig.axes[0].get_xlim()[0] >= 99
-    plot_image_grid([rng.uniform(0, 255, (8, 8, 3)), rng.uniform(0, 1, (8, 8))], ["rgb", "map"], tmp_path / "g.png", columns=2)
-    plot_overlays(rng.uniform(0, 255, (2, 8, 8, 3)), rng.normal(size=(2, 8, 8, 3)), rng.uniform(0, 1, (2, 8, 8)), ["a", "b"], tmp_path / "o.png")
-    table = pd.DataFrame({"feature": ["x", "y"], "importance_mean": [0.2, 0.01], "importance_std": [0.02, 0.01]})
+    plot_image_grid(
+        [rng.uniform(0, 255, (8, 8, 3)), rng.uniform(0, 1, (8, 8))],
+        ["rgb", "map"],
+        tmp_path / "g.png",
+        columns=2,
+    )
+    plot_overlays(
+        rng.uniform(0, 255, (2, 8, 8, 3)),
+        rng.normal(size=(2, 8, 8, 3)),
+        rng.uniform(0, 1, (2, 8, 8)),
+        ["a", "b"],
+        tmp_path / "o.png",
+    )
+    table = pd.DataFrame(
+        {"feature": ["x", "y"], "importance_mean": [0.2, 0.01], "importance_std": [0.02, 0.01]}
+    )
     fig = plot_importance(table, tmp_path / "i.png")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["y", "x"]  # most important on top
     for name in ("p.png", "a.png", "g.png", "o.png", "i.png"):

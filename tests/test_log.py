@@ -2,8 +2,8 @@ import logging
 
 import pytest
 
-from biodl.log import run_step
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.core.log import run_step
 
 
 def test_bad_input_ends_the_step_with_one_message_and_status_1(tmp_path, capsys):

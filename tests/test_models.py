@@ -6,18 +6,26 @@ import keras
 import numpy as np
 import pytest
 
-from biodl.io import TASKS
-from biodl.models import TASK_OUTPUTS, build_model
-from biodl.validate import InputError
+from biodl.config.models import check_model
+from biodl.core.errors import InputError
+from biodl.core.vocabulary import TASKS
+from biodl.models.networks import TASK_OUTPUTS, build_model
 
 
 @pytest.mark.parametrize(
     ("task", "n_outputs", "activation"),
-    [("binary", 1, "sigmoid"), ("multilabel", 3, "sigmoid"), ("multiclass", 4, "softmax"), ("regression", 2, "linear")],
+    [
+        ("binary", 1, "sigmoid"),
+        ("multilabel", 3, "sigmoid"),
+        ("multiclass", 4, "softmax"),
+        ("regression", 2, "linear"),
+    ],
 )
 @pytest.mark.parametrize(("kind", "input_shape"), [("cnn1d", (50, 4)), ("mlp", (12,))])
-def test_output_layer_follows_the_task(task: str, n_outputs: int, activation: str, kind: str, input_shape: tuple[int, ...]) -> None:
-    model = build_model("m", {"kind": kind}, input_shape, task, n_outputs)
+def test_output_layer_follows_the_task(
+    task: str, n_outputs: int, activation: str, kind: str, input_shape: tuple[int, ...]
+) -> None:
+    model = build_model(check_model("m", {"kind": kind}), input_shape, task, n_outputs)
     output = model.layers[-1]
     assert output.activation.__name__ == activation
     assert model.output_shape == (None, n_outputs)
@@ -29,11 +37,27 @@ def test_output_layer_follows_the_task(task: str, n_outputs: int, activation: st
 
 
 def test_mlp_layers_initialiser_and_penalties_follow_the_config() -> None:
-    config = {"kind": "mlp", "input_dropout": 0.1, "initializer": "he_normal", "l1": 0.001, "l2": 0.01,
-              "dense_layers": [{"units": 8, "batch_norm": True, "dropout": 0.2}, {"units": 4}], "activation": "tanh"}
-    model = build_model("m", config, (6,), "binary", 1)
+    config = {
+        "kind": "mlp",
+        "input_dropout": 0.1,
+        "initializer": "he_normal",
+        "l1": 0.001,
+        "l2": 0.01,
+        "dense_layers": [{"units": 8, "batch_norm": True, "dropout": 0.2}, {"units": 4}],
+        "activation": "tanh",
+    }
+    model = build_model(check_model("m", config), (6,), "binary", 1)
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["InputLayer", "Dropout", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense", "Dense"]
+    assert kinds == [
+        "InputLayer",
+        "Dropout",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+        "Dense",
+    ]
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert all(type(layer.kernel_initializer).__name__ == "HeNormal" for layer in dense)
     assert all(layer.kernel_regularizer.get_config() == {"l1": 0.001, "l2": 0.01} for layer in dense)
@@ -43,36 +67,60 @@ def test_mlp_layers_initialiser_and_penalties_follow_the_config() -> None:
 
 
 def test_mlp_without_hidden_layers_is_logistic_regression() -> None:
-    model = build_model("m", {"kind": "mlp", "dense_layers": []}, (5,), "binary", 1)
+    model = build_model(check_model("m", {"kind": "mlp", "dense_layers": []}), (5,), "binary", 1)
     assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense"]
     assert model.count_params() == 6
 
 
-@pytest.mark.parametrize(("kind", "input_shape", "message"), [
-    ("cnn1d", (20,), "a cnn1d model takes inputs of 2 dimension"),
-    ("mlp", (20, 4), "a mlp model takes inputs of 1 dimension"),
-    ("baseline", (20,), "'baseline' is not a network"),
-])
-def test_a_model_kind_that_does_not_fit_the_data_is_refused(kind: str, input_shape: tuple[int, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "input_shape", "message"),
+    [
+        ("cnn1d", (20,), "a cnn1d model takes inputs of 2 dimension"),
+        ("mlp", (20, 4), "a mlp model takes inputs of 1 dimension"),
+        ("baseline", (20,), "'baseline' is not a network"),
+    ],
+)
+def test_a_model_kind_that_does_not_fit_the_data_is_refused(
+    kind: str, input_shape: tuple[int, ...], message: str
+) -> None:
     config = {"kind": kind, "estimator": "linear"} if kind == "baseline" else {"kind": kind}
     with pytest.raises(InputError, match=message):
-        build_model("m", config, input_shape, "binary", 1)
+        build_model(check_model("m", config), input_shape, "binary", 1)
 
 
 def test_layers_follow_the_config() -> None:
     config = {
         "kind": "cnn1d",
         "conv_layers": [
-            {"filters": 6, "kernel_size": 5, "pool_size": 2, "batch_norm": True, "pool": "average", "dropout": 0.2},
+            {
+                "filters": 6,
+                "kernel_size": 5,
+                "pool_size": 2,
+                "batch_norm": True,
+                "pool": "average",
+                "dropout": 0.2,
+            },
             {"filters": 3, "kernel_size": 3},
         ],
         "global_pool": "none",
         "dense_layers": [{"units": 7, "dropout": 0.5}],
         "activation": "gelu",
     }
-    model = build_model("m", config, (40, 4), "binary", 1)
+    model = build_model(check_model("m", config), (40, 4), "binary", 1)
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["InputLayer", "Conv1D", "BatchNormalization", "Activation", "AveragePooling1D", "Dropout", "Conv1D", "Flatten", "Dense", "Dropout", "Dense"]
+    assert kinds == [
+        "InputLayer",
+        "Conv1D",
+        "BatchNormalization",
+        "Activation",
+        "AveragePooling1D",
+        "Dropout",
+        "Conv1D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
     # (40 - 5 + 1) // 2 = 18 positions, then 18 - 3 + 1 = 16 positions of 3 filters.
     assert model.get_layer("flatten").output.shape == (None, 48)
     assert model.get_layer("conv2").activation.__name__ == "gelu"
@@ -81,9 +129,21 @@ def test_layers_follow_the_config() -> None:
 @pytest.mark.parametrize(
     ("conv_layers", "where", "message"),
     [
-        ([{"filters": 4, "kernel_size": 60}], "conv_layers[0]", "kernel_size 60 is wider than the 50 positions"),
-        ([{"filters": 4, "kernel_size": 11, "pool_size": 8}, {"filters": 4, "kernel_size": 6}], "conv_layers[1]", "kernel_size 6 is wider than the 5 positions"),
-        ([{"filters": 4, "kernel_size": 41, "pool_size": 11}], "conv_layers[0]", "pool_size 11 exceeds the 10 positions"),
+        (
+            [{"filters": 4, "kernel_size": 60}],
+            "conv_layers[0]",
+            "kernel_size 60 is wider than the 50 positions",
+        ),
+        (
+            [{"filters": 4, "kernel_size": 11, "pool_size": 8}, {"filters": 4, "kernel_size": 6}],
+            "conv_layers[1]",
+            "kernel_size 6 is wider than the 5 positions",
+        ),
+        (
+            [{"filters": 4, "kernel_size": 41, "pool_size": 11}],
+            "conv_layers[0]",
+            "pool_size 11 exceeds the 10 positions",
+        ),
     ],
 )
 def test_a_model_that_cannot_fit_its_input_is_refused_before_building(
@@ -94,25 +154,46 @@ def test_a_model_that_cannot_fit_its_input_is_refused_before_building(
 
     monkeypatch.setattr(keras, "Input", no_graph)
     with pytest.raises(InputError) as error:
-        build_model("deep_cnn", {"kind": "cnn1d", "conv_layers": conv_layers}, (50, 4), "binary", 1)
+        build_model(
+            check_model("deep_cnn", {"kind": "cnn1d", "conv_layers": conv_layers}), (50, 4), "binary", 1
+        )
     assert error.value.source == "model deep_cnn"
     assert error.value.where == where
     assert message in error.value.problem
 
 
 def test_a_model_that_exactly_fits_is_built() -> None:
-    model = build_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 41, "pool_size": 10}]}, (50, 4), "binary", 1)
+    model = build_model(
+        check_model(
+            "m", {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 41, "pool_size": 10}]}
+        ),
+        (50, 4),
+        "binary",
+        1,
+    )
     assert model.get_layer("conv1_max_pool").output.shape == (None, 1, 2)
 
 
 def test_weights_depend_only_on_the_seed() -> None:
     def weights(seed: int) -> list[np.ndarray]:
         keras.utils.set_random_seed(seed)
-        return build_model("m", {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 3}], "dense_layers": [{"units": 2}]}, (10, 4), "binary", 1).get_weights()
+        return build_model(
+            check_model(
+                "m",
+                {
+                    "kind": "cnn1d",
+                    "conv_layers": [{"filters": 2, "kernel_size": 3}],
+                    "dense_layers": [{"units": 2}],
+                },
+            ),
+            (10, 4),
+            "binary",
+            1,
+        ).get_weights()
 
     first, again, other = weights(1), weights(1), weights(2)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=False))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=False))
 
 
 def test_task_outputs_cover_every_dataset_task() -> None:
@@ -123,8 +204,12 @@ IMAGE_NORMALIZATION = ((120.0, 80.0, 160.0), (30.0, 20.0, 40.0))
 
 
 def _tile_model(augmentation: dict | None = None) -> keras.Model:
-    config = {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 2}], "augmentation": augmentation or {}}
-    return build_model("tiles", config, (8, 8, 3), "multiclass", 3, IMAGE_NORMALIZATION)
+    config = {
+        "kind": "cnn2d",
+        "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 2}],
+        "augmentation": augmentation or {},
+    }
+    return build_model(check_model("tiles", config), (8, 8, 3), "multiclass", 3, IMAGE_NORMALIZATION)
 
 
 def test_cnn2d_normalises_with_the_training_statistics_and_is_deterministic_when_predicting() -> None:
@@ -134,15 +219,21 @@ def test_cnn2d_normalises_with_the_training_statistics_and_is_deterministic_when
     mean, std = (np.array(v, dtype="float32") for v in IMAGE_NORMALIZATION)
     np.testing.assert_allclose(np.asarray(normalise(tiles)), (tiles - mean) / std, rtol=1e-5, atol=1e-5)
     # Augmentation is for training only: two predictions of the same tiles agree exactly.
-    np.testing.assert_array_equal(np.asarray(model(tiles, training=False)), np.asarray(model(tiles, training=False)))
+    np.testing.assert_array_equal(
+        np.asarray(model(tiles, training=False)), np.asarray(model(tiles, training=False))
+    )
 
 
 def test_flips_and_rotations_draw_only_symmetries_of_the_square() -> None:
     keras.utils.set_random_seed(3)
     model = _tile_model({"flips": True, "rotations": True, "shift": 0, "brightness": 0, "contrast": 0})
-    augment = keras.Sequential([model.get_layer(name) for name in ("flip_horizontal", "flip_vertical", "rotations")])
+    augment = keras.Sequential(
+        [model.get_layer(name) for name in ("flip_horizontal", "flip_vertical", "rotations")]
+    )
     tile = np.arange(8 * 8 * 3, dtype="float32").reshape(1, 8, 8, 3)
-    symmetries = [np.rot90(t, k, axes=(0, 1)) for t in (tile[0], tile[0].transpose(1, 0, 2)) for k in range(4)]
+    symmetries = [
+        np.rot90(t, k, axes=(0, 1)) for t in (tile[0], tile[0].transpose(1, 0, 2)) for k in range(4)
+    ]
     seen = set()
     for _ in range(40):
         out = np.asarray(augment(np.repeat(tile, 4, axis=0), training=True))
@@ -165,19 +256,35 @@ def test_brightness_and_contrast_keep_pixels_in_range_and_change_them_only_in_tr
 
 
 def test_cnn2d_pooling_that_leaves_no_pixel_is_refused() -> None:
-    config = {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 4}, {"filters": 4, "kernel_size": 3, "pool_size": 4}]}
+    config = {
+        "kind": "cnn2d",
+        "conv_layers": [
+            {"filters": 4, "kernel_size": 3, "pool_size": 4},
+            {"filters": 4, "kernel_size": 3, "pool_size": 4},
+        ],
+    }
     with pytest.raises(InputError, match="pool_size 4 exceeds the 2 pixels") as error:
-        build_model("tiles", config, (8, 8, 3), "binary", 1, IMAGE_NORMALIZATION)
+        build_model(check_model("tiles", config), (8, 8, 3), "binary", 1, IMAGE_NORMALIZATION)
     assert error.value.where == "conv_layers[1]"
 
 
 def test_max_norm_constrains_each_unit_over_its_whole_window() -> None:
-    config = {"kind": "cnn1d", "conv_layers": [{"filters": 3, "kernel_size": 5}], "dense_layers": [{"units": 4}], "max_norm": 0.5}
-    model = build_model("m", config, (20, 4), "binary", 1)
+    config = {
+        "kind": "cnn1d",
+        "conv_layers": [{"filters": 3, "kernel_size": 5}],
+        "dense_layers": [{"units": 4}],
+        "max_norm": 0.5,
+    }
+    model = build_model(check_model("m", config), (20, 4), "binary", 1)
     assert model.get_layer("conv1").kernel_constraint.axis == [0, 1]
     assert model.get_layer("dense1").kernel_constraint.axis == 0
     assert model.get_layer("output").kernel_constraint.max_value == 0.5
-    assert build_model("m", {**config, "max_norm": None}, (20, 4), "binary", 1).get_layer("conv1").kernel_constraint is None
+    assert (
+        build_model(check_model("m", {**config, "max_norm": None}), (20, 4), "binary", 1)
+        .get_layer("conv1")
+        .kernel_constraint
+        is None
+    )
 
 
 def _one_hot(n: int, length: int) -> np.ndarray:
@@ -186,34 +293,47 @@ def _one_hot(n: int, length: int) -> np.ndarray:
 
 def test_dna_augmentation_reverse_complements_and_shifts_in_training_only() -> None:
     keras.utils.set_random_seed(2)
-    config = {"kind": "cnn1d", "conv_layers": [{"filters": 2, "kernel_size": 3}], "augmentation": {"reverse_complement": True, "shift": 3}}
-    model = build_model("m", config, (30, 4), "binary", 1)
+    config = {
+        "kind": "cnn1d",
+        "conv_layers": [{"filters": 2, "kernel_size": 3}],
+        "augmentation": {"reverse_complement": True, "shift": 3},
+    }
+    model = build_model(check_model("m", config), (30, 4), "binary", 1)
     x = _one_hot(64, 30)
     rc, shift = model.get_layer("reverse_complement"), model.get_layer("shift")
     np.testing.assert_array_equal(rc(x, training=False), x)
     np.testing.assert_array_equal(shift(x, training=False), x)
     flipped = np.asarray(rc(x, training=True))
-    # A, C, G, T: the complement is the reversed channel order (see biodl.encode).
-    reverse = [np.array_equal(f, s[::-1, ::-1]) for f, s in zip(flipped, x)]
-    assert all(r or np.array_equal(f, s) for r, f, s in zip(reverse, flipped, x))
+    # A, C, G, T: the complement is the reversed channel order (see biodl.data.dna.encode).
+    reverse = [np.array_equal(f, s[::-1, ::-1]) for f, s in zip(flipped, x, strict=False)]
+    assert all(r or np.array_equal(f, s) for r, f, s in zip(reverse, flipped, x, strict=False))
     assert 16 < sum(reverse) < 48
     moved = np.asarray(shift(x, training=True))
     shifts = []
-    for m, s in zip(moved, x):
-        found = [k for k in range(-3, 4) if np.array_equal(m[max(k, 0):30 + min(k, 0)], s[max(-k, 0):30 - max(k, 0)])
-                 and not m[:max(k, 0)].any() and not m[30 + min(k, 0):].any()]
+    for m, s in zip(moved, x, strict=False):
+        found = [
+            k
+            for k in range(-3, 4)
+            if np.array_equal(m[max(k, 0) : 30 + min(k, 0)], s[max(-k, 0) : 30 - max(k, 0)])
+            and not m[: max(k, 0)].any()
+            and not m[30 + min(k, 0) :].any()
+        ]
         assert len(found) >= 1
         shifts.append(found[0])
     assert set(shifts) == {-3, -2, -1, 0, 1, 2, 3}
     keras.utils.set_random_seed(2)
-    again = build_model("m", config, (30, 4), "binary", 1)
-    np.testing.assert_array_equal(again.get_layer("reverse_complement")(x, training=True), flipped)  # seeded from the Keras seed
+    again = build_model(check_model("m", config), (30, 4), "binary", 1)
+    np.testing.assert_array_equal(
+        again.get_layer("reverse_complement")(x, training=True), flipped
+    )  # seeded from the Keras seed
 
 
 def test_output_layer_stays_float32_under_mixed_precision() -> None:
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        model = build_model("m", {"kind": "mlp", "dense_layers": [{"units": 4}]}, (6,), "binary", 1)
+        model = build_model(
+            check_model("m", {"kind": "mlp", "dense_layers": [{"units": 4}]}), (6,), "binary", 1
+        )
     finally:
         keras.config.set_dtype_policy("float32")
     assert model.get_layer("dense1").compute_dtype == "float16"

@@ -1,4 +1,4 @@
-"""Tests of biodl.motifs: filter sites and matrices, MEME files, Tomtom matching against JASPAR."""
+"""Tests of biodl.interpret.motifs: filter sites and matrices, MEME files, Tomtom matching against JASPAR."""
 
 from __future__ import annotations
 
@@ -9,9 +9,20 @@ import numpy as np
 import pytest
 from scipy.stats import false_discovery_control
 
-from biodl.motifs import (Motif, background, bh_qvalues, filter_activations, filter_motifs, first_conv, information_content,
-                          match_motifs, read_meme, use_numba_cache, write_meme)
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.interpret.motifs import (
+    Motif,
+    background,
+    bh_qvalues,
+    filter_activations,
+    filter_motifs,
+    first_conv,
+    information_content,
+    match_motifs,
+    read_meme,
+    use_numba_cache,
+    write_meme,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 JASPAR = ROOT / "resources" / "jaspar" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
@@ -63,22 +74,36 @@ def test_information_content_against_the_background() -> None:
 
 
 def test_meme_round_trip(tmp_path: Path) -> None:
-    motifs = [Motif("filter0", "filter0", np.array([[0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.5, 0.5]]), 12),
-              Motif("MA0001.1", "AGL3", np.full((3, 4), 0.25), 4)]
+    motifs = [
+        Motif("filter0", "filter0", np.array([[0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.5, 0.5]]), 12),
+        Motif("MA0001.1", "AGL3", np.full((3, 4), 0.25), 4),
+    ]
     write_meme(motifs, tmp_path / "m.meme", np.array([0.3, 0.2, 0.2, 0.3]))
     back = read_meme(tmp_path / "m.meme")
     assert [(m.id, m.name, m.n_sites) for m in back] == [("filter0", "", 12), ("MA0001.1", "AGL3", 4)]
     np.testing.assert_allclose(back[0].probabilities, motifs[0].probabilities)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n0.5 0.2 0 0\n", "line 6.*row 2 of motif m1"),
-    ("MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n", "m1 ends before its 2 rows"),
-    ("MEME version 4\n\nMOTIF m1\nMOTIF m2\n", "line 4.*m1.*no letter-probability matrix"),
-    ("MEME version 4\nALPHABET= ACDEFGHIKLMNPQRSTVWY\n", "line 2.*DNA alphabet"),
-    ("MEME version 4\n", "no MOTIF records"),
-    ("MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\nMOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\n", "a appears twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n0.5 0.2 0 0\n",
+            "line 6.*row 2 of motif m1",
+        ),
+        (
+            "MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n",
+            "m1 ends before its 2 rows",
+        ),
+        ("MEME version 4\n\nMOTIF m1\nMOTIF m2\n", "line 4.*m1.*no letter-probability matrix"),
+        ("MEME version 4\nALPHABET= ACDEFGHIKLMNPQRSTVWY\n", "line 2.*DNA alphabet"),
+        ("MEME version 4\n", "no MOTIF records"),
+        (
+            "MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\nMOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\n",
+            "a appears twice",
+        ),
+    ],
+)
 def test_bad_meme_files_are_refused_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.meme"
     path.write_text(text)

@@ -1,4 +1,4 @@
-"""biodl.objectives: losses per task, missing multilabel labels masked out, metrics per task."""
+"""biodl.models.objectives: losses per task, missing multilabel labels masked out, metrics per task."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from biodl.objectives import loss_for, masked_binary_crossentropy, training_metrics
+from biodl.config.models import check_model
+from biodl.models.objectives import loss_for, masked_binary_crossentropy, training_metrics
 
 TRAINING = {"regression_loss": "mse", "huber_delta": 1.0}
 
@@ -42,12 +43,15 @@ def test_masked_metrics_skip_missing_labels() -> None:
     assert float(accuracy.result()) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("training", "error", "expected"), [
-    (TRAINING, 3.0, 9.0),
-    ({"regression_loss": "huber", "huber_delta": 1.0}, 3.0, 2.5),
-])
+@pytest.mark.parametrize(
+    ("training", "error", "expected"),
+    [
+        (TRAINING, 3.0, 9.0),
+        ({"regression_loss": "huber", "huber_delta": 1.0}, 3.0, 2.5),
+    ],
+)
 def test_regression_loss_follows_the_training_settings(training: dict, error: float, expected: float) -> None:
-    loss = loss_for("regression", training)
+    loss = loss_for("regression", check_model("m", {"kind": "mlp", "training": training}).training)
     assert float(loss(np.array([[0.0]]), np.array([[error]]))) == pytest.approx(expected)
 
 

@@ -1,4 +1,4 @@
-"""biodl.plots: every figure is a readable, non-empty PNG written atomically, with the right panels."""
+"""biodl.report.figures: every figure is a readable, non-empty PNG written atomically, with the right panels."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
-from biodl.plots import (
+from biodl.core.errors import InputError
+from biodl.evaluation.predictions import Scores
+from biodl.report.figures import (
     BASELINE_COLOUR,
     plot_calibration,
     plot_comparison,
@@ -22,11 +24,14 @@ from biodl.plots import (
     plot_scatter,
     plot_training_curves,
 )
-from biodl.predictions import Scores
-from biodl.validate import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TARGETS = {"binary": ("bound",), "multiclass": ("a", "b", "c"), "multilabel": ("x", "y", "z", "w"), "regression": ("expr", "halflife")}
+TARGETS = {
+    "binary": ("bound",),
+    "multiclass": ("a", "b", "c"),
+    "multilabel": ("x", "y", "z", "w"),
+    "regression": ("expr", "halflife"),
+}
 CLASSIFICATION = ["binary", "multiclass", "multilabel"]
 
 
@@ -61,11 +66,16 @@ def _scores(task: str, n: int = 60, seed: int = 0) -> Scores:
 
 def _history() -> pd.DataFrame:
     epochs = np.arange(1, 7)
-    return pd.DataFrame({
-        "epoch": epochs, "loss": 0.7 / epochs, "val_loss": [0.7, 0.5, 0.4, 0.45, 0.5, 0.55],
-        "auroc": 1 - 0.4 / epochs, "val_auroc": [0.6, 0.7, 0.8, 0.78, 0.77, 0.76],
-        "best": epochs == 3,
-    })
+    return pd.DataFrame(
+        {
+            "epoch": epochs,
+            "loss": 0.7 / epochs,
+            "val_loss": [0.7, 0.5, 0.4, 0.45, 0.5, 0.55],
+            "auroc": 1 - 0.4 / epochs,
+            "val_auroc": [0.6, 0.7, 0.8, 0.78, 0.77, 0.76],
+            "best": epochs == 3,
+        }
+    )
 
 
 @pytest.mark.parametrize("task", CLASSIFICATION)
@@ -87,10 +97,12 @@ def test_roc_replaces_an_existing_file(tmp_path: Path) -> None:
     _assert_png(target)
 
 
-def test_a_target_with_one_class_gets_no_curve_but_no_crash(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_target_with_one_class_gets_no_curve_but_no_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     scores = _scores("multilabel")
     scores.y_true[:, 1] = np.where(np.isnan(scores.y_true[:, 1]), np.nan, 0)
-    with caplog.at_level(logging.WARNING, logger="biodl.plots"):
+    with caplog.at_level(logging.WARNING, logger="biodl.report.figures"):
         roc = plot_roc(scores, tmp_path / "roc.png")
         plot_pr(scores, tmp_path / "pr.png")
     assert "no ROC curve for target y" in caplog.text
@@ -110,8 +122,12 @@ def test_calibration_has_a_reliability_line_and_a_histogram_per_target(task: str
     assert all(len(line.get_xdata()) <= 5 for line in reliability.lines[1:])  # at most one point per bin
 
 
-@pytest.mark.parametrize(("task", "panels", "cells"), [("binary", 1, 4), ("multiclass", 1, 9), ("multilabel", 4, 4)])
-def test_confusion_heatmaps_show_counts_and_fractions(task: str, panels: int, cells: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("task", "panels", "cells"), [("binary", 1, 4), ("multiclass", 1, 9), ("multilabel", 4, 4)]
+)
+def test_confusion_heatmaps_show_counts_and_fractions(
+    task: str, panels: int, cells: int, tmp_path: Path
+) -> None:
     scores = _scores(task)
     fig = plot_confusion(scores, tmp_path / "confusion.png", title="Confusion")
     _assert_png(tmp_path / "confusion.png")
@@ -132,7 +148,9 @@ def test_scatter_has_one_panel_per_target_with_r_and_r2(tmp_path: Path) -> None:
     assert all(len(ax.collections[0].get_offsets()) == 60 for ax in panels)
 
 
-@pytest.mark.parametrize(("plot", "task"), [(plot_roc, "regression"), (plot_confusion, "regression"), (plot_scatter, "binary")])
+@pytest.mark.parametrize(
+    ("plot", "task"), [(plot_roc, "regression"), (plot_confusion, "regression"), (plot_scatter, "binary")]
+)
 def test_a_figure_for_another_task_is_refused(plot: object, task: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=f"not drawn for a {task} task"):
         plot(_scores(task), tmp_path / "figure.png")  # type: ignore[operator]
@@ -147,10 +165,17 @@ def test_training_curves_from_history_file(tmp_path: Path) -> None:
 
 
 def test_training_curves_add_learning_rate_and_gradient_norm_panels(tmp_path: Path) -> None:
-    history = _history().assign(learning_rate=[1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4], gradient_norm=[2.0, 1.5, 1.0, 0.8, 0.7, 0.6])
+    history = _history().assign(
+        learning_rate=[1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4], gradient_norm=[2.0, 1.5, 1.0, 0.8, 0.7, 0.6]
+    )
     fig = plot_training_curves(history, tmp_path / "curves.png")
     panels = _visible_panels(fig)
-    assert [ax.get_ylabel().split(" (")[0] for ax in panels] == ["Loss", "AUROC", "Learning rate", "Gradient norm"]
+    assert [ax.get_ylabel().split(" (")[0] for ax in panels] == [
+        "Loss",
+        "AUROC",
+        "Learning rate",
+        "Gradient norm",
+    ]
     assert list(panels[2].lines[0].get_ydata()) == history["learning_rate"].tolist()
     assert panels[3].get_yscale() == "log"
 

@@ -1,4 +1,4 @@
-"""biodl.predictions: the predictions file of every task, written and read back, and its checks."""
+"""biodl.evaluation.predictions: the predictions file of every task, written and read back, and its checks."""
 
 from __future__ import annotations
 
@@ -9,19 +9,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.dataset import PreparedDataset, SplitInfo
-from biodl.io import write_tsv
-from biodl.predictions import Scores, prediction_columns, predictions_frame, read_predictions
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.core.files import write_tsv
+from biodl.data.dataset import PreparedDataset, SplitInfo
+from biodl.evaluation.predictions import Scores, prediction_columns, predictions_frame, read_predictions
 
 SIZES = {"train": 0, "validation": 4, "test": 6}
-CLASSES = {"binary": ("background", "bound"), "multiclass": ("alpha", "beta", "gamma"), "multilabel": ("site_a", "site_b"), "regression": ()}
-TARGETS = {"binary": ("bound",), "multiclass": CLASSES["multiclass"], "multilabel": CLASSES["multilabel"], "regression": ("expression", "half_life")}
+CLASSES = {
+    "binary": ("background", "bound"),
+    "multiclass": ("alpha", "beta", "gamma"),
+    "multilabel": ("site_a", "site_b"),
+    "regression": (),
+}
+TARGETS = {
+    "binary": ("bound",),
+    "multiclass": CLASSES["multiclass"],
+    "multilabel": CLASSES["multilabel"],
+    "regression": ("expression", "half_life"),
+}
 
 
 def dataset(task: str, root: Path) -> PreparedDataset:
     splits = {split: SplitInfo(n, (f"shards/{split}-00000",) if n else ()) for split, n in SIZES.items()}
-    return PreparedDataset(root, f"toy_{task}", "table", task, CLASSES[task], TARGETS[task], (3,), "zeros", splits, 1)
+    return PreparedDataset(
+        root, f"toy_{task}", "table", task, CLASSES[task], TARGETS[task], (3,), "zeros", splits, 1
+    )
 
 
 def scores(task: str, n: int, seed: int) -> Scores:
@@ -41,9 +53,16 @@ def scores(task: str, n: int, seed: int) -> Scores:
     return Scores(task, targets, y_true, y_score)
 
 
-def write_predictions(task: str, path: Path, split_scores: dict[str, Scores] | None = None) -> dict[str, Scores]:
-    split_scores = split_scores or {split: scores(task, SIZES[split], seed) for seed, split in enumerate(("validation", "test"))}
-    frames = [predictions_frame(pd.DataFrame({"split": split, "name": [f"{split}_{i}" for i in range(s.n)]}), s) for split, s in split_scores.items()]
+def write_predictions(
+    task: str, path: Path, split_scores: dict[str, Scores] | None = None
+) -> dict[str, Scores]:
+    split_scores = split_scores or {
+        split: scores(task, SIZES[split], seed) for seed, split in enumerate(("validation", "test"))
+    }
+    frames = [
+        predictions_frame(pd.DataFrame({"split": split, "name": [f"{split}_{i}" for i in range(s.n)]}), s)
+        for split, s in split_scores.items()
+    ]
     write_tsv(pd.concat(frames, ignore_index=True), path)
     return split_scores
 
@@ -91,18 +110,42 @@ def _corrupt(path: Path, line: int, column: str, text: str) -> None:
         ("binary", "y_score", "high", "line 5: column y_score must be a probability in [0, 1], found 'high'"),
         ("binary", "y_score", "1.5", "line 5: column y_score must be a probability in [0, 1], found '1.5'"),
         ("binary", "y_true", "", "line 5: column y_true must be a number, found ''"),
-        ("multiclass", "y_true", "delta", "line 5: column y_true must be one of the classes alpha, beta, gamma, found 'delta'"),
-        ("multilabel", "true_site_a", "yes", "line 5: column true_site_a must be a number or empty, found 'yes'"),
+        (
+            "multiclass",
+            "y_true",
+            "delta",
+            "line 5: column y_true must be one of the classes alpha, beta, gamma, found 'delta'",
+        ),
+        (
+            "multilabel",
+            "true_site_a",
+            "yes",
+            "line 5: column true_site_a must be a number or empty, found 'yes'",
+        ),
         ("regression", "pred_expression", "", "line 5: column pred_expression must be a number, found ''"),
-        ("regression", "true_expression", "inf", "line 5: column true_expression must be a number or empty, found 'inf'"),
-        ("binary", "split", "testing", "line 5: split must be one of train, validation, test, found 'testing'"),
+        (
+            "regression",
+            "true_expression",
+            "inf",
+            "line 5: column true_expression must be a number or empty, found 'inf'",
+        ),
+        (
+            "binary",
+            "split",
+            "testing",
+            "line 5: split must be one of train, validation, test, found 'testing'",
+        ),
     ],
 )
-def test_a_bad_cell_is_reported_with_its_line(task: str, column: str, text: str, message: str, tmp_path: Path) -> None:
+def test_a_bad_cell_is_reported_with_its_line(
+    task: str, column: str, text: str, message: str, tmp_path: Path
+) -> None:
     path = tmp_path / "predictions.tsv"
     write_predictions(task, path)
     _corrupt(path, 5, column, text)
-    with pytest.raises(InputError, match=f"predictions.tsv, {message}".replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        InputError, match=f"predictions.tsv, {message}".replace("[", r"\[").replace("]", r"\]")
+    ):
         read_predictions(path, dataset(task, tmp_path))
 
 
@@ -110,11 +153,18 @@ def test_missing_columns_and_splits_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "predictions.tsv"
     written = write_predictions("multiclass", path)
     with pytest.raises(InputError, match="header: missing column.s. p_delta"):
-        read_predictions(path, replace(dataset("multiclass", tmp_path), targets=(*TARGETS["multiclass"], "delta")))
+        read_predictions(
+            path, replace(dataset("multiclass", tmp_path), targets=(*TARGETS["multiclass"], "delta"))
+        )
     write_predictions("multiclass", path, {"test": written["test"]})
-    with pytest.raises(InputError, match="split validation: expected 4 rows .the validation examples of toy_multiclass., found 0"):
+    with pytest.raises(
+        InputError,
+        match="split validation: expected 4 rows .the validation examples of toy_multiclass., found 0",
+    ):
         read_predictions(path, dataset("multiclass", tmp_path))
-    write_predictions("multiclass", path, {"validation": written["validation"], "test": scores("multiclass", 5, 0)})
+    write_predictions(
+        "multiclass", path, {"validation": written["validation"], "test": scores("multiclass", 5, 0)}
+    )
     with pytest.raises(InputError, match="split test: expected 6 rows"):
         read_predictions(path, dataset("multiclass", tmp_path))
 

@@ -4,22 +4,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from image_fixtures import (brain_like_volume, slide_mask, slide_pixels, write_nifti, write_png, write_pyramid,
-                            write_sheet)
+from image_fixtures import (
+    brain_like_volume,
+    slide_mask,
+    slide_pixels,
+    write_nifti,
+    write_png,
+    write_pyramid,
+    write_sheet,
+)
 
-from biodl.config import validate_config
-from biodl.dataset import load_labels, load_metadata, open_dataset
-from biodl.io import SPLITS, load_npy
-from biodl.prepare_image import prepare_image
-from biodl.splits import grouped_random
-from biodl.validate import InputError
-
+from biodl.config.checks import validate_config
+from biodl.core.errors import InputError
+from biodl.core.files import load_npy
+from biodl.core.vocabulary import SPLITS
+from biodl.data.dataset import load_labels, load_metadata, open_dataset
+from biodl.data.image.prepare import prepare_image
+from biodl.data.splits import grouped_random
 
 ROOT = Path(__file__).resolve().parents[1]
 # A config needs a run (a model that fits a dataset); a DNA dataset of the demo provides one.
-DNA_RUN = {"datasets": {"ctcf": {"modality": "dna", "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"},
-                                 "length": 200}},
-           "models": {"m": {"kind": "cnn1d"}}}
+DNA_RUN = {
+    "datasets": {
+        "ctcf": {
+            "modality": "dna",
+            "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"},
+            "length": 200,
+        }
+    },
+    "models": {"m": {"kind": "cnn1d"}},
+}
 
 
 def config_spec(dataset: dict) -> dict:
@@ -30,7 +44,9 @@ def config_spec(dataset: dict) -> dict:
 
 def run(tmp_path: Path, spec: dict, seed: int = 3) -> Path:
     out = tmp_path / "prepared"
-    prepare_image("d", spec, seed, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png")
+    prepare_image(
+        "d", spec, seed, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png"
+    )
     return out
 
 
@@ -44,8 +60,12 @@ def slides_with_masks(tmp_path: Path, n: int) -> list[list[object]]:
     return rows
 
 
-MASK_DATASET = {"classes": {"left": 1, "right": 2}, "tile": {"size": 32, "level": 1},
-                "tissue": {"threshold": 0.5}, "labels": {"min_coverage": 0.9}}
+MASK_DATASET = {
+    "classes": {"left": 1, "right": 2},
+    "tile": {"size": 32, "level": 1},
+    "tissue": {"threshold": 0.5},
+    "labels": {"min_coverage": 0.9},
+}
 
 
 def test_mask_dataset_end_to_end(tmp_path):
@@ -68,7 +88,9 @@ def test_mask_dataset_end_to_end(tmp_path):
             pixels = load_npy(out / f"{row.shard}.x.npy")[row.offset]
             seed = int(Path(row.image).stem.removeprefix("slide"))
             level1 = slide_pixels(seed=seed)[::2, ::2]
-            np.testing.assert_array_equal(pixels, level1[row.y // 2:row.y // 2 + 32, row.x // 2:row.x // 2 + 32])
+            np.testing.assert_array_equal(
+                pixels, level1[row.y // 2 : row.y // 2 + 32, row.x // 2 : row.x // 2 + 32]
+            )
             # The label is the mask class under the tile (left piece: x < 192, right: x >= 192).
             assert row.label == ("left" if row.x + 32 < 192 else "right")
             if split == "train":
@@ -89,7 +111,12 @@ def test_splits_keep_patients_whole_and_are_seeded(tmp_path):
     assert (meta.groupby("image")["group"].nunique() == 1).all()
     assert set(meta["split"]) == set(SPLITS)
     first = meta.groupby("group")["split"].first().to_dict()
-    again = pd.read_csv(run(tmp_path, spec) / "metadata.tsv", sep="\t").groupby("group")["split"].first().to_dict()
+    again = (
+        pd.read_csv(run(tmp_path, spec) / "metadata.tsv", sep="\t")
+        .groupby("group")["split"]
+        .first()
+        .to_dict()
+    )
     assert first == again
 
 
@@ -99,14 +126,22 @@ def test_label_sheet_of_pngs_with_stratified_group_split(tmp_path):
         write_png(tmp_path / f"img{i}.png", slide_pixels(seed=i))
         rows.append([f"img{i}.png", "tumour" if i % 2 else "normal", f"p{i // 2 if i < 8 else i}"])
     sheet = write_sheet(tmp_path / "sheet.tsv", ["image", "label", "group"], rows)
-    spec = config_spec({"sample_sheet": str(sheet), "classes": ["normal", "tumour"], "tile": {"size": 64},
-                                  "split": {"validation_fraction": 0.25, "test_fraction": 0.25}})
+    spec = config_spec(
+        {
+            "sample_sheet": str(sheet),
+            "classes": ["normal", "tumour"],
+            "tile": {"size": 64},
+            "split": {"validation_fraction": 0.25, "test_fraction": 0.25},
+        }
+    )
     out = run(tmp_path, spec)
     dataset = open_dataset(out)
     meta = pd.read_csv(out / "metadata.tsv", sep="\t")
     assert (meta.groupby("group")["split"].nunique() == 1).all()
     by_image = meta.groupby("image")["label"].first()
-    assert all(by_image[str(tmp_path / f"img{i}.png")] == ("tumour" if i % 2 else "normal") for i in range(12))
+    assert all(
+        by_image[str(tmp_path / f"img{i}.png")] == ("tumour" if i % 2 else "normal") for i in range(12)
+    )
     for split in SPLITS:
         assert set(load_metadata(dataset, split)["label"]) == {"normal", "tumour"}
 
@@ -115,18 +150,31 @@ def test_nifti_slices_labelled_from_an_atlas_volume(tmp_path):
     volume, labels = brain_like_volume()
     write_nifti(tmp_path / "t1.nii.gz", volume)
     write_nifti(tmp_path / "atlas.nii.gz", labels)
-    sheet = write_sheet(tmp_path / "sheet.tsv", ["image", "mask", "group", "split", "slices"], [
-        ["t1.nii.gz", "atlas.nii.gz", "a", "train", "0-5"],
-        ["t1.nii.gz", "atlas.nii.gz", "b", "validation", "7-8"],
-        ["t1.nii.gz", "atlas.nii.gz", "c", "test", "10-11"],
-    ])
-    spec = config_spec({"sample_sheet": str(sheet), "nifti_axis": "sagittal",
-                                  "classes": {"inferior": 1, "superior": 2}, "tile": {"size": 8},
-                                  "tissue": {"background": "dark"}})
+    sheet = write_sheet(
+        tmp_path / "sheet.tsv",
+        ["image", "mask", "group", "split", "slices"],
+        [
+            ["t1.nii.gz", "atlas.nii.gz", "a", "train", "0-5"],
+            ["t1.nii.gz", "atlas.nii.gz", "b", "validation", "7-8"],
+            ["t1.nii.gz", "atlas.nii.gz", "c", "test", "10-11"],
+        ],
+    )
+    spec = config_spec(
+        {
+            "sample_sheet": str(sheet),
+            "nifti_axis": "sagittal",
+            "classes": {"inferior": 1, "superior": 2},
+            "tile": {"size": 8},
+            "tissue": {"background": "dark"},
+        }
+    )
     out = run(tmp_path, spec)
     meta = pd.read_csv(out / "metadata.tsv", sep="\t")
     index = meta["image"].str.extract(r"#x=(\d+)$")[0].astype(int)
-    assert set(index[meta["split"] == "train"]) == set(range(6)) and set(index[meta["split"] == "test"]) == {10, 11}
+    assert set(index[meta["split"] == "train"]) == set(range(6)) and set(index[meta["split"] == "test"]) == {
+        10,
+        11,
+    }
     # Rows run from superior (high z) down: the top half of each slice is the superior class.
     assert (meta.loc[meta["y"] + 8 <= 24, "label"] == "superior").all()
     assert (meta.loc[meta["y"] >= 24, "label"] == "inferior").all()
@@ -139,8 +187,13 @@ def test_padded_edge_tiles_with_every_pixel_as_tissue(tmp_path):
         write_png(tmp_path / f"small{i}.png", np.full((70, 100, 3), 100 + i, np.uint8))
         rows.append([f"small{i}.png", label, split])
     sheet = write_sheet(tmp_path / "sheet.tsv", ["image", "label", "split"], rows)
-    spec = config_spec({"sample_sheet": str(sheet), "tile": {"size": 32, "edge": "pad"},
-                        "tissue": {"background": "none", "threshold": 0.0}})
+    spec = config_spec(
+        {
+            "sample_sheet": str(sheet),
+            "tile": {"size": 32, "edge": "pad"},
+            "tissue": {"background": "none", "threshold": 0.0},
+        }
+    )
     out = run(tmp_path, spec)
     meta = pd.read_csv(out / "metadata.tsv", sep="\t")
     first = meta[meta["image"] == str(tmp_path / "small0.png")]
@@ -153,6 +206,7 @@ def test_padded_edge_tiles_with_every_pixel_as_tissue(tmp_path):
 
 # --- bad input: one clear error naming the file, and no output --------------------------------
 
+
 def assert_no_output(out: Path) -> None:
     assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
 
@@ -160,7 +214,7 @@ def assert_no_output(out: Path) -> None:
 def bad_case(tmp_path: Path, case: str) -> tuple[dict, Path]:
     """A dataset entry with one problem, and the file its error must name."""
     rows = slides_with_masks(tmp_path, 3)
-    for row, split in zip(rows, SPLITS):
+    for row, split in zip(rows, SPLITS, strict=False):
         row.append(split)
     entry = {**MASK_DATASET}
     named = tmp_path / "slide0.tif"
@@ -168,7 +222,7 @@ def bad_case(tmp_path: Path, case: str) -> tuple[dict, Path]:
         named.write_bytes(named.read_bytes()[:300])
     elif case == "damaged tiles":  # the header reads, the level-0 tile data do not decode
         data = bytearray(named.read_bytes())
-        data[len(data) // 4:len(data) // 2] = bytes(len(data) // 2 - len(data) // 4)
+        data[len(data) // 4 : len(data) // 2] = bytes(len(data) // 2 - len(data) // 4)
         named.write_bytes(bytes(data))
         entry["tile"] = {"size": 64, "level": 0}
     elif case == "mask size":
@@ -187,19 +241,24 @@ def bad_case(tmp_path: Path, case: str) -> tuple[dict, Path]:
     return config_spec({"sample_sheet": str(sheet), **entry}), named
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("corrupt image", "not a readable TIFF"),
-    ("damaged tiles", "cannot read the slide"),
-    ("mask size", "does not match the image 384x256"),
-    ("tile too large", "larger than the image (384x256)"),
-    ("no tissue", "no tissue found"),
-    ("class missing from a split", "no tiles of class(es) 'right'"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("corrupt image", "not a readable TIFF"),
+        ("damaged tiles", "cannot read the slide"),
+        ("mask size", "does not match the image 384x256"),
+        ("tile too large", "larger than the image (384x256)"),
+        ("no tissue", "no tissue found"),
+        ("class missing from a split", "no tiles of class(es) 'right'"),
+    ],
+)
 def test_bad_input_names_the_file_and_leaves_no_output(tmp_path, case, expected):
     spec, named = bad_case(tmp_path, case)
     out = tmp_path / "prepared"
     with pytest.raises(InputError) as caught:
-        prepare_image("d", spec, 1, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png")
+        prepare_image(
+            "d", spec, 1, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png"
+        )
     assert str(named) in str(caught.value) and expected in str(caught.value)
     assert_no_output(out)
 
@@ -215,7 +274,8 @@ def test_config_check_reads_the_sheet(tmp_path):
         config_spec({"sample_sheet": "x.tsv", **MASK_DATASET, "tile": {"level": 1, "mpp": 1.0}})
 
 
-# --- biodl.splits.grouped_random (the group-wise split used here) -----------------------------
+# --- biodl.data.splits.grouped_random (the group-wise split used here) -----------------------------
+
 
 def test_grouped_random_keeps_groups_whole_stratified_and_seeded():
     groups = [f"patient{i // 3}" for i in range(60)]  # 20 patients with 3 images each
@@ -232,4 +292,6 @@ def test_grouped_random_keeps_groups_whole_stratified_and_seeded():
 def test_grouped_random_needs_three_groups():
     with pytest.raises(InputError) as caught:
         grouped_random(["a", "a", "b"], None, 0.2, 0.2, seed=1, source="sheet.tsv")
-    assert caught.value.source == "sheet.tsv" and "give more groups, or a split column" in caught.value.problem
+    assert (
+        caught.value.source == "sheet.tsv" and "give more groups, or a split column" in caught.value.problem
+    )

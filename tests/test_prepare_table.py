@@ -1,4 +1,4 @@
-"""biodl.prepare_table: splits, preprocessing fitted on training rows only, shards, bad tables."""
+"""biodl.data.table.prepare: splits, preprocessing fitted on training rows only, shards, bad tables."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.config import validate_config
-from biodl.dataset import input_shards, load_labels, load_metadata, open_dataset
-from biodl.prepare_table import prepare_table
-from biodl.validate import InputError
+from biodl.config.checks import validate_config
+from biodl.core.errors import InputError
+from biodl.data.dataset import input_shards, load_labels, load_metadata, open_dataset
+from biodl.data.table.prepare import prepare_table
 
 
 def _spec(path: Path, **settings: Any) -> dict[str, Any]:
@@ -35,13 +35,15 @@ def _prepare(tmp_path: Path, frame: pd.DataFrame, **settings: Any) -> Path:
 def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     size = rng.normal(50, 10, n)
-    return pd.DataFrame({
-        "id": [f"r{i}" for i in range(n)],
-        "size": size,
-        "site": rng.choice(["north", "south", "east"], n),
-        "patient": [f"p{i // 4}" for i in range(n)],
-        "y": np.where(size + rng.normal(0, 5, n) > 50, "sick", "healthy"),
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "size": size,
+            "site": rng.choice(["north", "south", "east"], n),
+            "patient": [f"p{i // 4}" for i in range(n)],
+            "y": np.where(size + rng.normal(0, 5, n) > 50, "sick", "healthy"),
+        }
+    )
 
 
 def _split_inputs(out: Path, split: str) -> np.ndarray:
@@ -61,14 +63,22 @@ def test_scaling_is_fitted_on_the_training_rows_only(tmp_path: Path) -> None:
     # The test rows use the training statistics, so their mean is not forced to zero.
     test = load_metadata(dataset, "test")
     raw_test = frame.set_index("id").loc[test["id"], "size"]
-    np.testing.assert_allclose(_split_inputs(out, "test")[:, column], (raw_test - raw_train.mean()) / raw_train.std(ddof=0), rtol=1e-4)
+    np.testing.assert_allclose(
+        _split_inputs(out, "test")[:, column],
+        (raw_test - raw_train.mean()) / raw_train.std(ddof=0),
+        rtol=1e-4,
+    )
 
 
 def test_groups_never_straddle_splits_and_categories_are_one_hot(tmp_path: Path) -> None:
     out = _prepare(tmp_path, _frame(), id_column="id", group_column="patient")
     dataset = open_dataset(out)
     groups = {split: set(load_metadata(dataset, split)["group"]) for split in ("train", "validation", "test")}
-    assert not groups["train"] & groups["test"] and not groups["train"] & groups["validation"] and not groups["validation"] & groups["test"]
+    assert (
+        not groups["train"] & groups["test"]
+        and not groups["train"] & groups["validation"]
+        and not groups["validation"] & groups["test"]
+    )
     assert {"site_east", "site_north", "site_south"} <= set(dataset.feature_names)
     site = [dataset.feature_names.index(f"site_{s}") for s in ("east", "north", "south")]
     np.testing.assert_array_equal(_split_inputs(out, "train")[:, site].sum(axis=1), 1)
@@ -103,13 +113,28 @@ def test_same_seed_same_split(tmp_path: Path) -> None:
     assert (first / "metadata.tsv").read_text() == (second / "metadata.tsv").read_text()
 
 
-@pytest.mark.parametrize(("change", "settings", "where", "message"), [
-    (lambda f: f.drop(columns=["y"]), {}, "header", r"column\(s\) \['y'\] not found"),
-    (lambda f: f.assign(size=f["size"].astype(object).where(f.index != 5, "12,5")), {}, "line 7, column 'size'", "expected a number, found '12,5'"),
-    (lambda f: f.assign(empty=np.nan), {}, "column 'empty'", "no values at all"),
-    (lambda f: f.assign(size=f["size"].where(f.index != 3)), {"missing": "reject"}, "line 5, column 'size'", "missing value"),
-])
-def test_bad_tables_name_the_file_line_and_column(tmp_path: Path, change: Any, settings: dict, where: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "settings", "where", "message"),
+    [
+        (lambda f: f.drop(columns=["y"]), {}, "header", r"column\(s\) \['y'\] not found"),
+        (
+            lambda f: f.assign(size=f["size"].astype(object).where(f.index != 5, "12,5")),
+            {},
+            "line 7, column 'size'",
+            "expected a number, found '12,5'",
+        ),
+        (lambda f: f.assign(empty=np.nan), {}, "column 'empty'", "no values at all"),
+        (
+            lambda f: f.assign(size=f["size"].where(f.index != 3)),
+            {"missing": "reject"},
+            "line 5, column 'size'",
+            "missing value",
+        ),
+    ],
+)
+def test_bad_tables_name_the_file_line_and_column(
+    tmp_path: Path, change: Any, settings: dict, where: str, message: str
+) -> None:
     with pytest.raises(InputError, match=message) as error:
         _prepare(tmp_path, change(_frame()), id_column="id", **settings)
     assert error.value.where == where and error.value.source.endswith("table.csv")
@@ -118,6 +143,8 @@ def test_bad_tables_name_the_file_line_and_column(tmp_path: Path, change: Any, s
 
 
 def test_unknown_task_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="expected one of binary, multiclass, multilabel, regression") as error:
+    with pytest.raises(
+        InputError, match="expected one of binary, multiclass, multilabel, regression"
+    ) as error:
         _spec(tmp_path / "t.csv", task="survival")
     assert error.value.where == "datasets.t.task"

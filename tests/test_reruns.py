@@ -33,12 +33,22 @@ SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CONFIG = {
     "seed": 11,
     "datasets": {
-        "yeast": {"modality": "dna", "genome": "resources/yeast/sacCer_chrI_chrII.fa",
-                  "regions": {"promoter": "resources/yeast/promoters.bed"}, "length": 200,
-                  "negatives": {"method": "gc_matched", "ratio": 1},
-                  "split": {"validation": ["chrII:1-200000"], "test": ["chrI"]}},
-        "cancer": {"modality": "table", "path": "resources/tables/breast_cancer.csv", "id_column": "sample",
-                   "label_columns": ["diagnosis"], "task": "binary", "classes": ["benign", "malignant"]},
+        "yeast": {
+            "modality": "dna",
+            "genome": "resources/yeast/sacCer_chrI_chrII.fa",
+            "regions": {"promoter": "resources/yeast/promoters.bed"},
+            "length": 200,
+            "negatives": {"method": "gc_matched", "ratio": 1},
+            "split": {"validation": ["chrII:1-200000"], "test": ["chrI"]},
+        },
+        "cancer": {
+            "modality": "table",
+            "path": "resources/tables/breast_cancer.csv",
+            "id_column": "sample",
+            "label_columns": ["diagnosis"],
+            "task": "binary",
+            "classes": ["benign", "malignant"],
+        },
     },
     "models": {"linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3}},
     "runs": {"yeast": ["linear"], "cancer": ["linear"]},
@@ -57,7 +67,16 @@ def workdir_for(root: Path) -> Path:
 
 
 def command(*extra: str) -> list[str]:
-    return [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "--cores", "2", *extra]
+    return [
+        SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        "config.yaml",
+        "--cores",
+        "2",
+        *extra,
+    ]
 
 
 def run(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -90,8 +109,13 @@ def session_processes(session: int) -> list[int]:
 
 def kill_when(workdir: Path, target: str, ready: Callable[[Path], bool], timeout: float = 300) -> None:
     """Start the workflow on ``target`` in its own session; SIGKILL the whole session once ``ready`` holds."""
-    process = subprocess.Popen(command(target), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command(target),
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + timeout
         while not ready(workdir):
@@ -152,16 +176,24 @@ def evaluation_half_written(workdir: Path) -> bool:
 
 # The job to kill: its target, the moment, and the folders whose files the rerun must restore.
 KILLS = {
-    "preparation": ("results/prepared/yeast/dataset.json", preparation_under_way, ("results/prepared/yeast",)),
-    "evaluation": ("results/evaluation/cancer/linear/metrics.tsv", evaluation_half_written,
-                   ("results/prepared/cancer", "results/models/cancer", "results/evaluation/cancer")),
+    "preparation": (
+        "results/prepared/yeast/dataset.json",
+        preparation_under_way,
+        ("results/prepared/yeast",),
+    ),
+    "evaluation": (
+        "results/evaluation/cancer/linear/metrics.tsv",
+        evaluation_half_written,
+        ("results/prepared/cancer", "results/models/cancer", "results/evaluation/cancer"),
+    ),
 }
 
 
 @pytest.mark.workflow
 @pytest.mark.parametrize("job", KILLS)
-def test_killed_run_completes_on_rerun_with_the_uninterrupted_outputs(tmp_path: Path, uninterrupted: dict[str, bytes],
-                                                                      job: str) -> None:
+def test_killed_run_completes_on_rerun_with_the_uninterrupted_outputs(
+    tmp_path: Path, uninterrupted: dict[str, bytes], job: str
+) -> None:
     target, moment, folders = KILLS[job]
     workdir = workdir_for(tmp_path / "killed")
     kill_when(workdir, target, moment)
@@ -176,7 +208,9 @@ def test_killed_run_completes_on_rerun_with_the_uninterrupted_outputs(tmp_path: 
 
 
 @pytest.mark.workflow
-def test_two_fresh_runs_of_one_config_give_identical_outputs(tmp_path: Path, uninterrupted: dict[str, bytes]) -> None:
+def test_two_fresh_runs_of_one_config_give_identical_outputs(
+    tmp_path: Path, uninterrupted: dict[str, bytes]
+) -> None:
     workdir = workdir_for(tmp_path / "again")
     run(workdir)
     again = outputs(workdir)

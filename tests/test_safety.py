@@ -3,7 +3,7 @@
 - No ``shell:`` directive (or ``shell()`` call) in the Snakefile or ``workflow/rules/*.smk``
   interpolates a configuration string: neither ``{config...}`` nor a ``{params.x}`` whose
   value comes from the config. Config strings reach scripts as Python values, never a shell.
-- Every file the package writes goes to a temporary name from ``biodl.io.atomic_path`` /
+- Every file the package writes goes to a temporary name from ``biodl.core.files.atomic_path`` /
   ``atomic_dir`` (renamed onto the output when complete).
 - Every Keras model load passes ``safe_mode=True``; every ``numpy.load`` passes
   ``allow_pickle=False``; every ``skops.io.load`` passes ``trusted=`` a list of type names
@@ -34,8 +34,10 @@ DIRECTIVE = re.compile(r"^\s{4}(\w+):", re.MULTILINE)
 def rule_bodies(text: str) -> dict[str, str]:
     """Each rule's text, from its ``rule name:`` line to the next rule (or the end)."""
     starts = list(RULE_START.finditer(text))
-    return {m.group(1): text[m.end():(starts[i + 1].start() if i + 1 < len(starts) else len(text))]
-            for i, m in enumerate(starts)}
+    return {
+        m.group(1): text[m.end() : (starts[i + 1].start() if i + 1 < len(starts) else len(text))]
+        for i, m in enumerate(starts)
+    }
 
 
 def directive(body: str, name: str) -> str | None:
@@ -43,7 +45,7 @@ def directive(body: str, name: str) -> str | None:
     found = list(DIRECTIVE.finditer(body))
     for i, match in enumerate(found):
         if match.group(1) == name:
-            return body[match.end():(found[i + 1].start() if i + 1 < len(found) else len(body))]
+            return body[match.end() : (found[i + 1].start() if i + 1 < len(found) else len(body))]
     return None
 
 
@@ -60,18 +62,22 @@ def shell_problems(text: str) -> list[str]:
             for name in re.findall(r"\{params\.(\w+)", source):
                 value = re.search(rf"^\s*{name}\s*=(.*)$", params, re.MULTILINE)
                 if value and "config" in value.group(1):
-                    problems.append(f"rule {rule}: the shell command formats params.{name}, taken from the config")
+                    problems.append(
+                        f"rule {rule}: the shell command formats params.{name}, taken from the config"
+                    )
     return problems
 
 
 def test_no_shell_command_interpolates_a_config_string() -> None:
     assert len(RULE_FILES) >= 4
-    problems = [f"{path.name}: {problem}" for path in RULE_FILES for problem in shell_problems(path.read_text())]
+    problems = [
+        f"{path.name}: {problem}" for path in RULE_FILES for problem in shell_problems(path.read_text())
+    ]
     assert problems == []
 
 
 def test_the_shell_audit_catches_config_strings() -> None:
-    bad = '''
+    bad = """
 rule direct:
     output:
         "a.txt",
@@ -95,12 +101,15 @@ rule fine:
         n=3,
     shell:
         "seq {params.n} > {output}"
-'''
-    assert shell_problems(bad) == ["rule direct: the shell command formats the config",
-                                   "rule through_params: the shell command formats params.label, taken from the config"]
+"""
+    assert shell_problems(bad) == [
+        "rule direct: the shell command formats the config",
+        "rule through_params: the shell command formats params.label, taken from the config",
+    ]
 
 
 # --- loading files ------------------------------------------------------------------------------
+
 
 def _name(node: ast.expr) -> str:
     """Dotted name of a called function (``keras.models.load_model``), or ''."""
@@ -148,7 +157,9 @@ def load_problems(source: str, filename: str) -> list[str]:
 
 def test_the_package_loads_models_and_arrays_safely() -> None:
     assert PYTHON_FILES
-    problems = [p for path in PYTHON_FILES for p in load_problems(path.read_text(), str(path.relative_to(ROOT)))]
+    problems = [
+        p for path in PYTHON_FILES for p in load_problems(path.read_text(), str(path.relative_to(ROOT)))
+    ]
     assert problems == []
 
 
@@ -159,26 +170,40 @@ def test_keras_loads_go_through_safe_mode() -> None:
     assert re.search(r"np\.load\([^)]*allow_pickle=False", sources)
 
 
-@pytest.mark.parametrize("code, problem", [
-    ("import keras\nkeras.models.load_model('m.keras')", "keras.models.load_model without safe_mode=True"),
-    ("import keras\nkeras.saving.load_model('m.keras', safe_mode=False)", "keras.saving.load_model without safe_mode=True"),
-    ("import numpy as np\nnp.load('a.npy')", "np.load without allow_pickle=False"),
-    ("import numpy as np\nnp.load('a.npy', allow_pickle=True)", "np.load without allow_pickle=False"),
-    ("import skops.io\nskops.io.load('m.skops', trusted=True)", "skops.io.load without a list of trusted types"),
-    ("import pickle", "imports pickle"),
-    ("from joblib import load", "imports joblib"),
-    ("import yaml\nyaml.load(open('c.yaml'))", "yaml.load (use yaml.safe_load)"),
-])
+@pytest.mark.parametrize(
+    "code, problem",
+    [
+        (
+            "import keras\nkeras.models.load_model('m.keras')",
+            "keras.models.load_model without safe_mode=True",
+        ),
+        (
+            "import keras\nkeras.saving.load_model('m.keras', safe_mode=False)",
+            "keras.saving.load_model without safe_mode=True",
+        ),
+        ("import numpy as np\nnp.load('a.npy')", "np.load without allow_pickle=False"),
+        ("import numpy as np\nnp.load('a.npy', allow_pickle=True)", "np.load without allow_pickle=False"),
+        (
+            "import skops.io\nskops.io.load('m.skops', trusted=True)",
+            "skops.io.load without a list of trusted types",
+        ),
+        ("import pickle", "imports pickle"),
+        ("from joblib import load", "imports joblib"),
+        ("import yaml\nyaml.load(open('c.yaml'))", "yaml.load (use yaml.safe_load)"),
+    ],
+)
 def test_the_load_audit_catches_unsafe_loads(code: str, problem: str) -> None:
     assert load_problems(code, "bad.py") == [f"bad.py:{code.count(chr(10)) + 1}: {problem}"]
 
 
 def test_the_load_audit_accepts_safe_loads() -> None:
-    code = ("import keras, numpy as np, skops.io, yaml\n"
-            "keras.models.load_model('m.keras', safe_mode=True, compile=False)\n"
-            "np.load('a.npy', mmap_mode='r', allow_pickle=False)\n"
-            "skops.io.load('m.skops', trusted=['sklearn.linear_model.LogisticRegression'])\n"
-            "yaml.safe_load('a: 1')\n")
+    code = (
+        "import keras, numpy as np, skops.io, yaml\n"
+        "keras.models.load_model('m.keras', safe_mode=True, compile=False)\n"
+        "np.load('a.npy', mmap_mode='r', allow_pickle=False)\n"
+        "skops.io.load('m.skops', trusted=['sklearn.linear_model.LogisticRegression'])\n"
+        "yaml.safe_load('a: 1')\n"
+    )
     assert load_problems(code, "good.py") == []
 
 
@@ -194,16 +219,22 @@ def _names(node: ast.AST) -> set[str]:
 
 
 def write_problems(source: str, filename: str) -> list[str]:
-    """File writes that do not go to a temporary name from ``biodl.io.atomic_path`` / ``atomic_dir``.
+    """File writes that do not go to a temporary name from ``biodl.core.files.atomic_path`` / ``atomic_dir``.
 
     A write is atomic when its path expression uses a name bound by ``with atomic_path(...) as
     name`` (or ``atomic_dir``); ``open`` for writing is checked the same way, and writes into
     the handle it returns are then covered.
     """
     tree = ast.parse(source, filename)
-    temporary = {item.optional_vars.id for node in ast.walk(tree) if isinstance(node, ast.With) for item in node.items
-                 if isinstance(item.context_expr, ast.Call) and _name(item.context_expr.func).rsplit(".", 1)[-1] in ATOMIC
-                 and isinstance(item.optional_vars, ast.Name)}
+    temporary = {
+        item.optional_vars.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.With)
+        for item in node.items
+        if isinstance(item.context_expr, ast.Call)
+        and _name(item.context_expr.func).rsplit(".", 1)[-1] in ATOMIC
+        and isinstance(item.optional_vars, ast.Name)
+    }
     problems = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -211,15 +242,24 @@ def write_problems(source: str, filename: str) -> list[str]:
         name = _name(node.func)
         last = name.rsplit(".", 1)[-1]
         target: ast.AST | None = None
-        if name == "open" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) \
-                and any(m in str(node.args[1].value) for m in "wax"):
+        if (
+            name == "open"
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and any(m in str(node.args[1].value) for m in "wax")
+        ):
             target = node.args[0]
         elif last in RECEIVER_WRITERS and isinstance(node.func, ast.Attribute):
             target = node.func.value
-        elif last in WRITERS and len(node.args) > WRITERS[last] and name not in ("json.dump", "yaml.safe_dump"):
+        elif (
+            last in WRITERS and len(node.args) > WRITERS[last] and name not in ("json.dump", "yaml.safe_dump")
+        ):
             target = node.args[WRITERS[last]]
-        elif name in ("np.save", "np.savez", "np.savez_compressed", "numpy.save") and node.args \
-                and not isinstance(node.args[0], ast.Name | ast.Attribute):
+        elif (
+            name in ("np.save", "np.savez", "np.savez_compressed", "numpy.save")
+            and node.args
+            and not isinstance(node.args[0], ast.Name | ast.Attribute)
+        ):
             target = node.args[0]
         if target is not None and not _names(target) & temporary:
             problems.append(f"{filename}:{node.lineno}: {name} writes {ast.unparse(target)} in place")
@@ -231,24 +271,32 @@ def test_every_output_is_written_under_a_temporary_name() -> None:
     problems = [p for path in library for p in write_problems(path.read_text(), str(path.relative_to(ROOT)))]
     assert problems == []
     # Not vacuous: without the atomic helpers, the audit sees the package's writes.
-    sites = [p for path in library for p in write_problems(path.read_text().replace("atomic_", "plain_"), path.name)]
+    sites = [
+        p
+        for path in library
+        for p in write_problems(path.read_text().replace("atomic_", "plain_"), path.name)
+    ]
     assert len(sites) >= 5, sites
 
 
 def test_the_write_audit_catches_writes_in_place() -> None:
-    code = ("from biodl.io import atomic_path\n"
-            "def good(frame, path, fig):\n"
-            "    with atomic_path(path) as tmp:\n"
-            "        frame.to_csv(tmp, sep='\\t')\n"
-            "    with atomic_path(path) as tmp:\n"
-            "        with open(tmp, 'wb') as handle:\n"
-            "            handle.write(b'x')\n"
-            "def bad(frame, path, fig):\n"
-            "    frame.to_csv(path)\n"
-            "    fig.savefig(path / 'a.png')\n"
-            "    path.write_text('x')\n"
-            "    open(path, 'w')\n")
-    assert write_problems(code, "w.py") == ["w.py:9: frame.to_csv writes path in place",
-                                            "w.py:10: fig.savefig writes path / 'a.png' in place",
-                                            "w.py:11: path.write_text writes path in place",
-                                            "w.py:12: open writes path in place"]
+    code = (
+        "from biodl.io import atomic_path\n"
+        "def good(frame, path, fig):\n"
+        "    with atomic_path(path) as tmp:\n"
+        "        frame.to_csv(tmp, sep='\\t')\n"
+        "    with atomic_path(path) as tmp:\n"
+        "        with open(tmp, 'wb') as handle:\n"
+        "            handle.write(b'x')\n"
+        "def bad(frame, path, fig):\n"
+        "    frame.to_csv(path)\n"
+        "    fig.savefig(path / 'a.png')\n"
+        "    path.write_text('x')\n"
+        "    open(path, 'w')\n"
+    )
+    assert write_problems(code, "w.py") == [
+        "w.py:9: frame.to_csv writes path in place",
+        "w.py:10: fig.savefig writes path / 'a.png' in place",
+        "w.py:11: path.write_text writes path in place",
+        "w.py:12: open writes path in place",
+    ]

@@ -1,4 +1,4 @@
-"""biodl.search: the trial is chosen on the validation split alone, ties to the earlier trial."""
+"""biodl.evaluation.search: the trial is chosen on the validation split alone, ties to the earlier trial."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from biodl.dataset import PreparedDataset, load_labels, open_dataset
-from biodl.metrics import compute_metrics
-from biodl.predictions import Scores
-from biodl.search import score_trials, select_trial, validation_score
-from biodl.validate import InputError
 from test_ensembles import regression_dataset, write_member
 
+from biodl.core.errors import InputError
+from biodl.data.dataset import PreparedDataset, load_labels, open_dataset
+from biodl.evaluation.metrics import compute_metrics
+from biodl.evaluation.predictions import Scores
+from biodl.evaluation.search import score_trials, select_trial, validation_score
 
-def outputs_with_skill(dataset: PreparedDataset, skill: dict[str, float], rng: np.random.Generator) -> dict[str, np.ndarray]:
+
+def outputs_with_skill(
+    dataset: PreparedDataset, skill: dict[str, float], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Scores that follow the labels with the given strength per split (0: noise, 1: perfect)."""
     outputs = {}
     for split, strength in skill.items():
@@ -27,30 +29,57 @@ def outputs_with_skill(dataset: PreparedDataset, skill: dict[str, float], rng: n
     return outputs
 
 
-def trial_files(dataset: PreparedDataset, tmp_path: Path, skills: list[dict[str, float]]) -> list[tuple[str, Path, dict]]:
+def trial_files(
+    dataset: PreparedDataset, tmp_path: Path, skills: list[dict[str, float]]
+) -> list[tuple[str, Path, dict]]:
     rng = np.random.default_rng(5)
-    return [(f"m.trial{t:02d}", write_member(dataset, tmp_path / f"trial{t}.tsv", outputs_with_skill(dataset, skill, rng)),
-             {"training.learning_rate": 0.001 * t, "dense_layers": [{"units": 4 * t}]})
-            for t, skill in enumerate(skills, start=1)]
+    return [
+        (
+            f"m.trial{t:02d}",
+            write_member(dataset, tmp_path / f"trial{t}.tsv", outputs_with_skill(dataset, skill, rng)),
+            {"training.learning_rate": 0.001 * t, "dense_layers": [{"units": 4 * t}]},
+        )
+        for t, skill in enumerate(skills, start=1)
+    ]
 
 
-def test_choice_uses_validation_only_even_when_test_would_pick_another(binary_dataset: Path, tmp_path: Path) -> None:
+def test_choice_uses_validation_only_even_when_test_would_pick_another(
+    binary_dataset: Path, tmp_path: Path
+) -> None:
     dataset = open_dataset(binary_dataset)
     # Trial 2 is best on validation and worst on test; trial 3 the reverse.
-    trials = trial_files(dataset, tmp_path, [{"validation": 0.3, "test": 0.3}, {"validation": 0.8, "test": 0.0},
-                                             {"validation": 0.1, "test": 0.9}])
+    trials = trial_files(
+        dataset,
+        tmp_path,
+        [
+            {"validation": 0.3, "test": 0.3},
+            {"validation": 0.8, "test": 0.0},
+            {"validation": 0.1, "test": 0.9},
+        ],
+    )
     table = select_trial(binary_dataset, trials, tmp_path / "trials.tsv", tmp_path / "predictions.tsv")
     assert table["chosen"].tolist() == [False, True, False]
     assert (tmp_path / "predictions.tsv").read_bytes() == trials[1][1].read_bytes()
     written = pd.read_csv(tmp_path / "trials.tsv", sep="\t")
-    assert list(written.columns) == ["trial", "training.learning_rate", "dense_layers", "metric", "validation_score", "chosen"]
-    assert written["trial"].tolist() == ["m.trial01", "m.trial02", "m.trial03"] and set(written["metric"]) == {"auroc"}
+    assert list(written.columns) == [
+        "trial",
+        "training.learning_rate",
+        "dense_layers",
+        "metric",
+        "validation_score",
+        "chosen",
+    ]
+    assert written["trial"].tolist() == ["m.trial01", "m.trial02", "m.trial03"] and set(
+        written["metric"]
+    ) == {"auroc"}
     assert written["dense_layers"].tolist() == ['[{"units": 4}]', '[{"units": 8}]', '[{"units": 12}]']
     # The scores are the validation auROC of each trial, as evaluate computes it.
-    for (_, path, _), score in zip(trials, written["validation_score"]):
+    for (_, path, _), score in zip(trials, written["validation_score"], strict=False):
         frame = pd.read_csv(path, sep="\t")
         rows = frame[frame["split"] == "validation"]
-        scores = Scores("binary", ("bound",), rows[["y_true"]].to_numpy(float), rows[["y_score"]].to_numpy(float))
+        scores = Scores(
+            "binary", ("bound",), rows[["y_true"]].to_numpy(float), rows[["y_score"]].to_numpy(float)
+        )
         metrics = compute_metrics(scores, scores, seed=0, bootstrap=0, confidence=0.9)
         expected = metrics[(metrics["metric"] == "auroc") & (metrics["target"] == "bound")]["value"].item()
         assert score == pytest.approx(expected)
@@ -58,11 +87,19 @@ def test_choice_uses_validation_only_even_when_test_would_pick_another(binary_da
     for _, path, _ in trials:
         frame = pd.read_csv(path, sep="\t")
         rows = frame[frame["split"] == "test"]
-        test_auroc.append(validation_score(Scores("binary", ("bound",), rows[["y_true"]].to_numpy(float), rows[["y_score"]].to_numpy(float))))
+        test_auroc.append(
+            validation_score(
+                Scores(
+                    "binary", ("bound",), rows[["y_true"]].to_numpy(float), rows[["y_score"]].to_numpy(float)
+                )
+            )
+        )
     assert int(np.argmax(test_auroc)) == 2  # the test split would have picked trial 3
 
 
-def test_ties_go_to_the_earlier_trial_and_undefined_scores_are_never_chosen(binary_dataset: Path, tmp_path: Path) -> None:
+def test_ties_go_to_the_earlier_trial_and_undefined_scores_are_never_chosen(
+    binary_dataset: Path, tmp_path: Path
+) -> None:
     dataset = open_dataset(binary_dataset)
     perfect = {"validation": 1.0, "test": 0.5}
     trials = trial_files(dataset, tmp_path, [{"validation": 0.2, "test": 0.5}, perfect, perfect])
@@ -74,7 +111,9 @@ def test_ties_go_to_the_earlier_trial_and_undefined_scores_are_never_chosen(bina
 def test_regression_trials_are_scored_by_r2(make_dataset: Callable[..., Path], tmp_path: Path) -> None:
     root = regression_dataset(make_dataset)
     dataset = open_dataset(root)
-    trials = trial_files(dataset, tmp_path, [{"validation": 0.5, "test": 1.0}, {"validation": 0.9, "test": 0.0}])
+    trials = trial_files(
+        dataset, tmp_path, [{"validation": 0.5, "test": 1.0}, {"validation": 0.9, "test": 0.0}]
+    )
     table = score_trials(root, trials)
     assert set(table["metric"]) == {"r2"} and table["chosen"].tolist() == [False, True]
     y = load_labels(dataset, "validation")

@@ -2,16 +2,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl import io
-from biodl.shards import close_dataset, writer_for
-from biodl.validate import InputError
+from biodl.core import files
+from biodl.core.errors import InputError
+from biodl.data import format
+from biodl.data.shards import close_dataset, writer_for
 
 
 def rows(labels, first):
     n = len(labels)
-    return pd.DataFrame({"source": "s.bed", "name": [f"r{first + i}" for i in range(n)], "chrom": "c",
-                         "start": np.arange(first, first + n), "end": np.arange(first, first + n) + 2,
-                         "strand": "+", "label": labels})
+    return pd.DataFrame(
+        {
+            "source": "s.bed",
+            "name": [f"r{first + i}" for i in range(n)],
+            "chrom": "c",
+            "start": np.arange(first, first + n),
+            "end": np.arange(first, first + n) + 2,
+            "strand": "+",
+            "label": labels,
+        }
+    )
 
 
 def add(writer, split, labels, first):
@@ -28,17 +37,24 @@ def test_shards_fill_across_adds_and_metadata_follows_the_order_they_are_written
     add(writer, "train", ["b", "a", "b", "a"], 2)  # fills train-00000 then train-00001
     add(writer, "validation", ["a", "b"], 20)
     description = close_dataset(writer, {"task": "binary"}, "s.bed", tmp_path / "metadata.tsv")
-    assert description["splits"] == {"train": {"n": 6, "shards": ["shards/train-00000", "shards/train-00001"]},
-                                     "validation": {"n": 2, "shards": ["shards/validation-00000"]},
-                                     "test": {"n": 4, "shards": ["shards/test-00000", "shards/test-00001"]}}
-    assert description["counts"] == {"train": {"a": 3, "b": 3}, "validation": {"a": 1, "b": 1}, "test": {"a": 2, "b": 2}}
+    assert description["splits"] == {
+        "train": {"n": 6, "shards": ["shards/train-00000", "shards/train-00001"]},
+        "validation": {"n": 2, "shards": ["shards/validation-00000"]},
+        "test": {"n": 4, "shards": ["shards/test-00000", "shards/test-00001"]},
+    }
+    assert description["counts"] == {
+        "train": {"a": 3, "b": 3},
+        "validation": {"a": 1, "b": 1},
+        "test": {"a": 2, "b": 2},
+    }
     metadata = pd.read_csv(tmp_path / "metadata.tsv", sep="\t")
-    assert list(metadata.columns) == list(io.METADATA_COLUMNS["dna"])
+    assert list(metadata.columns) == list(format.METADATA_COLUMNS["dna"])
     # Shards in the order they were written, each row where its example is.
-    assert metadata["shard"].tolist() == ["shards/test-00000"] * 3 + ["shards/train-00000"] * 3 + \
-        ["shards/train-00001"] * 3 + ["shards/validation-00000"] * 2 + ["shards/test-00001"]
+    assert metadata["shard"].tolist() == ["shards/test-00000"] * 3 + ["shards/train-00000"] * 3 + [
+        "shards/train-00001"
+    ] * 3 + ["shards/validation-00000"] * 2 + ["shards/test-00001"]
     for shard, group in metadata.groupby("shard"):
-        x = io.load_npy(tmp_path / f"{shard.split('/')[1]}.x.npy")
+        x = files.load_npy(tmp_path / f"{shard.split('/')[1]}.x.npy")
         assert x.shape == (len(group), 2, 4) and x[group["offset"], 0, 0].tolist() == group["start"].tolist()
         assert group["offset"].tolist() == list(range(len(group)))
 
@@ -76,7 +92,11 @@ def test_a_slot_filled_in_place_is_written_like_an_added_copy(tmp_path):
     assert writer.room("train") == 3
     # A slot of a split not yet seen makes its buffer.
     writer.slot("test", 1, (2, 4), np.uint8)[:] = 5
-    writer.add("test", writer.slot("test", 1, (2, 4), np.uint8), np.array([[1.0]], np.float32), rows(["b"], 5))
+    writer.add(
+        "test", writer.slot("test", 1, (2, 4), np.uint8), np.array([[1.0]], np.float32), rows(["b"], 5)
+    )
     writer.close()
-    np.testing.assert_array_equal(io.load_npy(tmp_path / "train-00000.x.npy")[:, 0, 0], [0, 1, 2])
-    np.testing.assert_array_equal(io.load_npy(tmp_path / "test-00000.x.npy"), np.full((1, 2, 4), 5, np.uint8))
+    np.testing.assert_array_equal(files.load_npy(tmp_path / "train-00000.x.npy")[:, 0, 0], [0, 1, 2])
+    np.testing.assert_array_equal(
+        files.load_npy(tmp_path / "test-00000.x.npy"), np.full((1, 2, 4), 5, np.uint8)
+    )

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from image_fixtures import MPP, brain_like_volume, slide_pixels, write_nifti, write_png, write_pyramid
 
-from biodl import slides
-from biodl.slides import choose_resolution, open_mask, open_sources, read_tile
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.data.image import sources
+from biodl.data.image.sources import choose_resolution, open_mask, open_sources, read_tile
 
 
-def only(path: Path, **kwargs: object) -> slides.ImageSource:
+def only(path: Path, **kwargs: object) -> sources.ImageSource:
     """The single source of a 2-D image file (kept open by holding the generator)."""
     sources = list(open_sources(path, **kwargs))  # type: ignore[arg-type]
     assert len(sources) == 1
@@ -26,12 +26,17 @@ def test_pyramidal_tiff_is_read_by_region_through_openslide(pyramid):
     path, pixels = pyramid
     generator = open_sources(path)
     source = next(generator)
-    assert isinstance(source, slides.SlideSource)
-    assert [(lv.width, lv.height, lv.downsample) for lv in source.levels] == [(384, 256, 1.0), (192, 128, 2.0)]
+    assert isinstance(source, sources.SlideSource)
+    assert [(lv.width, lv.height, lv.downsample) for lv in source.levels] == [
+        (384, 256, 1.0),
+        (192, 128, 2.0),
+    ]
     assert source.mpp == pytest.approx(MPP) and source.channels == 3
     np.testing.assert_array_equal(source.read_region(40, 50, 0, 30, 20, fill=255), pixels[50:70, 40:70])
     # Level-1 pixels, addressed by their level-0 top-left corner.
-    np.testing.assert_array_equal(source.read_region(40, 50, 1, 10, 8, fill=255), pixels[::2, ::2][25:33, 20:30])
+    np.testing.assert_array_equal(
+        source.read_region(40, 50, 1, 10, 8, fill=255), pixels[::2, ::2][25:33, 20:30]
+    )
     beyond = source.read_region(380, 250, 0, 8, 8, fill=7)
     np.testing.assert_array_equal(beyond[:6, :4], pixels[250:, 380:])
     assert (beyond[6:] == 7).all() and (beyond[:, 4:] == 7).all()
@@ -41,7 +46,7 @@ def test_slide_thumbnail_built_in_strips_equals_one_pass(pyramid, monkeypatch):
     path, pixels = pyramid
     source = next(generator := open_sources(path))
     whole = source.thumbnail(4)
-    monkeypatch.setattr(slides, "STRIP_PIXELS", 192 * 10)  # ten level-1 rows per strip
+    monkeypatch.setattr(sources, "STRIP_PIXELS", 192 * 10)  # ten level-1 rows per strip
     strips = source.thumbnail(4)
     assert whole.shape == strips.shape == (64, 96, 3)
     assert np.abs(whole.astype(int) - strips.astype(int)).max() <= 2
@@ -52,12 +57,14 @@ def test_slide_thumbnail_built_in_strips_equals_one_pass(pyramid, monkeypatch):
 
 def test_levels_and_target_resolution(pyramid):
     source = next(generator := open_sources(pyramid[0]))
-    assert choose_resolution(source, None, None) == slides.Resolution(0, 1.0, 1.0, MPP)
-    assert choose_resolution(source, 1, None) == slides.Resolution(1, 2.0, 1.0, 2 * MPP)
-    assert choose_resolution(source, None, 1.0) == slides.Resolution(1, 2.0, 1.0, 1.0)  # level 1 is 1 µm/px
+    assert choose_resolution(source, None, None) == sources.Resolution(0, 1.0, 1.0, MPP)
+    assert choose_resolution(source, 1, None) == sources.Resolution(1, 2.0, 1.0, 2 * MPP)
+    assert choose_resolution(source, None, 1.0) == sources.Resolution(1, 2.0, 1.0, 1.0)  # level 1 is 1 µm/px
     assert choose_resolution(source, None, 1.01).scale == 1.0  # within the tolerance: no resampling
-    assert choose_resolution(source, None, 0.75) == slides.Resolution(0, 1.0, 1.5, 0.75)
-    assert choose_resolution(source, None, 4.0) == slides.Resolution(1, 2.0, 4.0, 4.0)  # 8 level-0 px per output px
+    assert choose_resolution(source, None, 0.75) == sources.Resolution(0, 1.0, 1.5, 0.75)
+    assert choose_resolution(source, None, 4.0) == sources.Resolution(
+        1, 2.0, 4.0, 4.0
+    )  # 8 level-0 px per output px
     with pytest.raises(InputError, match="level 2 requested but the image has 2 level"):
         choose_resolution(source, 2, None)
     generator.close()
@@ -120,12 +127,15 @@ def test_nifti_slices_along_each_axis_with_names_and_orientation(tmp_path):
         list(open_sources(path, axis="sagittal", slices={12}))
 
 
-@pytest.mark.parametrize("name, content", [
-    ("broken.png", b"\x89PNG\r\n\x1a\nnot really"),
-    ("broken.svs", b"II*\x00garbage"),
-    ("broken.nii.gz", b"\x1f\x8b\x08\x00garbage"),
-    ("broken.tif", b"MM\x00*\x00\x00\x00\x08garbage"),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("broken.png", b"\x89PNG\r\n\x1a\nnot really"),
+        ("broken.svs", b"II*\x00garbage"),
+        ("broken.nii.gz", b"\x1f\x8b\x08\x00garbage"),
+        ("broken.tif", b"MM\x00*\x00\x00\x00\x08garbage"),
+    ],
+)
 def test_unreadable_images_name_the_file(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -155,7 +165,7 @@ def test_aperio_thumbnail_comes_from_the_file_and_matches_the_pixels(monkeypatch
     assert source.size == (2220, 2967) and source.mpp == pytest.approx(0.499)
     embedded = source.thumbnail(16)  # the stored thumbnail is 3.87 times smaller: fine enough
     assert source.thumbnail(4).shape == (742, 555, 3)  # too coarse for 4: read from level 0
-    monkeypatch.setattr(slides.SlideSource, "_embedded_thumbnail", lambda self, factor: None)
+    monkeypatch.setattr(sources.SlideSource, "_embedded_thumbnail", lambda self, factor: None)
     decoded = source.thumbnail(16)
     assert embedded.shape == decoded.shape == (186, 139, 3)
     assert np.abs(embedded.astype(int) - decoded.astype(int)).mean() < 4

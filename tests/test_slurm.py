@@ -36,7 +36,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_workflow import ROOT, SNAKEMAKE, TINY, snakemake, write_config
 
 TEMPLATES = Path(__file__).parent / "slurm"
@@ -90,7 +89,9 @@ def test_dry_run_with_the_profile_shows_what_each_job_asks_for():
             continue
         assert {"mem_mb", "runtime"} <= resources.keys(), (rule, resources)
         asks_for_gpu = {k: resources.get(k) for k in ("gpu", "cpus_per_gpu")}
-        assert asks_for_gpu == ({"gpu": "1", "cpus_per_gpu": "2"} if rule == "train" else {"gpu": None, "cpus_per_gpu": None})
+        assert asks_for_gpu == (
+            {"gpu": "1", "cpus_per_gpu": "2"} if rule == "train" else {"gpu": None, "cpus_per_gpu": None}
+        )
 
 
 def test_site_profile_layered_on_the_workflow_profile():
@@ -118,9 +119,15 @@ def install_slurm() -> None:
         pytest.skip("Slurm is not installed and there is no apt-get to install it")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
-        done = subprocess.run(["timeout", "-k", "10", "300", *command, "-o", "DPkg::Lock::Timeout=60"],
-                              env=env, capture_output=True, text=True)
-        assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        done = subprocess.run(
+            ["timeout", "-k", "10", "300", *command, "-o", "DPkg::Lock::Timeout=60"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, (
+            f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
 
 
 def free_ports(n: int) -> list[int]:
@@ -156,8 +163,9 @@ class Cluster:
 
     def start(self, name: str, *command: str, **popen: object) -> None:
         with open(self.dir / "log" / f"{name}.out", "w") as out:
-            process = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True, **popen)
+            process = subprocess.Popen(
+                command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **popen
+            )
         self.daemons.append((name, process))
 
     def wait_for(self, what: str, ready: Callable[[], bool]) -> None:
@@ -174,7 +182,9 @@ class Cluster:
         """The last lines of every daemon's log, for failure messages."""
         tails = []
         for path in sorted((self.dir / "log").glob("*")):
-            tails.append(f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+            tails.append(
+                f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            )
         return "\n".join(tails)
 
     def stop(self) -> None:
@@ -201,9 +211,17 @@ def node_resources() -> tuple[int, int]:
 def write_configuration(folder: Path) -> dict[str, str]:
     ctld_port, slurmd_port, dbd_port, db_port = free_ports(4)
     cpus, memory_mb = node_resources()
-    values = {"dir": str(folder), "ctld_port": ctld_port, "slurmd_port": slurmd_port, "dbd_port": dbd_port,
-              "db_port": db_port, "db_password": DB_PASSWORD, "cpus": cpus, "memory_mb": memory_mb,
-              "partition": PARTITION}
+    values = {
+        "dir": str(folder),
+        "ctld_port": ctld_port,
+        "slurmd_port": slurmd_port,
+        "dbd_port": dbd_port,
+        "db_port": db_port,
+        "db_password": DB_PASSWORD,
+        "cpus": cpus,
+        "memory_mb": memory_mb,
+        "partition": PARTITION,
+    }
     for name in ("slurm.conf", "slurmdbd.conf", "gres.conf"):
         text = string.Template((TEMPLATES / name).read_text()).substitute(values)
         (folder / "etc" / name).write_text(text)
@@ -221,24 +239,53 @@ def start_cluster(cluster: Cluster) -> None:
     for path in (munge, key):
         shutil.chown(path, "munge", "munge")
     key.chmod(0o400)
-    cluster.start("munged", "/usr/sbin/munged", "--foreground", f"--socket={munge}/munge.sock",
-                  f"--key-file={key}", f"--pid-file={munge}/munged.pid", f"--seed-file={munge}/seed",
-                  f"--log-file={folder}/log/munged.log", user="munge", group="munge", extra_groups=[])
+    cluster.start(
+        "munged",
+        "/usr/sbin/munged",
+        "--foreground",
+        f"--socket={munge}/munge.sock",
+        f"--key-file={key}",
+        f"--pid-file={munge}/munged.pid",
+        f"--seed-file={munge}/seed",
+        f"--log-file={folder}/log/munged.log",
+        user="munge",
+        group="munge",
+        extra_groups=[],
+    )
     cluster.wait_for("munged", lambda: cluster.ok("munge", "-n", "-S", f"{munge}/munge.sock"))
 
     db = folder / "db"
     db.mkdir()
     shutil.chown(db, "mysql", "mysql")
-    installed = cluster.run("mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={db}",
-                            "--auth-root-authentication-method=socket", "--skip-test-db", timeout=120)
+    installed = cluster.run(
+        "mariadb-install-db",
+        "--no-defaults",
+        "--user=mysql",
+        f"--datadir={db}",
+        "--auth-root-authentication-method=socket",
+        "--skip-test-db",
+        timeout=120,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    cluster.start("mariadbd", "/usr/sbin/mariadbd", "--no-defaults", "--user=mysql", f"--datadir={db}",
-                  f"--socket={db}/mysqld.sock", f"--pid-file={db}/mysqld.pid", "--bind-address=127.0.0.1",
-                  f"--port={values['db_port']}", "--skip-name-resolve")
+    cluster.start(
+        "mariadbd",
+        "/usr/sbin/mariadbd",
+        "--no-defaults",
+        "--user=mysql",
+        f"--datadir={db}",
+        f"--socket={db}/mysqld.sock",
+        f"--pid-file={db}/mysqld.pid",
+        "--bind-address=127.0.0.1",
+        f"--port={values['db_port']}",
+        "--skip-name-resolve",
+    )
     sql = ("mariadb", "--no-defaults", "-S", f"{db}/mysqld.sock", "-u", "root", "-e")
     cluster.wait_for("MariaDB", lambda: cluster.ok(*sql, "SELECT 1"))
-    granted = cluster.run(*sql, f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{DB_PASSWORD}'; "
-                                "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';")
+    granted = cluster.run(
+        *sql,
+        f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{DB_PASSWORD}'; "
+        "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';",
+    )
     assert granted.returncode == 0, granted.stderr
 
     cluster.start("slurmdbd", "/usr/sbin/slurmdbd", "-D")
@@ -246,7 +293,9 @@ def start_cluster(cluster: Cluster) -> None:
     cluster.start("slurmctld", "/usr/sbin/slurmctld", "-D", "-i")
     cluster.wait_for("slurmctld", lambda: cluster.ok("scontrol", "ping"))
     cluster.start("slurmd", "/usr/sbin/slurmd", "-D", "-N", "localhost")
-    cluster.wait_for("the node", lambda: cluster.run("sinfo", "-h", "-N", "-o", "%T").stdout.strip() == "idle")
+    cluster.wait_for(
+        "the node", lambda: cluster.run("sinfo", "-h", "-N", "-o", "%T").stdout.strip() == "idle"
+    )
     cluster.wait_for("sacct", lambda: cluster.ok("sacct", "-n"))
 
 
@@ -255,7 +304,9 @@ def slurm_cluster() -> Iterator[Cluster]:
     install_slurm()
     for path in (Path("/etc/slurm/slurm.conf"), CLIENT_CONF):
         if path.exists() or path.is_symlink():
-            pytest.fail(f"{path} exists: this machine has a Slurm of its own, which the test cluster would clash with")
+            pytest.fail(
+                f"{path} exists: this machine has a Slurm of its own, which the test cluster would clash with"
+            )
     # Not under pytest's tmp_path: munged wants every folder above its socket open to all.
     folder = Path(tempfile.mkdtemp(prefix="biodl-slurm-"))
     folder.chmod(0o755)
@@ -313,22 +364,53 @@ def runs(slurm_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ru
     site.parent.mkdir()
     # All that this cluster needs on top of the repository's profile: its partition, and a
     # first status check after 2 s instead of 40 s to keep the test short.
-    site.write_text(yaml.safe_dump({"default-resources": {"slurm_partition": PARTITION},
-                                    "slurm-init-seconds-before-status-checks": 2}))
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "default-resources": {"slurm_partition": PARTITION},
+                "slurm-init-seconds-before-status-checks": 2,
+            }
+        )
+    )
     workflow = ["--snakefile", str(ROOT / "Snakefile")]
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The local run uses the CPUs that the Slurm run leaves idle between status checks.
-        local_run = pool.submit(snakemake, *workflow, "--configfile", write_config(local, CONFIG), "--cores", "2", cwd=local)
-        run = subprocess.run(["timeout", "-k", "30", str(RUN_TIMEOUT), SNAKEMAKE, *workflow,
-                              "--configfile", write_config(slurm, CONFIG), "--profile", str(ROOT / "slurm"),
-                              "--profile", str(site.parent), "--set-resources", MEMORY_OVERRIDE],
-                             cwd=slurm, env=slurm_cluster.env, capture_output=True, text=True, timeout=RUN_TIMEOUT + 60)
+        local_run = pool.submit(
+            snakemake, *workflow, "--configfile", write_config(local, CONFIG), "--cores", "2", cwd=local
+        )
+        run = subprocess.run(
+            [
+                "timeout",
+                "-k",
+                "30",
+                str(RUN_TIMEOUT),
+                SNAKEMAKE,
+                *workflow,
+                "--configfile",
+                write_config(slurm, CONFIG),
+                "--profile",
+                str(ROOT / "slurm"),
+                "--profile",
+                str(site.parent),
+                "--set-resources",
+                MEMORY_OVERRIDE,
+            ],
+            cwd=slurm,
+            env=slurm_cluster.env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT + 60,
+        )
         local_result = local_run.result()
-    assert run.returncode == 0, (f"snakemake exited with {run.returncode} (124, -9: timed out)\n{run.stderr[-4000:]}\n"
-                                 f"{slurm_cluster.logs()}")
+    assert run.returncode == 0, (
+        f"snakemake exited with {run.returncode} (124, -9: timed out)\n{run.stderr[-4000:]}\n"
+        f"{slurm_cluster.logs()}"
+    )
     assert local_result.returncode == 0, local_result.stderr[-3000:]
     stats = re.search(r"^Job stats:\n(.*?)^total", run.stderr, re.M | re.S)[1]
-    planned = Counter({rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M) if rule != "all"})
+    planned = Counter(
+        {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M) if rule != "all"}
+    )
     return Runs(local, slurm, sacct(slurm_cluster), planned)
 
 
@@ -368,12 +450,16 @@ def test_only_training_asks_for_a_gpu(runs: Runs):
 @pytest.mark.slurm
 def test_outputs_match_a_local_run(runs: Runs):
     def outputs(workdir: Path) -> dict[str, Path]:
-        return {str(p.relative_to(workdir)): p for p in sorted((workdir / "results").rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(workdir)): p for p in sorted((workdir / "results").rglob("*")) if p.is_file()
+        }
 
     local, on_slurm = outputs(runs.local), outputs(runs.slurm)
     assert local.keys() == on_slurm.keys()
     compared = [name for name in local if any(Path(name).match(pattern) for pattern in COMPARED)]
-    assert any(name.endswith("metrics.tsv") for name in compared) and any(name.endswith(".npy") for name in compared)
+    assert any(name.endswith("metrics.tsv") for name in compared) and any(
+        name.endswith(".npy") for name in compared
+    )
     differing = [name for name in compared if local[name].read_bytes() != on_slurm[name].read_bytes()]
     assert not differing
 

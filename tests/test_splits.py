@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from biodl import splits
-from biodl.io import SPLITS
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.core.vocabulary import SPLITS
+from biodl.data import splits
 
 SIZES = {"chr1": 1000, "chr2": 1000, "chr3": 1000}
 
@@ -14,7 +14,13 @@ def test_whole_chromosomes_and_regions_are_held_out():
     starts = np.array([0, 500, 190, 195, 300])
     ends = starts + 10
     result = splits.assign_by_location(chroms, starts, ends, holdouts)
-    assert result.tolist() == ["train", "validation", "test", "", "train"]  # chr3 195-205 straddles the region end
+    assert result.tolist() == [
+        "train",
+        "validation",
+        "test",
+        "",
+        "train",
+    ]  # chr3 195-205 straddles the region end
 
 
 def test_overlapping_or_unknown_holdouts_are_config_errors():

@@ -1,4 +1,4 @@
-"""biodl.summary: one headline row per run, whatever the task, from the runs' metrics files."""
+"""biodl.evaluation.summary: one headline row per run, whatever the task, from the runs' metrics files."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from biodl.io import write_json
-from biodl.metrics import compute_metrics, write_metrics
-from biodl.predictions import Scores
-from biodl.summary import SUMMARY_COLUMNS, summarize, write_summary
-from biodl.validate import InputError
 from test_metrics import value
+
+from biodl.core.errors import InputError
+from biodl.core.files import write_json
+from biodl.evaluation.metrics import compute_metrics, write_metrics
+from biodl.evaluation.predictions import Scores
+from biodl.evaluation.summary import SUMMARY_COLUMNS, summarize, write_summary
 
 
 def _run(tmp_path: Path, name: str, scores: Scores, bootstrap: int = 100) -> tuple[Path, Path, pd.DataFrame]:
@@ -29,11 +29,29 @@ def _runs(tmp_path: Path) -> tuple[list[Path], list[Path], list[pd.DataFrame]]:
     onehot = np.eye(3)[labels]
     observed = rng.normal(size=(25, 1))
     runs = [
-        _run(tmp_path, "binary", Scores("binary", ("bound",), (labels == 1)[:, None].astype(float), 0.3 * (labels == 1)[:, None] + 0.6 * rng.random((30, 1)))),
+        _run(
+            tmp_path,
+            "binary",
+            Scores(
+                "binary",
+                ("bound",),
+                (labels == 1)[:, None].astype(float),
+                0.3 * (labels == 1)[:, None] + 0.6 * rng.random((30, 1)),
+            ),
+        ),
         # Only one class among the labels: auroc undefined, written as NaN.
         _run(tmp_path, "single", Scores("binary", ("bound",), np.zeros((30, 1)), rng.random((30, 1)))),
-        _run(tmp_path, "multiclass", Scores("multiclass", ("a", "b", "c"), onehot, 0.1 + 0.3 * onehot + 0.5 * rng.random((30, 3)))),
-        _run(tmp_path, "regression", Scores("regression", ("expr",), observed, observed + rng.normal(size=(25, 1))), bootstrap=0),
+        _run(
+            tmp_path,
+            "multiclass",
+            Scores("multiclass", ("a", "b", "c"), onehot, 0.1 + 0.3 * onehot + 0.5 * rng.random((30, 3))),
+        ),
+        _run(
+            tmp_path,
+            "regression",
+            Scores("regression", ("expr",), observed, observed + rng.normal(size=(25, 1))),
+            bootstrap=0,
+        ),
     ]
     return [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
 
@@ -45,15 +63,50 @@ KINDS = ["cnn1d", "cnn1d", "baseline", "mlp"]
 def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp_path: Path) -> None:
     metrics_paths, dataset_paths, metrics = _runs(tmp_path)
     summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
-    assert list(summary.columns) == SUMMARY_COLUMNS == [
-        "dataset", "model", "kind", "role", "member_of", "task", "n_test",
-        "auroc", "auroc_ci_low", "auroc_ci_high", "auprc", "auprc_ci_low", "auprc_ci_high",
-        "f1", "f1_ci_low", "f1_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-        "mse", "mse_ci_low", "mse_ci_high", "mae", "mae_ci_low", "mae_ci_high",
-        "pearson_r", "pearson_r_ci_low", "pearson_r_ci_high", "r2", "r2_ci_low", "r2_ci_high",
-    ]
+    assert (
+        list(summary.columns)
+        == SUMMARY_COLUMNS
+        == [
+            "dataset",
+            "model",
+            "kind",
+            "role",
+            "member_of",
+            "task",
+            "n_test",
+            "auroc",
+            "auroc_ci_low",
+            "auroc_ci_high",
+            "auprc",
+            "auprc_ci_low",
+            "auprc_ci_high",
+            "f1",
+            "f1_ci_low",
+            "f1_ci_high",
+            "accuracy",
+            "accuracy_ci_low",
+            "accuracy_ci_high",
+            "mse",
+            "mse_ci_low",
+            "mse_ci_high",
+            "mae",
+            "mae_ci_low",
+            "mae_ci_high",
+            "pearson_r",
+            "pearson_r_ci_low",
+            "pearson_r_ci_high",
+            "r2",
+            "r2_ci_low",
+            "r2_ci_high",
+        ]
+    )
     assert summary["role"].tolist() == ["model"] * 4 and summary["member_of"].tolist() == [""] * 4
-    assert summary["kind"].tolist() == KINDS and summary["task"].tolist() == ["binary", "binary", "multiclass", "regression"]
+    assert summary["kind"].tolist() == KINDS and summary["task"].tolist() == [
+        "binary",
+        "binary",
+        "multiclass",
+        "regression",
+    ]
     assert summary["n_test"].tolist() == [30, 30, 30, 25]
     binary, _, multiclass, regression = metrics
     assert summary.loc[0, "auroc"] == value(binary, "auroc", "bound")
@@ -62,7 +115,11 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
     assert summary.loc[2, "accuracy"] == value(multiclass, "accuracy", "all")  # top-1
     assert summary.loc[2, "accuracy_ci_high"] == value(multiclass, "accuracy", "all", "ci_high")
     assert summary.loc[3, "r2"] == value(regression, "r2", "expr")
-    assert np.isnan(summary.loc[1, "auroc"]) and np.isnan(summary.loc[3, "auroc"]) and np.isnan(summary.loc[0, "mse"])
+    assert (
+        np.isnan(summary.loc[1, "auroc"])
+        and np.isnan(summary.loc[3, "auroc"])
+        and np.isnan(summary.loc[0, "mse"])
+    )
 
 
 def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> None:
@@ -71,11 +128,21 @@ def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> Non
     write_summary(summary, tmp_path / "summary.tsv")
     text = pd.read_csv(tmp_path / "summary.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert text.loc[1, "auroc"] == "NaN"  # applies, undefined: one class only
-    assert text.loc[1, "mse"] == "" and text.loc[3, "auroc"] == "" and text.loc[3, "auroc_ci_low"] == ""  # does not apply
+    assert (
+        text.loc[1, "mse"] == "" and text.loc[3, "auroc"] == "" and text.loc[3, "auroc_ci_low"] == ""
+    )  # does not apply
     assert text.loc[3, "r2_ci_low"] == "NaN"  # applies, no interval: bootstrap 0
     assert float(text.loc[0, "auroc"]) == summary.loc[0, "auroc"]
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "summary.tsv", sep="\t", keep_default_na=False, na_values=["NaN", ""],
-                                              dtype={"member_of": str}).fillna({"member_of": ""}), summary)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(
+            tmp_path / "summary.tsv",
+            sep="\t",
+            keep_default_na=False,
+            na_values=["NaN", ""],
+            dtype={"member_of": str},
+        ).fillna({"member_of": ""}),
+        summary,
+    )
 
 
 def test_inconsistent_inputs_are_refused(tmp_path: Path) -> None:
@@ -94,7 +161,14 @@ def test_ensemble_members_are_listed_beside_their_ensemble(tmp_path: Path) -> No
     runs = [["peaks", "cnn.seed1"], ["peaks", "cnn.seed2"], ["peaks", "cnn"], ["expression", "mlp"]]
     paths = [metrics_paths[0], metrics_paths[0], metrics_paths[0], metrics_paths[3]]
     datasets = [dataset_paths[0], dataset_paths[0], dataset_paths[0], dataset_paths[3]]
-    summary = summarize(paths, datasets, runs, ["cnn1d"] * 3 + ["mlp"], ["member", "member", "ensemble", "search"], ["cnn", "cnn", "", ""])
+    summary = summarize(
+        paths,
+        datasets,
+        runs,
+        ["cnn1d"] * 3 + ["mlp"],
+        ["member", "member", "ensemble", "search"],
+        ["cnn", "cnn", "", ""],
+    )
     assert summary["role"].tolist() == ["member", "member", "ensemble", "search"]
     assert summary["member_of"].tolist() == ["cnn", "cnn", "", ""]
     write_summary(summary, tmp_path / "summary.tsv")

@@ -1,4 +1,4 @@
-"""biodl.tables: reading user tables and turning label columns into labels for each task."""
+"""biodl.data.tabular: reading user tables and turning label columns into labels for each task."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biodl.tables import parse_labels, read_table
-from biodl.validate import InputError
+from biodl.core.errors import InputError
+from biodl.data.tabular import parse_labels, read_table
 
 
 def _table(tmp_path: Path, text: str, name: str = "t.csv") -> Path:
@@ -35,11 +35,14 @@ def test_gzip_compressed_tables_read_like_plain_ones(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_table(tmp_path / "t.tsv.gz", "table"), plain)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a,a\n1,2\n", "duplicate column name"),
-    ("a,b\n", "no rows"),
-    ("a,b\n1,2\n1,2,3\n", "not a readable CSV"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,a\n1,2\n", "duplicate column name"),
+        ("a,b\n", "no rows"),
+        ("a,b\n1,2\n1,2,3\n", "not a readable CSV"),
+    ],
+)
 def test_unusable_tables_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as error:
         read_table(_table(tmp_path, text), "table")
@@ -74,16 +77,21 @@ def test_regression_targets_are_numbers(tmp_path: Path) -> None:
     np.testing.assert_allclose(y, [[1.5, 2], [-3, 40]])
 
 
-@pytest.mark.parametrize(("text", "task", "columns", "where", "message"), [
-    ("y\n1\nx\n", "regression", ["y"], "line 3, column 'y'", "expected a number"),
-    ("v,y\n1,1\n2,\n3,2\n", "regression", ["y"], "line 3, column 'y'", "expected a number"),
-    ("p\n1\n2\n", "multilabel", ["p"], "line 3, column 'p'", "0, 1 or an empty cell"),
-    ("v,y\n1,a\n\n2,\n3,b\n", "binary", ["y"], "line 4, column 'y'", "missing label"),
-    ("y\na\nb\nc\n", "binary", ["y"], "column 'y'", "exactly two classes"),
-    ("y\na\na\n", "multiclass", ["y"], "column 'y'", "at least two classes"),
-    ("y\n1\n", "binary", ["label"], "header", "not found"),
-])
-def test_bad_labels_name_the_line_and_column(tmp_path: Path, text: str, task: str, columns: list[str], where: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "task", "columns", "where", "message"),
+    [
+        ("y\n1\nx\n", "regression", ["y"], "line 3, column 'y'", "expected a number"),
+        ("v,y\n1,1\n2,\n3,2\n", "regression", ["y"], "line 3, column 'y'", "expected a number"),
+        ("p\n1\n2\n", "multilabel", ["p"], "line 3, column 'p'", "0, 1 or an empty cell"),
+        ("v,y\n1,a\n\n2,\n3,b\n", "binary", ["y"], "line 4, column 'y'", "missing label"),
+        ("y\na\nb\nc\n", "binary", ["y"], "column 'y'", "exactly two classes"),
+        ("y\na\na\n", "multiclass", ["y"], "column 'y'", "at least two classes"),
+        ("y\n1\n", "binary", ["label"], "header", "not found"),
+    ],
+)
+def test_bad_labels_name_the_line_and_column(
+    tmp_path: Path, text: str, task: str, columns: list[str], where: str, message: str
+) -> None:
     table = read_table(_table(tmp_path, text), "table")
     with pytest.raises(InputError, match=message) as error:
         parse_labels(table, columns, task, None, "t.csv")

@@ -14,59 +14,90 @@ import pandas as pd
 import pytest
 import yaml
 
-from biodl.batches import ShardBatches
-from biodl.dataset import open_dataset
-from biodl.io import load_npy, save_npy
-from biodl.predict import predict_model
-from biodl.train import train_model
-from biodl.validate import InputError
+from biodl.config.models import check_model
+from biodl.core.errors import InputError
+from biodl.core.files import load_npy, save_npy
+from biodl.data.dataset import open_dataset
+from biodl.evaluation.inference import predict_model
+from biodl.training.batches import ShardBatches
+from biodl.training.loop import TrainingRun, train_model
 
 
 def _train(dataset: Path, out: Path, config: dict, seed: int = 1) -> pd.DataFrame:
-    return train_model(dataset, "tiny", config, seed, out / "model.keras", out / "history.tsv", threads=1)
+    return train_model(
+        TrainingRun(
+            dataset, check_model("tiny", config), seed, out / "model.keras", out / "history.tsv", threads=1
+        )
+    )
 
 
-def test_same_config_and_seed_give_identical_history_and_weights(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+def test_same_config_and_seed_give_identical_history_and_weights(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
     _train(binary_dataset, tmp_path / "a", tiny_config)
     _train(binary_dataset, tmp_path / "b", tiny_config)
     _train(binary_dataset, tmp_path / "c", tiny_config, seed=2)
     histories = {run: (tmp_path / run / "history.tsv").read_bytes() for run in "abc"}
     weights = {run: keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in "abc"}
     assert histories["a"] == histories["b"]
-    assert all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["b"]))
+    assert all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["b"], strict=False))
     for run in "ab":
         predict_model(binary_dataset, tmp_path / run / "model.keras", tmp_path / run / "predictions.tsv")
     assert (tmp_path / "a/predictions.tsv").read_bytes() == (tmp_path / "b/predictions.tsv").read_bytes()
     assert histories["a"] != histories["c"]
-    assert not all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["c"]))
+    assert not all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["c"], strict=False))
 
 
-def test_history_and_model_files(binary_dataset: Path, tiny_config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_history_and_model_files(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run"
-    with caplog.at_level(logging.INFO, logger="biodl.train"):
+    with caplog.at_level(logging.INFO, logger="biodl.training"):
         frame = _train(binary_dataset, out, tiny_config)
     history = pd.read_csv(out / "history.tsv", sep="\t")
-    assert list(history.columns) == ["epoch", "loss", "val_loss", "auroc", "val_auroc", "auprc", "val_auprc", "accuracy", "val_accuracy",
-                                     "learning_rate", "gradient_norm", "best"]
+    assert list(history.columns) == [
+        "epoch",
+        "loss",
+        "val_loss",
+        "auroc",
+        "val_auroc",
+        "auprc",
+        "val_auprc",
+        "accuracy",
+        "val_accuracy",
+        "learning_rate",
+        "gradient_norm",
+        "best",
+    ]
     assert history["epoch"].tolist() == [1, 2, 3]
     assert history["best"].sum() == 1
     pd.testing.assert_frame_equal(history, frame, check_exact=False)
     assert sorted(p.name for p in out.iterdir()) == ["history.tsv", "model.keras"]  # no temporary files left
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
     assert model.output_shape == (None, 1)
-    epoch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    epoch_lines = [r.getMessage() for r in caplog.records if "] epoch " in r.getMessage()]
     assert len(epoch_lines) == 3
-    assert epoch_lines[0].startswith("epoch 1/3: loss ") and "val_loss" in epoch_lines[0] and "val_auroc" in epoch_lines[0]
+    name = open_dataset(binary_dataset).name
+    assert (
+        epoch_lines[0].startswith(f"[{name}/tiny] epoch 1/3: loss ")
+        and "val_loss" in epoch_lines[0]
+        and "val_auroc" in epoch_lines[0]
+    )
     assert " s; at most " in epoch_lines[0]
 
 
-def test_early_stopping_keeps_the_best_weights(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+def test_early_stopping_keeps_the_best_weights(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
     # Flipped validation labels: the better the model learns, the worse val_loss gets.
     dataset = open_dataset(binary_dataset)
     for shard in dataset.split("validation").shards:
         path = binary_dataset / f"{shard}.y.npy"
         save_npy(1.0 - load_npy(path), path)
-    config = {**tiny_config, "training": {**tiny_config["training"], "epochs": 12, "patience": 2, "learning_rate": 0.02}}
+    config = {
+        **tiny_config,
+        "training": {**tiny_config["training"], "epochs": 12, "patience": 2, "learning_rate": 0.02},
+    }
     history = _train(binary_dataset, tmp_path, config)
 
     best = int(history["val_loss"].idxmin())
@@ -79,7 +110,9 @@ def test_early_stopping_keeps_the_best_weights(binary_dataset: Path, tiny_config
     assert loss != pytest.approx(history["val_loss"].iloc[-1], rel=1e-3)
 
 
-def test_bad_inputs_are_refused_before_training(make_dataset: Callable[..., Path], tiny_config: dict, tmp_path: Path) -> None:
+def test_bad_inputs_are_refused_before_training(
+    make_dataset: Callable[..., Path], tiny_config: dict, tmp_path: Path
+) -> None:
     empty_validation = make_dataset(sizes=(40, 0, 10))
     with pytest.raises(InputError, match="at least one example"):
         _train(empty_validation, tmp_path, tiny_config)
@@ -88,7 +121,9 @@ def test_bad_inputs_are_refused_before_training(make_dataset: Callable[..., Path
     assert not (tmp_path / "model.keras").exists()
 
 
-def test_missing_multilabel_labels_leave_training_finite(make_dataset: Callable[..., Path], tiny_config: dict, tmp_path: Path) -> None:
+def test_missing_multilabel_labels_leave_training_finite(
+    make_dataset: Callable[..., Path], tiny_config: dict, tmp_path: Path
+) -> None:
     root = make_dataset(task="multilabel")
     for split in ("train", "validation"):
         for shard in open_dataset(root).split(split).shards:
@@ -101,7 +136,9 @@ def test_missing_multilabel_labels_leave_training_finite(make_dataset: Callable[
     assert model.output_shape == (None, 2)
 
 
-def test_max_norm_bounds_every_unit_after_training(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
+def test_max_norm_bounds_every_unit_after_training(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
     config = {**tiny_config, "max_norm": 0.3, "training": {**tiny_config["training"], "learning_rate": 0.1}}
     _train(binary_dataset, tmp_path, config)
     model = keras.models.load_model(tmp_path / "model.keras")
@@ -112,49 +149,100 @@ def test_max_norm_bounds_every_unit_after_training(binary_dataset: Path, tiny_co
     assert conv_norms.max() > 0.29  # the constraint was active, not merely satisfied
 
 
-def test_early_stopping_follows_the_monitored_metric(binary_dataset: Path, tiny_config: dict, tmp_path: Path) -> None:
-    config = {**tiny_config, "training": {**tiny_config["training"], "epochs": 4, "monitor": "val_auroc", "patience": 4}}
+def test_early_stopping_follows_the_monitored_metric(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
+    config = {
+        **tiny_config,
+        "training": {**tiny_config["training"], "epochs": 4, "monitor": "val_auroc", "patience": 4},
+    }
     history = _train(binary_dataset, tmp_path, config)
     assert history["best"].tolist() == [i == int(history["val_auroc"].idxmax()) for i in range(4)]
-    with pytest.raises(InputError, match="training.monitor: fixture_binary is a binary task; expected one of"):
-        _train(binary_dataset, tmp_path, {**tiny_config, "training": {**tiny_config["training"], "monitor": "val_mae"}})
+    with pytest.raises(
+        InputError, match="training.monitor: fixture_binary is a binary task; expected one of"
+    ):
+        _train(
+            binary_dataset,
+            tmp_path,
+            {**tiny_config, "training": {**tiny_config["training"], "monitor": "val_mae"}},
+        )
 
 
-def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _train(binary_dataset, tmp_path / "source", tiny_config)
     source = keras.models.load_model(tmp_path / "source/model.keras")
-    config = {**tiny_config, "freeze_layers": 1, "fine_tune_learning_rate": 0.05, "training": {**tiny_config["training"], "epochs": 2}}
-    with caplog.at_level(logging.INFO, logger="biodl.train"):
-        history = train_model(binary_dataset, "tuned", config, 9, tmp_path / "tuned/model.keras", tmp_path / "tuned/history.tsv",
-                              init_model=tmp_path / "source/model.keras")
+    config = {
+        **tiny_config,
+        "init_from": {"dataset": "fixture_binary", "model": "source"},
+        "freeze_layers": 1,
+        "fine_tune_learning_rate": 0.05,
+        "training": {**tiny_config["training"], "epochs": 2},
+    }
+    with caplog.at_level(logging.INFO, logger="biodl.training"):
+        history = train_model(
+            TrainingRun(
+                binary_dataset,
+                check_model("tuned", config),
+                9,
+                tmp_path / "tuned/model.keras",
+                tmp_path / "tuned/history.tsv",
+                init_model=tmp_path / "source/model.keras",
+            )
+        )
     tuned = keras.models.load_model(tmp_path / "tuned/model.keras")
-    for weight, before in zip(tuned.get_layer("conv1").get_weights(), source.get_layer("conv1").get_weights()):
+    for weight, before in zip(
+        tuned.get_layer("conv1").get_weights(), source.get_layer("conv1").get_weights(), strict=False
+    ):
         np.testing.assert_array_equal(weight, before)  # frozen
     for name in ("dense1", "output"):
-        assert not np.array_equal(tuned.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0])  # fine-tuned
+        assert not np.array_equal(
+            tuned.get_layer(name).get_weights()[0], source.get_layer(name).get_weights()[0]
+        )  # fine-tuned
     assert history["learning_rate"].tolist() == pytest.approx([0.05, 0.05])
     assert "frozen: conv1" in caplog.text and "copied conv1, dense1, output" in caplog.text
 
 
-def test_incompatible_start_weights_and_transfer_keys_without_a_source_are_refused(binary_dataset: Path, tiny_config: dict,
-                                                                                    tmp_path: Path) -> None:
+def test_incompatible_start_weights_and_transfer_keys_without_a_source_are_refused(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
     _train(binary_dataset, tmp_path / "source", tiny_config)
     wider = {**tiny_config, "conv_layers": [{"filters": 16, "kernel_size": 8, "pool_size": 4}]}
-    with pytest.raises(InputError, match=r"layer conv1: weights of shapes .* cannot start model tiny's layer conv1"):
+    with pytest.raises(
+        InputError, match=r"layer conv1: weights of shapes .* cannot start model tiny's layer conv1"
+    ):
         _train_from(binary_dataset, tmp_path, wider, tmp_path / "source/model.keras")
-    with pytest.raises(InputError, match="freeze_layers: applies to a model started from another run's weights"):
+    with pytest.raises(
+        InputError, match="freeze_layers: applies to a model started from another run's weights"
+    ):
         _train(binary_dataset, tmp_path, {**tiny_config, "freeze_layers": 1})
+    with pytest.raises(InputError, match="init_from: a model started from another run's weights names that run"):
+        _train(binary_dataset, tmp_path, {**tiny_config, "init_from": {"dataset": "d", "model": "m"}})
 
 
 def _train_from(dataset: Path, out: Path, config: dict, source: Path) -> pd.DataFrame:
-    return train_model(dataset, "tiny", config, 1, out / "model.keras", out / "history.tsv", init_model=source)
+    config = {**config, "init_from": {"dataset": "fixture_binary", "model": "source"}}
+    return train_model(
+        TrainingRun(
+            dataset,
+            check_model("tiny", config),
+            1,
+            out / "model.keras",
+            out / "history.tsv",
+            init_model=source,
+        )
+    )
 
 
-def test_mixed_precision_and_distribution_switches_train_on_the_cpu(binary_dataset: Path, tiny_config: dict, tmp_path: Path,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    config = {**tiny_config, "training": {**tiny_config["training"], "epochs": 1, "mixed_precision": True, "distribute": True}}
-    with caplog.at_level(logging.INFO, logger="biodl.train"):
+def test_mixed_precision_and_distribution_switches_train_on_the_cpu(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = {
+        **tiny_config,
+        "training": {**tiny_config["training"], "epochs": 1, "mixed_precision": True, "distribute": True},
+    }
+    with caplog.at_level(logging.INFO, logger="biodl.training"):
         history = _train(binary_dataset, tmp_path, config)
     assert np.isfinite(history[["loss", "val_loss", "gradient_norm"]].to_numpy()).all()
     assert "mixed precision" in caplog.text and "training on the CPU" in caplog.text
@@ -166,17 +254,39 @@ def test_mixed_precision_and_distribution_switches_train_on_the_cpu(binary_datas
 def test_init_from_links_the_two_runs_in_the_workflow(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     config = yaml.safe_load((root / "config/config.yaml").read_text())
-    config["models"]["tuned"] = {**config["models"]["cnn_motif"], "init_from": {"dataset": "ctcf", "model": "cnn_motif"}, "freeze_layers": 1}
+    config["models"]["tuned"] = {
+        **config["models"]["cnn_motif"],
+        "init_from": {"dataset": "ctcf", "model": "cnn_motif"},
+        "freeze_layers": 1,
+    }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     def dry_run(*target: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(Path(sys.executable).parent / "snakemake"), *target, "-n", "--forceall", "--configfile",
-                               str(tmp_path / "config.yaml")], cwd=root, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [
+                str(Path(sys.executable).parent / "snakemake"),
+                *target,
+                "-n",
+                "--forceall",
+                "--configfile",
+                str(tmp_path / "config.yaml"),
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     run = dry_run("results/models/yeast_promoters/tuned/model.keras")
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "results/models/ctcf/cnn_motif/model.keras" in run.stdout and "results/models/yeast_promoters/tuned/model.keras" in run.stdout
+    assert (
+        "results/models/ctcf/cnn_motif/model.keras" in run.stdout
+        and "results/models/yeast_promoters/tuned/model.keras" in run.stdout
+    )
     config["models"]["tuned"]["init_from"]["dataset"] = "ctfc"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run = dry_run("results/models/yeast_promoters/tuned/model.keras")
-    assert run.returncode != 0 and "models.tuned.init_from.dataset: unknown dataset 'ctfc'" in run.stdout + run.stderr
+    assert (
+        run.returncode != 0
+        and "models.tuned.init_from.dataset: unknown dataset 'ctfc'" in run.stdout + run.stderr
+    )

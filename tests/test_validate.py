@@ -1,6 +1,6 @@
 import pytest
 
-from biodl.validate import InputError, require, require_file
+from biodl.core.errors import InputError, require, require_file
 
 
 def test_message_names_source_record_and_problem():

@@ -22,59 +22,128 @@ def snakemake(*args, cwd=ROOT, timeout=900):
 def test_dry_run_of_the_demo_lists_every_step():
     result = snakemake("-n", "--forceall", "--quiet", "rules")
     assert result.returncode == 0, result.stderr
-    counts = dict(line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] and line.split()[-1].isdigit()
-                  and len(line.split()) == 2)
+    counts = dict(
+        line.split()[:2]
+        for line in result.stdout.splitlines()
+        if line.split()[:1] and line.split()[-1].isdigit() and len(line.split()) == 2
+    )
     # train: 8 plain networks, 3 fold members of mlp_folds, 4 trials of mlp_search; each network is
     # predicted; trials get no test evaluation or curves; plain networks are interpreted.
-    assert counts == {"prepare_dna": "2", "prepare_table": "2", "prepare_image": "2", "train": "15", "train_baseline": "5",
-                      "predict": "15", "plot_training": "11", "evaluate_classification": "15", "evaluate_regression": "3",
-                      "average_ensemble": "1", "select_trial": "1", "interpret_dna": "4", "interpret_image": "2",
-                      "interpret_table": "2", "filter_table": "4", "summarize": "1", "leaderboard": "1", "all": "1",
-                      "total": "87"}
+    assert counts == {
+        "prepare_dna": "2",
+        "prepare_table": "2",
+        "prepare_image": "2",
+        "train": "15",
+        "train_baseline": "5",
+        "predict": "15",
+        "plot_training": "11",
+        "evaluate_classification": "15",
+        "evaluate_regression": "3",
+        "average_ensemble": "1",
+        "select_trial": "1",
+        "interpret_dna": "4",
+        "interpret_image": "2",
+        "interpret_table": "2",
+        "filter_table": "4",
+        "summarize": "1",
+        "leaderboard": "1",
+        "all": "1",
+        "total": "87",
+    }
 
 
 def test_lint_and_snakefmt_are_clean():
     lint = snakemake("--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    fmt = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True)
+    fmt = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stderr
 
 
 TINY = {
     "seed": 3,
     "datasets": {
-        "ctcf": {"modality": "dna", "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"}, "length": 200,
-                 "negatives": {"method": "shuffle", "ratio": 1}},
-        "yeast": {"modality": "dna", "genome": "resources/yeast/sacCer_chrI_chrII.fa",
-                  "regions": {"promoter": "resources/yeast/promoters.bed"}, "length": 300,
-                  "negatives": {"method": "gc_matched", "ratio": 1},
-                  "split": {"validation": ["chrII:1-200000"], "test": ["chrI"]}},
-        "cancer": {"modality": "table", "path": "resources/tables/breast_cancer.csv", "id_column": "sample",
-                   "label_columns": ["diagnosis"], "task": "binary"},
-        "diabetes": {"modality": "table", "path": "resources/tables/diabetes.csv", "id_column": "patient",
-                     "label_columns": ["progression"], "task": "regression"},
+        "ctcf": {
+            "modality": "dna",
+            "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"},
+            "length": 200,
+            "negatives": {"method": "shuffle", "ratio": 1},
+        },
+        "yeast": {
+            "modality": "dna",
+            "genome": "resources/yeast/sacCer_chrI_chrII.fa",
+            "regions": {"promoter": "resources/yeast/promoters.bed"},
+            "length": 300,
+            "negatives": {"method": "gc_matched", "ratio": 1},
+            "split": {"validation": ["chrII:1-200000"], "test": ["chrI"]},
+        },
+        "cancer": {
+            "modality": "table",
+            "path": "resources/tables/breast_cancer.csv",
+            "id_column": "sample",
+            "label_columns": ["diagnosis"],
+            "task": "binary",
+        },
+        "diabetes": {
+            "modality": "table",
+            "path": "resources/tables/diabetes.csv",
+            "id_column": "patient",
+            "label_columns": ["progression"],
+            "task": "regression",
+        },
     },
-    "models": {"tiny": {"kind": "cnn1d", "conv_layers": [{"filters": 8, "kernel_size": 11}], "global_pool": "max",
-                        "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}},
-               "mlp": {"kind": "mlp", "dense_layers": [{"units": 8}], "training": {"epochs": 3, "learning_rate": 0.01}},
-               "linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3},
-               "tiles": {"kind": "cnn2d", "conv_layers": [{"filters": 4, "kernel_size": 3}], "training": {"epochs": 2}}},
-    "runs": {"ctcf": ["tiny", "linear"], "yeast": ["tiny"], "cancer": ["mlp", "linear"], "diabetes": ["mlp", "linear"],
-             "brain": ["tiles"]},
+    "models": {
+        "tiny": {
+            "kind": "cnn1d",
+            "conv_layers": [{"filters": 8, "kernel_size": 11}],
+            "global_pool": "max",
+            "training": {"epochs": 3, "batch_size": 64, "learning_rate": 0.01},
+        },
+        "mlp": {
+            "kind": "mlp",
+            "dense_layers": [{"units": 8}],
+            "training": {"epochs": 3, "learning_rate": 0.01},
+        },
+        "linear": {"kind": "baseline", "estimator": "linear", "cv_folds": 3},
+        "tiles": {
+            "kind": "cnn2d",
+            "conv_layers": [{"filters": 4, "kernel_size": 3}],
+            "training": {"epochs": 2},
+        },
+    },
+    "runs": {
+        "ctcf": ["tiny", "linear"],
+        "yeast": ["tiny"],
+        "cancer": ["mlp", "linear"],
+        "diabetes": ["mlp", "linear"],
+        "brain": ["tiles"],
+    },
     "evaluation": {"bootstrap": 100},
     # The repository's numba cache, so Tomtom is compiled once per checkout, not per test run.
-    "interpretation": {"numba_cache_dir": str(ROOT / ".cache/numba"), "logo_filters": 4, "maximisation_steps": 20,
-                       "top_sequences": 2},
+    "interpretation": {
+        "numba_cache_dir": str(ROOT / ".cache/numba"),
+        "logo_filters": 4,
+        "maximisation_steps": 20,
+        "top_sequences": 2,
+    },
 }
 CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png")
 # A few sagittal slices of the demo brain, tiles without overlap: the image path in seconds.
 BRAIN_SLICES = "image\tmask\tgroup\tsplit\tslices\n" + "".join(
     f"ch2bet.nii.gz\taal.nii.gz\t{group}\t{split}\t{slices}\n"
-    for group, split, slices in (("lateral", "train", "18-27"), ("medial", "train", "66-86"), ("slab_a", "validation", "30-37"),
-                                 ("slab_b", "validation", "56-63"), ("right", "test", "100-130")))
+    for group, split, slices in (
+        ("lateral", "train", "18-27"),
+        ("medial", "train", "66-86"),
+        ("slab_a", "validation", "30-37"),
+        ("slab_b", "validation", "56-63"),
+        ("right", "test", "100-130"),
+    )
+)
 TINY["datasets"]["brain"] = {
     **yaml.safe_load((ROOT / "config/config.yaml").read_text())["datasets"]["brain_lobes"],
-    "sample_sheet": "resources/brain/tiny.tsv", "tile": {"size": 32, "stride": 32},
+    "sample_sheet": "resources/brain/tiny.tsv",
+    "tile": {"size": 32, "stride": 32},
 }
 
 
@@ -97,10 +166,20 @@ def tiny_run(tmp_path_factory):
     shutil.copytree(ROOT / "resources", workdir / "resources")
     (workdir / "resources/brain/tiny.tsv").write_text(BRAIN_SLICES)
     config = write_config(workdir, TINY)
-    run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--cores", "2", cwd=workdir)
+    run = snakemake(
+        "--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--cores", "2", cwd=workdir
+    )
     report = None
     if run.returncode == 0:
-        report = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", config, "--report", "report.html", cwd=workdir)
+        report = snakemake(
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            config,
+            "--report",
+            "report.html",
+            cwd=workdir,
+        )
     return workdir, run, report
 
 
@@ -110,7 +189,7 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
     assert run.returncode == 0, run.stderr[-3000:]
     summary = pd.read_csv(workdir / "results/summary.tsv", sep="\t")
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
-    assert sorted(zip(summary["dataset"], summary["model"])) == sorted(runs)
+    assert sorted(zip(summary["dataset"], summary["model"], strict=False)) == sorted(runs)
     assert summary.set_index("dataset").loc["brain", "task"] == "multiclass"
     assert (workdir / "results/prepared/brain/preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     classification = summary[summary["task"] != "regression"]
@@ -122,7 +201,9 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
         folder = workdir / "results/evaluation" / dataset / model
         metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
         regression = dataset == "diabetes"
-        expected = {"mse", "mae", "pearson_r", "r2"} if regression else {"auroc", "auprc", "f1", "brier", "accuracy"}
+        expected = (
+            {"mse", "mae", "pearson_r", "r2"} if regression else {"auroc", "auprc", "f1", "brier", "accuracy"}
+        )
         expected |= {"f1_best", "threshold_best"} if dataset in ("ctcf", "yeast", "cancer") else set()
         assert expected <= set(metrics["metric"])
         predictions = pd.read_csv(folder / "predictions.tsv", sep="\t")
@@ -135,17 +216,33 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
         assert (workdir / "logs/train" / dataset / f"{model}.log").stat().st_size > 0
     assert report.returncode == 0, report.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for text in ("Test-set metrics of model", "ROC curve", "training curves", "summary.tsv", "leaderboard.html"):
+    for text in (
+        "Test-set metrics of model",
+        "ROC curve",
+        "training curves",
+        "summary.tsv",
+        "leaderboard.html",
+    ):
         assert text in html
 
 
 @pytest.mark.workflow
 def test_report_renders_in_chromium(tiny_run):
     """The tiny run's report as a reader sees it: landing page, leaderboard, one run's figures."""
-    from report_browser import BROKEN_IMAGES_SCRIPT, open_menu, report_page, screenshot, show_result, shown_frame, shown_image
+    from report_browser import (
+        BROKEN_IMAGES_SCRIPT,
+        open_menu,
+        report_page,
+        screenshot,
+        show_result,
+        shown_frame,
+        shown_image,
+    )
 
     workdir, run, report = tiny_run
-    assert run.returncode == 0 and report.returncode == 0, (run.stderr + (report.stderr if report else ""))[-3000:]
+    assert run.returncode == 0 and report.returncode == 0, (run.stderr + (report.stderr if report else ""))[
+        -3000:
+    ]
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
     with report_page(workdir / "report.html") as page:
         landing = page.inner_text("body")
@@ -155,9 +252,12 @@ def test_report_renders_in_chromium(tiny_run):
         screenshot(page, "landing")
         images = page.evaluate(BROKEN_IMAGES_SCRIPT)
         assert images["broken"] == []
-        expected_images = {f"results/evaluation/{d}/{m}/{name}" for d, m in runs
-                           for name in (("scatter.png",) if d == "diabetes" else CLASSIFICATION_FIGURES)
-                           + (("training_curves.png",) if m != "linear" else ())}
+        expected_images = {
+            f"results/evaluation/{d}/{m}/{name}"
+            for d, m in runs
+            for name in (("scatter.png",) if d == "diabetes" else CLASSIFICATION_FIGURES)
+            + (("training_curves.png",) if m != "linear" else ())
+        }
         assert expected_images | {"results/summary.png"} <= set(images["checked"])
 
         open_menu(page, "Summary")
@@ -165,10 +265,18 @@ def test_report_renders_in_chromium(tiny_run):
         leaderboard = shown_frame(page)
         rows = leaderboard.locator("tbody tr")
         assert rows.count() == len(runs)
-        shown = {tuple(rows.nth(i).locator("td").nth(j).inner_text().split()[0] for j in (0, 1)) for i in range(rows.count())}
+        shown = {
+            tuple(rows.nth(i).locator("td").nth(j).inner_text().split()[0] for j in (0, 1))
+            for i in range(rows.count())
+        }
         assert shown == set(runs)
         leaderboard.get_by_role("columnheader", name="auROC").click()
-        aurocs = [float(text.split()[0]) for text in leaderboard.locator("table").first.locator("tbody tr td:nth-child(6)").all_inner_texts()]
+        aurocs = [
+            float(text.split()[0])
+            for text in leaderboard.locator("table")
+            .first.locator("tbody tr td:nth-child(6)")
+            .all_inner_texts()
+        ]
         assert aurocs == sorted(aurocs, reverse=True)
         screenshot(page, "leaderboard")
 
@@ -185,10 +293,20 @@ def test_report_renders_in_chromium(tiny_run):
 def test_invalid_config_is_rejected_before_any_job(workdir):
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["models"]["tiny"]["training"]["epochs"] = "many"
-    run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", write_config(workdir, config), "--cores", "1",
-                    cwd=workdir)
+    run = snakemake(
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        write_config(workdir, config),
+        "--cores",
+        "1",
+        cwd=workdir,
+    )
     assert run.returncode != 0
-    assert "Invalid configuration: config, models.tiny.training.epochs: expected an integer, found 'many'" in run.stderr
+    assert (
+        "Invalid configuration: config, models.tiny.training.epochs: expected an integer, found 'many'"
+        in run.stderr
+    )
     assert not (workdir / "results").exists()
 
 
@@ -200,10 +318,20 @@ def test_bad_input_fails_its_job_with_the_file_and_line_and_leaves_no_output(wor
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["datasets"] = {"yeast": config["datasets"]["yeast"]}
     config["runs"] = {"yeast": ["tiny"]}
-    run = snakemake("--snakefile", str(ROOT / "Snakefile"), "--configfile", write_config(workdir, config), "--cores", "1",
-                    cwd=workdir)
+    run = snakemake(
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        write_config(workdir, config),
+        "--cores",
+        "1",
+        cwd=workdir,
+    )
     assert run.returncode != 0
     log = (workdir / "logs/prepare/yeast.log").read_text()
-    assert "resources/yeast/promoters.bed, line 10: end must be greater than start, found start=5000 end=4000" in log
+    assert (
+        "resources/yeast/promoters.bed, line 10: end must be greater than start, found start=5000 end=4000"
+        in log
+    )
     assert "Traceback" not in log
     assert not list((workdir / "results").rglob("dataset.json"))

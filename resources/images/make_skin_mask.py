@@ -5,7 +5,7 @@ pixel: 0 = no tissue, 1 = stroma (eosin-dominant dermis), 2 = epithelium (haemat
 epidermis, hair follicle). The rule, in order:
 
 1. Shrink the slide 4 times (box filter; 2 µm per mask pixel at the slide's 0.499 µm/px).
-2. Tissue: biodl.tile.tissue_mask, the same detection the workflow uses (Otsu on saturation,
+2. Tissue: biodl.data.image.tiling.tissue_mask, the same detection the workflow uses (Otsu on saturation,
    morphology scaled to a 32-pixel tile).
 3. Haematoxylin optical density by colour deconvolution (scikit-image rgb2hed, Ruifrok &
    Johnston stain vectors), smoothed with a Gaussian of sigma 8 mask pixels (16 µm), so a
@@ -31,8 +31,8 @@ from PIL import Image
 from skimage import color, filters, morphology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from biodl.slides import open_sources  # noqa: E402
-from biodl.tile import tissue_mask  # noqa: E402
+from biodl.data.image.sources import open_sources  # noqa: E402
+from biodl.data.image.tiling import tissue_mask  # noqa: E402
 
 DOWNSAMPLE = 4
 SIGMA = 8
@@ -50,8 +50,11 @@ def main(slide: Path, out: Path) -> None:
     labels = np.where(epithelium, 2, np.where(tissue, 1, 0)).astype(np.uint8)
     Image.fromarray(labels).save(out, optimize=True)
     counts = np.bincount(labels.ravel(), minlength=3)
-    print(f"{out}: {labels.shape[1]}x{labels.shape[0]} px; background {counts[0]}, stroma {counts[1]}, "
-          f"epithelium {counts[2]} px", file=sys.stderr)
+    print(
+        f"{out}: {labels.shape[1]}x{labels.shape[0]} px; background {counts[0]}, stroma {counts[1]}, "
+        f"epithelium {counts[2]} px",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -34,16 +34,23 @@ def motif_block(motif) -> str:
     totals = [sum(motif.counts[b][i] for b in BASES) for i in range(width)]
     rows = [" ".join(f"{motif.counts[b][i] / totals[i]:.6f}" for b in BASES) for i in range(width)]
     name = motif.name.replace(" ", "_")
-    return (f"MOTIF {motif.matrix_id} {name}\n"
-            f"letter-probability matrix: alength= 4 w= {width} nsites= {round(min(totals))} E= 0\n"
-            + "\n".join(rows) + f"\nURL https://jaspar.elixir.no/matrix/{motif.matrix_id}/\n")
+    return (
+        f"MOTIF {motif.matrix_id} {name}\n"
+        f"letter-probability matrix: alength= 4 w= {width} nsites= {round(min(totals))} E= 0\n"
+        + "\n".join(rows)
+        + f"\nURL https://jaspar.elixir.no/matrix/{motif.matrix_id}/\n"
+    )
 
 
 def main() -> None:
-    motifs = jaspardb(release=RELEASE).fetch_motifs(collection="CORE", tax_group=["vertebrates"], all_versions=False)
+    motifs = jaspardb(release=RELEASE).fetch_motifs(
+        collection="CORE", tax_group=["vertebrates"], all_versions=False
+    )
     motifs = sorted(motifs, key=lambda m: m.matrix_id)
-    header = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
-              "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n")
+    header = (
+        "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
+        "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
+    )
     text = header + "\n".join(motif_block(m) for m in motifs)
     fd, tmp = tempfile.mkstemp(dir=TARGET.parent, prefix=f".{TARGET.name}.")
     with os.fdopen(fd, "w") as handle:

@@ -91,8 +91,7 @@ def read_genes(gff3_path):
             columns = line.rstrip("\r\n").split("\t")
             if len(columns) != 9 or columns[2] != "gene":
                 continue
-            yield (columns[0], int(columns[3]), int(columns[4]), columns[6],
-                   parse_attributes(columns[8]))
+            yield (columns[0], int(columns[3]), int(columns[4]), columns[6], parse_attributes(columns[8]))
 
 
 def promoter_interval(start, end, strand, chrom_length):
@@ -107,8 +106,7 @@ def promoter_interval(start, end, strand, chrom_length):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gff3", required=True, help="input SGD GFF3 file")
-    parser.add_argument("--fasta", required=True,
-                        help="genome FASTA, used only for chromosome lengths")
+    parser.add_argument("--fasta", required=True, help="genome FASTA, used only for chromosome lengths")
     parser.add_argument("--out", required=True, help="output BED6 path")
     args = parser.parse_args()
 
@@ -128,8 +126,7 @@ def main():
             counts["dropped: no strand"] += 1
             continue
         if chrom not in sizes:
-            sys.exit(f"chromosome {chrom} of gene {attributes.get('ID')} "
-                     f"is not in {args.fasta}")
+            sys.exit(f"chromosome {chrom} of gene {attributes.get('ID')} is not in {args.fasta}")
         bed_start, bed_end = promoter_interval(start, end, strand, sizes[chrom])
         if bed_end - bed_start < MIN_LENGTH:
             counts[f"dropped: shorter than {MIN_LENGTH} bp after clipping"] += 1

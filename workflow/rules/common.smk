@@ -9,9 +9,10 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from biodl.config import datasets_of, input_files, is_regression, validate_config
-from biodl.validate import InputError
-from biodl.variants import (
+from biodl.config.runs import datasets_of, input_files, is_regression
+from biodl.config.checks import validate_config
+from biodl.core.errors import InputError
+from biodl.workflow.variants import (
     describe_variant,
     evaluated_runs,
     expand_variants,
@@ -20,7 +21,7 @@ from biodl.variants import (
 
 try:
     validate_config(config)
-    # Every model name: plain models, ensemble members, search trials (biodl.variants).
+    # Every model name: plain models, ensemble members, search trials (biodl.workflow.variants).
     VARIANTS = expand_variants(config)
 except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
@@ -50,7 +51,7 @@ def task_pattern(kind):
     )
 
 
-# Model names are matched by biodl.variants.names_pattern: members and trials by their form
+# Model names are matched by biodl.workflow.variants.names_pattern: members and trials by their form
 # (m.seed<number>), so a pattern's length grows with the models, not with seeds or trials.
 # Snakemake writes every constraint into each output pattern and rescans it for every job.
 def model_pattern(*kinds):
@@ -81,7 +82,7 @@ def run_seed(model):
 
 
 def run_fold(model):
-    """[member, folds] of a fold-ensemble member, else None (biodl.dataset.open_dataset)."""
+    """[member, folds] of a fold-ensemble member, else None (biodl.data.dataset.open_dataset)."""
     fold = VARIANTS[model].fold
     return None if fold is None else list(fold)
 

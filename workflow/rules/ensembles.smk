@@ -1,4 +1,4 @@
-# Ensembles and hyper-parameter searches (biodl.variants): their members and trials are trained
+# Ensembles and hyper-parameter searches (biodl.workflow.variants): their members and trials are trained
 # and predicted by the usual rules; these rules turn them into the runs evaluated on test.
 
 

@@ -39,7 +39,7 @@ rule interpret_dna:
         interpretation=config["interpretation"],
         seed=config["seed"],
     script:
-        "../../scripts/interpret.py"
+        "../../scripts/interpret_dna.py"
 
 
 rule interpret_image:
@@ -73,7 +73,7 @@ rule interpret_image:
         interpretation=config["interpretation"],
         seed=config["seed"],
     script:
-        "../../scripts/interpret.py"
+        "../../scripts/interpret_image.py"
 
 
 rule interpret_table:
@@ -103,4 +103,4 @@ rule interpret_table:
         interpretation=config["interpretation"],
         seed=config["seed"],
     script:
-        "../../scripts/interpret.py"
+        "../../scripts/interpret_table.py"

@@ -21,7 +21,7 @@ rule prepare_dna:
         spec=lambda wildcards: config["datasets"][wildcards.dataset],
         seed=config["seed"],
     script:
-        "../../scripts/prepare.py"
+        "../../scripts/prepare_dna.py"
 
 
 rule prepare_table:
@@ -48,7 +48,7 @@ rule prepare_table:
         spec=lambda wildcards: config["datasets"][wildcards.dataset],
         seed=config["seed"],
     script:
-        "../../scripts/prepare.py"
+        "../../scripts/prepare_table.py"
 
 
 rule prepare_image:
@@ -82,4 +82,4 @@ rule prepare_image:
         spec=lambda wildcards: config["datasets"][wildcards.dataset],
         seed=config["seed"],
     script:
-        "../../scripts/prepare.py"
+        "../../scripts/prepare_image.py"

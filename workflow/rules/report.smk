@@ -1,5 +1,5 @@
 # Tables for the HTML report: Snakemake's report offers TSV files as downloads only, so the
-# tables a reader should see are rendered as HTML (biodl.report_tables).
+# tables a reader should see are rendered as HTML (biodl.report.html_tables).
 
 
 rule leaderboard:
@@ -21,7 +21,7 @@ rule leaderboard:
         mem_mb=lambda wildcards, attempt: attempt * 1000,
         runtime=lambda wildcards, attempt: attempt * 5,
     script:
-        "../../scripts/report_table.py"
+        "../../scripts/leaderboard.py"
 
 
 rule filter_table:
@@ -38,4 +38,4 @@ rule filter_table:
         mem_mb=lambda wildcards, attempt: attempt * 1000,
         runtime=lambda wildcards, attempt: attempt * 5,
     script:
-        "../../scripts/report_table.py"
+        "../../scripts/filter_table.py"

@@ -32,10 +32,9 @@ rule train:
         gpu=1,
         cpus_per_gpu=2,
     params:
-        model_name=lambda wildcards: wildcards.model,
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
-        # Fold-ensemble members: [member, folds] (biodl.dataset.open_dataset), else None.
+        # Fold-ensemble members: [member, folds] (biodl.data.dataset.open_dataset), else None.
         fold=lambda wildcards: run_fold(wildcards.model),
         # The run's checkpoint folder is <root>/{dataset}/{model}. Not an output: Snakemake
         # deletes a failed job's outputs, the checkpoint must survive.
@@ -68,7 +67,6 @@ rule train_baseline:
         * max(2000, int(3 * shards_mb(input.shards))),
         runtime=lambda wildcards, attempt: attempt * 30,
     params:
-        model_name=lambda wildcards: wildcards.model,
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
     script:
@@ -104,7 +102,6 @@ rule sanity_check:
         mem_mb=lambda wildcards, attempt: attempt * 3000,
         runtime=lambda wildcards, attempt: attempt * 20,
     params:
-        model_name=lambda wildcards: wildcards.model,
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
         settings=config["sanity_check"],

@@ -1,0 +1,218 @@
+"""Validation of the workflow configuration, once, before any job starts.
+
+Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the JSON
+schema (``biodl.config.schema``), fills in every default in place, then checks what a schema
+cannot: exactly one input per DNA dataset, files exist, runs name known datasets and models that
+fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
+(``check_fits``), ``init_from`` names a dataset and a network trained once. Every problem raises
+``InputError`` with one message naming the offending key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from biodl.config.models import ConvLayer, ConvLayers
+from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, fits, runs
+from biodl.config.schema import SCHEMA, apply_schema
+from biodl.config.settings import build
+from biodl.core.errors import InputError, require
+from biodl.data.image.sample_sheet import read_sample_sheet, resolve_classes
+
+INPUT_KINDS = ("genome", "sequences", "table")
+
+
+def validate_config(
+    config: dict[str, Any], schema_path: str | PathLike[str] = SCHEMA, base_dir: str | PathLike[str] = "."
+) -> dict[str, Any]:
+    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
+    apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
+    _check_datasets(config, Path(base_dir))
+    _check_runs(config)
+    _check_transfer(config)
+    return config
+
+
+def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
+    for name, spec in config["datasets"].items():
+        key = f"datasets.{name}"
+        DATASET_CHECKS[spec["modality"]](spec, key)
+        for file_key, path in INPUT_FILES[spec["modality"]](spec):
+            if not (base_dir / path).is_file():
+                raise InputError("config", f"{key}.{file_key}", f"file not found: {path}")
+
+
+def _check_dna(spec: dict[str, Any], key: str) -> None:
+    given = [kind for kind in INPUT_KINDS if kind in spec]
+    if len(given) != 1:
+        raise InputError(
+            "config",
+            key,
+            f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}",
+        )
+    if ("genome" in spec) != ("regions" in spec):
+        raise InputError("config", key, "genome and regions go together: regions are intervals on the genome")
+    if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
+        raise InputError(
+            "config",
+            f"{key}.split",
+            "genome input holds out whole chromosomes or regions: set split.validation and split.test",
+        )
+    if spec["negatives"]["method"] == "shuffle" and spec["negatives"]["ratio"] != int(
+        spec["negatives"]["ratio"]
+    ):
+        raise InputError(
+            "config",
+            f"{key}.negatives.ratio",
+            f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}",
+        )
+
+
+def _check_table(spec: dict[str, Any], key: str) -> None:
+    task, labels = spec["task"], spec["label_columns"]
+    if task in ("binary", "multiclass") and len(labels) != 1:
+        raise InputError(
+            "config", f"{key}.label_columns", f"a {task} task takes one column of class names, found {labels}"
+        )
+    if "classes" in spec and task not in ("binary", "multiclass"):
+        raise InputError(
+            "config",
+            f"{key}.classes",
+            f"classes order the class names of a binary or multiclass task, not {task}",
+        )
+    if task == "binary" and len(spec.get("classes", [None, None])) != 2:
+        raise InputError(
+            "config", f"{key}.classes", f"a binary task has two classes, found {spec['classes']}"
+        )
+    roles = [c for c in (spec.get("group_column"), spec.get("id_column")) if c]
+    if set(roles) & set(labels) or len(set(roles)) < len(roles):
+        raise InputError(
+            "config", key, f"label, group and id columns must differ, found {labels} and {roles}"
+        )
+
+
+def _check_image(spec: dict[str, Any], key: str) -> None:
+    tiles, fractions = spec["tile"], spec["split"]
+    if tiles["level"] is not None and tiles["mpp"] is not None:
+        raise InputError("config", f"{key}.tile", "give tile.level or tile.mpp, not both")
+    if fractions["validation_fraction"] + fractions["test_fraction"] >= 1:
+        raise InputError(
+            "config", f"{key}.split", "validation_fraction + test_fraction must leave groups for training"
+        )
+    low, high = spec["intensity_percentiles"]
+    if low >= high:
+        raise InputError(
+            "config",
+            f"{key}.intensity_percentiles",
+            f"expected [low, high] with low < high, found {[low, high]}",
+        )
+    if Path(spec["sample_sheet"]).is_file():  # a missing sheet is reported with the other input files
+        resolve_classes(spec.get("classes"), read_sample_sheet(spec["sample_sheet"]), key)
+
+
+# Per modality: the checks a schema cannot express, and the user's files (config key, path).
+DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
+    "dna": _check_dna,
+    "table": _check_table,
+    "image": _check_image,
+}
+
+
+def _check_runs(config: dict[str, Any]) -> None:
+    for dataset, models in config.get("runs", {}).items():
+        if dataset not in config["datasets"]:
+            raise InputError(
+                "config", f"runs.{dataset}", f"unknown dataset; known: {', '.join(config['datasets'])}"
+            )
+        for model in models:
+            if model not in config["models"]:
+                raise InputError(
+                    "config",
+                    f"runs.{dataset}",
+                    f"unknown model {model!r}; known: {', '.join(config['models'])}",
+                )
+            if not fits(config, dataset, model):
+                kind, modality = config["models"][model]["kind"], config["datasets"][dataset]["modality"]
+                raise InputError(
+                    "config",
+                    f"runs.{dataset}",
+                    f"model {model!r} is a {kind}, which takes "
+                    f"{' or '.join(KIND_MODALITIES[kind])} datasets; {dataset} is a {modality} dataset",
+                )
+    for dataset, model in runs(config):
+        spec, settings = config["datasets"][dataset], config["models"][model]
+        if settings["kind"] == "cnn1d":
+            try:
+                check_fits(model, build(ConvLayers, settings).conv_layers, spec["length"])
+            except InputError as error:
+                raise InputError(
+                    "config",
+                    f"runs.{dataset}",
+                    f"{error} (the {dataset} sequences are {spec['length']} bases long)",
+                ) from None
+    if not runs(config):
+        raise InputError(
+            "config",
+            "runs",
+            "no model fits any dataset; check the model kinds against the dataset modalities",
+        )
+
+
+def check_fits(model_name: str, conv_layers: Sequence[ConvLayer], length: int) -> None:
+    """Raise InputError unless every convolution and pooling keeps at least one position."""
+    source = f"model {model_name}"
+    for i, layer in enumerate(conv_layers):
+        where = f"conv_layers[{i}]"
+        kernel, pool = layer.kernel_size, layer.pool_size
+        require(
+            kernel <= length,
+            source,
+            where,
+            f"kernel_size {kernel} is wider than the {length} positions reaching this layer; expected kernel_size <= {length}",
+        )
+        length = length - kernel + 1
+        require(
+            pool <= length,
+            source,
+            where,
+            f"pool_size {pool} exceeds the {length} positions left after the convolution; expected pool_size <= {length}",
+        )
+        length //= pool
+
+
+def _check_transfer(config: dict[str, Any]) -> None:
+    """``init_from`` names a dataset and a plainly trained network model of this config (a
+    baseline has no Keras weights; an ensemble or search has no model file of its own)."""
+    for name, spec in config["models"].items():
+        source = spec.get("init_from")
+        if not source:
+            continue
+        where = f"models.{name}.init_from"
+        for key, known in (("dataset", config["datasets"]), ("model", config["models"])):
+            require(
+                source[key] in known,
+                "config",
+                f"{where}.{key}",
+                f"unknown {key} {source[key]!r}; known: {', '.join(known)}",
+            )
+        origin = config["models"][source["model"]]
+        refused = (
+            "a baseline"
+            if origin["kind"] == "baseline"
+            else "an ensemble"
+            if "ensemble" in origin
+            else "a search"
+            if "search" in origin
+            else None
+        )
+        require(
+            refused is None,
+            "config",
+            f"{where}.model",
+            f"{source['model']!r} is {refused}; expected a network model trained once (not a baseline, ensemble or search)",
+        )

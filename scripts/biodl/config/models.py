@@ -1,0 +1,206 @@
+"""Typed settings of one model (``models.<name>`` of the config), built once from validated values.
+
+Contract:
+- ``model_settings(name, mapping)`` turns a model's validated settings (every default filled by the
+  schema; a search trial's with its sampled values) into the frozen dataclass of its kind:
+  ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel`` (the networks, ``NetworkModel``) or
+  ``BaselineModel``. Lists become tuples, nested sections dataclasses (``Training``,
+  ``Schedule``, ``ConvLayer``, ``DenseLayer``, ``InitFrom``, ``DnaAugmentation``,
+  ``ImageAugmentation``). ``ensemble`` and ``search`` are not part of it: they say how many
+  runs a model makes (``biodl.workflow.variants``), not how one trains.
+- Derived values are resolved here, once: a network started from another run (``init_from``)
+  with ``fine_tune_learning_rate`` trains with that rate as ``training.learning_rate``.
+- ``check_model(name, raw)`` validates raw settings against the schema first (for code called
+  outside the workflow); ``ModelSettings.as_dict()`` gives the settings back as plain data (for
+  fingerprints and logs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from biodl.config.schema import validate_model
+from biodl.config.settings import build
+
+ModelKind = Literal["cnn1d", "cnn2d", "mlp", "baseline"]
+NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp")
+# Keys of models.<name> that describe the family of runs rather than one training.
+FAMILY_KEYS = ("ensemble", "search")
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    kind: Literal["constant", "step", "exponential", "cosine", "plateau"]
+    factor: float
+    step_epochs: int
+    decay_epochs: int | None
+    min_learning_rate: float
+    patience: int
+    min_delta: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    optimizer: str
+    learning_rate: float
+    momentum: float | None
+    nesterov: bool
+    beta_1: float | None
+    beta_2: float | None
+    rho: float | None
+    epsilon: float | None
+    weight_decay: float | None
+    clip_norm: float | None
+    clip_value: float | None
+    global_clip_norm: float | None
+    schedule: Schedule
+    warmup_epochs: int
+    monitor: str
+    class_weight: str | dict[str, float] | None
+    batch_size: int
+    epochs: int
+    patience: int
+    min_delta: float
+    mixed_precision: bool
+    distribute: bool
+    regression_loss: Literal["mse", "huber"]
+    huber_delta: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvLayer:
+    filters: int
+    kernel_size: int
+    pool_size: int
+    pool: Literal["max", "average"]
+    dropout: float
+    batch_norm: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvLayers:
+    """The convolutions alone, for checks that need nothing else of a model."""
+
+    conv_layers: tuple[ConvLayer, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseLayer:
+    units: int
+    dropout: float
+    batch_norm: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class InitFrom:
+    dataset: str
+    model: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DnaAugmentation:
+    reverse_complement: bool
+    shift: int
+    average_strands: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageAugmentation:
+    flips: bool
+    rotations: bool
+    shift: float
+    brightness: float
+    contrast: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    """What every model has: its name (the run's model name), kind and description."""
+
+    name: str
+    kind: ModelKind
+    description: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain data (tuples as lists), without the name."""
+        plain = dataclasses.asdict(self)
+        del plain["name"]
+        return _plain(plain)
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineModel(ModelSettings):
+    estimator: Literal["linear", "gradient_boosting"]
+    dna_features: Literal["kmers", "onehot"]
+    k: int
+    cv_folds: int
+    max_iter: int
+    learning_rate: float
+    max_leaf_nodes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkModel(ModelSettings):
+    """The settings every network kind shares."""
+
+    dense_layers: tuple[DenseLayer, ...]
+    activation: str
+    initializer: str
+    l1: float
+    l2: float
+    max_norm: float | None
+    init_from: InitFrom | None
+    freeze_layers: int
+    fine_tune_learning_rate: float | None
+    training: Training
+
+
+@dataclasses.dataclass(frozen=True)
+class Cnn1dModel(NetworkModel):
+    conv_layers: tuple[ConvLayer, ...]
+    global_pool: Literal["none", "max", "average"]
+    augmentation: DnaAugmentation
+
+
+@dataclasses.dataclass(frozen=True)
+class Cnn2dModel(NetworkModel):
+    conv_layers: tuple[ConvLayer, ...]
+    global_pool: Literal["none", "max", "average"]
+    augmentation: ImageAugmentation
+
+
+@dataclasses.dataclass(frozen=True)
+class MlpModel(NetworkModel):
+    input_dropout: float
+
+
+KIND_SETTINGS: dict[str, type[ModelSettings]] = {
+    "cnn1d": Cnn1dModel,
+    "cnn2d": Cnn2dModel,
+    "mlp": MlpModel,
+    "baseline": BaselineModel,
+}
+
+
+def model_settings(name: str, mapping: Mapping[str, Any]) -> ModelSettings:
+    """The typed settings of a validated model mapping (see the module contract)."""
+    settings = build(KIND_SETTINGS[mapping["kind"]], mapping, name=name)
+    if isinstance(settings, NetworkModel) and settings.init_from and settings.fine_tune_learning_rate:
+        training = dataclasses.replace(settings.training, learning_rate=settings.fine_tune_learning_rate)
+        settings = dataclasses.replace(settings, training=training)
+    return settings
+
+
+def check_model(name: str, raw: Mapping[str, Any]) -> ModelSettings:
+    """Validate raw settings against the schema (defaults filled), then type them."""
+    return model_settings(name, validate_model(name, dict(raw)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

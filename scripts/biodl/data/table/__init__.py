@@ -1,0 +1,2 @@
+"""Tables: the preparation step (``prepare``), with the preprocessing fitted on the training split.
+"""

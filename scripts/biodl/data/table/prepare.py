@@ -1,0 +1,239 @@
+"""The table preparation step: a CSV/TSV of features and labels → scaled feature shards.
+
+Contract (``prepare_table``): from one table dataset's config (defaults filled by the schema)
+- split the rows: with ``group_column``, whole groups drawn at random go to one split (no
+  group straddles two; ``biodl.data.splits.grouped_random``); otherwise stratified at random by
+  class (multilabel: by label set; regression: by target quintile), seeded from the config;
+- fit the preprocessing on the TRAIN rows only (scikit-learn): numeric features imputed with
+  the training median (``missing: impute``, plus a 0/1 indicator per numeric column with gaps in
+  training) and standardised; categorical features one-hot encoded over the training
+  categories (a missing value is a category of its own; unseen categories encode as all
+  zeros); with ``missing: reject`` any gap is an error naming its line and column;
+- write ``shards/{split}-{k:05d}.x.npy`` (float32 ``(n, features)``), ``.y.npy`` (float32
+  ``(n, T)``; NaN = missing multilabel label), ``metadata.tsv`` (split, shard, offset, source,
+  row = file line, id, group, label) and, last, ``dataset.json`` with the feature names and the
+  fitted statistics (medians, means, scales, categories).
+A feature column whose values are partly numbers and partly text, or that has no value at all,
+is refused with the file, line and column named.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from biodl.core.errors import InputError
+from biodl.core.files import atomic_dir, write_json
+from biodl.data import splits, tabular
+from biodl.data.shards import close_dataset, writer_for
+
+log = logging.getLogger(__name__)
+
+MISSING_CATEGORY = "missing"
+
+
+def prepare_table(
+    name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path, shards_dir: Path
+) -> dict[str, Any]:
+    """Prepare one table dataset; see the module contract. Returns the dataset description."""
+    path = Path(spec["path"])
+    table = tabular.read_table(path, "feature table")
+    label_columns = spec["label_columns"]
+    y, classes, targets, label_text = tabular.parse_labels(
+        table, label_columns, spec["task"], spec.get("classes"), path
+    )
+    numeric, categorical = _feature_columns(table, spec, path)
+    features = table[numeric + categorical]
+    _check_missing(features, spec["missing"], path)
+    split = _assign_splits(table, y, label_text, spec, seed, path)
+    train = split == "train"
+    unseen = [c for c in features.columns if tabular.is_missing(features.loc[train, c]).all()]
+    if unseen:
+        raise InputError(
+            path,
+            f"column {unseen[0]!r}",
+            "has no values in the training split, so nothing to learn or impute from",
+        )
+    transformer = _preprocessing(numeric, categorical, spec["missing"]).fit(
+        _as_values(features[train], numeric)
+    )
+    x = transformer.transform(_as_values(features, numeric)).astype(np.float32)
+    feature_names = [n.split("__", 1)[1] for n in transformer.get_feature_names_out()]
+    log.info(
+        "%d rows, %d feature columns (%d numeric, %d categorical) → %d inputs",
+        len(table),
+        len(numeric) + len(categorical),
+        len(numeric),
+        len(categorical),
+        x.shape[1],
+    )
+    metadata = pd.DataFrame(
+        {
+            "source": path.name,
+            "row": table.index.to_numpy() + 2,
+            "id": table[spec["id_column"]] if "id_column" in spec else "",
+            "group": table[spec["group_column"]] if "group_column" in spec else "",
+            "label": label_text,
+        }
+    )
+    with atomic_dir(shards_dir) as tmp_shards:
+        writer = writer_for("table", tmp_shards, spec["shard_size"])
+        for name_of_split in ("train", "validation", "test"):
+            rows = split == name_of_split
+            writer.add(name_of_split, x[rows], y[rows], metadata[rows])
+        description = close_dataset(
+            writer,
+            {
+                "name": name,
+                "modality": "table",
+                "task": spec["task"],
+                "classes": classes,
+                "targets": targets,
+                "input_shape": [x.shape[1]],
+                "feature_names": feature_names,
+                "seed": seed,
+                "preprocessing": _fitted_statistics(transformer, numeric, categorical),
+            },
+            str(path),
+            metadata_tsv,
+        )
+    write_json(description, dataset_json)
+    return description
+
+
+def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature columns, checked."""
+    reserved = {*spec["label_columns"], spec.get("group_column"), spec.get("id_column")}
+    tabular.require_columns(table, [c for c in reserved if c], path)
+    columns = spec.get("feature_columns") or [c for c in table.columns if c not in reserved]
+    tabular.require_columns(table, columns, path)
+    overlap = sorted(set(columns) & reserved)
+    if overlap:
+        raise InputError(
+            "config", "feature_columns", f"{overlap} are label, group or id columns, not features"
+        )
+    if not columns:
+        raise InputError(path, "header", "no feature columns left after the label, group and id columns")
+    declared = spec.get("categorical_columns")
+    if declared is not None:
+        tabular.require_columns(table, declared, path)
+    numeric, categorical = [], []
+    for column in columns:
+        values = table[column]
+        present = ~tabular.is_missing(values)
+        if not present.any():
+            raise InputError(
+                path,
+                f"column {column!r}",
+                "has no values at all (every cell empty or NA); expected at least one value, "
+                "or drop the column from the features",
+            )
+        if declared is not None and column in declared:
+            categorical.append(column)
+            continue
+        is_number = pd.to_numeric(values[present], errors="coerce").notna().to_numpy()
+        if is_number.all():
+            numeric.append(column)
+        elif declared is None and not is_number.any():
+            categorical.append(column)
+        else:
+            row = int(np.flatnonzero(present)[np.flatnonzero(~is_number)[0]])
+            raise InputError(
+                path,
+                f"{tabular.line_of(values, row)}, column {column!r}",
+                f"expected a number, found {values.iloc[row]!r} (list the column in categorical_columns if it holds categories)",
+            )
+    return numeric, categorical
+
+
+def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
+    if mode != "reject":
+        return
+    gaps = np.argwhere(features.isin(tabular.MISSING_TOKENS).to_numpy())
+    if len(gaps):
+        row, column = gaps[0]
+        raise InputError(
+            path,
+            f"{tabular.line_of(features, int(row))}, column {features.columns[column]!r}",
+            "missing value (missing: reject); fill it in or set missing: impute",
+        )
+
+
+def _as_values(features: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+    """Numeric columns as floats (NaN = missing), the others as text with ``None`` for missing."""
+    frame = features.mask(features.isin(tabular.MISSING_TOKENS))
+    return frame.astype({c: float for c in numeric}).astype(
+        {c: object for c in frame.columns if c not in numeric}
+    )
+
+
+def _preprocessing(numeric: list[str], categorical: list[str], missing: str) -> ColumnTransformer:
+    numeric_steps = Pipeline(
+        [
+            (
+                "impute",
+                SimpleImputer(
+                    strategy="median", add_indicator=missing == "impute", keep_empty_features=False
+                ),
+            ),
+            ("scale", StandardScaler()),
+        ]
+    )
+    categorical_steps = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY, missing_values=None)),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)),
+        ]
+    )
+    return ColumnTransformer(
+        [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)],
+        verbose_feature_names_out=True,
+    )
+
+
+def _fitted_statistics(
+    transformer: ColumnTransformer, numeric: list[str], categorical: list[str]
+) -> dict[str, Any]:
+    """What was learned from the training rows, for the record in dataset.json."""
+    statistics: dict[str, Any] = {"numeric": numeric, "categorical": categorical}
+    if numeric:
+        steps = transformer.named_transformers_["numeric"]
+        statistics["median"] = dict(zip(numeric, steps["impute"].statistics_.tolist()))
+        scaled = [
+            n.split("__", 1)[1] for n in transformer.get_feature_names_out() if n.startswith("numeric__")
+        ]
+        statistics["mean"] = dict(zip(scaled, steps["scale"].mean_.tolist()))
+        statistics["scale"] = dict(zip(scaled, steps["scale"].scale_.tolist()))
+    if categorical:
+        encoder = transformer.named_transformers_["categorical"]["encode"]
+        statistics["categories"] = {
+            c: [str(v) for v in values] for c, values in zip(categorical, encoder.categories_)
+        }
+    return statistics
+
+
+def _assign_splits(
+    table: pd.DataFrame, y: np.ndarray, label_text: list[str], spec: dict[str, Any], seed: int, path: Path
+) -> np.ndarray:
+    fractions = spec["split"]
+    if "group_column" in spec:
+        return splits.grouped_random(
+            table[spec["group_column"]].tolist(),
+            None,
+            fractions["validation_fraction"],
+            fractions["test_fraction"],
+            seed,
+            str(path),
+        )
+    strata = splits.label_strata(spec["task"], y, np.asarray(label_text, dtype=object))
+    return splits.stratified_random(
+        strata, fractions["validation_fraction"], fractions["test_fraction"], seed, str(path)
+    )

@@ -1,0 +1,120 @@
+"""Collecting the headline metrics of every run into one table (no TensorFlow).
+
+Contract:
+- ``summarize(metrics_paths, dataset_paths, runs, kinds, roles, member_of)``: one row per run,
+  in the order given; ``runs[i]`` = [dataset, model], ``kinds[i]`` (the model kind: cnn1d, mlp,
+  baseline ...), ``roles[i]`` (``biodl.workflow.variants``: model, member, ensemble or search; default
+  model), ``member_of[i]`` (the ensemble a member belongs to, else empty), ``metrics_paths[i]``
+  its ``metrics.tsv`` and ``dataset_paths[i]`` its dataset's ``dataset.json`` (for the task and
+  targets). Columns (``SUMMARY_COLUMNS``): dataset, model, kind, role, member_of, task, n_test
+  (test examples), then for every headline metric of any task (auroc,
+  auprc, f1, accuracy, mse, mae, pearson_r, r2) ``<metric>``, ``<metric>_ci_low`` and
+  ``<metric>_ci_high``, taken from the headline rows of ``biodl.evaluation.metrics`` (binary: the positive
+  class; multiclass and multilabel: ``macro``, multiclass accuracy: top-1, target ``all``;
+  regression: the target, or ``macro`` over several).
+- ``write_summary(summary, path)`` writes ``results/summary.tsv``: an empty cell means the
+  metric does not apply to the run's task (auroc of a regression); the text ``NaN`` means it
+  applies but is undefined on that test set (or, in the ``_ci_`` columns, that no interval was
+  computed: bootstrap 0 or undefined in every resample).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from biodl.core.errors import require
+from biodl.core.files import write_tsv
+from biodl.data.format import read_manifest
+from biodl.evaluation.metrics import ALL, HEADLINE_METRICS, headline_keys, metric_row, read_metrics
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_METRICS = tuple(dict.fromkeys(m for metrics in HEADLINE_METRICS.values() for m in metrics))
+
+
+def ci_columns(metric: str) -> tuple[str, str]:
+    """The summary columns of the lower and upper bound of ``metric``'s interval."""
+    return f"{metric}_ci_low", f"{metric}_ci_high"
+
+
+RUN_COLUMNS = ["dataset", "model", "kind", "role", "member_of", "task", "n_test"]
+HEADLINE_COLUMNS = [c for m in SUMMARY_METRICS for c in (m, *ci_columns(m))]
+SUMMARY_COLUMNS = [*RUN_COLUMNS, *HEADLINE_COLUMNS]
+
+
+def summarize(
+    metrics_paths: Sequence[str | PathLike[str]],
+    dataset_paths: Sequence[str | PathLike[str]],
+    runs: Sequence[Sequence[str]],
+    kinds: Sequence[str],
+    roles: Sequence[str] | None = None,
+    member_of: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One headline row per run (see the module contract); undefined or absent values are NaN."""
+    source = "summary inputs"
+    roles = ["model"] * len(metrics_paths) if roles is None else roles
+    member_of = [""] * len(metrics_paths) if member_of is None else member_of
+    for name, given in (
+        ("datasets", dataset_paths),
+        ("runs", runs),
+        ("kinds", kinds),
+        ("roles", roles),
+        ("member_of", member_of),
+    ):
+        require(
+            len(given) == len(metrics_paths),
+            source,
+            name,
+            f"{len(given)} {name} for {len(metrics_paths)} metrics files",
+        )
+    rows = []
+    for i, (metrics_path, dataset_path, run, kind) in enumerate(
+        zip(metrics_paths, dataset_paths, runs, kinds, strict=False)
+    ):
+        require(len(run) == 2, source, f"runs[{i}]", f"expected [dataset, model], found {run!r}")
+        task, targets = _task_and_targets(dataset_path)
+        metrics, where = read_metrics(metrics_path), Path(metrics_path)
+        row: dict[str, object] = {
+            "dataset": run[0],
+            "model": run[1],
+            "kind": kind,
+            "role": roles[i],
+            "member_of": member_of[i],
+            "task": task,
+            "n_test": int(metric_row(metrics, "n", ALL, where)[0]),
+        }
+        for metric, target in headline_keys(task, targets):
+            row[metric], *bounds = metric_row(metrics, metric, target, where)
+            row.update(zip(ci_columns(metric), bounds, strict=False))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return frame.astype({c: "float64" for c in HEADLINE_COLUMNS} | {"n_test": "int64"})
+
+
+def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str, ...]]:
+    manifest, raw = read_manifest(dataset_path)
+    targets = raw.get("targets")
+    require(
+        isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets),
+        manifest,
+        "targets",
+        f"expected a non-empty list of names, found {targets!r}",
+    )
+    return raw["task"], tuple(targets)
+
+
+def write_summary(summary: pd.DataFrame, path: str | PathLike[str]) -> None:
+    """``summary.tsv``: empty where a metric does not apply to the task, ``NaN`` where undefined."""
+    text = summary.astype({c: object for c in HEADLINE_COLUMNS})
+    for metric in SUMMARY_METRICS:
+        applies = summary["task"].map(lambda task: metric in HEADLINE_METRICS[task]).to_numpy(dtype=bool)
+        for column in (metric, *ci_columns(metric)):
+            text.loc[applies & summary[column].isna().to_numpy(), column] = "NaN"
+            text.loc[~applies, column] = ""
+    write_tsv(text, path)
+    logger.info("summarised %d runs into %s", len(summary), path)

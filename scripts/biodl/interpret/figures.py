@@ -1,0 +1,194 @@
+"""Figures of the interpretation step: sequence logos, image maps and importance bars.
+
+Contract: every function writes one PNG atomically through the styled figure of
+``biodl.report.figures`` (Agg, 150 dpi) and returns the ``Figure``. Logos are drawn with logomaker.
+- ``plot_filter_matches(rows, path)``: one row per filter (in the order given, e.g. by
+  influence): the filter's information-content logo (bits against the sequences' background)
+  beside its best database match (bits against a uniform background), on one shared axis so
+  the aligned columns sit above each other (the match reverse-complemented for orientation
+  ``-``); the title gives sites, influence, the match and its q-value. A filter without a
+  match below the cut-off is drawn alone.
+- ``plot_logos(matrices, titles, path, kind)``: one logo per panel, stacked; ``kind`` is
+  ``"probability"`` (drawn as information content against a uniform background) or
+  ``"attribution"`` (heights as given, negative values below the axis); ``starts`` numbers
+  the positions of a window cut from a longer sequence.
+- ``plot_image_grid(images, titles, path, ...)``: a grid of images (H, W, C in 0-255, or
+  single-channel maps drawn with a colour map); ``plot_overlays(tiles, saliency, cams, path)``:
+  per tile, the tile, its saliency map and its Grad-CAM drawn over it.
+- ``plot_importance(table, path)``: horizontal bars of mean importance with the standard
+  deviation over permutations as error bars, most important on top.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from os import PathLike
+
+import logomaker
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from biodl.interpret.motifs import BASES, Motif, information_content
+from biodl.report.figures import _figure
+
+LOGO_ROW = (6.0, 1.3)
+ATTRIBUTION_ROW = (14.0, 1.6)
+IMAGE_PANEL = (1.6, 1.6)
+UNIFORM = np.full(4, 0.25)
+
+
+@dataclass(frozen=True)
+class FilterRow:
+    """One row of the filter-match figure."""
+
+    motif: Motif
+    background: np.ndarray
+    title: str
+    match: Motif | None = None
+    offset: int = 0
+    orientation: str = "+"
+
+
+def _bits(probabilities: np.ndarray, bg: np.ndarray) -> pd.DataFrame:
+    """Logo heights: each base's share of the position's information content."""
+    ic = np.clip(information_content(probabilities, bg), 0, None)
+    return pd.DataFrame(probabilities * ic[:, None], columns=list(BASES))
+
+
+def _logo(ax, heights: pd.DataFrame, start: int = 0) -> None:
+    heights = heights.copy()
+    heights.index = np.arange(start, start + len(heights))
+    logomaker.Logo(heights, ax=ax, color_scheme="classic", show_spines=False)
+
+
+def plot_filter_matches(rows: list[FilterRow], path: str | PathLike[str]) -> Figure:
+    """Filters beside their best matches, aligned (see the module contract)."""
+    n = max(len(rows), 1)
+    with _figure(path, n, 2, panel_size=LOGO_ROW) as (fig, axes):
+        for row, (left, right) in zip(rows, axes, strict=False):
+            # Shared axis: filter columns 0..w-1, the match starting at -offset.
+            match_start = -row.offset
+            lo = min(0, match_start)
+            hi = max(row.motif.width, match_start + (row.match.width if row.match else 0))
+            _logo(left, _bits(row.motif.probabilities, row.background))
+            left.set_title(row.title, fontsize=8, loc="left")
+            if row.match is None:
+                right.text(
+                    0.5,
+                    0.5,
+                    "no match below the q-value cut-off",
+                    ha="center",
+                    va="center",
+                    transform=right.transAxes,
+                )
+                right.set_axis_off()
+                right.plot([], [])  # keeps the panel visible
+                continue
+            match = row.match if row.orientation == "+" else row.match.reverse_complement()
+            _logo(right, _bits(match.probabilities, UNIFORM), start=match_start)
+            strand = "" if row.orientation == "+" else " (reverse complement)"
+            right.set_title(f"{row.match.id} {row.match.name}{strand}", fontsize=8, loc="left")
+            for ax in (left, right):
+                ax.set_xlim(lo - 0.5, hi - 0.5)
+                ax.set_ylim(0, 2)
+                ax.set_ylabel("bits")
+        if not rows:
+            axes[0, 0].text(0.5, 0.5, "no filter had enough sites", ha="center", va="center")
+            axes[0, 0].plot([], [])
+        fig.suptitle("First-layer filters (by influence) and their best database match", y=1.0)
+    return fig
+
+
+def plot_logos(
+    matrices: list[np.ndarray],
+    titles: list[str],
+    path: str | PathLike[str],
+    kind: str = "probability",
+    starts: list[int] | None = None,
+) -> Figure:
+    """One logo per panel (see the module contract); ``starts``: first position of each."""
+    starts = starts or [0] * len(matrices)
+    longest = max((len(m) for m in matrices), default=1)
+    size = ATTRIBUTION_ROW if longest > 40 else LOGO_ROW
+    with _figure(path, max(len(matrices), 1), 1, panel_size=size) as (fig, axes):
+        for matrix, title, start, ax in zip(matrices, titles, starts, axes[:, 0], strict=False):
+            if kind == "probability":
+                _logo(ax, _bits(matrix, UNIFORM), start)
+                ax.set_ylim(0, 2)
+                ax.set_ylabel("bits")
+            else:
+                _logo(ax, pd.DataFrame(matrix, columns=list(BASES)), start)
+                ax.axhline(0, color="0.5", lw=0.5)
+                ax.set_ylabel("attribution")
+            ax.set_title(title, fontsize=8, loc="left")
+        axes[-1, 0].set_xlabel("position (bases)")
+    return fig
+
+
+def _show(ax, image: np.ndarray, cmap: str | None = None) -> None:
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 3:
+        ax.imshow(np.clip(image / 255.0, 0, 1), interpolation="nearest")
+    else:
+        ax.imshow(image, cmap=cmap or "gray", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def plot_image_grid(
+    images: list[np.ndarray],
+    titles: list[str],
+    path: str | PathLike[str],
+    *,
+    columns: int = 8,
+    cmap: str | None = None,
+    title: str = "",
+) -> Figure:
+    """Images in a grid, ``columns`` per row."""
+    columns = max(1, min(columns, len(images)))
+    rows = max(1, math.ceil(len(images) / columns))
+    with _figure(path, rows, columns, panel_size=IMAGE_PANEL) as (fig, axes):
+        for image, name, ax in zip(images, titles, axes.flat, strict=False):
+            _show(ax, image, cmap)
+            ax.set_title(name, fontsize=7)
+        if title:
+            fig.suptitle(title, y=1.0)
+    return fig
+
+
+def plot_overlays(
+    tiles: np.ndarray, saliency: np.ndarray, cams: np.ndarray, titles: list[str], path: str | PathLike[str]
+) -> Figure:
+    """Per tile: the tile, |gradient| (max over channels), Grad-CAM over the tile."""
+    with _figure(path, max(len(tiles), 1), 3, panel_size=IMAGE_PANEL) as (fig, axes):
+        for tile, sal, cam, name, (a, b, c) in zip(tiles, saliency, cams, titles, axes, strict=False):
+            _show(a, tile)
+            a.set_title(name, fontsize=7)
+            _show(b, np.abs(sal).max(axis=-1), cmap="magma")
+            b.set_title("saliency |gradient|", fontsize=7)
+            _show(c, tile)
+            c.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+            c.set_title("Grad-CAM", fontsize=7)
+    return fig
+
+
+def plot_importance(table: pd.DataFrame, path: str | PathLike[str], title: str = "") -> Figure:
+    """Permutation importance bars, most important on top."""
+    table = table.sort_values("importance_mean")
+    with _figure(path, panel_size=(6.0, max(2.5, 0.25 * len(table) + 1))) as (fig, axes):
+        ax = axes[0, 0]
+        ax.barh(
+            table["feature"],
+            table["importance_mean"],
+            xerr=table["importance_std"],
+            color="#4c72b0",
+            ecolor="0.3",
+        )
+        ax.axvline(0, color="0.4", lw=0.8)
+        ax.set_xlabel("drop in test performance when permuted")
+        ax.set_title(title, fontsize=9)
+    return fig

@@ -1,0 +1,222 @@
+"""The networks: the Keras model built from a model's settings.
+
+Contract:
+- ``settings`` are a network's typed settings (``biodl.config.models``); ``build_model`` also
+  runs ``biodl.config.checks.check_fits`` (``InputError`` naming ``conv_layers[i]`` when a kernel
+  or pooling is wider than the sequence reaching it) before any Keras layer is made, so sampled
+  search trials are checked too.
+- ``build_model(settings, input_shape, task, n_outputs, normalization)`` returns an
+  uncompiled ``keras.Model`` for a network kind: ``cnn1d`` (valid convolutions, optional batch
+  norm, pooling and dropout, then a flatten or global pooling) on ``(length, 4)`` inputs, or
+  ``cnn2d`` on ``(height, width, channels)`` tiles in 0-255 units (training-only augmentation:
+  flips, 90° rotations, shifts, brightness and contrast; then per-channel normalisation with
+  the ``normalization`` mean and standard deviation of the training split; same-padded
+  convolution blocks with pooling; global pooling or flatten), or
+  ``mlp`` on ``(features,)`` inputs (optional input dropout); then dense layers (optional batch
+  norm and dropout) and an output layer that follows the task (binary / multilabel: sigmoid;
+  multiclass: softmax; regression: linear). Every kernel takes the configured initialiser,
+  L1/L2 penalty and max-norm constraint (``max_norm``: each unit's incoming weights).
+  Weights depend only on the Keras random seed, which the caller sets.
+  The loss and metrics for each task are in ``biodl.models.objectives``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from biodl.config.checks import check_fits
+from biodl.config.models import (
+    NETWORK_KINDS,
+    Cnn1dModel,
+    Cnn2dModel,
+    ConvLayer,
+    DenseLayer,
+    MlpModel,
+    NetworkModel,
+)
+from biodl.core.errors import require
+from biodl.models.augmentation import dna_augmentation, image_augmentation
+
+TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+
+
+INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1}
+
+
+# Per number of spatial dimensions: convolution, max / average pooling, global max / average pooling.
+CONV_LAYERS = {
+    1: (
+        keras.layers.Conv1D,
+        keras.layers.MaxPooling1D,
+        keras.layers.AveragePooling1D,
+        keras.layers.GlobalMaxPooling1D,
+        keras.layers.GlobalAveragePooling1D,
+    ),
+    2: (
+        keras.layers.Conv2D,
+        keras.layers.MaxPooling2D,
+        keras.layers.AveragePooling2D,
+        keras.layers.GlobalMaxPooling2D,
+        keras.layers.GlobalAveragePooling2D,
+    ),
+}
+
+
+# Sequences: valid convolutions, so a filter only sees real bases (check_fits guards the length).
+# Tiles: same padding, so only pooling shrinks them (_check_pooling).
+PADDING = {1: "valid", 2: "same"}
+
+
+def output_activation(task: str) -> str:
+    return TASK_OUTPUTS[task]
+
+
+def build_model(
+    settings: NetworkModel,
+    input_shape: tuple[int, ...] | list[int],
+    task: str,
+    n_outputs: int,
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> keras.Model:
+    """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
+    model_name = settings.name
+    source = f"model {model_name}"
+    kind = settings.kind
+    require(
+        kind in NETWORK_KINDS,
+        source,
+        "kind",
+        f"{kind!r} is not a network; expected one of {', '.join(NETWORK_KINDS)}",
+    )
+    require(
+        task in TASK_OUTPUTS, source, "task", f"expected one of {', '.join(TASK_OUTPUTS)}, found {task!r}"
+    )
+    require(n_outputs >= 1, source, "outputs", f"expected at least one output, found {n_outputs}")
+    require(
+        task != "multiclass" or n_outputs >= 2,
+        source,
+        "outputs",
+        f"a multiclass task needs at least two outputs, found {n_outputs}",
+    )
+    require(
+        len(input_shape) == INPUT_RANK[kind],
+        source,
+        "kind",
+        f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, the dataset has {tuple(input_shape)}",
+    )
+    weights = {
+        "kernel_initializer": settings.initializer,
+        "kernel_regularizer": keras.regularizers.L1L2(l1=settings.l1, l2=settings.l2)
+        if settings.l1 or settings.l2
+        else None,
+        "kernel_constraint": max_norm(settings.max_norm, dims=0),
+    }
+    if isinstance(settings, Cnn1dModel):
+        check_fits(model_name, settings.conv_layers, input_shape[0])
+        inputs = keras.Input(shape=tuple(input_shape), name="sequence")
+        x = dna_augmentation(settings.augmentation, inputs)
+        x = _convolutions(settings, x, weights, dims=1)
+    elif isinstance(settings, Cnn2dModel):
+        require(
+            normalization is not None,
+            source,
+            "normalization",
+            "a cnn2d model needs the training split's channel mean and standard deviation",
+        )
+        _check_pooling(model_name, settings.conv_layers, min(input_shape[:2]))
+        inputs = keras.Input(shape=tuple(input_shape), name="tile")
+        x = image_augmentation(settings.augmentation, inputs, square=input_shape[0] == input_shape[1])
+        mean, std = (np.asarray(v, dtype="float32") for v in normalization)
+        x = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")(x)
+        x = _convolutions(settings, x, weights, dims=2)
+    else:
+        assert isinstance(settings, MlpModel)
+        inputs = keras.Input(shape=tuple(input_shape), name="features")
+        x = (
+            keras.layers.Dropout(settings.input_dropout, name="input_dropout")(inputs)
+            if settings.input_dropout > 0
+            else inputs
+        )
+    for i, layer in enumerate(settings.dense_layers, start=1):
+        x = _dense_block(x, layer, settings.activation, weights, i)
+    # float32 outputs under mixed precision too, so probabilities and the loss keep their precision.
+    outputs = keras.layers.Dense(
+        n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights
+    )(x)
+    return keras.Model(inputs, outputs, name=_keras_name(model_name))
+
+
+def _convolutions(settings: Cnn1dModel | Cnn2dModel, x: Any, weights: dict[str, Any], dims: int) -> Any:
+    """The convolution blocks, then global pooling or flattening."""
+    # A convolution's max-norm runs over its whole window and input channels.
+    conv_weights = {**weights, "kernel_constraint": max_norm(settings.max_norm, dims)}
+    for i, layer in enumerate(settings.conv_layers, start=1):
+        x = _conv_block(x, layer, settings.activation, conv_weights, i, dims)
+    global_max, global_average = CONV_LAYERS[dims][3:]
+    if settings.global_pool == "max":
+        return global_max(name="global_max_pool")(x)
+    if settings.global_pool == "average":
+        return global_average(name="global_average_pool")(x)
+    return keras.layers.Flatten(name="flatten")(x)
+
+
+def _check_pooling(model_name: str, conv_layers: tuple[ConvLayer, ...], side: int) -> None:
+    """Same-padded convolutions keep the tile size; pooling must leave at least one pixel."""
+    for i, layer in enumerate(conv_layers):
+        require(
+            layer.pool_size <= side,
+            f"model {model_name}",
+            f"conv_layers[{i}]",
+            f"pool_size {layer.pool_size} exceeds the {side} pixels reaching this layer; "
+            f"expected pool_size <= {side}",
+        )
+        side //= layer.pool_size
+
+
+def _dense_block(x: Any, layer: DenseLayer, activation: str, weights: dict[str, Any], i: int) -> Any:
+    # With batch norm the activation comes after normalisation, so the dense layer is linear.
+    x = keras.layers.Dense(
+        layer.units, activation=None if layer.batch_norm else activation, name=f"dense{i}", **weights
+    )(x)
+    if layer.batch_norm:
+        x = keras.layers.BatchNormalization(name=f"dense{i}_batch_norm")(x)
+        x = keras.layers.Activation(activation, name=f"dense{i}_activation")(x)
+    if layer.dropout > 0:
+        x = keras.layers.Dropout(layer.dropout, name=f"dense{i}_dropout")(x)
+    return x
+
+
+def _conv_block(x: Any, layer: ConvLayer, activation: str, weights: dict[str, Any], i: int, dims: int) -> Any:
+    conv, max_pool, average_pool = CONV_LAYERS[dims][:3]
+    x = conv(
+        layer.filters,
+        layer.kernel_size,
+        padding=PADDING[dims],
+        activation=None if layer.batch_norm else activation,
+        name=f"conv{i}",
+        **weights,
+    )(x)
+    if layer.batch_norm:
+        x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
+        x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)
+    if layer.pool_size > 1:
+        pool = max_pool if layer.pool == "max" else average_pool
+        x = pool(layer.pool_size, name=f"conv{i}_{layer.pool}_pool")(x)
+    if layer.dropout > 0:
+        x = keras.layers.Dropout(layer.dropout, name=f"conv{i}_dropout")(x)
+    return x
+
+
+def max_norm(value: float | None, dims: int) -> keras.constraints.Constraint | None:
+    """A max-norm constraint on each unit's incoming weights: a dense kernel is (inputs, units),
+    a convolution kernel (*window, channels, filters), so the norm runs over all axes but the last."""
+    return (
+        None if value is None else keras.constraints.MaxNorm(value, axis=list(range(dims + 1)) if dims else 0)
+    )
+
+
+def _keras_name(model_name: str) -> str:
+    """``model_name`` made acceptable to Keras (no path separators), for the saved model."""
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in model_name) or "model"

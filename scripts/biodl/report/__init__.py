@@ -1,0 +1,2 @@
+"""The report's pieces: evaluation figures (``figures``) and HTML tables (``html_tables``).
+"""

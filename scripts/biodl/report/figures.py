@@ -1,0 +1,404 @@
+"""Figures of the evaluation: ROC, precision-recall, calibration, confusion, regression scatter,
+training curves and the comparison of runs.
+
+Contract: every function writes one PNG (rendered by Agg, 150 dpi, seaborn "whitegrid" style,
+about 5 x 4.5 in per panel, labelled axes with units, a title naming the run) atomically
+through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attached to pyplot).
+- ``plot_roc`` / ``plot_pr`` take one split's ``Scores`` of a classification task and draw one
+  curve per target (one-vs-rest for multiclass; multilabel: the examples whose label is
+  present) with its AUC / average precision in the legend, plus the chance line (ROC) or each
+  target's prevalence (PR). A target with a single class in its labels has no curve (logged).
+- ``plot_calibration``: top, the reliability diagram (fraction of positives against the mean
+  score in ``bins`` equal-width bins, one line per target, Brier score in the legend, the
+  diagonal of perfect calibration); bottom, the histogram of the scores per target.
+- ``plot_confusion``: heatmaps of counts with the row-normalised fraction (colour and text):
+  one K x K panel for multiclass, one 2 x 2 panel per target for binary and multilabel.
+- ``plot_scatter`` (regression): predicted against observed, one panel per target, with the
+  y = x line and Pearson r and R² in the panel title.
+- ``plot_training_curves`` takes ``history.tsv`` (path or frame): loss and val_loss per epoch,
+  one panel per tracked metric, the kept (best) epoch marked in every panel.
+- ``plot_comparison`` takes the summary frame (``biodl.evaluation.summary``): one panel per dataset, each
+  run's primary metric (auroc for classification, r2 for regression) with its bootstrap
+  interval as error bars, best run on top; baselines (kind ``baseline``) drawn as grey squares.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from os import PathLike
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+
+from biodl.core.errors import require, require_file
+from biodl.core.files import atomic_path
+from biodl.evaluation.metrics import PRIMARY_METRIC, confusion_matrices, regression_metrics
+from biodl.evaluation.predictions import Scores
+from biodl.evaluation.summary import ci_columns
+
+logger = logging.getLogger(__name__)
+
+PANEL_SIZE = (5.0, 4.5)
+DPI = 150
+PALETTE = "colorblind"
+LEGEND_INSIDE_MAX = 6  # more entries than this go beside the axes, where they cannot hide curves
+GRID_COLUMNS = 3  # panels per row in per-target grids
+BASELINE_KIND = "baseline"
+BASELINE_COLOUR = "0.45"
+AXIS_LABELS = {
+    "loss": "Loss (cross-entropy, nats)",
+    "auroc": "AUROC (area under ROC, 0-1)",
+    "auprc": "AUPRC (average precision, 0-1)",
+    "accuracy": "Accuracy (fraction correct)",
+    "r2": "R² (fraction of variance explained)",
+    "mae": "MAE (standard deviations of the target)",
+    "rmse": "RMSE (standard deviations of the target)",
+    "learning_rate": "Learning rate (per epoch)",
+    "gradient_norm": "Gradient norm (global L2, mean over steps)",
+}
+# Per-epoch training dynamics drawn as single curves below the metrics (biodl.train's history).
+TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
+# Regression networks learn standardised targets with MSE or Huber (biodl.models.objectives).
+REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
+# What a model without skill scores on a primary metric, drawn as a reference line.
+NO_SKILL = {"auroc": (0.5, "chance (AUROC 0.5)"), "r2": (0.0, "predicting the mean (R² 0)")}
+
+
+@contextmanager
+def _figure(
+    path: str | PathLike[str],
+    nrows: int = 1,
+    ncols: int = 1,
+    panel_size: tuple[float, float] = PANEL_SIZE,
+    height_ratios: tuple[float, ...] | None = None,
+) -> Iterator[tuple[Figure, np.ndarray]]:
+    """A styled figure of ``nrows`` x ``ncols`` panels, saved to ``path`` when the block succeeds.
+
+    A bare Figure on an Agg canvas, not pyplot: no display, no global figure list to leak into.
+    """
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
+        fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw={"height_ratios": height_ratios})
+        yield fig, axes
+        for ax in axes.flat:
+            if not ax.has_data():  # grid cells beyond the last panel
+                ax.set_visible(False)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+
+
+def _grid(panels: int) -> tuple[int, int]:
+    ncols = min(GRID_COLUMNS, panels)
+    return math.ceil(panels / ncols), ncols
+
+
+def _require_task(scores: Scores, figure: str, regression: bool) -> None:
+    if (scores.task == "regression") != regression:
+        raise ValueError(f"a {figure} is not drawn for a {scores.task} task")
+
+
+def _labelled_targets(scores: Scores) -> Iterator[tuple[int, str, np.ndarray, np.ndarray, tuple[float, ...]]]:
+    """(index, target, labels, outputs, colour) per target, over its labelled examples."""
+    colours = sns.color_palette(PALETTE, len(scores.targets))
+    for j, target in enumerate(scores.targets):
+        labelled = scores.labelled(j)
+        yield j, target, scores.y_true[labelled, j], scores.y_score[labelled, j], colours[j]
+
+
+def _curve_targets(
+    scores: Scores, kind: str
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, tuple[float, ...]]]:
+    """(target, labels, scores, colour) for each target that has both classes in its labels."""
+    for _, target, y_true, y_score, colour in _labelled_targets(scores):
+        if len(np.unique(y_true)) < 2:
+            logger.warning("no %s curve for target %s: only one class in the labels", kind, target)
+            continue
+        yield target, y_true.astype(np.int64), y_score, colour
+
+
+def _legend(ax: Axes, loc: str) -> None:
+    entries = len(ax.get_legend_handles_labels()[1])
+    if entries > LEGEND_INSIDE_MAX:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
+    elif entries:
+        ax.legend(loc=loc, fontsize="small")
+
+
+def plot_roc(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """ROC curves, one per target, with AUROC in the legend and the chance diagonal."""
+    _require_task(scores, "ROC curve", regression=False)
+    with _figure(path) as (fig, axes):
+        ax = axes[0, 0]
+        for target, y_true, y_score, colour in _curve_targets(scores, "ROC"):
+            fpr, tpr, _ = skm.roc_curve(y_true, y_score)
+            ax.plot(
+                fpr,
+                tpr,
+                color=colour,
+                lw=1.8,
+                label=f"{target} (AUC = {skm.roc_auc_score(y_true, y_score):.3f})",
+            )
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance (AUC = 0.5)")
+        ax.set(
+            xlim=(-0.01, 1.01),
+            ylim=(-0.01, 1.01),
+            xlabel="False positive rate (fraction of negatives)",
+            ylabel="True positive rate (fraction of positives)",
+        )
+        ax.set_title(title or "ROC curve (test set)")
+        _legend(ax, "lower right")
+    return fig
+
+
+def plot_pr(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """Precision-recall curves, one per target, with average precision and the prevalence baseline."""
+    _require_task(scores, "precision-recall curve", regression=False)
+    with _figure(path) as (fig, axes):
+        ax = axes[0, 0]
+        for target, y_true, y_score, colour in _curve_targets(scores, "precision-recall"):
+            precision, recall, _ = skm.precision_recall_curve(y_true, y_score)
+            prevalence = y_true.mean()
+            label = f"{target} (AP = {skm.average_precision_score(y_true, y_score):.3f}; prevalence {prevalence:.2f})"
+            ax.step(recall, precision, where="post", color=colour, lw=1.8, label=label)
+            # A classifier without skill has precision equal to the prevalence at every recall.
+            ax.axhline(prevalence, color=colour, ls=":", lw=1)
+        ax.set(
+            xlim=(-0.01, 1.01),
+            ylim=(-0.01, 1.01),
+            xlabel="Recall (fraction of positives found)",
+            ylabel="Precision (fraction of calls correct)",
+        )
+        ax.set_title(f"{title or 'Precision-recall curve (test set)'}\ndotted: chance level (prevalence)")
+        _legend(ax, "lower left")
+    return fig
+
+
+def plot_calibration(
+    scores: Scores, path: str | PathLike[str], title: str | None = None, bins: int = 10
+) -> Figure:
+    """Reliability diagram (one line per target, Brier score in the legend) over a score histogram."""
+    _require_task(scores, "calibration curve", regression=False)
+    edges = np.linspace(0, 1, bins + 1)
+    with _figure(path, nrows=2, height_ratios=(2, 1)) as (fig, axes):
+        reliability, histogram = axes[0, 0], axes[1, 0]
+        reliability.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
+        for _, target, y_true, y_score, colour in _labelled_targets(scores):
+            if len(y_true) == 0:
+                logger.warning("no calibration curve for target %s: no labelled example", target)
+                continue
+            fraction_positive, mean_score = calibration_curve(y_true, y_score, n_bins=bins, pos_label=1)
+            brier = np.mean((y_score - y_true) ** 2)
+            reliability.plot(
+                mean_score,
+                fraction_positive,
+                marker="o",
+                ms=4,
+                lw=1.5,
+                color=colour,
+                label=f"{target} (Brier = {brier:.3f})",
+            )
+            histogram.hist(y_score, bins=edges, histtype="step", lw=1.5, color=colour, label=target)
+        reliability.set(
+            xlim=(-0.01, 1.01),
+            ylim=(-0.01, 1.01),
+            xlabel="Mean predicted probability in the bin",
+            ylabel="Fraction of positives in the bin",
+        )
+        reliability.set_title(
+            f"{title or 'Calibration (test set)'}\n{bins} equal-width bins of the predicted probability"
+        )
+        _legend(reliability, "upper left")
+        histogram.set(xlim=(-0.01, 1.01), xlabel="Predicted probability", ylabel="Test examples (count)")
+    return fig
+
+
+def plot_confusion(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """Confusion heatmaps: counts, coloured and annotated with the fraction of each true class."""
+    _require_task(scores, "confusion matrix", regression=False)
+    matrices = confusion_matrices(scores)
+    nrows, ncols = _grid(len(matrices))
+    side = max(PANEL_SIZE[0], 0.7 * max(len(m) for m in matrices.values()) + 2.5)
+    with _figure(path, nrows, ncols, panel_size=(side, side * 0.9)) as (fig, axes):
+        for ax, (target, matrix) in zip(axes.flat, matrices.items(), strict=False):
+            totals = matrix.sum(axis=1).to_numpy()[:, None]
+            fractions = matrix / np.where(totals > 0, totals, 1)
+            text = [
+                [f"{count}\n({fraction:.0%})" for count, fraction in zip(counts, row, strict=False)]
+                for counts, row in zip(matrix.to_numpy(), fractions.to_numpy(), strict=False)
+            ]
+            sns.heatmap(
+                fractions,
+                annot=np.array(text),
+                fmt="",
+                cmap="Blues",
+                vmin=0,
+                vmax=1,
+                square=True,
+                ax=ax,
+                cbar_kws={"label": "Fraction of the true class"},
+                annot_kws={"fontsize": "small"},
+            )
+            ax.set(xlabel="Called class (examples)", ylabel="True class (examples)")
+            ax.set_title("all classes" if scores.task == "multiclass" else target)
+        calls = "argmax of the class probabilities" if scores.task == "multiclass" else "score > 0.5"
+        fig.suptitle(f"{title or 'Confusion matrix (test set)'}\ncalls: {calls}")
+    return fig
+
+
+def plot_scatter(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """Predicted against observed values, one panel per target, with y = x, Pearson r and R²."""
+    _require_task(scores, "predicted-vs-observed plot", regression=True)
+    nrows, ncols = _grid(len(scores.targets))
+    with _figure(path, nrows, ncols) as (fig, axes):
+        for ax, (_, target, observed, predicted, colour) in zip(
+            axes.flat, _labelled_targets(scores), strict=False
+        ):
+            values = regression_metrics(observed, predicted)
+            alpha = min(1.0, max(0.15, 20 / math.sqrt(max(len(observed), 1))))
+            ax.scatter(observed, predicted, s=10, alpha=alpha, color=colour, linewidths=0, rasterized=True)
+            both = np.concatenate([observed, predicted])
+            low, high = (both.min(), both.max()) if len(both) else (0.0, 1.0)
+            ax.plot([low, high], [low, high], color="grey", ls="--", lw=1, label="y = x (perfect prediction)")
+            ax.set(xlabel=f"Observed {target} (label units)", ylabel=f"Predicted {target} (label units)")
+            ax.set_title(
+                f"{target}: r = {values['pearson_r']:.3f}, R² = {values['r2']:.3f} (n = {len(observed)})"
+            )
+            ax.legend(loc="upper left", fontsize="small")
+        fig.suptitle(title or "Predicted against observed (test set)")
+    return fig
+
+
+def read_history(history: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
+    """A training history (``history.tsv`` path or frame), checked for epoch, loss, val_loss."""
+    if isinstance(history, pd.DataFrame):
+        frame, source = history, "history"
+    else:
+        source = require_file(history, "training history")
+        frame = pd.read_csv(source, sep="\t")
+    missing = [c for c in ("epoch", "loss", "val_loss") if c not in frame.columns]
+    require(not missing, source, "header", f"missing column(s) {', '.join(missing)}")
+    require(len(frame) > 0, source, None, "no epochs recorded")
+    return frame
+
+
+def _best_epoch(history: pd.DataFrame) -> int:
+    """The epoch whose weights were kept: the ``best`` flag, else the lowest val_loss."""
+    if "best" in history.columns and history["best"].dtype == bool and history["best"].any():
+        return int(history.loc[history["best"], "epoch"].iloc[0])
+    return int(history.loc[history["val_loss"].idxmin(), "epoch"])
+
+
+def plot_training_curves(
+    history: str | PathLike[str] | pd.DataFrame, path: str | PathLike[str], title: str | None = None
+) -> Figure:
+    """Training and validation loss and metrics per epoch, the kept epoch marked; then the
+    learning rate and the gradient norm per epoch, when the history records them."""
+    frame = read_history(history)
+    metrics = ["loss"] + [
+        c
+        for c in frame.columns
+        if c not in ("epoch", "loss", "best") and not c.startswith("val_") and f"val_{c}" in frame.columns
+    ]
+    optimisation = [c for c in TRAINING_DYNAMICS if c in frame.columns]
+    best = _best_epoch(frame)
+    panels = len(metrics) + len(optimisation)
+    ncols = min(2, panels)
+    nrows = math.ceil(panels / ncols)
+    train_colour, validation_colour = sns.color_palette(PALETTE, 2)
+    with _figure(path, nrows, ncols) as (fig, axes):
+        for ax, metric in zip(axes.flat, metrics + optimisation, strict=False):
+            if metric in optimisation:
+                ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour)
+                # Rates and norms span orders of magnitude (warm-up, decay, exploding gradients).
+                ax.set_yscale("log")
+            else:
+                ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour, label="training")
+                ax.plot(
+                    frame["epoch"],
+                    frame[f"val_{metric}"],
+                    marker="o",
+                    ms=3,
+                    color=validation_colour,
+                    label="validation",
+                )
+            ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({best})")
+            regression_loss = metric == "loss" and "mae" in frame.columns
+            ax.set(
+                xlabel="Epoch",
+                ylabel=REGRESSION_LOSS_LABEL if regression_loss else AXIS_LABELS.get(metric, metric),
+            )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize="small")
+        fig.suptitle(title or "Training curves")
+    return fig
+
+
+def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """Each run's primary test metric with its bootstrap interval, one panel per dataset."""
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    require(len(datasets) > 0, "summary", None, "no runs to compare")
+    kinds = list(dict.fromkeys(k for k in summary["kind"] if k != BASELINE_KIND))
+    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=False))
+    tallest = summary.groupby("dataset").size().max()
+    ncols = min(2, len(datasets))
+    panel = (PANEL_SIZE[0] + 1, max(3.5, 1.5 + 0.4 * tallest))
+    with _figure(path, math.ceil(len(datasets) / ncols), ncols, panel_size=panel) as (fig, axes):
+        for ax, dataset in zip(axes.flat, datasets, strict=False):
+            _comparison_panel(ax, summary[summary["dataset"] == dataset], colours)
+        fig.suptitle(title or "Test-set performance of every run (error bars: bootstrap confidence interval)")
+    return fig
+
+
+def _comparison_panel(ax: Axes, runs: pd.DataFrame, colours: dict[str, tuple[float, ...]]) -> None:
+    task = runs["task"].iloc[0]
+    metric = PRIMARY_METRIC[task]
+    low_column, high_column = ci_columns(metric)
+    runs = runs.sort_values(metric, na_position="first")  # best at the top: the largest y
+    for y, run in enumerate(runs.itertuples(index=False)):
+        value, low, high = getattr(run, metric), getattr(run, low_column), getattr(run, high_column)
+        baseline = run.kind == BASELINE_KIND
+        colour = BASELINE_COLOUR if baseline else colours[run.kind]
+        if np.isnan(value):
+            ax.annotate(
+                "undefined",
+                (0, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="small",
+            )
+            continue
+        error = None if np.isnan(low) else [[value - low], [high - value]]
+        ax.errorbar(
+            value, y, xerr=error, fmt="s" if baseline else "o", ms=7, color=colour, capsize=3, label=run.kind
+        )
+    reference, reference_label = NO_SKILL[metric]
+    ax.axvline(reference, color="grey", ls="--", lw=1, label=reference_label)
+    ax.set_yticks(range(len(runs)), runs["model"])
+    ax.set_ylim(-0.6, len(runs) - 0.4)
+    ax.set(xlabel=f"Test {AXIS_LABELS[metric]}", ylabel="Model")
+    ax.set_title(f"{runs['dataset'].iloc[0]} ({task})")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=False))
+    # Beside the axes: inside, it could hide a run.
+    ax.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize="small",
+        frameon=False,
+    )

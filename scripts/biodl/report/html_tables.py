@@ -1,0 +1,281 @@
+"""Tables for the HTML report: the leaderboard of all runs and one run's metrics (no TensorFlow).
+
+Snakemake's report offers TSV files only as downloads but shows HTML files inline, so the tables
+a reader should see are written as small standalone HTML pages (inline style and script, no
+network access).
+
+Contract:
+- ``leaderboard_html(summary)``: the frame of ``biodl.evaluation.summary.summarize`` (or ``summary.tsv``
+  read back) → a table per task family (classification, regression), a row per run (dataset,
+  model, kind, task, test examples) and a column per headline metric of the family's tasks, each cell ``value`` with its
+  confidence interval beneath; empty where the metric does not apply, ``NaN`` where it is
+  undefined. Per dataset, the best value of each metric is bold (higher is better except for
+  ``mse`` and ``mae``). Baselines, ensembles, their members and searches carry a tag. Clicking a column heading sorts
+  by it (by the number, not its text); the page works without its script.
+- ``metrics_html(metrics, title)``: a run's ``metrics.tsv`` frame (metric, target, value,
+  ci_low, ci_high) → a table with the interval in one column.
+- ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
+  first-layer filters ranked by influence, each with its sites, information content and best
+  JASPAR match (ID, name, q-value, offset, strand); sortable.
+- ``write_html(text, path)`` writes atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from os import PathLike
+
+import pandas as pd
+
+from biodl.core.files import atomic_path
+from biodl.evaluation.metrics import HEADLINE_METRICS
+from biodl.evaluation.summary import SUMMARY_METRICS, ci_columns
+
+LOWER_IS_BETTER = frozenset({"mse", "mae", "brier"})
+COUNT_METRICS = frozenset({"n", "n_positive"})
+# The leaderboard has one table per family, so each shows only the metrics of its tasks.
+TASK_FAMILIES = {"Classification": ("binary", "multiclass", "multilabel"), "Regression": ("regression",)}
+METRIC_LABELS = {
+    "auroc": "auROC",
+    "auprc": "auPRC",
+    "f1": "F1",
+    "f1_best": "F1 (validation threshold)",
+    "threshold_best": "threshold chosen on validation",
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "brier": "Brier score",
+    "mse": "MSE",
+    "mae": "MAE",
+    "pearson_r": "Pearson r",
+    "spearman_r": "Spearman r",
+    "r2": "R²",
+    "n_positive": "positives",
+    "n": "examples",
+}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; font-size: 14px; color: #1e293b; margin: 1.5em; }
+h1 { font-size: 18px; margin: 0 0 0.3em 0; }
+h2 { font-size: 15px; margin: 1.2em 0 0.4em 0; }
+p.note { color: #475569; margin: 0 0 1em 0; max-width: 60em; }
+table { border-collapse: collapse; }
+th, td { padding: 0.3em 0.55em; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
+th { background: #f1f5f9; position: sticky; top: 0; }
+th.sortable { cursor: pointer; }
+th.sortable::after { content: " \\2195"; color: #94a3b8; }
+td.text, th.text { text-align: left; }
+tr.first-of-dataset td { border-top: 2px solid #94a3b8; }
+td .ci { display: block; font-size: 11px; color: #64748b; }
+td.best { font-weight: 700; }
+span.tag { font-size: 11px; color: #92400e; background: #fef3c7; border-radius: 3px; padding: 0 4px; margin-left: 4px; }
+"""
+
+# Sorts the table by the clicked column, by each cell's data-sort value (numbers as numbers);
+# a second click reverses the order. Rows keep their dataset grouping only in the initial order.
+_SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th.sortable").forEach(function (heading, column) {
+    heading.addEventListener("click", function () {
+      var body = table.tBodies[0];
+      var rows = Array.from(body.rows);
+      var descending = heading.dataset.order !== "descending";
+      heading.dataset.order = descending ? "descending" : "ascending";
+      function key(row) {
+        var value = row.cells[column].dataset.sort;
+        var number = parseFloat(value);
+        return isNaN(number) ? value : number;
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === y) return 0;
+        if (x === "") return 1;
+        if (y === "") return -1;
+        var order = (typeof x === typeof y) ? (x < y ? -1 : 1) : (typeof x === "number" ? -1 : 1);
+        return descending ? -order : order;
+      });
+      rows.forEach(function (row) { row.classList.remove("first-of-dataset"); body.appendChild(row); });
+    });
+  });
+});
+"""
+
+
+def format_number(value: float) -> str:
+    """Three decimals for scores, one for large errors (an MSE in squared target units)."""
+    if math.isnan(value):
+        return "NaN"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
+
+
+def _interval(low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return f"{format_number(low)} – {format_number(high)}"
+
+
+def _metric_cell(value: float, low: float, high: float, best: bool) -> str:
+    interval = _interval(low, high)
+    ci = f'<span class="ci">{interval}</span>' if interval else ""
+    css = ' class="best"' if best else ""
+    sort = "" if math.isnan(value) else repr(float(value))
+    return f'<td{css} data-sort="{sort}">{format_number(value)}{ci}</td>'
+
+
+def _text_cell(text: object, sort: object | None = None, extra: str = "") -> str:
+    value = html.escape(str(text))
+    key = html.escape(str(text if sort is None else sort))
+    return f'<td class="text" data-sort="{key}">{value}{extra}</td>'
+
+
+def _table(head: Sequence[tuple[str, bool]], rows: Iterable[str], sortable: bool) -> str:
+    """One table; heading cells are (label, is_text)."""
+    cells = "".join(
+        f'<th class="{"text " if is_text else ""}{"sortable" if sortable else ""}">{html.escape(label)}</th>'
+        for label, is_text in head
+    )
+    return f'<table class="{"sortable" if sortable else ""}"><thead><tr>{cells}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _page(title: str, note: str, body: str, sortable: bool) -> str:
+    """A standalone page around ``body``."""
+    script = f"<script>{_SORT_SCRIPT}</script>" if sortable else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="note">{note}</p>{body}{script}</body></html>\n'
+    )
+
+
+def run_tags(run: dict[str, object]) -> list[str]:
+    """What kind of run a leaderboard row is, beyond a plain model (``biodl.workflow.variants`` roles)."""
+    tags = ["baseline"] if run["kind"] == "baseline" else []
+    role, ensemble = run.get("role"), run.get("member_of")
+    if role == "ensemble":
+        tags.append("ensemble")
+    elif role == "search":
+        tags.append("best trial of a search")
+    elif role == "member" and isinstance(ensemble, str) and ensemble:
+        tags.append(f"member of {ensemble}")
+    return tags
+
+
+def _best_per_dataset(summary: pd.DataFrame, metric: str) -> pd.Series:
+    """Whether each run has its dataset's best value of ``metric`` (ties all count)."""
+    values = summary[metric].astype(float)
+    grouped = values.groupby(summary["dataset"])
+    target = grouped.transform("min" if metric in LOWER_IS_BETTER else "max")
+    return values.notna() & (values == target)
+
+
+def leaderboard_html(summary: pd.DataFrame) -> str:
+    """The leaderboard page of the module contract."""
+    sections = []
+    for family, tasks in TASK_FAMILIES.items():
+        runs = summary[summary["task"].isin(tasks)]
+        if len(runs):
+            sections.append(f"<h2>{family}</h2>" + _leaderboard_table(runs.reset_index(drop=True)))
+    note = (
+        "Every run's headline metrics on its test split, with the bootstrap confidence interval "
+        "beneath each value. Bold: the best value of the dataset's runs (lowest for MSE and MAE). "
+        "Click a column heading to sort by it."
+    )
+    return _page("Leaderboard: all runs", note, "".join(sections), sortable=True)
+
+
+def _leaderboard_table(summary: pd.DataFrame) -> str:
+    """The runs of one task family: a column per headline metric of their tasks."""
+    tasks = list(dict.fromkeys(summary["task"]))
+    metrics = [m for m in SUMMARY_METRICS if any(m in HEADLINE_METRICS[task] for task in tasks)]
+    best = {metric: _best_per_dataset(summary, metric) for metric in metrics}
+    head = [("dataset", True), ("model", True), ("kind", True), ("task", True), ("test examples", False)]
+    head += [(METRIC_LABELS[m], False) for m in metrics]
+    rows, previous = [], None
+    for i, run in enumerate(summary.to_dict("records")):
+        tag = "".join(f' <span class="tag">{html.escape(text)}</span>' for text in run_tags(run))
+        cells = [
+            _text_cell(run["dataset"]),
+            _text_cell(run["model"], extra=tag),
+            _text_cell(run["kind"]),
+            _text_cell(run["task"]),
+            f'<td data-sort="{int(run["n_test"])}">{int(run["n_test"])}</td>',
+        ]
+        for metric in metrics:
+            if metric not in HEADLINE_METRICS[run["task"]]:
+                cells.append('<td data-sort=""></td>')
+                continue
+            low, high = (float(run[c]) for c in ci_columns(metric))
+            cells.append(_metric_cell(float(run[metric]), low, high, bool(best[metric].iloc[i])))
+        css = ' class="first-of-dataset"' if previous is not None and run["dataset"] != previous else ""
+        previous = run["dataset"]
+        rows.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return _table(head, rows, sortable=True)
+
+
+def metrics_html(metrics: pd.DataFrame, title: str) -> str:
+    """One run's metrics page of the module contract."""
+    rows = []
+    for metric, target, value, low, high in metrics[
+        ["metric", "target", "value", "ci_low", "ci_high"]
+    ].itertuples(index=False):
+        rows.append(
+            "<tr>"
+            + _text_cell(METRIC_LABELS.get(metric, metric))
+            + _text_cell(target)
+            + f"<td>{int(value) if metric in COUNT_METRICS else format_number(float(value))}</td>"
+            + f"<td>{_interval(float(low), float(high))}</td>"
+            + "</tr>"
+        )
+    note = "Test-split metrics; the interval is the bootstrap confidence interval where one was computed."
+    head = [("metric", True), ("target", True), ("value", False), ("interval", False)]
+    return _page(title, note, _table(head, rows, sortable=False), sortable=False)
+
+
+# influence.tsv column → (heading, how its values are shown); the rest of the file is not shown.
+FILTER_COLUMNS = {
+    "rank": ("rank", "{:.0f}"),
+    "filter": ("filter", "{:.0f}"),
+    "influence": ("influence (drop in validation score)", "{:.4f}"),
+    "n_sites": ("sites", "{:.0f}"),
+    "information_bits": ("information (bits)", "{:.1f}"),
+    "best_match": ("best match", "{}"),
+    "best_match_name": ("name", "{}"),
+    "best_match_q": ("q-value", "{:.2g}"),
+    "match_offset": ("offset", "{:.0f}"),
+    "match_orientation": ("strand", "{}"),
+}
+
+
+def filters_html(influence: pd.DataFrame) -> str:
+    """The filter table of the module contract."""
+    columns = [c for c in FILTER_COLUMNS if c in influence.columns]
+    rows = []
+    for record in influence[columns].to_dict("records"):
+        cells = []
+        for column in columns:
+            value, shown = record[column], FILTER_COLUMNS[column][1]
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            text = "" if missing else shown.format(value)
+            sort = (
+                ""
+                if missing
+                else (repr(float(value)) if isinstance(value, (int, float)) else html.escape(str(value)))
+            )
+            css = ' class="text"' if shown == "{}" else ""
+            cells.append(f'<td{css} data-sort="{sort}">{html.escape(text)}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = [(FILTER_COLUMNS[c][0], FILTER_COLUMNS[c][1] == "{}") for c in columns]
+    note = (
+        "First-layer filters, most influential first (the drop in the validation score when the filter's "
+        "output is replaced by its mean). A match is listed where Tomtom found one in the database; an empty "
+        "match means none passed the q-value cut-off. Low-information filters can match long, flat motifs: "
+        "read a match together with the information content and the logos."
+    )
+    return _page("Filters and their best matches", note, _table(head, rows, sortable=True), sortable=True)
+
+
+def write_html(text: str, path: str | PathLike[str]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

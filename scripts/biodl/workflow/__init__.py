@@ -1,0 +1,3 @@
+"""What the Snakemake rules need from the config: the model names to fan out over (ensemble
+members, search trials) and their wildcard patterns (``variants``).
+"""

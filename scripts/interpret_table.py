@@ -1,0 +1,21 @@
+"""Snakemake script of rule interpret_table: one trained network → what it learned
+(biodl.interpret.table).
+
+input: dataset (dataset.json), model (.keras); params: interpretation (the config's
+interpretation section), seed; output: the files of biodl.interpret.table, by name.
+"""
+
+from biodl.core.log import run_step
+
+
+def interpret() -> None:
+    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
+    from biodl.config.settings import InterpretSettings
+    from biodl.interpret.table import interpret_table
+
+    settings = InterpretSettings.from_validated(snakemake.params.interpretation)
+    outputs = dict(snakemake.output.items())
+    interpret_table(snakemake.input.dataset, snakemake.input.model, outputs, settings, seed=snakemake.params.seed)
+
+
+run_step(snakemake.log[0], interpret)

@@ -1,0 +1,26 @@
+"""Snakemake script of rule prepare_table: a table → shards, metadata.tsv and dataset.json with
+the preprocessing fitted on the training split (biodl.data.table.prepare).
+
+input: the table; output: dataset, metadata, shards; params: spec (the dataset's config), seed.
+"""
+
+from pathlib import Path
+
+from biodl.core.log import run_step
+
+
+def prepare() -> None:
+    from biodl.data.table.prepare import prepare_table
+
+    output = snakemake.output
+    prepare_table(
+        snakemake.wildcards.dataset,
+        snakemake.params.spec,
+        snakemake.params.seed,
+        Path(output.dataset),
+        Path(output.metadata),
+        Path(output.shards),
+    )
+
+
+run_step(snakemake.log[0], prepare)
