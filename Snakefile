@@ -3,7 +3,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The demo's config is the default of a bare `snakemake`; `--configfile my.yaml` runs exactly
+# my.yaml (Snakemake would otherwise merge it into the demo's and run both). As a module, the
+# host workflow passes its own config and this directive is skipped.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -27,6 +32,10 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/report.smk"
+
+
+onsuccess:
+    closing_line()
 
 
 rule all:

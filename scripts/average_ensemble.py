@@ -13,4 +13,4 @@ def average() -> None:
     write_average(snakemake.input.dataset, list(snakemake.input.members), snakemake.output.predictions)
 
 
-run_step(snakemake.log[0], average)
+run_step(snakemake, average)

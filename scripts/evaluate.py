@@ -26,4 +26,4 @@ def evaluate() -> None:
     write_evaluation(evaluation, dict(snakemake.output.items()), settings)
 
 
-run_step(snakemake.log[0], evaluate)
+run_step(snakemake, evaluate)

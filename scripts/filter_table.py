@@ -15,4 +15,4 @@ def render() -> None:
     write_html(filters_html(pd.read_csv(snakemake.input.influence, sep="\t")), snakemake.output.filter_table)
 
 
-run_step(snakemake.log[0], render)
+run_step(snakemake, render)

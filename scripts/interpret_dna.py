@@ -18,4 +18,4 @@ def interpret() -> None:
     interpret_dna(snakemake.input.dataset, snakemake.input.model, outputs, settings, threads=snakemake.threads)
 
 
-run_step(snakemake.log[0], interpret)
+run_step(snakemake, interpret)

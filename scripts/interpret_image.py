@@ -18,4 +18,4 @@ def interpret() -> None:
     interpret_image(snakemake.input.dataset, snakemake.input.model, outputs, settings)
 
 
-run_step(snakemake.log[0], interpret)
+run_step(snakemake, interpret)

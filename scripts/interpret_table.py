@@ -18,4 +18,4 @@ def interpret() -> None:
     interpret_table(snakemake.input.dataset, snakemake.input.model, outputs, settings, seed=snakemake.params.seed)
 
 
-run_step(snakemake.log[0], interpret)
+run_step(snakemake, interpret)

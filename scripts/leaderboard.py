@@ -14,4 +14,4 @@ def render() -> None:
     write_html(leaderboard_html(pd.read_csv(snakemake.input.summary, sep="\t")), snakemake.output.leaderboard)
 
 
-run_step(snakemake.log[0], render)
+run_step(snakemake, render)

@@ -19,4 +19,4 @@ def predict() -> None:
     )
 
 
-run_step(snakemake.log[0], predict)
+run_step(snakemake, predict)

@@ -25,4 +25,4 @@ def prepare() -> None:
     )
 
 
-run_step(snakemake.log[0], prepare)
+run_step(snakemake, prepare)

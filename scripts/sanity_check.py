@@ -24,4 +24,4 @@ def check() -> None:
     )
 
 
-run_step(snakemake.log[0], check)
+run_step(snakemake, check)

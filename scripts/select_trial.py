@@ -15,4 +15,4 @@ def select() -> None:
     select_trial(snakemake.input.dataset, trials, snakemake.output.trials, snakemake.output.predictions)
 
 
-run_step(snakemake.log[0], select)
+run_step(snakemake, select)

@@ -26,4 +26,4 @@ def summarize_step() -> None:
     plot_comparison(summary, snakemake.output.comparison)
 
 
-run_step(snakemake.log[0], summarize_step)
+run_step(snakemake, summarize_step)

@@ -35,4 +35,4 @@ def train() -> None:
     train_model(run)
 
 
-run_step(snakemake.log[0], train)
+run_step(snakemake, train)

@@ -21,4 +21,4 @@ def train_baseline() -> None:
     )
 
 
-run_step(snakemake.log[0], train_baseline)
+run_step(snakemake, train_baseline)

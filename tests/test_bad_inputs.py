@@ -208,7 +208,7 @@ def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome
     log = folder / "logs" / "prepare" / f"{dataset}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        validate_config(config, base_dir=folder)
+        validate_config(config, base_dir=folder, workflow_dir=ROOT)
     except InputError as error:
         return Outcome(1, [str(error)], str(error), _results(folder))
     out = Path("results") / "prepared" / dataset
@@ -224,6 +224,8 @@ def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome
         wildcards=SimpleNamespace(dataset=dataset),
         threads=1,
         log=[str(log)],
+        rule=f"prepare_{config['datasets'][dataset]['modality']}",
+        input=[],
     )
     code = 0
     try:

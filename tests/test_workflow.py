@@ -47,8 +47,9 @@ def test_dry_run_of_the_demo_lists_every_step():
         "filter_table": "4",
         "summarize": "1",
         "leaderboard": "1",
+        "record_config": "1",
         "all": "1",
-        "total": "87",
+        "total": "88",
     }
 
 

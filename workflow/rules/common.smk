@@ -1,13 +1,33 @@
 # Python helpers shared by the rules: config validation (before any job starts), the runs to
-# fan out over, and input functions. The logic lives in scripts/biodl, importable here because
-# Snakemake scripts and this file share that folder on sys.path.
+# fan out over, and input functions. The logic lives in the library scripts/biodl.
+import json
 import re
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import LocalSourceFile
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# The workflow's own folder (this file is workflow/rules/common.smk in it): not the working
+# directory when the workflow is deployed into a project or used as a module. Step scripts find
+# the library beside them (Snakemake puts a script's folder on sys.path); this file needs it too.
+# A module read from a remote repository has no local folder: the library must be installed.
+WORKFLOW_DIR = (
+    Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parents[1]
+    if isinstance(workflow.current_basedir, LocalSourceFile)
+    else None
+)
+if WORKFLOW_DIR is not None:
+    sys.path.insert(0, str(WORKFLOW_DIR / "scripts"))
+try:
+    import biodl
+except ImportError:
+    raise WorkflowError(
+        "The workflow's library (biodl) is not importable: use a local copy of the workflow "
+        "(git clone, or snakedeploy/module with a local path), or install the library of the "
+        "same version: pip install -e <clone> (see README, 'Use the workflow in your project')."
+    ) from None
 
 from biodl.config.runs import datasets_of, input_files, is_regression
 from biodl.config.checks import validate_config
@@ -20,13 +40,59 @@ from biodl.workflow.variants import (
 )
 
 try:
-    validate_config(config)
+    validate_config(config, workflow_dir=WORKFLOW_DIR)
     # Every model name: plain models, ensemble members, search trials (biodl.workflow.variants).
     VARIANTS = expand_variants(config)
 except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
 RUNS = evaluated_runs(config, VARIANTS)
+
+# The validated config the results were made with (written by record_config); `snakemake --report`
+# refuses results of another config instead of embedding them under this one's name.
+RECORDED_CONFIG = "results/config.yaml"
+
+
+def plain_config():
+    """The validated config (defaults filled in) as plain data, as record_config writes it."""
+    return json.loads(json.dumps(config, sort_keys=True))
+
+
+def check_results_belong_to_this_config():
+    """Stop a report on results written with another config (compare RECORDED_CONFIG)."""
+    recorded = Path(RECORDED_CONFIG)
+    if not recorded.is_file():
+        return
+    written = yaml.safe_load(recorded.read_text())
+    if written == plain_config():
+        return
+    differ = sorted(
+        key
+        for key in set(written) | set(plain_config())
+        if written.get(key) != plain_config().get(key)
+    )
+    raise WorkflowError(
+        f"The results in results/ were made with another configuration ({RECORDED_CONFIG} "
+        f"differs in: {', '.join(differ)}); a report now would show them under this one. Run the "
+        "workflow with this configuration first, or make the report with the configuration that "
+        "wrote them (--configfile)."
+    )
+
+
+if any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv):
+    check_results_belong_to_this_config()
+
+
+def closing_line():
+    """What to do next, printed when a run succeeds."""
+    configfiles = " ".join(
+        f"--configfile {path}" for path in workflow.overwrite_configfiles
+    )
+    print(
+        f"Done: {len(RUNS)} runs evaluated; every run's metrics in results/summary.tsv. "
+        f"The report: snakemake --report report.html {configfiles}".rstrip(),
+        file=sys.stderr,
+    )
 
 
 def _names_pattern(names):
@@ -227,4 +293,5 @@ def final_outputs():
         "results/summary.tsv",
         "results/summary.png",
         "results/leaderboard.html",
+        RECORDED_CONFIG,
     ]

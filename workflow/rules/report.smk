@@ -39,3 +39,21 @@ rule filter_table:
         runtime=lambda wildcards, attempt: attempt * 5,
     script:
         "../../scripts/filter_table.py"
+
+
+rule record_config:
+    output:
+        config=RECORDED_CONFIG,
+    log:
+        "logs/record_config.log",
+    conda:
+        "../../envs/summarize.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
+    params:
+        # A changed config changes this parameter, so Snakemake writes the file again.
+        config=plain_config(),
+    script:
+        "../../scripts/record_config.py"

@@ -27,15 +27,48 @@ from biodl.data.image.sample_sheet import read_sample_sheet, resolve_classes
 INPUT_KINDS = ("genome", "sequences", "table")
 
 
+# Settings whose default is a file shipped with the workflow (under its own folder, which is not
+# the working directory when the workflow is deployed into a project or used as a module).
+SHIPPED_FILES = (("interpretation", "database"),)
+
+
 def validate_config(
-    config: dict[str, Any], schema_path: str | PathLike[str] = SCHEMA, base_dir: str | PathLike[str] = "."
+    config: dict[str, Any],
+    schema_path: str | PathLike[str] = SCHEMA,
+    base_dir: str | PathLike[str] = ".",
+    workflow_dir: str | PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate ``config`` in place (defaults filled); raise InputError naming the key."""
+    """Validate ``config`` in place (defaults filled); raise InputError naming the key.
+
+    Relative paths are relative to ``base_dir`` (the working directory); a shipped file
+    (``SHIPPED_FILES``) that is not there is taken from ``workflow_dir`` (the workflow's own folder).
+    """
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
     _check_runs(config)
+    _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
     return config
+
+
+def _resolve_shipped_files(config: dict[str, Any], base_dir: Path, workflow_dir: Path | None) -> None:
+    """Shipped files found (see ``validate_config``); checked only where some run needs them."""
+    interprets_dna = config["interpretation"]["enabled"] and any(
+        config["models"][model]["kind"] == "cnn1d" for _, model in runs(config)
+    )
+    for section, key in SHIPPED_FILES if interprets_dna else ():
+        path = Path(config[section][key])
+        if not path.is_absolute() and not (base_dir / path).exists() and workflow_dir is not None:
+            if (workflow_dir / path).is_file():
+                config[section][key] = str(workflow_dir / path)
+                continue
+        require(
+            (base_dir / path).is_file(),
+            "config",
+            f"{section}.{key}",
+            f"file not found: {path} (relative paths are relative to the working directory"
+            + (f" or, for the files the workflow ships, to {workflow_dir})" if workflow_dir else ")"),
+        )
 
 
 def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
