@@ -34,10 +34,6 @@ include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/report.smk"
 
 
-onsuccess:
-    closing_line()
-
-
 rule all:
     default_target: True
     input:

@@ -83,16 +83,12 @@ if any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv):
     check_results_belong_to_this_config()
 
 
-def closing_line():
-    """What to do next, printed when a run succeeds."""
+def report_command():
+    """The command that makes this config's report, for the leaderboard job's closing log line."""
     configfiles = " ".join(
         f"--configfile {path}" for path in workflow.overwrite_configfiles
     )
-    print(
-        f"Done: {len(RUNS)} runs evaluated; every run's metrics in results/summary.tsv. "
-        f"The report: snakemake --report report.html {configfiles}".rstrip(),
-        file=sys.stderr,
-    )
+    return f"snakemake --report report.html {configfiles}".rstrip()
 
 
 def _names_pattern(names):
@@ -279,8 +275,8 @@ def sanity_outputs():
     ]
 
 
-def final_outputs():
-    """The targets of the default run: every run's outputs, the summary table and figure."""
+def run_files():
+    """Every output of the runs (evaluation, sanity checks, interpretation, search trials)."""
     runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
     runs += sanity_outputs()
     runs += [p for d, m in RUNS for p in interpretation_outputs(d, m)]
@@ -289,7 +285,12 @@ def final_outputs():
         for dataset, model in RUNS
         if VARIANTS[model].role == "search"
     ]
-    return runs + [
+    return runs
+
+
+def final_outputs():
+    """The targets of the default run: every run's outputs, the summary, the recorded config."""
+    return run_files() + [
         "results/summary.tsv",
         "results/summary.png",
         "results/leaderboard.html",

@@ -5,6 +5,10 @@
 rule leaderboard:
     input:
         summary="results/summary.tsv",
+        # Not read: the leaderboard waits for every run's files, so its log line (the report
+        # command) is the last of a run.
+        runs=run_files(),
+        recorded_config=RECORDED_CONFIG,
     output:
         leaderboard=report(
             "results/leaderboard.html",
@@ -20,6 +24,8 @@ rule leaderboard:
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 1000,
         runtime=lambda wildcards, attempt: attempt * 5,
+    params:
+        report_command=report_command(),
     script:
         "../../scripts/leaderboard.py"
 
