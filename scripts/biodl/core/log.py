@@ -48,7 +48,7 @@ def run_step(job: Any, step: Callable[[], object]) -> None:
         except Exception as error:
             problem = _system_problem(error) if isinstance(error, OSError) else None
             if problem is None:  # a bug: its traceback in the log, then the one line
-                _write_traceback(log_path)
+                _write_traceback()
                 problem = _unexpected(job, error, log_path)
             logger.error("%s", problem)
             sys.exit(1)
@@ -110,9 +110,9 @@ def _unexpected(job: Any, error: BaseException, log_path: Path) -> str:
     )
 
 
-def _write_traceback(log_path: Path) -> None:
-    """The current exception's traceback, into the log file only."""
+def _write_traceback() -> None:
+    """The current exception's traceback, into the log file only (the process's standard error,
+    which ``job_logging`` points at the log)."""
     for handler in logging.getLogger().handlers:
         handler.flush()
-    with open(log_path, "a") as log:
-        log.write(traceback.format_exc())
+    os.write(2, traceback.format_exc().encode())
