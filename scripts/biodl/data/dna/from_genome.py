@@ -182,10 +182,10 @@ def _gc_matched(
             windows = gather(codes, positives.loc[on_chrom, "start"].to_numpy(), length, encode.N_CODE)
             positive_gc[on_chrom] = encode.gc_fraction(windows)
         starts, gc = candidate_starts(codes, excluded, length, stride, settings.max_ambiguous)
-        split = splits.assign_by_location(
+        split_of_starts = splits.assign_by_location(
             np.full(len(starts), chrom, dtype=object), starts, starts + length, holdouts
         )
-        candidates.append(pd.DataFrame({"chrom": chrom, "start": starts, "gc": gc, "split": split}))
+        candidates.append(pd.DataFrame({"chrom": chrom, "start": starts, "gc": gc, "split": split_of_starts}))
     pool = pd.concat(candidates, ignore_index=True)
     pool = pool.loc[pool["split"] != ""]
     chosen = []
