@@ -67,8 +67,8 @@ def biodl_tiler(tile_size: int, tissue_percent: float, threads: int) -> Callable
     sys.path.insert(0, str(ROOT / "scripts"))
     import numpy as np
 
-    from biodl.data.image.prepare import Tiling, image_grid, read_tiles
-    from biodl.data.image.sources import open_sources
+    from biodl.data.image.formats import open_sources
+    from biodl.data.image.grid import Tiling, image_grid, read_tiles
 
     tiling = Tiling(
         size=tile_size,

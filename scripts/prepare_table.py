@@ -1,7 +1,8 @@
 """Snakemake script of rule prepare_table: a table → shards, metadata.tsv and dataset.json with
 the preprocessing fitted on the training split (biodl.data.table.prepare).
 
-input: the table; output: dataset, metadata, shards; params: spec (the dataset's config), seed.
+input: the table; output: dataset, metadata, shards; params: spec (the dataset's validated
+config), seed.
 """
 
 from pathlib import Path
@@ -10,16 +11,15 @@ from biodl.core.log import run_step
 
 
 def prepare() -> None:
+    from biodl.config.datasets import dataset_settings
+    from biodl.data.shards import PreparedFiles
     from biodl.data.table.prepare import prepare_table
 
     output = snakemake.output
     prepare_table(
-        snakemake.wildcards.dataset,
-        snakemake.params.spec,
+        dataset_settings(snakemake.wildcards.dataset, snakemake.params.spec),
         snakemake.params.seed,
-        Path(output.dataset),
-        Path(output.metadata),
-        Path(output.shards),
+        PreparedFiles(Path(output.dataset), Path(output.metadata), Path(output.shards)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Tiny generated images for the image tests: a pyramidal TIFF slide, PNGs, NIfTI volumes.
+"""Tiny generated images for the image tests: a pyramidal TIFF slide, PNGs, NIfTI volumes; and
+``only_source``, the one source of a 2-D image file.
 
 The synthetic slide is white glass with two pink "tissue" rectangles; its label mask marks the
 left rectangle class 1 and the right one class 2, so every tile's expected tissue and label
@@ -13,6 +14,9 @@ import nibabel as nib
 import numpy as np
 import tifffile
 from PIL import Image
+
+from biodl.data.image.formats import open_sources
+from biodl.data.image.sources import ImageSource
 
 PINK = (200, 110, 170)
 SLIDE_SIZE = (384, 256)  # width, height at level 0
@@ -83,3 +87,10 @@ def write_sheet(path: Path, header: list[str], rows: list[list[object]]) -> Path
     lines = ["\t".join(header)] + ["\t".join(str(v) for v in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def only_source(path: Path, **kwargs: object) -> ImageSource:
+    """The single source of a 2-D image file (an array source holds no open file)."""
+    sources = list(open_sources(path, **kwargs))  # type: ignore[arg-type]
+    assert len(sources) == 1
+    return sources[0]

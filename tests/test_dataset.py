@@ -12,45 +12,13 @@ import pytest
 from biodl.core.errors import InputError
 from biodl.core.files import load_npy, save_npy
 from biodl.data.dataset import ShardRows, assign_folds, load_labels, load_metadata, open_dataset, to_inputs
+from biodl.data.manifest import read_prepared
 
 
-def test_open_reads_the_manifest_and_split_sizes(binary_dataset: Path) -> None:
-    dataset = open_dataset(binary_dataset / "dataset.json")
-    assert dataset.task == "binary"
-    assert dataset.targets == ("bound",)
-    assert dataset.input_shape == (50, 4)
+def test_open_dataset_is_the_checked_manifest_without_a_fold(binary_dataset: Path) -> None:
+    dataset = open_dataset(binary_dataset)
+    assert dataset == read_prepared(binary_dataset) and dataset.fold is None
     assert [dataset.n(s) for s in ("train", "validation", "test")] == [160, 48, 40]
-    assert open_dataset(binary_dataset) == dataset
-
-
-@pytest.mark.parametrize(
-    ("change", "where"),
-    [
-        ({"task": "survival"}, "task"),
-        ({"task": "regression"}, "classes"),
-        ({"modality": "audio"}, "modality"),
-        ({"modality": "image"}, "input_shape"),
-        ({"modality": "table", "input_shape": [3]}, "feature_names"),
-        ({"targets": ["background"]}, "targets"),
-        ({"input_shape": [50, 5]}, "input_shape"),
-        ({"ambiguous": "drop"}, "ambiguous"),
-        ({"splits": {"train": {"n": 1, "shards": []}}}, "splits.train.shards"),
-    ],
-)
-def test_bad_manifest_raises_input_error_naming_the_field(
-    binary_dataset: Path, change: dict, where: str
-) -> None:
-    manifest = binary_dataset / "dataset.json"
-    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), **change}))
-    with pytest.raises(InputError) as error:
-        open_dataset(binary_dataset)
-    assert error.value.where == where
-    assert "dataset.json" in error.value.source
-
-
-def test_missing_manifest_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not found"):
-        open_dataset(tmp_path)
 
 
 def test_shard_count_disagreeing_with_manifest_is_reported(binary_dataset: Path) -> None:

@@ -16,10 +16,12 @@ import pandas as pd
 import pytest
 
 from biodl.config.checks import validate_config
+from biodl.config.datasets import dataset_settings
 from biodl.config.models import check_model
 from biodl.config.settings import InterpretSettings
 from biodl.core.errors import InputError
 from biodl.data.dna.prepare import prepare_dna
+from biodl.data.shards import PreparedFiles
 from biodl.data.table.prepare import prepare_table
 from biodl.interpret.dna import interpret_dna
 from biodl.interpret.motifs import (
@@ -72,7 +74,7 @@ def ctcf_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "ctcf"
     ]
     data = tmp / "prepared"
-    prepare_dna("ctcf", spec, 42, data / "dataset.json", data / "metadata.tsv", data / "shards")
+    prepare_dna(dataset_settings("ctcf", spec), 42, PreparedFiles.in_folder(data))
     model = {
         "kind": "cnn1d",
         "conv_layers": [{"filters": 16, "kernel_size": 19}],
@@ -180,7 +182,7 @@ def test_the_deciding_table_feature_ranks_first(tmp_path: Path) -> None:
     }
     spec = validate_config({"datasets": {"t": spec}, "models": {"m": {"kind": "mlp"}}})["datasets"]["t"]
     data = tmp_path / "prepared"
-    prepare_table("t", spec, 1, data / "dataset.json", data / "metadata.tsv", data / "shards")
+    prepare_table(dataset_settings("t", spec), 1, PreparedFiles.in_folder(data))
     model = {
         "kind": "mlp",
         "dense_layers": [{"units": 8}],

@@ -15,12 +15,13 @@ from image_fixtures import (
 )
 
 from biodl.config.checks import validate_config
+from biodl.config.datasets import ImageDataset, dataset_settings
 from biodl.core.errors import InputError
 from biodl.core.files import load_npy
 from biodl.core.vocabulary import SPLITS
 from biodl.data.dataset import load_labels, load_metadata, open_dataset
 from biodl.data.image.prepare import prepare_image
-from biodl.data.splits import grouped_random
+from biodl.data.shards import ImageFiles
 
 ROOT = Path(__file__).resolve().parents[1]
 # A config needs a run (a model that fits a dataset); a DNA dataset of the demo provides one.
@@ -36,17 +37,17 @@ DNA_RUN = {
 }
 
 
-def config_spec(dataset: dict) -> dict:
-    """The image dataset entry as the workflow sees it: validated, defaults filled."""
+def config_spec(dataset: dict) -> ImageDataset:
+    """The image dataset entry as the workflow sees it: validated, defaults filled, typed."""
     config = {**DNA_RUN, "datasets": {**DNA_RUN["datasets"], "d": {"modality": "image", **dataset}}}
-    return validate_config(config, base_dir=ROOT)["datasets"]["d"]
+    spec = dataset_settings("d", validate_config(config, base_dir=ROOT)["datasets"]["d"])
+    assert isinstance(spec, ImageDataset)
+    return spec
 
 
-def run(tmp_path: Path, spec: dict, seed: int = 3) -> Path:
+def run(tmp_path: Path, spec: ImageDataset, seed: int = 3) -> Path:
     out = tmp_path / "prepared"
-    prepare_image(
-        "d", spec, seed, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png"
-    )
+    prepare_image(spec, seed, ImageFiles.in_folder(out))
     return out
 
 
@@ -211,10 +212,10 @@ def assert_no_output(out: Path) -> None:
     assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
 
 
-def bad_case(tmp_path: Path, case: str) -> tuple[dict, Path]:
+def bad_case(tmp_path: Path, case: str) -> tuple[ImageDataset, Path]:
     """A dataset entry with one problem, and the file its error must name."""
     rows = slides_with_masks(tmp_path, 3)
-    for row, split in zip(rows, SPLITS, strict=False):
+    for row, split in zip(rows, SPLITS, strict=True):
         row.append(split)
     entry = {**MASK_DATASET}
     named = tmp_path / "slide0.tif"
@@ -256,9 +257,7 @@ def test_bad_input_names_the_file_and_leaves_no_output(tmp_path, case, expected)
     spec, named = bad_case(tmp_path, case)
     out = tmp_path / "prepared"
     with pytest.raises(InputError) as caught:
-        prepare_image(
-            "d", spec, 1, out / "dataset.json", out / "metadata.tsv", out / "shards", out / "preview.png"
-        )
+        prepare_image(spec, 1, ImageFiles.in_folder(out))
     assert str(named) in str(caught.value) and expected in str(caught.value)
     assert_no_output(out)
 
@@ -272,26 +271,3 @@ def test_config_check_reads_the_sheet(tmp_path):
     assert caught.value.where == "datasets.d.sample_sheet" and "file not found" in caught.value.problem
     with pytest.raises(InputError, match="give tile.level or tile.mpp, not both"):
         config_spec({"sample_sheet": "x.tsv", **MASK_DATASET, "tile": {"level": 1, "mpp": 1.0}})
-
-
-# --- biodl.data.splits.grouped_random (the group-wise split used here) -----------------------------
-
-
-def test_grouped_random_keeps_groups_whole_stratified_and_seeded():
-    groups = [f"patient{i // 3}" for i in range(60)]  # 20 patients with 3 images each
-    labels = ["tumour" if (i // 3) % 2 else "normal" for i in range(60)]
-    split = grouped_random(groups, labels, 0.2, 0.2, seed=5, source="sheet.tsv")
-    frame = pd.DataFrame({"group": groups, "label": labels, "split": split})
-    assert (frame.groupby("group")["split"].nunique() == 1).all()
-    per_split = frame.groupby(["split", "label"])["group"].nunique().unstack()
-    assert per_split.loc["test"].tolist() == [2, 2] and per_split.loc["validation"].tolist() == [2, 2]
-    assert list(grouped_random(groups, labels, 0.2, 0.2, seed=5, source="s")) == list(split)
-    assert list(grouped_random(groups, labels, 0.2, 0.2, seed=6, source="s")) != list(split)
-
-
-def test_grouped_random_needs_three_groups():
-    with pytest.raises(InputError) as caught:
-        grouped_random(["a", "a", "b"], None, 0.2, 0.2, seed=1, source="sheet.tsv")
-    assert (
-        caught.value.source == "sheet.tsv" and "give more groups, or a split column" in caught.value.problem
-    )

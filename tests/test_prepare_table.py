@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from biodl.config.checks import validate_config
+from biodl.config.datasets import TableDataset, dataset_settings
 from biodl.core.errors import InputError
 from biodl.data.dataset import input_shards, load_labels, load_metadata, open_dataset
+from biodl.data.shards import PreparedFiles
 from biodl.data.table.prepare import prepare_table
 
 
@@ -28,7 +30,9 @@ def _prepare(tmp_path: Path, frame: pd.DataFrame, **settings: Any) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
     out = tmp_path / "prepared"
-    prepare_table("t", _spec(path, **settings), 7, out / "dataset.json", out / "metadata.tsv", out / "shards")
+    spec = dataset_settings("t", _spec(path, **settings))
+    assert isinstance(spec, TableDataset)
+    prepare_table(spec, 7, PreparedFiles.in_folder(out))
     return out
 
 
@@ -148,3 +152,20 @@ def test_unknown_task_is_a_config_error(tmp_path: Path) -> None:
     ) as error:
         _spec(tmp_path / "t.csv", task="survival")
     assert error.value.where == "datasets.t.task"
+
+
+def test_declared_feature_and_categorical_columns_are_used_as_given(tmp_path: Path) -> None:
+    frame = _frame().assign(ward=lambda f: (f.index % 3 + 1).astype(str))  # numbers naming categories
+    out = _prepare(
+        tmp_path, frame, id_column="id", feature_columns=["size", "ward"], categorical_columns=["ward"]
+    )
+    dataset = open_dataset(out)
+    assert dataset.feature_names == ("size", "ward_1", "ward_2", "ward_3")  # no site, patient or id
+    statistics = json.loads((out / "dataset.json").read_text())["preprocessing"]
+    assert statistics["numeric"] == ["size"] and statistics["categorical"] == ["ward"]
+
+
+def test_a_label_column_listed_as_a_feature_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="are label, group or id columns, not features") as error:
+        _prepare(tmp_path, _frame(), feature_columns=["size", "y"])
+    assert error.value.source == "config" and error.value.where == "feature_columns"

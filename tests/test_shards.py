@@ -5,7 +5,7 @@ import pytest
 from biodl.core import files
 from biodl.core.errors import InputError
 from biodl.data import format
-from biodl.data.shards import close_dataset, writer_for
+from biodl.data.shards import ImageFiles, PreparedFiles, close_dataset, writer_for
 
 
 def rows(labels, first):
@@ -100,3 +100,14 @@ def test_a_slot_filled_in_place_is_written_like_an_added_copy(tmp_path):
     np.testing.assert_array_equal(
         files.load_npy(tmp_path / "test-00000.x.npy"), np.full((1, 2, 4), 5, np.uint8)
     )
+
+
+def test_prepared_files_in_one_folder(tmp_path):
+    files_in = PreparedFiles.in_folder(tmp_path / "d")
+    assert (files_in.dataset, files_in.metadata, files_in.shards) == (
+        tmp_path / "d" / "dataset.json",
+        tmp_path / "d" / "metadata.tsv",
+        tmp_path / "d" / "shards",
+    )
+    image = ImageFiles.in_folder(str(tmp_path / "d"))
+    assert image.shards == files_in.shards and image.preview == tmp_path / "d" / "preview.png"

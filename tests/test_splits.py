@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from biodl.core.errors import InputError
@@ -46,3 +47,23 @@ def test_stratified_random_split_is_seeded_disjoint_and_stratified():
 def test_too_few_examples_per_class_is_a_clear_error():
     with pytest.raises(InputError, match="cannot split 4 examples"):
         splits.stratified_random(np.array(["a", "a", "a", "b"], dtype=object), 0.1, 0.1, 0, "seqs.fa")
+
+
+def test_grouped_random_keeps_groups_whole_stratified_and_seeded():
+    groups = [f"patient{i // 3}" for i in range(60)]  # 20 patients with 3 images each
+    labels = ["tumour" if (i // 3) % 2 else "normal" for i in range(60)]
+    split = splits.grouped_random(groups, labels, 0.2, 0.2, seed=5, source="sheet.tsv")
+    frame = pd.DataFrame({"group": groups, "label": labels, "split": split})
+    assert (frame.groupby("group")["split"].nunique() == 1).all()
+    per_split = frame.groupby(["split", "label"])["group"].nunique().unstack()
+    assert per_split.loc["test"].tolist() == [2, 2] and per_split.loc["validation"].tolist() == [2, 2]
+    assert list(splits.grouped_random(groups, labels, 0.2, 0.2, seed=5, source="s")) == list(split)
+    assert list(splits.grouped_random(groups, labels, 0.2, 0.2, seed=6, source="s")) != list(split)
+
+
+def test_grouped_random_needs_three_groups():
+    with pytest.raises(InputError) as caught:
+        splits.grouped_random(["a", "a", "b"], None, 0.2, 0.2, seed=1, source="sheet.tsv")
+    assert (
+        caught.value.source == "sheet.tsv" and "give more groups, or a split column" in caught.value.problem
+    )

@@ -6,7 +6,10 @@ Contract:
   mapping into frozen dataclasses with ``from_validated(mapping)``, which converts types (lists
   become tuples, nested mappings dataclasses) but checks nothing again and adds no default:
   defaults live in ``config.schema.yaml`` only, so a key absent from the mapping is a bug and
-  raises ``KeyError``.
+  raises ``KeyError``. The one exception: a key the schema leaves optional without a default
+  (a DNA dataset's ``genome``, a table's ``id_column``) is absent when the user did not set it;
+  its field is typed ``X | None`` and an absent key becomes ``None``. Only a field whose type
+  admits ``None`` is filled so: a required key still raises ``KeyError``.
 - ``from_config(raw)`` is the entry point for code that runs outside the workflow (tests,
   notebooks): it validates ``raw`` against the same part of the schema (defaults filled, one
   ``InputError`` naming the key) and then builds the settings.
@@ -39,8 +42,16 @@ def build(cls: type[T], mapping: Mapping[str, Any], **extra: Any) -> T:
         if field.name in extra:
             values[field.name] = extra[field.name]
             continue
+        if field.name not in mapping and _admits_none(hints[field.name]):
+            values[field.name] = None  # optional without a default in the schema, and not set
+            continue
         values[field.name] = convert(hints[field.name], mapping[field.name])
     return cls(**values)
+
+
+def _admits_none(hint: Any) -> bool:
+    """Whether the type ``hint`` is a union with ``None`` (``X | None``, ``Optional[X]``)."""
+    return typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint)
 
 
 def convert(hint: Any, value: Any) -> Any:

@@ -1,11 +1,9 @@
 """Reading a prepared dataset back (the training and evaluation side of ``biodl.data.shards``).
 
 Contract:
-- ``open_dataset(path)`` reads ``dataset.json`` (``path`` is that file or its folder), checks
-  every field the training and evaluation steps rely on and raises ``InputError`` otherwise.
-  Input shapes per modality: dna ``[length, 4]`` (uint8 one-hot), image ``[height, width,
-  channels]`` (uint8), table ``[features]`` (float32, already scaled by the preparation step).
-  Regression datasets have no classes; their targets are the label columns.
+- ``open_dataset(path)`` reads ``dataset.json`` (``path`` is that file or its folder) into a
+  checked ``PreparedDataset`` (``biodl.data.manifest``, which says what is checked; it and
+  ``SplitInfo`` are importable from here, with everything a reader needs).
 - ``load_labels`` / ``load_metadata`` return one split's labels (float32, ``(n, T)``) and its
   metadata rows, both in shard-then-offset order; the metadata is checked to match the shards
   row for row, so predictions written beside it line up with their examples.
@@ -17,16 +15,16 @@ Contract:
   the other folds, both in stored order. The stored ``validation`` and ``test`` splits are
   left out of the view's training entirely; predictions and model selection read the dataset
   without a fold. Inputs keep the preparation's scaling (fitted on the whole training split).
-  ``load_labels``, ``load_metadata``, ``input_shards`` and ``biodl.training.batches.ShardBatches`` all follow the view
-  (the metadata rows keep their stored ``split`` value, ``train``).
+  ``load_labels``, ``load_metadata``, ``input_shards`` and ``biodl.training.batches.ShardBatches``
+  all follow the view (the metadata rows keep their stored ``split`` value, ``train``).
 - ``open_inputs`` / ``open_labels`` memory-map one split's shards (checked against the manifest)
   and ``ShardRows`` reads rows from them in any order with positioned reads (``os.preadv``,
   one call per run of consecutive rows) instead of through the maps: the data then passes
   through the OS page cache but not the process's resident memory, whereas every page of a
   memory map that is touched counts in RSS until the kernel reclaims it, so random access over
   a dataset larger than a memory cap would push RSS up to the data size.
-  ``biodl.training.batches.ShardBatches`` streams batches with them for Keras. This module imports no
-  TensorFlow, so steps that only read a dataset (evaluation, baselines, ensembles) start
+  ``biodl.training.batches.ShardBatches`` streams batches with them for Keras. This module imports
+  no TensorFlow, so steps that only read a dataset (evaluation, baselines, ensembles) start
   quickly.
 - Inputs are float32; for DNA, when ``ambiguous`` is not ``"zeros"`` each position is divided by
   its channel sum (where > 0), so N becomes 0.25 per base and R 0.5 on A and G. Images are
@@ -40,7 +38,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from os import PathLike
 from pathlib import Path
 
@@ -49,146 +47,32 @@ import pandas as pd
 
 from biodl.core.errors import InputError, require, require_file
 from biodl.core.files import load_npy
-from biodl.core.vocabulary import MODALITIES, SPLITS
-from biodl.data.format import INTEGER_COLUMNS, METADATA_COLUMNS, read_manifest
+from biodl.data.format import INTEGER_COLUMNS, METADATA_COLUMNS
+from biodl.data.manifest import FoldView, PreparedDataset, SplitInfo, is_int, read_prepared
 
-AMBIGUOUS_MODES = ("zeros", "uniform", "iupac")
+__all__ = [
+    "INPUT_DTYPES",
+    "PreparedDataset",
+    "ShardRows",
+    "SplitInfo",
+    "assign_folds",
+    "fold_view",
+    "input_shards",
+    "load_labels",
+    "load_metadata",
+    "open_dataset",
+    "open_inputs",
+    "open_labels",
+    "to_inputs",
+]
+
 INPUT_DTYPES = {"dna": np.uint8, "image": np.uint8, "table": np.float32}
-
-
-@dataclass(frozen=True)
-class SplitInfo:
-    n: int
-    shards: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PreparedDataset:
-    """The checked content of a ``dataset.json``; ``root`` is the folder holding it."""
-
-    root: Path
-    name: str
-    modality: str
-    task: str
-    classes: tuple[str, ...]
-    targets: tuple[str, ...]
-    input_shape: tuple[int, ...]
-    ambiguous: str
-    splits: dict[str, SplitInfo]
-    seed: int
-    feature_names: tuple[str, ...] = ()
-    target_mean: tuple[float, ...] = ()
-    target_std: tuple[float, ...] = ()
-    channel_mean: tuple[float, ...] = ()
-    channel_std: tuple[float, ...] = ()
-    fold: FoldView | None = field(default=None, compare=False)
-
-    def scale_targets(self, y: np.ndarray) -> np.ndarray:
-        """Regression targets in training-split standard deviations (what the network learns)."""
-        return (y - np.asarray(self.target_mean, dtype=np.float32)) / np.asarray(
-            self.target_std, dtype=np.float32
-        )
-
-    def unscale_targets(self, y: np.ndarray) -> np.ndarray:
-        """Network outputs of a regression back in the target's own units."""
-        return y * np.asarray(self.target_std) + np.asarray(self.target_mean)
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "dataset.json"
-
-    def n(self, split: str) -> int:
-        """Number of examples in ``split`` (of the fold view, if this is one)."""
-        stored, rows = self.stored(split)
-        return self.split(stored).n if rows is None else len(rows)
-
-    def split(self, split: str) -> SplitInfo:
-        """The stored split (shards and size), whatever the fold view."""
-        require(
-            split in self.splits,
-            self.manifest,
-            "splits",
-            f"has no split {split!r} (found: {', '.join(self.splits)})",
-        )
-        return self.splits[split]
-
-    def stored(self, split: str) -> tuple[str, np.ndarray | None]:
-        """Where ``split``'s examples are stored: (stored split, row indices into it or None for all)."""
-        if self.fold is not None and split in self.fold.rows:
-            return "train", self.fold.rows[split]
-        return split, None
-
-
-@dataclass(frozen=True)
-class FoldView:
-    """Member ``index`` of ``count`` (1-based): rows of the stored training split per view split."""
-
-    index: int
-    count: int
-    rows: dict[str, np.ndarray]
 
 
 def open_dataset(path: str | PathLike[str], fold: Sequence[int] | None = None) -> PreparedDataset:
     """Read and check ``dataset.json`` (``path`` may be the file or the folder holding it);
     with ``fold=(i, k)``, the cross-validation view of the module contract."""
-    manifest, raw = read_manifest(path)
-    for key in ("name", "modality", "task", "classes", "targets", "input_shape", "splits", "seed"):
-        require(key in raw, manifest, key, "required field is missing")
-    modality = raw["modality"]
-    require(
-        modality in MODALITIES,
-        manifest,
-        "modality",
-        f"expected one of {', '.join(MODALITIES)}, found {modality!r}",
-    )
-    ambiguous = raw.get("ambiguous", "zeros")
-    require(
-        ambiguous in AMBIGUOUS_MODES,
-        manifest,
-        "ambiguous",
-        f"expected one of {', '.join(AMBIGUOUS_MODES)}, found {ambiguous!r}",
-    )
-    require(_is_int(raw["seed"]), manifest, "seed", f"expected an integer, found {raw['seed']!r}")
-    classes = _names(raw["classes"], manifest, "classes", allow_empty=raw["task"] == "regression")
-    targets = _names(raw["targets"], manifest, "targets")
-    _check_targets(raw["task"], classes, targets, manifest)
-    input_shape = _input_shape(modality, raw["input_shape"], manifest)
-    feature_names = _names(
-        raw.get("feature_names", []), manifest, "feature_names", allow_empty=modality != "table"
-    )
-    require(
-        modality != "table" or len(feature_names) == input_shape[0],
-        manifest,
-        "feature_names",
-        f"expected {input_shape[0]} names (one per input feature), found {len(feature_names)}",
-    )
-    scaling = (
-        _scaling(raw, ("target_mean", "target_std"), len(targets), manifest)
-        if raw["task"] == "regression"
-        else ((), ())
-    )
-    channels = (
-        _scaling(raw, ("channel_mean", "channel_std"), input_shape[-1], manifest)
-        if modality == "image"
-        else ((), ())
-    )
-    dataset = PreparedDataset(
-        root=manifest.parent,
-        name=str(raw["name"]),
-        modality=modality,
-        task=raw["task"],
-        classes=classes,
-        targets=targets,
-        input_shape=input_shape,
-        ambiguous=ambiguous,
-        splits={split: _split_info(raw["splits"], split, manifest) for split in SPLITS},
-        seed=raw["seed"],
-        feature_names=feature_names,
-        target_mean=scaling[0],
-        target_std=scaling[1],
-        channel_mean=channels[0],
-        channel_std=channels[1],
-    )
+    dataset = read_prepared(path)
     return dataset if fold is None else fold_view(dataset, fold)
 
 
@@ -197,7 +81,7 @@ def fold_view(dataset: PreparedDataset, fold: Sequence[int]) -> PreparedDataset:
     ok = (
         isinstance(fold, Sequence)
         and len(fold) == 2
-        and all(_is_int(v) for v in fold)
+        and all(is_int(v) for v in fold)
         and fold[1] >= 2
         and 1 <= fold[0] <= fold[1]
     )
@@ -233,109 +117,6 @@ def assign_folds(strata: np.ndarray, count: int, seed: int) -> np.ndarray:
     # Dealing continues across strata, so the fold sizes differ by one at most.
     folds[order] = np.arange(len(strata)) % count
     return folds
-
-
-def _scaling(
-    raw: dict, keys: tuple[str, str], n: int, manifest: Path
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """A (mean, standard deviation) pair of training-split statistics, ``n`` values each."""
-    values = []
-    for key in keys:
-        value = raw.get(key)
-        ok = (
-            isinstance(value, list)
-            and len(value) == n
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
-        )
-        require(ok, manifest, key, f"expected {n} finite number(s), found {value!r}")
-        values.append(tuple(float(v) for v in value))
-    require(all(v > 0 for v in values[1]), manifest, keys[1], f"expected values > 0, found {list(values[1])}")
-    return values[0], values[1]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _names(value: object, manifest: Path, key: str, allow_empty: bool = False) -> tuple[str, ...]:
-    ok = (
-        isinstance(value, list)
-        and (allow_empty or len(value) > 0)
-        and all(isinstance(v, str) and v and v.isprintable() and "\t" not in v for v in value)
-    )
-    # Names become TSV column suffixes (p_<class>), so tabs and line breaks are refused.
-    require(
-        ok,
-        manifest,
-        key,
-        f"expected a {'' if allow_empty else 'non-empty '}list of non-empty printable names without tabs, found {value!r}",
-    )
-    require(len(set(value)) == len(value), manifest, key, f"names must be unique, found {value}")
-    return tuple(value)
-
-
-def _check_targets(task: str, classes: tuple[str, ...], targets: tuple[str, ...], manifest: Path) -> None:
-    if task == "regression":
-        require(not classes, manifest, "classes", f"a regression task has no classes, found {list(classes)}")
-        return
-    if task == "binary":
-        require(
-            len(classes) == 2,
-            manifest,
-            "classes",
-            f"a binary task needs [negative, positive], found {list(classes)}",
-        )
-        expected = classes[1:]
-    else:
-        require(
-            len(classes) >= 2,
-            manifest,
-            "classes",
-            f"a {task} task needs at least two classes, found {list(classes)}",
-        )
-        expected = classes
-    require(
-        targets == expected,
-        manifest,
-        "targets",
-        f"for a {task} task expected {list(expected)}, found {list(targets)}",
-    )
-
-
-def _input_shape(modality: str, value: object, manifest: Path) -> tuple[int, ...]:
-    expected = {
-        "dna": "[length >= 1, 4]",
-        "image": "[height, width, channels 1-4]",
-        "table": "[features >= 1]",
-    }[modality]
-    ok = (
-        isinstance(value, list)
-        and all(_is_int(v) and v >= 1 for v in value)
-        and (
-            (modality == "dna" and len(value) == 2 and value[1] == 4)
-            or (modality == "image" and len(value) == 3 and value[2] <= 4)
-            or (modality == "table" and len(value) == 1)
-        )
-    )
-    require(ok, manifest, "input_shape", f"expected {expected} for a {modality} dataset, found {value!r}")
-    return tuple(value)
-
-
-def _split_info(splits: object, split: str, manifest: Path) -> SplitInfo:
-    where = f"splits.{split}"
-    require(isinstance(splits, dict) and split in splits, manifest, where, "required split is missing")
-    entry = splits[split]
-    require(isinstance(entry, dict), manifest, where, "expected an object with 'n' and 'shards'")
-    n, shards = entry.get("n"), entry.get("shards")
-    require(_is_int(n) and n >= 0, manifest, f"{where}.n", f"expected a count >= 0, found {n!r}")
-    require(
-        isinstance(shards, list) and all(isinstance(s, str) and s for s in shards),
-        manifest,
-        f"{where}.shards",
-        "expected a list of shard names",
-    )
-    require(n == 0 or len(shards) > 0, manifest, f"{where}.shards", f"{n} examples but no shards")
-    return SplitInfo(n=n, shards=tuple(shards))
 
 
 def _shard_file(dataset: PreparedDataset, shard: str, kind: str) -> Path:
@@ -378,7 +159,7 @@ def open_inputs(dataset: PreparedDataset, split: str, labels: list[np.ndarray]) 
     """Memory-mapped input shards of ``split``, checked against their label shards."""
     dtype = np.dtype(INPUT_DTYPES[dataset.modality])
     arrays = []
-    for shard, y in zip(dataset.split(split).shards, labels, strict=False):
+    for shard, y in zip(dataset.split(split).shards, labels, strict=True):
         path = _shard_file(dataset, shard, "x")
         x = _load_shard(path)
         require(
@@ -454,7 +235,8 @@ def load_metadata(dataset: PreparedDataset, split: str) -> pd.DataFrame:
         raise InputError(
             path,
             f"line {lines[i]}",
-            f"expected shard {expected_shard[i]} offset {expected_offset[i]}, found {rows['shard'][i]} offset {rows['offset'][i]}",
+            f"expected shard {expected_shard[i]} offset {expected_offset[i]}, "
+            f"found {rows['shard'][i]} offset {rows['offset'][i]}",
         )
     return rows if view_rows is None else rows.iloc[view_rows].reset_index(drop=True)
 
@@ -473,19 +255,21 @@ class ShardRows:
     files (see the module contract). Thread-safe: every read names its own file offset."""
 
     def __init__(self, shards: list[np.ndarray]) -> None:
+        self.paths: list[Path] = []
+        offsets = []
         for shard in shards:
-            ok = isinstance(shard, np.memmap) and shard.flags.c_contiguous
-            require(
-                ok,
-                getattr(shard, "filename", "shard"),
-                None,
-                "expected a memory-mapped .npy array stored row by row (C order)",
-            )
+            if not (isinstance(shard, np.memmap) and shard.filename and shard.flags.c_contiguous):
+                raise InputError(
+                    getattr(shard, "filename", None) or "shard",
+                    None,
+                    "expected a memory-mapped .npy array stored row by row (C order)",
+                )
+            self.paths.append(Path(shard.filename))
+            offsets.append(shard.offset)
         self.dtype = shards[0].dtype if shards else np.dtype(np.float32)
         self.row_shape: tuple[int, ...] = shards[0].shape[1:] if shards else ()
         self.row_bytes = self.dtype.itemsize * int(np.prod(self.row_shape))
-        self.paths = [Path(shard.filename) for shard in shards]
-        self.offsets = np.array([shard.offset for shard in shards], dtype=np.int64)
+        self.offsets = np.array(offsets, dtype=np.int64)
         self.bounds = np.cumsum([0] + [len(shard) for shard in shards])
         self.n = int(self.bounds[-1])
         self._files = [os.open(path, os.O_RDONLY) for path in self.paths]
@@ -508,9 +292,10 @@ class ShardRows:
         first = np.flatnonzero(np.concatenate([[True], (np.diff(rows) != 1) | (np.diff(shard) != 0)]))
         last = np.append(first[1:], len(rows))
         where = self.offsets[shard[first]] + (rows[first] - self.bounds[shard[first]]) * self.row_bytes
-        view = memoryview(buffer.reshape(-1).view(np.uint8))
+        view = buffer.reshape(-1).view(np.uint8).data  # the buffer's bytes, written in place
+        # One entry per run of consecutive rows in each list.
         for k, offset, a, b in zip(
-            shard[first].tolist(), where.tolist(), first.tolist(), last.tolist(), strict=False
+            shard[first].tolist(), where.tolist(), first.tolist(), last.tolist(), strict=True
         ):
             size = (b - a) * self.row_bytes
             if os.preadv(self._files[k], [view[a * self.row_bytes : b * self.row_bytes]], offset) != size:

@@ -18,6 +18,9 @@ Contract:
   accumulated shard by shard, so the targets are never all held at once). The caller writes it as
   ``dataset.json`` (``biodl.core.files.write_json``) only once the shard folder is in place: its presence
   means the dataset is complete.
+- ``PreparedFiles`` (``dataset``, ``metadata``, ``shards``) and ``ImageFiles`` (plus ``preview``)
+  name where a preparation step writes: the preparing rule's outputs, or ``in_folder(folder)``
+  (``dataset.json``, ``metadata.tsv``, ``shards/``, ``preview.png`` in one folder).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import logging
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,32 @@ log = logging.getLogger(__name__)
 
 SHARD_FOLDER = "shards"
 CLASSIFICATION_TASKS = ("binary", "multiclass", "multilabel")
+
+
+@dataclass(frozen=True)
+class PreparedFiles:
+    """Where one dataset is prepared."""
+
+    dataset: Path  # dataset.json, written last: its presence means the dataset is complete
+    metadata: Path  # metadata.tsv
+    shards: Path  # the folder of shards, built in a temporary folder and moved in place
+
+    @classmethod
+    def in_folder(cls, folder: str | PathLike[str]) -> PreparedFiles:
+        folder = Path(folder)
+        return cls(folder / "dataset.json", folder / "metadata.tsv", folder / SHARD_FOLDER)
+
+
+@dataclass(frozen=True)
+class ImageFiles(PreparedFiles):
+    """Where an image dataset is prepared: the prepared files and the tiling preview."""
+
+    preview: Path  # preview.png
+
+    @classmethod
+    def in_folder(cls, folder: str | PathLike[str]) -> ImageFiles:
+        files = PreparedFiles.in_folder(folder)
+        return cls(files.dataset, files.metadata, files.shards, Path(folder) / "preview.png")
 
 
 class ShardWriter:
@@ -203,8 +234,9 @@ def check_splits(writer: ShardWriter, task: str, source: str) -> None:
             raise InputError(
                 source,
                 f"split {split!r}",
-                f"holds only the class {next(iter(writer.labels[split]), None)!r} (examples per split and class: "
-                f"{counts}); expected at least two classes in every split, so that it can be evaluated",
+                f"holds only the class {next(iter(writer.labels[split]), None)!r} (examples per split "
+                f"and class: {counts}); expected at least two classes in every split, so that it can "
+                "be evaluated",
             )
 
 
@@ -221,7 +253,7 @@ def close_dataset(
     description = {**description, "splits": split_summary}
     if description["task"] == "regression":
         std = writer.train_targets.std()
-        flat = [t for t, s in zip(description["targets"], std, strict=False) if not s > 0]
+        flat = [t for t, s in zip(description["targets"], std, strict=True) if not s > 0]
         if flat:
             raise InputError(
                 source,

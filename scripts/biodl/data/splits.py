@@ -70,7 +70,8 @@ def parse_holdouts(
                 raise InputError(
                     "config",
                     f"{key}.{split}",
-                    f"chromosome {region.chrom!r} is not in the genome (known: {', '.join(sorted(chrom_sizes)[:10])})",
+                    f"chromosome {region.chrom!r} is not in the genome "
+                    f"(known: {', '.join(sorted(chrom_sizes)[:10])})",
                 )
     for v in holdouts["validation"]:
         for t in holdouts["test"]:
@@ -128,7 +129,7 @@ def stratified_random(
             random_state=seed,
         )
     except ValueError as error:
-        counts = dict(zip(*np.unique(strata, return_counts=True), strict=False))
+        counts = dict(zip(*np.unique(strata, return_counts=True), strict=True))
         raise InputError(
             source,
             None,

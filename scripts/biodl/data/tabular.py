@@ -96,7 +96,7 @@ def parse_labels(
         return y, [], list(columns), [";".join(row) for row in table[columns].to_numpy()]
     if task == "multilabel":
         y = np.column_stack([_zero_one(table[c], c, path) for c in columns])
-        texts = [";".join(c for c, v in zip(columns, row, strict=False) if v == 1) for row in y]
+        texts = [";".join(c for c, v in zip(columns, row, strict=True) if v == 1) for row in y]
         return y, list(columns), list(columns), texts
     if len(columns) != 1:
         raise InputError(

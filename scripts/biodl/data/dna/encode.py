@@ -23,7 +23,7 @@ import numpy as np
 from biodl.core.errors import InputError
 
 AmbiguousMode = Literal["zeros", "uniform", "iupac"]
-AMBIGUOUS_MODES: tuple[str, ...] = ("zeros", "uniform", "iupac")
+AMBIGUOUS_MODES: tuple[AmbiguousMode, ...] = ("zeros", "uniform", "iupac")
 
 BASES = "ACGT"
 # IUPAC ambiguity code → bases it stands for.

@@ -1,10 +1,11 @@
 """Preview of a tiling for the report: kept tiles drawn over image thumbnails.
 
 Contract:
-- ``TilingPreview(classes, max_images, max_px)`` collects, image by image, a thumbnail (shrunk
-  to at most ``max_px`` on its longer side), the kept tiles (level-0 box, class) and the tiled
-  regions with their split. It keeps only the images it may show, so memory stays bounded by a
-  few thumbnails whatever the number of images.
+- ``TilingPreview(classes, max_images, max_px)`` collects, image by image (``add(thumbnail,
+  region, split, tile_boxes, tile_classes)``), a ``Thumbnail`` (shrunk to at most ``max_px`` on
+  its longer side), the kept tiles (level-0 box, class) and the tiled regions with their split.
+  It keeps only the images it may show, so memory stays bounded by a few thumbnails whatever
+  the number of images.
 - Shown: up to ``max_images`` images, taken in turn from each split (train, validation, test)
   as the one with the most kept tiles there, so every split appears when it can.
 - ``save(path)`` draws one panel per image (tile outlines coloured by class, regions dashed and
@@ -31,6 +32,15 @@ from biodl.core.vocabulary import SPLITS
 from biodl.data.image.sources import resize
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    """A reduced view of one whole image."""
+
+    name: str  # the image's name (``ImageSource.name``)
+    pixels: np.ndarray  # (h, w, C) uint8
+    downsample: float  # level-0 pixels per thumbnail pixel
+
+
 @dataclass
 class ImagePanel:
     name: str
@@ -51,20 +61,19 @@ class TilingPreview:
 
     def add(
         self,
-        name: str,
-        thumbnail: np.ndarray,
-        downsample: float,
+        thumbnail: Thumbnail,
         region: tuple[float, float, float, float],
         split: str,
         tile_boxes: np.ndarray,
         tile_classes: np.ndarray,
     ) -> None:
-        """Record one tiled region of image ``name`` (level-0 region x, y, width, height)."""
+        """Record one tiled region (level-0 x, y, width, height) of the image ``thumbnail`` shows."""
+        name, pixels = thumbnail.name, thumbnail.pixels
         if name not in self.panels:
-            shrink = max(1.0, max(thumbnail.shape[:2]) / self.max_px)
-            height, width = (max(1, round(s / shrink)) for s in thumbnail.shape[:2])
+            shrink = max(1.0, max(pixels.shape[:2]) / self.max_px)
+            height, width = (max(1, round(s / shrink)) for s in pixels.shape[:2])
             self.panels[name] = ImagePanel(
-                name, resize(thumbnail, width, height), downsample * thumbnail.shape[1] / width
+                name, resize(pixels, width, height), thumbnail.downsample * pixels.shape[1] / width
             )
         panel = self.panels[name]
         panel.boxes.append(tile_boxes)

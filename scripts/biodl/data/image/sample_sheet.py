@@ -24,7 +24,7 @@ Contract:
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -257,7 +257,7 @@ def _check_same_image_rows(sheet: Path, rows: list[SheetRow]) -> None:
 
 
 def resolve_classes(
-    classes: list[str] | dict[str, int | list[int]] | None, sheet: SampleSheet, key: str
+    classes: Sequence[str] | Mapping[str, int | Sequence[int]] | None, sheet: SampleSheet, key: str
 ) -> tuple[list[str], dict[int, int]]:
     """Class names in order, and (mask sheets) each mask value's class number 1..K.
 
@@ -266,7 +266,7 @@ def resolve_classes(
     value in one class at most. ``key`` names the dataset in messages.
     """
     if sheet.labels_from == "mask":
-        if not isinstance(classes, dict):
+        if not isinstance(classes, Mapping):
             raise InputError(
                 "config",
                 f"{key}.classes",
@@ -277,15 +277,16 @@ def resolve_classes(
         for number, (name, values) in enumerate(classes.items(), start=1):
             for value in [values] if isinstance(values, int) else values:
                 if value in value_classes:
+                    owner = list(classes)[value_classes[value] - 1]
                     raise InputError(
                         "config",
                         f"{key}.classes.{name}",
-                        f"mask value {value} already belongs to class {list(classes)[value_classes[value] - 1]!r}",
+                        f"mask value {value} already belongs to class {owner!r}",
                     )
                 value_classes[value] = number
         names = list(classes)
     else:
-        if isinstance(classes, dict):
+        if isinstance(classes, Mapping):
             raise InputError(
                 "config",
                 f"{key}.classes",

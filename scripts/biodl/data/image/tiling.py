@@ -5,7 +5,8 @@ Contract:
   ``[x, x + footprint) × [y, y + footprint)``.
 - ``grid(start, extent, footprint, step, pad)`` gives the tile origins along one axis of a
   region: tiles wholly inside it, plus (``pad``) one overhanging the end when the last full tile
-  stops short of it. ``tile_grid`` combines two axes, row-major.
+  stops short of it. ``tile_grid(region, footprint, step, pad_right, pad_bottom)`` combines two
+  axes of a region (x, y, width, height), row-major.
 - ``tissue_mask(thumbnail, background, tile_px)`` finds tissue on a low-resolution thumbnail:
   Otsu threshold of a tissue signal (light background, RGB: HSV saturation, so grey glass,
   dust and shadows are not tissue; light background, grey: darkness; dark background:
@@ -48,9 +49,10 @@ def grid(start: int, extent: int, footprint: float, step: float, pad: bool) -> n
 
 
 def tile_grid(
-    x: int, y: int, width: int, height: int, footprint: float, step: float, pad_right: bool, pad_bottom: bool
+    region: tuple[int, int, int, int], footprint: float, step: float, pad_right: bool, pad_bottom: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Origins of every tile of a region, row by row."""
+    """Origins of every tile of a region (x, y, width, height), row by row."""
+    x, y, width, height = region
     xs = grid(x, width, footprint, step, pad_right)
     ys = grid(y, height, footprint, step, pad_bottom)
     grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")

@@ -1,2 +1,1 @@
-"""Tables: the preparation step (``prepare``), with the preprocessing fitted on the training split.
-"""
+"""Tables: the preparation step (``prepare``), with the preprocessing fitted on the training split."""

@@ -1,6 +1,7 @@
 """The table preparation step: a CSV/TSV of features and labels → scaled feature shards.
 
-Contract (``prepare_table``): from one table dataset's config (defaults filled by the schema)
+Contract (``prepare_table(spec, seed, files)``): from one table dataset's typed settings
+(``biodl.config.datasets.TableDataset``), into ``files`` (``biodl.data.shards.PreparedFiles``)
 - split the rows: with ``group_column``, whole groups drawn at random go to one split (no
   group straddles two; ``biodl.data.splits.grouped_random``); otherwise stratified at random by
   class (multilabel: by label set; regression: by target quintile), seeded from the config;
@@ -30,30 +31,32 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from biodl.config.datasets import TableDataset
 from biodl.core.errors import InputError
 from biodl.core.files import atomic_dir, write_json
 from biodl.data import splits, tabular
-from biodl.data.shards import close_dataset, writer_for
+from biodl.data.shards import PreparedFiles, close_dataset, writer_for
 
 log = logging.getLogger(__name__)
 
 MISSING_CATEGORY = "missing"
 
 
-def prepare_table(
-    name: str, spec: dict[str, Any], seed: int, dataset_json: Path, metadata_tsv: Path, shards_dir: Path
-) -> dict[str, Any]:
+def prepare_table(spec: TableDataset, seed: int, files: PreparedFiles) -> dict[str, Any]:
     """Prepare one table dataset; see the module contract. Returns the dataset description."""
-    path = Path(spec["path"])
+    path = Path(spec.path)
     table = tabular.read_table(path, "feature table")
-    label_columns = spec["label_columns"]
     y, classes, targets, label_text = tabular.parse_labels(
-        table, label_columns, spec["task"], spec.get("classes"), path
+        table,
+        list(spec.label_columns),
+        spec.task,
+        list(spec.classes) if spec.classes is not None else None,
+        path,
     )
     numeric, categorical = _feature_columns(table, spec, path)
     features = table[numeric + categorical]
-    _check_missing(features, spec["missing"], path)
-    split = _assign_splits(table, y, label_text, spec, seed, path)
+    _check_missing(features, spec.missing, path)
+    split = _assign_splits(table, y, label_text, spec, seed)
     train = split == "train"
     unseen = [c for c in features.columns if tabular.is_missing(features.loc[train, c]).all()]
     if unseen:
@@ -62,9 +65,7 @@ def prepare_table(
             f"column {unseen[0]!r}",
             "has no values in the training split, so nothing to learn or impute from",
         )
-    transformer = _preprocessing(numeric, categorical, spec["missing"]).fit(
-        _as_values(features[train], numeric)
-    )
+    transformer = _preprocessing(numeric, categorical, spec.missing).fit(_as_values(features[train], numeric))
     x = transformer.transform(_as_values(features, numeric)).astype(np.float32)
     feature_names = [n.split("__", 1)[1] for n in transformer.get_feature_names_out()]
     log.info(
@@ -79,22 +80,22 @@ def prepare_table(
         {
             "source": path.name,
             "row": table.index.to_numpy() + 2,
-            "id": table[spec["id_column"]] if "id_column" in spec else "",
-            "group": table[spec["group_column"]] if "group_column" in spec else "",
+            "id": table[spec.id_column] if spec.id_column is not None else "",
+            "group": table[spec.group_column] if spec.group_column is not None else "",
             "label": label_text,
         }
     )
-    with atomic_dir(shards_dir) as tmp_shards:
-        writer = writer_for("table", tmp_shards, spec["shard_size"])
+    with atomic_dir(files.shards) as tmp_shards:
+        writer = writer_for("table", tmp_shards, spec.shard_size)
         for name_of_split in ("train", "validation", "test"):
             rows = split == name_of_split
             writer.add(name_of_split, x[rows], y[rows], metadata[rows])
         description = close_dataset(
             writer,
             {
-                "name": name,
+                "name": spec.name,
                 "modality": "table",
-                "task": spec["task"],
+                "task": spec.task,
                 "classes": classes,
                 "targets": targets,
                 "input_shape": [x.shape[1]],
@@ -103,17 +104,17 @@ def prepare_table(
                 "preprocessing": _fitted_statistics(transformer, numeric, categorical),
             },
             str(path),
-            metadata_tsv,
+            files.metadata,
         )
-    write_json(description, dataset_json)
+    write_json(description, files.dataset)
     return description
 
 
-def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> tuple[list[str], list[str]]:
+def _feature_columns(table: pd.DataFrame, spec: TableDataset, path: Path) -> tuple[list[str], list[str]]:
     """(numeric, categorical) feature columns, checked."""
-    reserved = {*spec["label_columns"], spec.get("group_column"), spec.get("id_column")}
+    reserved = {*spec.label_columns, spec.group_column, spec.id_column}
     tabular.require_columns(table, [c for c in reserved if c], path)
-    columns = spec.get("feature_columns") or [c for c in table.columns if c not in reserved]
+    columns = list(spec.feature_columns or [c for c in table.columns if c not in reserved])
     tabular.require_columns(table, columns, path)
     overlap = sorted(set(columns) & reserved)
     if overlap:
@@ -122,9 +123,9 @@ def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> t
         )
     if not columns:
         raise InputError(path, "header", "no feature columns left after the label, group and id columns")
-    declared = spec.get("categorical_columns")
+    declared = spec.categorical_columns
     if declared is not None:
-        tabular.require_columns(table, declared, path)
+        tabular.require_columns(table, list(declared), path)
     numeric, categorical = [], []
     for column in columns:
         values = table[column]
@@ -149,7 +150,8 @@ def _feature_columns(table: pd.DataFrame, spec: dict[str, Any], path: Path) -> t
             raise InputError(
                 path,
                 f"{tabular.line_of(values, row)}, column {column!r}",
-                f"expected a number, found {values.iloc[row]!r} (list the column in categorical_columns if it holds categories)",
+                f"expected a number, found {values.iloc[row]!r} "
+                "(list the column in categorical_columns if it holds categories)",
             )
     return numeric, categorical
 
@@ -206,34 +208,37 @@ def _fitted_statistics(
     statistics: dict[str, Any] = {"numeric": numeric, "categorical": categorical}
     if numeric:
         steps = transformer.named_transformers_["numeric"]
-        statistics["median"] = dict(zip(numeric, steps["impute"].statistics_.tolist()))
+        # strict: the imputer keeps one median per numeric column, the scaler one mean and scale
+        # per column it scaled (the numeric columns and their missing-value indicators).
+        statistics["median"] = dict(zip(numeric, steps["impute"].statistics_.tolist(), strict=True))
         scaled = [
             n.split("__", 1)[1] for n in transformer.get_feature_names_out() if n.startswith("numeric__")
         ]
-        statistics["mean"] = dict(zip(scaled, steps["scale"].mean_.tolist()))
-        statistics["scale"] = dict(zip(scaled, steps["scale"].scale_.tolist()))
+        statistics["mean"] = dict(zip(scaled, steps["scale"].mean_.tolist(), strict=True))
+        statistics["scale"] = dict(zip(scaled, steps["scale"].scale_.tolist(), strict=True))
     if categorical:
         encoder = transformer.named_transformers_["categorical"]["encode"]
         statistics["categories"] = {
-            c: [str(v) for v in values] for c, values in zip(categorical, encoder.categories_)
+            c: [str(v) for v in values] for c, values in zip(categorical, encoder.categories_, strict=True)
         }
     return statistics
 
 
 def _assign_splits(
-    table: pd.DataFrame, y: np.ndarray, label_text: list[str], spec: dict[str, Any], seed: int, path: Path
+    table: pd.DataFrame, y: np.ndarray, label_text: list[str], spec: TableDataset, seed: int
 ) -> np.ndarray:
-    fractions = spec["split"]
-    if "group_column" in spec:
+    """Split per row: whole groups at random (``group_column``), else stratified by label."""
+    fractions, source = spec.split, str(Path(spec.path))
+    if spec.group_column is not None:
         return splits.grouped_random(
-            table[spec["group_column"]].tolist(),
+            table[spec.group_column].tolist(),
             None,
-            fractions["validation_fraction"],
-            fractions["test_fraction"],
+            fractions.validation_fraction,
+            fractions.test_fraction,
             seed,
-            str(path),
+            source,
         )
-    strata = splits.label_strata(spec["task"], y, np.asarray(label_text, dtype=object))
+    strata = splits.label_strata(spec.task, y, np.asarray(label_text, dtype=object))
     return splits.stratified_random(
-        strata, fractions["validation_fraction"], fractions["test_fraction"], seed, str(path)
+        strata, fractions.validation_fraction, fractions.test_fraction, seed, source
     )

@@ -7,7 +7,7 @@ from biodl.data.dna import background, encode
 
 
 def dinucleotides(codes):
-    return Counter(zip(codes[:-1].tolist(), codes[1:].tolist()))
+    return Counter(zip(codes[:-1].tolist(), codes[1:].tolist(), strict=True))
 
 
 @pytest.mark.parametrize("seed", range(20))

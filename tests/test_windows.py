@@ -49,7 +49,7 @@ def test_minus_strand_windows_match_pyfaidx_reverse_complement(tmp_path):
     assert kept["name"].tolist() == ["edge", "mid"]  # "end" runs past the chromosome end
     codes = encode.to_codes(sequence, "g.fa", "chr1")
     got = windows.gather(codes, kept["win_start"].to_numpy(), 30, encode.N_CODE)
-    for row, (start, end) in zip(got, kept[["win_start", "win_end"]].itertuples(index=False)):
+    for row, (start, end) in zip(got, kept[["win_start", "win_end"]].itertuples(index=False), strict=True):
         expected = str(fasta["chr1"][int(start) : int(end)].reverse.complement)
         assert encode.decode(encode.reverse_complement_codes(row)) == expected
 

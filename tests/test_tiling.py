@@ -26,8 +26,15 @@ def test_grid_positions(extent, footprint, step, pad, expected):
 
 
 def test_tile_grid_is_row_major_and_boxes_scale():
-    xs, ys = tiling.tile_grid(10, 20, 50, 30, 20, 15, pad_right=False, pad_bottom=True)
-    assert list(zip(xs.tolist(), ys.tolist())) == [(10, 20), (25, 20), (40, 20), (10, 35), (25, 35), (40, 35)]
+    xs, ys = tiling.tile_grid((10, 20, 50, 30), 20, 15, pad_right=False, pad_bottom=True)
+    assert list(zip(xs.tolist(), ys.tolist(), strict=True)) == [
+        (10, 20),
+        (25, 20),
+        (40, 20),
+        (10, 35),
+        (25, 35),
+        (40, 35),
+    ]
     np.testing.assert_array_equal(tiling.boxes(xs[:1], ys[:1], 20, 5), [[2, 4, 6, 8]])
 
 

@@ -1,0 +1,192 @@
+"""DNA examples from sequences given whole: FASTA files (one per class) or a table of sequences.
+
+Contract:
+- Every sequence is fitted to ``length``: a longer one is centre-cropped, a shorter one padded
+  with N on both sides (``edge: pad``) or dropped (``edge: drop``, counted in the log).
+- ``from_sequence_files(job, labels)``: every record of each class's FASTA file (an empty file
+  or record raises ``InputError``); duplicate sequences are kept once (the first). Splits are
+  stratified at random by class with the config's seed; ``negatives: shuffle`` adds ``ratio``
+  dinucleotide shuffles of each sequence, in its split; ``gc_matched`` needs a genome and is an
+  error here.
+- ``from_table(job)`` reads ``table.path`` (``biodl.data.tabular``): one column of class names
+  (binary or multiclass, negatives allowed, duplicates dropped as for files), several 0/1
+  columns (multilabel) or numbers (``task: regression``), split stratified by label set or
+  target quintile. A single column of numbers that are not all 0/1 is refused unless the task
+  is regression. It returns the dataset's ``Labelling``. A sequence's name is its table line.
+- Metadata: ``source`` the file, ``name`` the record (or table line), ``chrom`` ``.``,
+  ``start``/``end`` -1, strand ``+``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from biodl.core.errors import InputError
+from biodl.data import splits, tabular
+from biodl.data.dna import encode
+from biodl.data.dna.examples import DnaJob, Labelling, chunks, input_files, labelling
+from biodl.data.dna.fasta import open_fasta
+from biodl.data.dna.windows import drop_duplicates
+
+log = logging.getLogger(__name__)
+
+# A sequence as read: source file, record (or table line), label text, base codes.
+Record = tuple[str, str, str, np.ndarray]
+
+
+def from_sequence_files(job: DnaJob, labels: Labelling) -> None:
+    """Write the sequences of every class's FASTA file (see the module contract)."""
+    spec = job.spec
+    frame, codes = _fit_all(list(_records(job)), spec.length, spec.edge)
+    frame, codes = _dedupe_sequences(frame, codes)
+    if frame.empty:
+        raise InputError(
+            input_files(spec),
+            None,
+            f"every sequence was filtered out (shorter than length {spec.length} "
+            f"with edge: {spec.edge}, or duplicates); expected at least one to remain "
+            "(edge: pad keeps short sequences)",
+        )
+    if spec.negatives.method == "gc_matched":
+        raise InputError(
+            "config",
+            f"{spec.key}.negatives.method",
+            "gc_matched needs a genome; use shuffle for sequence files",
+        )
+    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+    frame["split"] = splits.stratified_random(
+        frame["label"].to_numpy(),
+        spec.split.validation_fraction,
+        spec.split.test_fraction,
+        job.seed,
+        spec.key,
+    )
+    _emit_with_shuffles(job, labels, frame, codes)
+
+
+def from_table(job: DnaJob) -> Labelling:
+    """Sequences from a table: one column of class names, several 0/1 columns, or numbers (regression)."""
+    spec = job.spec
+    assert spec.table is not None, "from_table reads a table"
+    settings = spec.table
+    path = Path(settings.path)
+    table = tabular.read_table(path, "sequence table")
+    label_columns = list(settings.label_columns)
+    tabular.require_columns(table, [settings.sequence_column, *label_columns], path)
+    lines = [tabular.line_of(table, i) for i in range(len(table))]
+    sequences = [
+        encode.to_codes(seq, str(path), line)
+        for line, seq in zip(lines, table[settings.sequence_column], strict=True)
+    ]
+    if settings.task == "regression" or len(label_columns) > 1:
+        task = "regression" if settings.task == "regression" else "multilabel"
+        if spec.negatives.method != "none":
+            raise InputError("config", "negatives.method", f"negatives cannot be generated for {task} tables")
+        y, classes, _, label_texts = tabular.parse_labels(table, label_columns, task, None, path)
+        labels = Labelling(classes, task)
+    else:
+        column = table[label_columns[0]]
+        numbers = pd.to_numeric(column, errors="coerce")
+        if numbers.notna().all() and not numbers.isin([0, 1]).all():
+            raise InputError(
+                path,
+                f"column {label_columns[0]!r}",
+                f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1, "
+                "or set table.task: regression to predict the numbers",
+            )
+        _, found, _, label_texts = tabular.parse_labels(
+            table, label_columns, "multiclass" if column.nunique() > 2 else "binary", None, path
+        )
+        labels = labelling(spec, found)
+    # One label text and one sequence per table row.
+    records = [
+        (str(path), line, label, seq) for line, label, seq in zip(lines, label_texts, sequences, strict=True)
+    ]
+    frame, codes = _fit_all(records, spec.length, spec.edge)
+    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+    if labels.task in ("multilabel", "regression"):
+        kept = frame["name"].map({line: i for i, line in enumerate(lines)}).to_numpy()
+        strata = splits.label_strata(labels.task, y[kept], frame["label"].to_numpy())
+        frame["split"] = splits.stratified_random(
+            strata, spec.split.validation_fraction, spec.split.test_fraction, job.seed, str(path)
+        )
+        job.emit(frame, encode.one_hot(codes, spec.ambiguous), labels, y=y[kept])
+        return labels
+    frame, codes = _dedupe_sequences(frame, codes)
+    frame["split"] = splits.stratified_random(
+        frame["label"].to_numpy(),
+        spec.split.validation_fraction,
+        spec.split.test_fraction,
+        job.seed,
+        str(path),
+    )
+    _emit_with_shuffles(job, labels, frame, codes)
+    return labels
+
+
+def fit_length(codes: np.ndarray, length: int) -> np.ndarray:
+    """Centre-crop a longer sequence or N-pad a shorter one to ``length``."""
+    if len(codes) >= length:
+        start = (len(codes) - length) // 2
+        return codes[start : start + length]
+    left = (length - len(codes)) // 2
+    return np.concatenate(
+        [
+            np.full(left, encode.N_CODE, np.uint8),
+            codes,
+            np.full(length - len(codes) - left, encode.N_CODE, np.uint8),
+        ]
+    )
+
+
+def _records(job: DnaJob) -> Iterator[Record]:
+    assert job.spec.sequences is not None, "from_sequence_files reads sequence files"
+    for label, path in job.spec.sequences.items():
+        fasta = open_fasta(path, job.index_dir / label)
+        if not len(fasta.keys()):
+            raise InputError(path, None, "no FASTA records found")
+        for record in fasta.keys():
+            sequence = fasta[record][:]
+            if not len(sequence):
+                raise InputError(
+                    path,
+                    f"record {record!r}",
+                    "has no sequence; expected lines of sequence after its '>' line",
+                )
+            yield str(path), record, label, encode.to_codes(sequence, str(path), record)
+
+
+def _fit_all(records: list[Record], length: int, edge: str) -> tuple[pd.DataFrame, np.ndarray]:
+    rows, codes, short = [], [], 0
+    for source, record, label, seq in records:
+        if len(seq) < length and edge == "drop":
+            short += 1
+            continue
+        rows.append((source, record, label))
+        codes.append(fit_length(seq, length))
+    if short:
+        log.info("dropped %d sequence(s) shorter than %d bp (edge: drop)", short, length)
+    frame = pd.DataFrame(rows, columns=["source", "name", "label"])
+    return frame, np.stack(codes) if codes else np.empty((0, length), np.uint8)
+
+
+def _emit_with_shuffles(job: DnaJob, labels: Labelling, frame: pd.DataFrame, codes: np.ndarray) -> None:
+    """Write the sequences chunk by chunk, each chunk followed by its shuffles (``negatives: shuffle``)."""
+    ambiguous = job.spec.ambiguous
+    for part in chunks(len(frame), job.writer.shard_size):
+        rows = frame.iloc[part].reset_index(drop=True)
+        job.emit(rows, encode.one_hot(codes[part], ambiguous), labels)
+        if job.spec.negatives.method == "shuffle":
+            shuffled_rows, shuffled = job.shuffled(rows, codes[part], labels.classes[0])
+            job.emit(shuffled_rows, encode.one_hot(shuffled, ambiguous), labels)
+
+
+def _dedupe_sequences(frame: pd.DataFrame, codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    frame = frame.assign(sequence_key=[row.tobytes() for row in codes], row=np.arange(len(frame)))
+    kept = drop_duplicates(frame, ["sequence_key"])
+    return kept.drop(columns=["sequence_key", "row"]), codes[kept["row"].to_numpy()]

@@ -1,0 +1,221 @@
+"""biodl.data.dna.from_sequences: sequences from FASTA files per class or from a table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from dna_fixtures import load_split, run, write_sequence_files
+
+from biodl.core.errors import InputError
+from biodl.data.dna import encode
+from biodl.data.dna.from_sequences import fit_length
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Config paths are relative to the working directory, as in a Snakemake run."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_sequences_are_centre_cropped_or_padded_with_n():
+    codes = encode.to_codes("AACCGGTT", "x", "r")
+    assert encode.decode(fit_length(codes, 4)) == "CCGG"
+    assert encode.decode(fit_length(codes, 11)) == "NAACCGGTTNN"
+    assert encode.decode(fit_length(codes, 8)) == "AACCGGTT"
+
+
+def test_sequence_files_with_shuffled_negatives_keep_shuffles_in_their_positives_split(tmp_path):
+    write_sequence_files(tmp_path)
+    out, description, metadata = run(
+        tmp_path,
+        {
+            "modality": "dna",
+            "sequences": {"bound": "pos.fa"},
+            "length": 80,
+            "edge": "pad",
+            "ambiguous": "uniform",
+            "negatives": {"method": "shuffle", "ratio": 2},
+        },
+    )
+    assert description["ambiguous"] == "uniform" and description["input_shape"] == [80, 4]
+    positives = metadata[metadata["label"] == "bound"]
+    assert "copy" not in set(positives["name"]) and len(positives) == 61
+    shuffles = metadata[metadata["source"] == "dinucleotide_shuffle"]
+    assert len(shuffles) == 2 * len(positives)
+    split_of = dict(zip(positives["name"], positives["split"], strict=True))
+    for row in shuffles.itertuples():
+        assert row.split == split_of[row.name.split("_shuffle")[0]]
+    x, _ = load_split(out, description, "train")
+    train = metadata[metadata["split"] == "train"].reset_index(drop=True)
+    short = train.index[train["name"] == "short"]
+    if len(short):
+        assert x[short[0]][:20].tolist() == [[1, 1, 1, 1]] * 20  # N padding, 'uniform' mode
+
+
+def test_short_sequences_are_dropped_with_edge_drop(tmp_path):
+    write_sequence_files(tmp_path)
+    _, _, metadata = run(
+        tmp_path,
+        {
+            "modality": "dna",
+            "sequences": {"bound": "pos.fa"},
+            "length": 80,
+            "negatives": {"method": "shuffle"},
+        },
+    )
+    assert "short" not in set(metadata["name"]) and (metadata["chrom"] == ".").all()
+
+
+def test_two_sequence_files_make_a_binary_task_in_config_order(tmp_path):
+    write_sequence_files(tmp_path)
+    rng = np.random.default_rng(4)
+    others = [(f"neg{i}", "".join(rng.choice(list("ACGT"), 80))) for i in range(60)]
+    (tmp_path / "neg.fa").write_text("".join(f">{n}\n{s}\n" for n, s in others))
+    out, description, metadata = run(
+        tmp_path, {"modality": "dna", "sequences": {"unbound": "neg.fa", "bound": "pos.fa"}, "length": 80}
+    )
+    assert description["classes"] == ["unbound", "bound"] and description["targets"] == ["bound"]
+    for split in ("train", "validation", "test"):
+        _, y = load_split(out, description, split)
+        rows = metadata[metadata["split"] == split]
+        np.testing.assert_array_equal(y[:, 0], (rows["label"] == "bound").to_numpy())
+
+
+def test_gc_matched_negatives_need_a_genome(tmp_path):
+    write_sequence_files(tmp_path)
+    with pytest.raises(InputError) as caught:
+        run(
+            tmp_path,
+            {
+                "modality": "dna",
+                "sequences": {"b": "pos.fa"},
+                "length": 80,
+                "negatives": {"method": "gc_matched"},
+            },
+        )
+    assert caught.value.where == "datasets.d.negatives.method" and "needs a genome" in caught.value.problem
+
+
+def test_bad_character_in_a_sequence_file_names_the_record(tmp_path):
+    (tmp_path / "pos.fa").write_text(">ok\nACGT\n>bad\nACXT\n")
+    with pytest.raises(InputError, match=r"pos.fa, record 'bad', position 3: invalid character 'X'"):
+        run(
+            tmp_path,
+            {
+                "modality": "dna",
+                "sequences": {"a": "pos.fa"},
+                "length": 4,
+                "negatives": {"method": "shuffle"},
+            },
+        )
+    assert not (tmp_path / "out" / "dataset.json").exists() and not (tmp_path / "out" / "shards").exists()
+
+
+def test_multilabel_table(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [("".join(rng.choice(list("ACGT"), 30)), i % 2, (i // 2) % 2) for i in range(80)]
+    pd.DataFrame(rows, columns=["seq", "tf_a", "tf_b"]).to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    out, description, metadata = run(
+        tmp_path,
+        {
+            "modality": "dna",
+            "length": 30,
+            "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["tf_a", "tf_b"]},
+        },
+    )
+    assert description["task"] == "multilabel" and description["targets"] == ["tf_a", "tf_b"]
+    x, y = load_split(out, description, "test")
+    test = metadata[metadata["split"] == "test"]
+    expected = np.array(
+        [[rows[int(n.split()[1]) - 2][1], rows[int(n.split()[1]) - 2][2]] for n in test["name"]]
+    )
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_class_table_with_shuffled_negatives(tmp_path):
+    rng = np.random.default_rng(3)
+    sequences = ["".join(rng.choice(list("ACGT"), 40)) for _ in range(90)]
+    labels = ["enhancer" if i % 3 else "promoter" for i in range(90)]
+    pd.DataFrame({"seq": sequences, "kind": labels}).to_csv(tmp_path / "t.csv", index=False)
+    out, description, metadata = run(
+        tmp_path,
+        {
+            "modality": "dna",
+            "length": 40,
+            "negatives": {"method": "shuffle", "label": "shuffled"},
+            "table": {"path": "t.csv", "sequence_column": "seq", "label_columns": ["kind"]},
+        },
+    )
+    assert description["task"] == "multiclass"
+    assert description["classes"] == ["shuffled", "enhancer", "promoter"] == description["targets"]
+    assert (metadata["label"] == "shuffled").sum() == 90
+    _, y = load_split(out, description, "train")
+    train = metadata[metadata["split"] == "train"]
+    np.testing.assert_array_equal(
+        y.argmax(1), train["label"].map({"shuffled": 0, "enhancer": 1, "promoter": 2})
+    )
+
+
+def test_regression_table_keeps_measured_values_and_training_scaling(tmp_path):
+    rng = np.random.default_rng(2)
+    sequences = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(100)]
+    activity = [seq.count("G") + 0.1 * i for i, seq in enumerate(sequences)]
+    pd.DataFrame({"seq": sequences, "activity": activity}).to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    out, description, metadata = run(
+        tmp_path,
+        {
+            "modality": "dna",
+            "length": 30,
+            "table": {
+                "path": "t.tsv",
+                "sequence_column": "seq",
+                "label_columns": ["activity"],
+                "task": "regression",
+            },
+        },
+    )
+    assert (
+        description["task"] == "regression"
+        and description["classes"] == []
+        and description["targets"] == ["activity"]
+    )
+    _, y = load_split(out, description, "train")
+    assert description["target_mean"] == pytest.approx([y.mean()], rel=1e-5)
+    assert description["target_std"] == pytest.approx([y.std()], rel=1e-4)
+    test = metadata[metadata["split"] == "test"]
+    _, y_test = load_split(out, description, "test")
+    np.testing.assert_allclose(
+        y_test[:, 0], [activity[int(n.split()[1]) - 2] for n in test["name"]], rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ("seq\tlabel\nACGT\ta\n", "column(s) ['activity'] not found"),
+        (
+            "seq\tactivity\tlabel\nACGT\t0\t1\nACGT\t2\t0\n",
+            "line 3, column 'activity': multi-label columns hold 0, 1 or an empty cell",
+        ),
+        ("seq\tactivity\nACGT\t0.31\nACGA\t1.7\n", "column 'activity': holds continuous values (2 distinct)"),
+    ],
+)
+def test_bad_tables_name_column_and_line(tmp_path, table, expected):
+    (tmp_path / "t.tsv").write_text(table)
+    with pytest.raises(InputError) as caught:
+        columns = ["activity", "label"] if "label" in table else ["activity"]
+        run(
+            tmp_path,
+            {
+                "modality": "dna",
+                "length": 4,
+                "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": columns},
+            },
+        )
+    assert expected in str(caught.value)
+
+
+def test_negatives_are_refused_for_regression_tables(tmp_path):
+    (tmp_path / "t.tsv").write_text("seq\tactivity\nACGT\t0.5\nACGA\t1.7\n")
+    table = {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["activity"], "task": "regression"}
+    with pytest.raises(InputError, match="negatives cannot be generated for regression tables"):
+        run(tmp_path, {"modality": "dna", "length": 4, "negatives": {"method": "shuffle"}, "table": table})
