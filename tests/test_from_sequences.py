@@ -80,6 +80,42 @@ def test_two_sequence_files_make_a_binary_task_in_config_order(tmp_path):
         np.testing.assert_array_equal(y[:, 0], (rows["label"] == "bound").to_numpy())
 
 
+def test_classes_choose_the_positive_class_of_a_table_of_strand_labels(tmp_path):
+    rng = np.random.default_rng(5)
+    sequences = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(80)]
+    labels = ["+" if i % 2 else "-" for i in range(80)]
+    pd.DataFrame({"seq": sequences, "strand": labels}).to_csv(tmp_path / "t.csv", index=False)
+    table = {"path": "t.csv", "sequence_column": "seq", "label_columns": ["strand"]}
+    _, sorted_order, _ = run(tmp_path, {"modality": "dna", "length": 30, "table": table})
+    assert sorted_order["classes"] == ["+", "-"] and sorted_order["targets"] == ["-"]  # the default: sorted
+    out, chosen, metadata = run(
+        tmp_path, {"modality": "dna", "length": 30, "table": table, "classes": ["-", "+"]}
+    )
+    assert chosen["classes"] == ["-", "+"] and chosen["targets"] == ["+"]
+    _, y = load_split(out, chosen, "train")
+    np.testing.assert_array_equal(
+        y[:, 0], (metadata[metadata["split"] == "train"]["label"] == "+").to_numpy()
+    )
+    with pytest.raises(
+        InputError, match=r"classes: expected an order of the dataset's classes \['\+', '-'\]"
+    ):
+        run(tmp_path, {"modality": "dna", "length": 30, "table": table, "classes": ["-", "promoter"]})
+
+
+def test_classes_order_sequence_files_and_their_negatives(tmp_path):
+    write_sequence_files(tmp_path)
+    spec = {
+        "modality": "dna",
+        "sequences": {"bound": "pos.fa"},
+        "length": 80,
+        "negatives": {"method": "shuffle"},
+    }
+    _, default, _ = run(tmp_path, spec)
+    assert default["classes"] == ["background", "bound"]
+    _, reordered, _ = run(tmp_path, {**spec, "classes": ["bound", "background"]})
+    assert reordered["classes"] == ["bound", "background"] and reordered["targets"] == ["background"]
+
+
 def test_gc_matched_negatives_need_a_genome(tmp_path):
     write_sequence_files(tmp_path)
     with pytest.raises(InputError) as caught:

@@ -96,6 +96,10 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             f"{key}.split",
             "genome input holds out whole chromosomes or regions: set split.validation and split.test",
         )
+    if "classes" in spec and spec.get("table", {}).get("task") == "regression":
+        raise InputError(
+            "config", f"{key}.classes", "classes order the class names of a classification, not regression"
+        )
     if spec["negatives"]["method"] == "shuffle" and spec["negatives"]["ratio"] != int(
         spec["negatives"]["ratio"]
     ):

@@ -105,6 +105,7 @@ class DnaDataset(DatasetSettings):
     anchor: Literal["auto", "centre"]
     edge: Literal["drop", "pad"]
     ambiguous: Literal["zeros", "uniform", "iupac"]
+    classes: tuple[str, ...] | None  # the class order (the last is the positive class of a binary task)
     shard_size: int
     negatives: Negatives
     split: HoldoutSplit

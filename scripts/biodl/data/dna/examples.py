@@ -3,9 +3,10 @@
 Contract:
 - ``labelling(spec, configured)`` gives the classes of a dataset whose class names come from
   the config (regions or sequence files) or a table's label column: the negative label first
-  when negatives are generated, then the configured classes in order; two classes make a binary
-  task (the second class is the positive one), more a multiclass task. A negative label that is
-  also a class, or a single class without negatives, raises ``InputError``.
+  when negatives are generated, then the configured classes in order, unless ``spec.classes``
+  gives the order (it must name exactly these classes); two classes make a binary task (the
+  second class is the positive one), more a multiclass task. A negative label that is also a
+  class, a single class without negatives, or ``classes`` naming other classes raises ``InputError``.
 - ``Labelling.targets(labels)`` turns label texts into float32 targets: binary ``(n, 1)`` with 1
   for ``classes[1]``, multiclass one-hot over ``classes``.
 - ``input_files(spec)`` names the user's files of a dataset, as written in the config, for messages.
@@ -69,6 +70,14 @@ def labelling(spec: DnaDataset, configured: Sequence[str]) -> Labelling:
         raise InputError(
             "config", "negatives", "a single class needs negatives (method: shuffle or gc_matched)"
         )
+    if spec.classes is not None:
+        if sorted(spec.classes) != sorted(classes):
+            raise InputError(
+                "config",
+                f"datasets.{spec.name}.classes",
+                f"expected an order of the dataset's classes {classes}, found {list(spec.classes)}",
+            )
+        classes = list(spec.classes)
     return Labelling(classes, "binary" if len(classes) == 2 else "multiclass")
 
 

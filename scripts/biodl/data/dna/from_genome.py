@@ -142,7 +142,7 @@ def _write_windows(job: DnaJob, labels: Labelling, genome: Genome, windows: pd.D
             if shuffle:
                 codes = gather(chrom_codes, starts, length, encode.N_CODE)
                 codes[minus] = encode.reverse_complement_codes(codes[minus])
-                shuffled_rows, shuffled = job.shuffled(rows, codes, labels.classes[0])
+                shuffled_rows, shuffled = job.shuffled(rows, codes, job.spec.negatives.label)
                 job.emit(shuffled_rows, encode.one_hot(shuffled, spec.ambiguous), labels)
 
 

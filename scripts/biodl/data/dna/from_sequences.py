@@ -182,7 +182,7 @@ def _emit_with_shuffles(job: DnaJob, labels: Labelling, frame: pd.DataFrame, cod
         rows = frame.iloc[part].reset_index(drop=True)
         job.emit(rows, encode.one_hot(codes[part], ambiguous), labels)
         if job.spec.negatives.method == "shuffle":
-            shuffled_rows, shuffled = job.shuffled(rows, codes[part], labels.classes[0])
+            shuffled_rows, shuffled = job.shuffled(rows, codes[part], job.spec.negatives.label)
             job.emit(shuffled_rows, encode.one_hot(shuffled, ambiguous), labels)
 
 
