@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from biodl.core.errors import require
+from biodl.core.errors import InputError, require
 from biodl.core.files import write_tsv
 from biodl.data.format import read_manifest
 from biodl.evaluation.metrics import ALL, HEADLINE_METRICS, headline_keys, metric_row, read_metrics
@@ -99,12 +99,8 @@ def summarize(
 def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str, ...]]:
     manifest, raw = read_manifest(dataset_path)
     targets = raw.get("targets")
-    require(
-        isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets),
-        manifest,
-        "targets",
-        f"expected a non-empty list of names, found {targets!r}",
-    )
+    if not (isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets)):
+        raise InputError(manifest, "targets", f"expected a non-empty list of names, found {targets!r}")
     return raw["task"], tuple(targets)
 
 

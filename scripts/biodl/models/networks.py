@@ -36,7 +36,7 @@ from biodl.config.models import (
     MlpModel,
     NetworkModel,
 )
-from biodl.core.errors import require
+from biodl.core.errors import InputError, require
 from biodl.models.augmentation import dna_augmentation, image_augmentation
 
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
@@ -119,12 +119,12 @@ def build_model(
         x = dna_augmentation(settings.augmentation, inputs)
         x = _convolutions(settings, x, weights, dims=1)
     elif isinstance(settings, Cnn2dModel):
-        require(
-            normalization is not None,
-            source,
-            "normalization",
-            "a cnn2d model needs the training split's channel mean and standard deviation",
-        )
+        if normalization is None:
+            raise InputError(
+                source,
+                "normalization",
+                "a cnn2d model needs the training split's channel mean and standard deviation",
+            )
         _check_pooling(model_name, settings.conv_layers, min(input_shape[:2]))
         inputs = keras.Input(shape=tuple(input_shape), name="tile")
         x = image_augmentation(settings.augmentation, inputs, square=input_shape[0] == input_shape[1])

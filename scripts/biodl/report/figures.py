@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import LegendLocType
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
@@ -128,7 +130,7 @@ def _curve_targets(
         yield target, y_true.astype(np.int64), y_score, colour
 
 
-def _legend(ax: Axes, loc: str) -> None:
+def _legend(ax: Axes, loc: LegendLocType) -> None:
     entries = len(ax.get_legend_handles_labels()[1])
     if entries > LEGEND_INSIDE_MAX:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
@@ -282,6 +284,7 @@ def plot_scatter(scores: Scores, path: str | PathLike[str], title: str | None = 
 
 def read_history(history: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     """A training history (``history.tsv`` path or frame), checked for epoch, loss, val_loss."""
+    source: str | Path
     if isinstance(history, pd.DataFrame):
         frame, source = history, "history"
     else:

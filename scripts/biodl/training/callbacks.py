@@ -148,8 +148,9 @@ class TensorBoardScalars(keras.callbacks.Callback):
         }
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
         for column in self.columns:
-            if column not in (logs or {}):
+            if column not in logs:
                 continue
             run, name = ("validation", column[4:]) if column.startswith("val_") else ("train", column)
             with self.writers[run].as_default():

@@ -62,7 +62,8 @@ class Checkpoint:
         }
         with atomic_path(self.path) as tmp:
             with open(tmp, "wb") as handle:
-                np.savez(handle, state=np.array(json.dumps(saved.state)), **arrays)
+                # No object arrays, so the file loads with allow_pickle=False (see the contract).
+                np.savez(handle, allow_pickle=False, state=np.array(json.dumps(saved.state)), **arrays)
 
     def load(self, expected_fingerprint: str) -> Saved | None:
         if not self.path.exists():

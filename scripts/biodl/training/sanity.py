@@ -23,7 +23,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biodl.config.models import Cnn1dModel, Cnn2dModel, MlpModel, NetworkModel
+from biodl.config.models import (
+    Cnn1dModel,
+    Cnn2dModel,
+    DnaAugmentation,
+    ImageAugmentation,
+    MlpModel,
+    NetworkModel,
+)
 from biodl.config.settings import SanitySettings
 from biodl.core.errors import require
 from biodl.core.files import write_tsv
@@ -50,12 +57,19 @@ def unregularised(settings: NetworkModel) -> NetworkModel:
         changes["conv_layers"] = tuple(
             dataclasses.replace(layer, dropout=0) for layer in settings.conv_layers
         )
-        augmentation = dataclasses.asdict(settings.augmentation)
-        off = {key: False if isinstance(value, bool) else 0 for key, value in augmentation.items()}
-        changes["augmentation"] = dataclasses.replace(settings.augmentation, **off)
+        changes["augmentation"] = _no_augmentation(settings.augmentation)
     if isinstance(settings, MlpModel):
         changes["input_dropout"] = 0
     return dataclasses.replace(settings, **changes)
+
+
+def _no_augmentation(
+    augmentation: DnaAugmentation | ImageAugmentation,
+) -> DnaAugmentation | ImageAugmentation:
+    """Every augmentation switched off (every field named, so a new one cannot be missed)."""
+    if isinstance(augmentation, DnaAugmentation):
+        return DnaAugmentation(reverse_complement=False, shift=0, average_strands=False)
+    return ImageAugmentation(flips=False, rotations=False, shift=0, brightness=0, contrast=0)
 
 
 def overfit_check(

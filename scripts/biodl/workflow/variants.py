@@ -120,7 +120,9 @@ FAMILY_NAME = re.compile(r"(?P<model>.+)\.(?P<word>seed|fold|trial)\d+")
 
 def _family_word(parent: Variant) -> str:
     """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a search's trials."""
-    return FAMILY_NAME.fullmatch(parent.members[0])["word"]
+    form = FAMILY_NAME.fullmatch(parent.members[0])
+    assert form is not None, "members and trials are named in FAMILY_NAME's form by this module"
+    return form["word"]
 
 
 def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) -> None:
@@ -128,7 +130,9 @@ def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) ->
     matches those by their form: the word and any number)."""
     for name in config["models"]:
         form = FAMILY_NAME.fullmatch(name)
-        parent = variants.get(form["model"]) if form else None
+        if form is None:
+            continue
+        parent = variants.get(form["model"])
         if parent is None or not parent.members or _family_word(parent) != form["word"]:
             continue
         role = "trial" if parent.role == "search" else "member"
@@ -317,7 +321,7 @@ def _draw(rng: np.random.Generator, distribution: dict[str, list[Any]]) -> Any:
 
 def evaluated_runs(config: dict[str, Any], variants: dict[str, Variant]) -> list[tuple[str, str]]:
     """Every (dataset, name) evaluated on test (see the module contract)."""
-    result = []
+    result: list[tuple[str, str]] = []
     for dataset, model in runs(config):
         variant = variants[model]
         if variant.role == "ensemble":
