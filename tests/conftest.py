@@ -67,7 +67,7 @@ def write_dataset(
     classes = CLASSES[task]
     targets = classes[1:] if task == "binary" else classes
     splits, rows = {}, []
-    for split, n in zip(("train", "validation", "test"), sizes, strict=False):
+    for split, n in zip(("train", "validation", "test"), sizes, strict=True):
         y = _labels(task, n, rng)
         x = _sequences(task, y, length, ambiguous, rng)
         shards = []
@@ -114,7 +114,7 @@ def _label_text(task: str, classes: list[str], label: np.ndarray) -> str:
         return classes[int(label[0])]
     if task == "multiclass":
         return classes[int(label.argmax())]
-    return ";".join(c for c, v in zip(classes, label, strict=False) if v)
+    return ";".join(c for c, v in zip(classes, label, strict=True) if v)
 
 
 @pytest.fixture

@@ -332,7 +332,7 @@ def test_bootstrap_intervals_are_reproducible_and_depend_on_the_seed() -> None:
 def test_intervals_are_given_for_the_headline_metrics_only_and_contain_the_estimate() -> None:
     metrics = evaluate(_noisy_binary(200, seed=2), bootstrap=400, seed=3)
     intervals = _intervals(metrics)
-    assert list(zip(intervals["metric"], intervals["target"], strict=False)) == [
+    assert list(zip(intervals["metric"], intervals["target"], strict=True)) == [
         ("auroc", "bound"),
         ("auprc", "bound"),
         ("f1", "bound"),
@@ -374,7 +374,7 @@ def test_multiclass_headline_intervals_cover_the_macro_rows_and_top1_accuracy() 
     labels = rng.integers(0, 3, 90)
     probs = _softmax(rng.normal(size=(90, 3)) + 1.2 * np.eye(3)[labels])
     metrics = evaluate(Scores("multiclass", ("a", "b", "c"), np.eye(3)[labels], probs), bootstrap=200, seed=1)
-    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=False)) == [
+    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=True)) == [
         ("auroc", "macro"),
         ("auprc", "macro"),
         ("f1", "macro"),
@@ -409,7 +409,7 @@ def test_regression_metrics_equal_scipy_and_scikit_learn() -> None:
         skm.r2_score(truth, predicted, multioutput="uniform_average")
     )
     assert value(metrics, "mse", "macro") == pytest.approx(skm.mean_squared_error(truth, predicted))
-    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=False)) == [
+    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=True)) == [
         (m, "macro") for m in HEADLINE_METRICS["regression"]
     ]
     for metric in HEADLINE_METRICS["regression"]:

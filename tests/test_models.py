@@ -192,8 +192,8 @@ def test_weights_depend_only_on_the_seed() -> None:
         ).get_weights()
 
     first, again, other = weights(1), weights(1), weights(2)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=False))
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=False))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
 def test_task_outputs_cover_every_dataset_task() -> None:
@@ -305,12 +305,12 @@ def test_dna_augmentation_reverse_complements_and_shifts_in_training_only() -> N
     np.testing.assert_array_equal(shift(x, training=False), x)
     flipped = np.asarray(rc(x, training=True))
     # A, C, G, T: the complement is the reversed channel order (see biodl.data.dna.encode).
-    reverse = [np.array_equal(f, s[::-1, ::-1]) for f, s in zip(flipped, x, strict=False)]
-    assert all(r or np.array_equal(f, s) for r, f, s in zip(reverse, flipped, x, strict=False))
+    reverse = [np.array_equal(f, s[::-1, ::-1]) for f, s in zip(flipped, x, strict=True)]
+    assert all(r or np.array_equal(f, s) for r, f, s in zip(reverse, flipped, x, strict=True))
     assert 16 < sum(reverse) < 48
     moved = np.asarray(shift(x, training=True))
     shifts = []
-    for m, s in zip(moved, x, strict=False):
+    for m, s in zip(moved, x, strict=True):
         found = [
             k
             for k in range(-3, 4)

@@ -1,4 +1,5 @@
-"""biodl.report.figures: every figure is a readable, non-empty PNG written atomically, with the right panels."""
+"""biodl.report.figures: every figure is a readable, non-empty PNG written atomically, with the
+right panels."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ def _plain_tsv(frame: pd.DataFrame, header: bool) -> str | None:
             columns.append(column.tolist())
         else:
             return None
-    rows = ["\t".join(frame.columns)] * header + list(map("\t".join, zip(*columns, strict=False)))
+    rows = ["\t".join(frame.columns)] * header + list(map("\t".join, zip(*columns, strict=True)))
     text = "\n".join(rows) + "\n" if rows else ""
     lines = len(rows)
     if (

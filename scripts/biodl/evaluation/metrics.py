@@ -144,7 +144,8 @@ def compute_metrics(
         not reserved,
         "dataset",
         "targets",
-        f"{', '.join(reserved)} would clash with the averaged rows of metrics.tsv; rename the class or target",
+        f"{', '.join(reserved)} would clash with the averaged rows of metrics.tsv; "
+        "rename the class or target",
     )
     require(test.n > 0, "predictions", "split test", "no test example to evaluate")
     require(bootstrap >= 0, "config", "evaluation.bootstrap", f"expected a count >= 0, found {bootstrap}")

@@ -79,7 +79,8 @@ def score_trials(dataset_dir: str | PathLike[str], trials: Sequence[Trial]) -> p
         not np.isnan(scores).all(),
         dataset.manifest,
         "splits.validation",
-        f"the validation {metric} is undefined for every trial (one class only, or constant values?), so none can be chosen",
+        f"the validation {metric} is undefined for every trial (one class only, or constant values?), "
+        "so none can be chosen",
     )
     # nanargmax returns the first of equal maxima: ties go to the earlier trial.
     table["chosen"] = np.arange(len(table)) == np.nanargmax(scores)

@@ -104,7 +104,8 @@ def build_model(
         len(input_shape) == INPUT_RANK[kind],
         source,
         "kind",
-        f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, the dataset has {tuple(input_shape)}",
+        f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, "
+        f"the dataset has {tuple(input_shape)}",
     )
     weights = {
         "kernel_initializer": settings.initializer,

@@ -86,6 +86,8 @@ def _figure(
 ) -> Iterator[tuple[Figure, np.ndarray]]:
     """A styled figure of ``nrows`` x ``ncols`` panels, saved to ``path`` when the block succeeds.
 
+    The grid may hold more axes than panels (its last row not full): callers zip ``axes.flat``
+    with their panels with ``strict=False``, and the axes left empty are hidden here.
     A bare Figure on an Agg canvas, not pyplot: no display, no global figure list to leak into.
     """
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
@@ -172,7 +174,8 @@ def plot_pr(scores: Scores, path: str | PathLike[str], title: str | None = None)
         for target, y_true, y_score, colour in _curve_targets(scores, "precision-recall"):
             precision, recall, _ = skm.precision_recall_curve(y_true, y_score)
             prevalence = y_true.mean()
-            label = f"{target} (AP = {skm.average_precision_score(y_true, y_score):.3f}; prevalence {prevalence:.2f})"
+            average_precision = skm.average_precision_score(y_true, y_score)
+            label = f"{target} (AP = {average_precision:.3f}; prevalence {prevalence:.2f})"
             ax.step(recall, precision, where="post", color=colour, lw=1.8, label=label)
             # A classifier without skill has precision equal to the prevalence at every recall.
             ax.axhline(prevalence, color=colour, ls=":", lw=1)
@@ -237,8 +240,8 @@ def plot_confusion(scores: Scores, path: str | PathLike[str], title: str | None 
             totals = matrix.sum(axis=1).to_numpy()[:, None]
             fractions = matrix / np.where(totals > 0, totals, 1)
             text = [
-                [f"{count}\n({fraction:.0%})" for count, fraction in zip(counts, row, strict=False)]
-                for counts, row in zip(matrix.to_numpy(), fractions.to_numpy(), strict=False)
+                [f"{count}\n({fraction:.0%})" for count, fraction in zip(counts, row, strict=True)]
+                for counts, row in zip(matrix.to_numpy(), fractions.to_numpy(), strict=True)
             ]
             sns.heatmap(
                 fractions,
@@ -353,7 +356,7 @@ def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str
     datasets = list(dict.fromkeys(summary["dataset"]))
     require(len(datasets) > 0, "summary", None, "no runs to compare")
     kinds = list(dict.fromkeys(k for k in summary["kind"] if k != BASELINE_KIND))
-    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=False))
+    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=True))
     tallest = summary.groupby("dataset").size().max()
     ncols = min(2, len(datasets))
     panel = (PANEL_SIZE[0] + 1, max(3.5, 1.5 + 0.4 * tallest))
@@ -395,7 +398,7 @@ def _comparison_panel(ax: Axes, runs: pd.DataFrame, colours: dict[str, tuple[flo
     ax.set(xlabel=f"Test {AXIS_LABELS[metric]}", ylabel="Model")
     ax.set_title(f"{runs['dataset'].iloc[0]} ({task})")
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=False))
+    unique = dict(zip(labels, handles, strict=True))
     # Beside the axes: inside, it could hide a run.
     ax.legend(
         unique.values(),

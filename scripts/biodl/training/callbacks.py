@@ -39,7 +39,8 @@ EXTRA_COLUMNS = ("learning_rate", "gradient_norm")
 
 
 def history_columns(metric_names: list[str]) -> list[str]:
-    """loss, val_loss, then each metric followed by its validation twin, then learning rate and gradient norm."""
+    """loss, val_loss, then each metric followed by its validation twin, then learning rate and
+    gradient norm."""
     return (
         ["loss", "val_loss"]
         + [column for name in metric_names for column in (name, f"val_{name}")]

@@ -83,7 +83,8 @@ class Checkpoint:
             return None
         if state.get("fingerprint") != expected_fingerprint:
             logger.warning(
-                "ignoring checkpoint %s: it was written for another configuration, seed or dataset; training from the start",
+                "ignoring checkpoint %s: it was written for another configuration, seed or dataset; "
+                "training from the start",
                 self.path,
             )
             self.clear()

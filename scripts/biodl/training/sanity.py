@@ -2,7 +2,8 @@
 heart has a bug (labels, inputs, loss, learning rate) that more data will not fix.
 
 Contract: ``overfit_check(dataset_dir, model, seed, result_path, settings, threads)`` (``model``:
-a network's typed settings; ``settings``: ``biodl.config.settings.SanitySettings``) draws ``settings.examples`` training examples (seeded), builds the model without any
+a network's typed settings; ``settings``: ``biodl.config.settings.SanitySettings``) draws
+``settings.examples`` training examples (seeded), builds the model without any
 regularisation (no dropout, L1/L2, max-norm, augmentation or class weights; batch norm kept as
 part of the architecture) and trains it on them alone with the configured optimiser and base
 learning rate, no schedule and no early stopping, for at most ``settings.max_epochs`` epochs. It

@@ -119,7 +119,8 @@ FAMILY_NAME = re.compile(r"(?P<model>.+)\.(?P<word>seed|fold|trial)\d+")
 
 
 def _family_word(parent: Variant) -> str:
-    """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a search's trials."""
+    """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a
+    search's trials."""
     form = FAMILY_NAME.fullmatch(parent.members[0])
     assert form is not None, "members and trials are named in FAMILY_NAME's form by this module"
     return form["word"]
@@ -139,7 +140,8 @@ def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) ->
         problem = (
             f"its {role} {name!r} has the name of another model"
             if name in parent.members
-            else f"another model is named {name!r}, the form of its {role}s' names ({parent.name}.{form['word']}<number>)"
+            else f"another model is named {name!r}, "
+            f"the form of its {role}s' names ({parent.name}.{form['word']}<number>)"
         )
         raise InputError("config", f"models.{parent.name}", f"{problem}; rename one")
 
@@ -230,7 +232,8 @@ def set_key(settings: dict[str, Any], key: str, value: Any, where: str) -> None:
                 part.isdigit() and int(part) < len(node),
                 "config",
                 where,
-                f"{'.'.join([*parents, last][:i]) or 'settings'} is a list of {len(node)} item(s); expected an index 0..{len(node) - 1}, found {part!r}",
+                f"{'.'.join([*parents, last][:i]) or 'settings'} is a list of {len(node)} item(s); "
+                f"expected an index 0..{len(node) - 1}, found {part!r}",
             )
             index: Any = int(part)
         else:
