@@ -32,7 +32,8 @@ import pandas as pd
 from biodl.core.errors import require
 from biodl.core.files import atomic_path, write_tsv
 from biodl.data.dataset import open_dataset
-from biodl.evaluation.metrics import PRIMARY_METRIC, compute_metrics, headline_target, metric_row
+from biodl.evaluation.metrics import PRIMARY_METRIC, compute_metrics, headline_target
+from biodl.evaluation.metrics_file import metric_row
 from biodl.evaluation.predictions import Scores, read_predictions
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,9 @@ import pandas as pd
 from biodl.core.errors import InputError, require
 from biodl.core.files import write_tsv
 from biodl.data.format import read_manifest
-from biodl.evaluation.metrics import ALL, HEADLINE_METRICS, headline_keys, metric_row, read_metrics
+from biodl.evaluation.metrics import HEADLINE_METRICS, headline_keys
+from biodl.evaluation.metrics_file import metric_row, read_metrics
+from biodl.evaluation.weighted_metrics import ALL
 
 logger = logging.getLogger(__name__)
 

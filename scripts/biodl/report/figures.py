@@ -44,9 +44,11 @@ from sklearn.calibration import calibration_curve
 
 from biodl.core.errors import require, require_file
 from biodl.core.files import atomic_path
-from biodl.evaluation.metrics import PRIMARY_METRIC, confusion_matrices, regression_metrics
+from biodl.evaluation.confusion import confusion_matrices
+from biodl.evaluation.metrics import PRIMARY_METRIC
 from biodl.evaluation.predictions import Scores
 from biodl.evaluation.summary import ci_columns
+from biodl.evaluation.weighted_metrics import regression_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ AXIS_LABELS = {
     "learning_rate": "Learning rate (per epoch)",
     "gradient_norm": "Gradient norm (global L2, mean over steps)",
 }
-# Per-epoch training dynamics drawn as single curves below the metrics (biodl.train's history).
+# Per-epoch training dynamics drawn as single curves below the metrics (biodl.training.callbacks' history).
 TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
 # Regression networks learn standardised targets with MSE or Huber (biodl.models.objectives).
 REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
