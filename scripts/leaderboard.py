@@ -6,7 +6,7 @@ input: summary; output: leaderboard. See biodl.report.html_tables.leaderboard_ht
 from biodl.core.log import run_step
 
 
-def render() -> None:
+def render_leaderboard() -> None:
     import pandas as pd
 
     from biodl.report.html_tables import leaderboard_html, write_html
@@ -14,4 +14,4 @@ def render() -> None:
     write_html(leaderboard_html(pd.read_csv(snakemake.input.summary, sep="\t")), snakemake.output.leaderboard)
 
 
-run_step(snakemake.log[0], render)
+run_step(snakemake.log[0], render_leaderboard)

@@ -11,7 +11,7 @@ writes its outputs. Then the same command runs again, after ``--unlock`` when Sn
 Outputs are compared byte for byte, except the fitted baselines (``model.skops``, zip
 archives that store write times), whose predictions are compared instead through
 ``predictions.tsv``. No training job is killed here: resuming training is
-``biodl.train``'s (tests/test_train.py).
+``biodl.training.loop``'s (tests/test_train.py).
 """
 
 from __future__ import annotations

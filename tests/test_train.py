@@ -1,4 +1,4 @@
-"""biodl.train: reproducible training, early stopping, the files and log lines it writes."""
+"""biodl.training.loop: reproducible training, early stopping, the files and log lines it writes."""
 
 from __future__ import annotations
 
