@@ -1,3 +1,6 @@
+"""biodl.core.log: a bad input ends a step with one logged message and exit status 1; a bug keeps
+its traceback."""
+
 import logging
 
 import pytest
