@@ -93,14 +93,16 @@ def run_demo(checkout: Path, cores: int, label: str) -> None:
         workflow = timed([str(SNAKEMAKE), "--cores", str(cores)], checkout, checkout / "demo.log")
         report = timed([str(SNAKEMAKE), "--report", "report.html"], checkout, checkout / "report.log")
     print(
-        f"{label}: {total_jobs} jobs on {cores} cores: workflow {workflow / 60:.1f} min, report {report:.0f} s, "
+        f"{label}: {total_jobs} jobs on {cores} cores: "
+        f"workflow {workflow / 60:.1f} min, report {report:.0f} s, "
         f"total {(workflow + report) / 60:.1f} min; mean load average {load.mean:.1f}"
     )
     per_step = step_seconds(checkout)
     ranked = sorted(per_step.items(), key=lambda item: -sum(item[1]))
     for step, seconds in ranked:
         print(
-            f"  {step:<18} {len(seconds):3d} jobs  {sum(seconds):7.0f} s in all  (slowest {max(seconds):.0f} s)"
+            f"  {step:<18} {len(seconds):3d} jobs  {sum(seconds):7.0f} s in all  "
+            f"(slowest {max(seconds):.0f} s)"
         )
 
 

@@ -100,7 +100,11 @@ def write_config(folder: Path, datasets: int, models: int, seeds: int) -> Path:
 # shell command only: no params, resources, logs, benchmarks, conda envs, scripts or report flags.
 BARE_SNAKEFILE = """
 ENSEMBLES = [(d, m) for d, models in config["runs"].items() for m in models]
-MEMBERS = [(d, f"{m}.seed{i}") for d, m in ENSEMBLES for i in range(1, config["models"][m]["ensemble"]["members"] + 1)]
+MEMBERS = [
+    (d, f"{m}.seed{i}")
+    for d, m in ENSEMBLES
+    for i in range(1, config["models"][m]["ensemble"]["members"] + 1)
+]
 METRICS = [f"results/evaluation/{d}/{m}/metrics.tsv" for d, m in MEMBERS + ENSEMBLES]
 CURVES = [f"results/evaluation/{d}/{m}/training_curves.png" for d, m in MEMBERS]
 
@@ -381,7 +385,8 @@ def profile(config: Path, runs: int) -> None:
     jobs, parts = found["jobs"], found["parts"]
     sampled = sum(parts.values())
     print(
-        f"\nWhere the time goes: one dry run of {runs:,} runs ({jobs:,} jobs) in-process under a stack sampler, "
+        f"\nWhere the time goes: one dry run of {runs:,} runs ({jobs:,} jobs) "
+        "in-process under a stack sampler, "
         f"{found['wall']:.1f} s wall"
     )
     print(f"{'part':58} {'s':>7} {'share':>6} {'ms/job':>7}")
@@ -444,11 +449,12 @@ def main() -> None:
         f"goal: {GOAL_RUNS:,} runs in {GOAL_S:.0f} s"
     )
     print(
-        "baseline 'bare': the same jobs in a Snakefile of inputs, outputs and shell commands only (Snakemake's floor)"
+        "baseline 'bare': the same jobs in a Snakefile of inputs, outputs and shell commands only "
+        "(Snakemake's floor)"
     )
     print(
-        f"{'runs':>7} {'DxMxS':>9} {'jobs':>7} {'contender':>9} {'median s':>9} {'min s':>7} {'cpu s':>7} {'ms/job':>7} "
-        f"{'x bare':>7} {'/ 30 s':>7} {'load 1m':>7}"
+        f"{'runs':>7} {'DxMxS':>9} {'jobs':>7} {'contender':>9} {'median s':>9} {'min s':>7} "
+        f"{'cpu s':>7} {'ms/job':>7} {'x bare':>7} {'/ 30 s':>7} {'load 1m':>7}"
     )
     with tempfile.TemporaryDirectory() as folder:
         largest = None
@@ -470,9 +476,10 @@ def main() -> None:
             load = Path("/proc/loadavg").read_text().split()[0]
             medians = {name: statistics.median(t for t, _, _ in found) for name, found in timings.items()}
             for name, found in timings.items():
-                times, cpus, jobs = zip(*found, strict=False)
+                times, cpus, jobs = zip(*found, strict=True)
                 print(
-                    f"{runs:7,} {f'{d}x{m}x{s}':>9} {jobs[0]:7,} {name:>9} {medians[name]:9.2f} {min(times):7.2f} "
+                    f"{runs:7,} {f'{d}x{m}x{s}':>9} {jobs[0]:7,} {name:>9} "
+                    f"{medians[name]:9.2f} {min(times):7.2f} "
                     f"{statistics.median(cpus):7.2f} {1000 * medians[name] / jobs[0]:7.3f} "
                     f"{medians[name] / medians['bare']:7.2f} {medians[name] / GOAL_S:7.2f} {load:>7}",
                     flush=True,

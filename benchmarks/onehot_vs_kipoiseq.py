@@ -60,6 +60,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -235,13 +236,22 @@ def worker(tool: str, inputs_path: Path, out: Path, cpu: int) -> None:
 # --- inputs ---------------------------------------------------------------------------------
 
 
-def decompress_genome(folder: Path) -> tuple[Path, str, bytes]:
-    """The shipped genome, decompressed byte for byte; returns its path, record name and bases."""
+@dataclass(frozen=True)
+class Genome:
+    """The decompressed genome: its FASTA file, its one record's name and its bases (upper case)."""
+
+    path: Path
+    chrom: str
+    bases: bytes
+
+
+def decompress_genome(folder: Path) -> Genome:
+    """The shipped genome, decompressed byte for byte into ``folder``."""
     path = folder / "genome.fa"
     with gzip.open(GENOME, "rb") as source, open(path, "wb") as target:
         shutil.copyfileobj(source, target)
     header, *lines = path.read_bytes().split(b"\n")
-    return path, header[1:].split()[0].decode(), b"".join(lines).upper()
+    return Genome(path, header[1:].split()[0].decode(), b"".join(lines).upper())
 
 
 def write_intervals(folder: Path, n: int, chrom: str, size: int, seed: int) -> dict[str, str]:
@@ -262,7 +272,7 @@ def write_intervals(folder: Path, n: int, chrom: str, size: int, seed: int) -> d
         mine = np.flatnonzero(label == k)
         path = folder / f"{cls}.bed"
         path.write_text(
-            "".join(f"{chrom}\t{s}\t{s + LENGTH}\ti{i}\n" for i, s in zip(mine, chosen[mine], strict=False))
+            "".join(f"{chrom}\t{s}\t{s + LENGTH}\ti{i}\n" for i, s in zip(mine, chosen[mine], strict=True))
         )
         paths[cls] = str(path)
     return paths
@@ -277,16 +287,15 @@ def write_copy_source(folder: Path, n: int) -> Path:
     return path
 
 
-def make_inputs(
-    folder: Path, genome: Path, chrom: str, size: int, n: int, seed: int, copy: bool = False
-) -> Path:
+def make_inputs(folder: Path, genome: Genome, n: int, seed: int, copy: bool = False) -> Path:
     """Write the BED files (and, for ``copy``, the copy's source) and the workers' inputs.json
     for ``n`` intervals; return the path of inputs.json."""
+    chrom = genome.chrom
     inputs: dict[str, Any] = {
-        "genome": str(genome),
+        "genome": str(genome.path),
         "seed": seed,
         "intervals": n,
-        "regions": write_intervals(folder, n, chrom, size, seed),
+        "regions": write_intervals(folder, n, chrom, len(genome.bases), seed),
         "validation": f"{chrom}:1-{HOLDOUT}",
         "test": f"{chrom}:{HOLDOUT + 1}-{2 * HOLDOUT}",
     }
@@ -369,9 +378,10 @@ def report(tool: str, runs: list[dict[str, float]], bases: int) -> tuple[float, 
     seconds = statistics.median(r["seconds"] for r in runs)
     cpu = statistics.median(r["cpu_seconds"] for r in runs)
     each = ", ".join(f"{r['seconds']:.3f}" for r in runs)
+    peak = max(r["peak_mb"] for r in runs)
     print(
         f"{tool:17s} median {seconds:8.3f} s {bases / seconds / 1e6:8.1f} Mbases/s  CPU {cpu:7.3f} s  "
-        f"peak RSS {max(r['peak_mb'] for r in runs):6.1f} MB (after imports {runs[0]['imports_mb']:.1f})  runs: {each} s"
+        f"peak RSS {peak:6.1f} MB (after imports {runs[0]['imports_mb']:.1f})  runs: {each} s"
     )
     return seconds, cpu
 
@@ -385,33 +395,33 @@ def ratio(name: str, ours: tuple[float, float], theirs: tuple[float, float], goa
     )
 
 
-def memory_series(
-    folder: Path, genome: Path, chrom: str, bases: bytes, n: int, seed: int, cpu: int, shard_size: int
-) -> None:
-    """biodl's peak RSS at N, 2N and 4N; the least-squares slope in bytes per interval.
+def memory_series(folder: Path, genome: Genome, args: argparse.Namespace, shard_size: int) -> None:
+    """biodl's peak RSS at N, 2N and 4N (N: ``args.intervals``, ``args.seed``, pinned to
+    ``args.cpu``); the least-squares slope in bytes per interval.
 
     From N = 100,000 up every split fills at least one shard, so the shard buffers are at full
     size at all three points and the slope is what each further interval costs.
     """
+    n = args.intervals
     sizes = [n, 2 * n, 4 * n]
     peaks = []
     print(f"\npeak memory of biodl against the number of intervals (one run each; load {load_average()})")
     for size in sizes:
-        inputs = make_inputs(folder / f"n{size}", genome, chrom, len(bases), size, seed)
-        result = run_once(sys.executable, "biodl", inputs, folder / "out", cpu)
+        inputs = make_inputs(folder / f"n{size}", genome, size, args.seed)
+        result = run_once(sys.executable, "biodl", inputs, folder / "out", args.cpu)
         shutil.rmtree(folder / "out")
         peaks.append(result["peak_mb"] * 2**20)
-        print(
-            f"  N = {size:8d}  peak RSS {result['peak_mb']:7.1f} MB  {size * LENGTH / result['seconds'] / 1e6:7.1f} Mbases/s"
-        )
+        rate = size * LENGTH / result["seconds"] / 1e6
+        print(f"  N = {size:8d}  peak RSS {result['peak_mb']:7.1f} MB  {rate:7.1f} Mbases/s")
     mean_n, mean_peak = statistics.fmean(sizes), statistics.fmean(peaks)
-    slope = sum((s - mean_n) * (p - mean_peak) for s, p in zip(sizes, peaks, strict=False)) / sum(
+    slope = sum((s - mean_n) * (p - mean_peak) for s, p in zip(sizes, peaks, strict=True)) / sum(
         (s - mean_n) ** 2 for s in sizes
     )
     print(
-        f"  slope {slope:.0f} bytes per interval; the one-hot arrays alone take {LENGTH * 4} bytes per interval"
+        f"  slope {slope:.0f} bytes per interval; "
+        f"the one-hot arrays alone take {LENGTH * 4} bytes per interval"
     )
-    if n * HOLDOUT / len(bases) < shard_size:
+    if n * HOLDOUT / len(genome.bases) < shard_size:
         print(
             f"  (below {shard_size} intervals in each hold-out the shard buffers are not yet full, so they "
             f"grow with N too)"
@@ -446,15 +456,14 @@ def main() -> None:
         tools["pyfaidx+kipoiseq"] = str(peer_python("kipoiseq", KIPOISEQ_PINS))
     with tempfile.TemporaryDirectory(prefix="onehot-bench-") as tmp:
         folder = Path(tmp)
-        genome, chrom, bases = decompress_genome(folder)
-        inputs = make_inputs(
-            folder / f"n{args.intervals}", genome, chrom, len(bases), args.intervals, args.seed, copy=True
-        )
+        genome = decompress_genome(folder)
+        inputs = make_inputs(folder / f"n{args.intervals}", genome, args.intervals, args.seed, copy=True)
         total = args.intervals * LENGTH
         print(
-            f"{machine()}\n{GENOME.name}: {chrom}, {len(bases):,} bp; {args.intervals:,} intervals of {LENGTH} bp "
-            f"= {total / 1e6:.0f} Mbases, {total * 4 / 2**20:.0f} MiB of uint8 one-hot; median of {args.runs} "
-            f"run(s), interleaved, one process per run, one thread pinned to CPU {args.cpu}; load {load_average()}"
+            f"{machine()}\n{GENOME.name}: {genome.chrom}, {len(genome.bases):,} bp; "
+            f"{args.intervals:,} intervals of {LENGTH} bp = {total / 1e6:.0f} Mbases, "
+            f"{total * 4 / 2**20:.0f} MiB of uint8 one-hot; median of {args.runs} run(s), interleaved, "
+            f"one process per run, one thread pinned to CPU {args.cpu}; load {load_average()}"
         )
         results: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
         order = list(tools)
@@ -465,22 +474,13 @@ def main() -> None:
                 out = folder / "out"
                 results[tool].append(run_once(tools[tool], tool, inputs, out, args.cpu))
                 if round_ == 0 and tool != "copy":
-                    check_output(tool, out, json.loads(inputs.read_text()), bases)
+                    check_output(tool, out, json.loads(inputs.read_text()), genome.bases)
                 shutil.rmtree(out)
         times = {tool: report(tool, runs, total) for tool, runs in results.items()}
         if "pyfaidx+kipoiseq" in times:
             ratio("pyfaidx+kipoiseq", times["biodl"], times["pyfaidx+kipoiseq"], 20)
         ratio("copy", times["biodl"], times["copy"], 0.5)
-        memory_series(
-            folder,
-            genome,
-            chrom,
-            bases,
-            args.intervals,
-            args.seed,
-            args.cpu,
-            json.loads(inputs.read_text())["shard_size"],
-        )
+        memory_series(folder, genome, args, json.loads(inputs.read_text())["shard_size"])
         print(f"load average at the end: {load_average()}")
 
 

@@ -48,7 +48,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from peer_env import load_average  # noqa: E402
+from process_memory import (  # noqa: E402
+    PeakParts,
+    evict_from_page_cache,
+    memory_cgroup,
+    oom_kills,
+    peak_charge_mb,
+    status_kb,
+)
 
 from biodl.core.files import RunFolder, write_json  # noqa: E402
 from biodl.data.shards import close_dataset, writer_for  # noqa: E402
@@ -90,10 +100,6 @@ def models() -> dict[str, dict[str, Any]]:
     """The benchmarked models: the demo's cnn_motif, the tiny one and the memory check's."""
     demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
     return {"cnn_motif": demo["cnn_motif"], "tiny": TINY_MODEL, "stream": STREAM_MODEL}
-
-
-def load_average() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
 
 
 # ---------------------------------------------------------------------------- synthetic data
@@ -158,33 +164,6 @@ def input_bytes(root: Path) -> int:
 
 
 # ---------------------------------------------------------------------------- worker processes
-
-
-def status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
-
-
-class PeakParts:
-    """Peak anonymous and file-backed RSS, sampled every 50 ms on a background thread."""
-
-    def __init__(self) -> None:
-        self.anon_kb = self.file_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.anon_kb = max(self.anon_kb, status_kb("RssAnon"))
-            self.file_kb = max(self.file_kb, status_kb("RssFile"))
-
-    def stop(self) -> dict[str, float]:
-        self._stop.set()
-        self._thread.join()
-        return {"peak_anon_mb": self.anon_kb / 1024, "peak_file_mb": self.file_kb / 1024}
 
 
 def model_config(name: str, epochs: int) -> dict[str, Any]:
@@ -287,72 +266,6 @@ def bare_fit(dataset_dir: Path, name: str, config: dict[str, Any], threads: int,
     )
 
 
-# ---------------------------------------------------------------------------- memory cgroup
-
-
-def memory_cgroup(limit_bytes: int) -> tuple[Path, str] | None:
-    """A new memory cgroup limited to ``limit_bytes`` and how it was made, or None where this
-    process may not create one."""
-    v1 = Path("/sys/fs/cgroup/memory")
-    if (v1 / "memory.limit_in_bytes").exists():
-        # memsw is memory + swap: the same limit leaves no room for swapping instead.
-        parent, limits, how = (
-            v1,
-            {"memory.limit_in_bytes": limit_bytes, "memory.memsw.limit_in_bytes": limit_bytes},
-            "cgroup v1 memory.limit_in_bytes",
-        )
-    elif Path("/sys/fs/cgroup/cgroup.controllers").exists():
-        own = next(
-            line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")
-        )
-        parent, limits, how = (
-            Path("/sys/fs/cgroup" + own).parent,
-            {"memory.max": limit_bytes, "memory.swap.max": 0},
-            "cgroup v2 memory.max",
-        )
-    else:
-        return None
-    folder = parent / f"biodl-train-pipeline-{os.getpid()}"
-    try:
-        folder.mkdir()
-        for i, (key, value) in enumerate(limits.items()):
-            if i == 0 or (folder / key).exists():  # the memory limit itself must be there
-                (folder / key).write_text(str(value))
-        return folder, how
-    except OSError:
-        if folder.exists():
-            folder.rmdir()
-        return None
-
-
-def oom_kills(folder: Path) -> int:
-    for name in ("memory.oom_control", "memory.events"):
-        if (folder / name).exists():
-            for line in (folder / name).read_text().splitlines():
-                if line.startswith("oom_kill "):
-                    return int(line.split()[1])
-    return 0
-
-
-def peak_charge_mb(folder: Path) -> float | None:
-    """The cgroup's peak memory charge (its processes' memory and the page cache they read)."""
-    for name in ("memory.max_usage_in_bytes", "memory.peak"):
-        if (folder / name).exists():
-            return int((folder / name).read_text()) / 2**20
-    return None
-
-
-def evict_from_page_cache(root: Path) -> None:
-    """Drop the dataset's cached pages: a cgroup is charged for the pages its processes bring
-    into the cache, not for pages already there (charged to whoever read them first)."""
-    for path in (root / "shards").iterdir():
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(descriptor)
-
-
 # ---------------------------------------------------------------------------- orchestration
 
 
@@ -388,9 +301,9 @@ def run_worker(
 def throughput(args: argparse.Namespace, names: list[str], folder: Path) -> None:
     dataset = write_dataset(folder / "throughput", args.examples, args.length)
     print(
-        f"\n1. Throughput: {args.examples} training + {held_out(args.examples)} validation examples of {args.length} bp; "
-        f"{args.epochs} epochs, the first left out; {args.threads} TensorFlow threads; median of {args.runs} runs, "
-        f"one process each, contenders alternating"
+        f"\n1. Throughput: {args.examples} training + {held_out(args.examples)} validation examples "
+        f"of {args.length} bp; {args.epochs} epochs, the first left out; {args.threads} TensorFlow threads; "
+        f"median of {args.runs} runs, one process each, contenders alternating"
     )
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {(name, kind): [] for name in names for kind in KINDS}
     for run in range(args.runs):
@@ -408,13 +321,15 @@ def throughput(args: argparse.Namespace, names: list[str], folder: Path) -> None
             wall = [args.examples / statistics.median(r["epoch_seconds"][1:]) for r in runs[name, kind]]
             cpu = [args.examples / statistics.median(r["epoch_cpu_seconds"][1:]) for r in runs[name, kind]]
             rates[kind] = statistics.median(wall), statistics.median(cpu)
+            each = ", ".join(f"{r:.0f}" for r in wall)
             print(
-                f"  {name:9s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {', '.join(f'{r:.0f}' for r in wall)}); "
+                f"  {name:9s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {each}); "
                 f"{rates[kind][1]:7.0f} samples per CPU-second"
             )
+        wall_ratio, cpu_ratio = (rates["workflow"][i] / rates["bare"][i] for i in (0, 1))
         print(
-            f"  {name:9s} ratio workflow / bare = {rates['workflow'][0] / rates['bare'][0]:.3f} samples/s (goal >= 0.95), "
-            f"{rates['workflow'][1] / rates['bare'][1]:.3f} per CPU-second"
+            f"  {name:9s} ratio workflow / bare = {wall_ratio:.3f} samples/s (goal >= 0.95), "
+            f"{cpu_ratio:.3f} per CPU-second"
         )
 
 
@@ -424,22 +339,27 @@ def memory_cap(args: argparse.Namespace, folder: Path) -> None:
     n = max(int(cap * args.cap_factor) // row, 128)
     start = time.perf_counter()
     dataset = write_dataset(folder / "capped", n, args.cap_length)
-    size = input_bytes(dataset)
+    size, seconds = input_bytes(dataset), time.perf_counter() - start
+    shards = len(list((dataset / "shards").glob("train-*.x.npy")))
     print(
-        f"\n2. Memory cap {args.cap_mb} MB: {n} training examples of {args.cap_length} bp, inputs {size / 2**20:.0f} MB on disk "
-        f"({size / cap:.1f}x the cap; written in {time.perf_counter() - start:.0f} s); one epoch of a small model (batch {STREAM_MODEL['training']['batch_size']}), "
-        f"{args.threads} threads, shuffled across {len(list((dataset / 'shards').glob('train-*.x.npy')))} training shards"
+        f"\n2. Memory cap {args.cap_mb} MB: {n} training examples of {args.cap_length} bp, "
+        f"inputs {size / 2**20:.0f} MB on disk ({size / cap:.1f}x the cap; written in {seconds:.0f} s); "
+        f"one epoch of a small model (batch {STREAM_MODEL['training']['batch_size']}), "
+        f"{args.threads} threads, shuffled across {shards} training shards"
     )
     result = run_worker("cap", dataset, "stream", 1, args.threads)
     if "failed" in result:
         sys.exit(f"capped training failed ({result['failed']}):\n{result['stderr']}")
     verdict = "under the cap" if result["peak_mb"] < args.cap_mb else "OVER the cap"
     print(
-        f"  TensorFlow process baseline (TensorFlow and biodl imported, nothing done): peak RSS {result['idle_mb']:.0f} MB"
+        "  TensorFlow process baseline (TensorFlow and biodl imported, nothing done): "
+        f"peak RSS {result['idle_mb']:.0f} MB"
     )
     print(
-        f"  training, no limit: peak RSS {result['peak_mb']:.0f} MB, {verdict} (peak anonymous {result['peak_anon_mb']:.0f} MB, "
-        f"peak file-backed {result['peak_file_mb']:.0f} MB); epoch {result['epoch_seconds'][0]:.0f} s, "
+        f"  training, no limit: peak RSS {result['peak_mb']:.0f} MB, {verdict} "
+        f"(peak anonymous {result['peak_anon_mb']:.0f} MB, "
+        f"peak file-backed {result['peak_file_mb']:.0f} MB); "
+        f"epoch {result['epoch_seconds'][0]:.0f} s, "
         f"{n / result['epoch_seconds'][0]:.0f} samples/s"
     )
     if args.smoke:

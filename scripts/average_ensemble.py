@@ -7,10 +7,10 @@ input: dataset (dataset.json), members (each member's predictions.tsv); output: 
 from biodl.core.log import run_step
 
 
-def average() -> None:
+def average_members() -> None:
     from biodl.evaluation.ensembles import write_average
 
     write_average(snakemake.input.dataset, list(snakemake.input.members), snakemake.output.predictions)
 
 
-run_step(snakemake, average)
+run_step(snakemake, average_members)

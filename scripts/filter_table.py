@@ -7,7 +7,7 @@ input: influence; output: filter_table. See biodl.report.html_tables.filters_htm
 from biodl.core.log import run_step
 
 
-def render() -> None:
+def render_filter_table() -> None:
     import pandas as pd
 
     from biodl.report.html_tables import filters_html, write_html
@@ -15,4 +15,4 @@ def render() -> None:
     write_html(filters_html(pd.read_csv(snakemake.input.influence, sep="\t")), snakemake.output.filter_table)
 
 
-run_step(snakemake, render)
+run_step(snakemake, render_filter_table)

@@ -7,7 +7,7 @@ last so the terminal ends with it). See biodl.report.html_tables.leaderboard_htm
 from biodl.core.log import run_step
 
 
-def render() -> None:
+def render_leaderboard() -> None:
     import logging
 
     import pandas as pd
@@ -24,4 +24,4 @@ def render() -> None:
     )
 
 
-run_step(snakemake, render)
+run_step(snakemake, render_leaderboard)

@@ -11,7 +11,7 @@ from biodl.core.log import run_step
 def select() -> None:
     from biodl.evaluation.search import select_trial
 
-    trials = list(zip(snakemake.params.names, snakemake.input.trials, snakemake.params.sampled, strict=False))
+    trials = list(zip(snakemake.params.names, snakemake.input.trials, snakemake.params.sampled, strict=True))
     select_trial(snakemake.input.dataset, trials, snakemake.output.trials, snakemake.output.predictions)
 
 

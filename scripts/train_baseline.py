@@ -7,7 +7,7 @@ input: dataset (dataset.json); output: model (.skops), predictions (TSV); params
 from biodl.core.log import run_step
 
 
-def train_baseline() -> None:
+def fit_baseline() -> None:
     # Imported once logging is set up, so messages from loading the libraries reach the log.
     from biodl.config.models import model_settings
     from biodl.training.baselines import train_baseline
@@ -21,4 +21,4 @@ def train_baseline() -> None:
     )
 
 
-run_step(snakemake, train_baseline)
+run_step(snakemake, fit_baseline)

@@ -7,7 +7,9 @@ the class's motif), so tiny networks learn them in a few epochs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,23 +55,29 @@ def _sequences(task: str, y: np.ndarray, length: int, ambiguous: str, rng: np.ra
     return x
 
 
-def write_dataset(
-    root: Path,
-    task: str = "binary",
-    sizes: tuple[int, int, int] = (160, 48, 40),
-    length: int = 50,
-    shard_size: int = 64,
-    ambiguous: str = "zeros",
-    seed: int = 7,
-) -> Path:
+@dataclass(frozen=True)
+class FixtureDataset:
+    """What a fixture dataset looks like: task, split sizes (train, validation, test), sequence
+    length, examples per shard, how ambiguous bases are stored, and the seed of its draws."""
+
+    task: str = "binary"
+    sizes: tuple[int, int, int] = (160, 48, 40)
+    length: int = 50
+    shard_size: int = 64
+    ambiguous: str = "zeros"
+    seed: int = 7
+
+
+def write_dataset(root: Path, spec: FixtureDataset) -> Path:
     """Write a prepared dataset under ``root``; return the folder."""
-    rng = np.random.default_rng(seed)
+    task, length, shard_size = spec.task, spec.length, spec.shard_size
+    rng = np.random.default_rng(spec.seed)
     classes = CLASSES[task]
     targets = classes[1:] if task == "binary" else classes
     splits, rows = {}, []
-    for split, n in zip(("train", "validation", "test"), sizes, strict=False):
+    for split, n in zip(("train", "validation", "test"), spec.sizes, strict=True):
         y = _labels(task, n, rng)
-        x = _sequences(task, y, length, ambiguous, rng)
+        x = _sequences(task, y, length, spec.ambiguous, rng)
         shards = []
         for k, first in enumerate(range(0, n, shard_size)):
             shard = f"shards/{split}-{k:05d}"
@@ -100,9 +108,9 @@ def write_dataset(
         "classes": classes,
         "targets": targets,
         "input_shape": [length, 4],
-        "ambiguous": ambiguous,
+        "ambiguous": spec.ambiguous,
         "splits": splits,
-        "seed": seed,
+        "seed": spec.seed,
     }
     write_json(manifest, root / "dataset.json")
     write_tsv(pd.DataFrame(rows), root / "metadata.tsv")
@@ -114,16 +122,17 @@ def _label_text(task: str, classes: list[str], label: np.ndarray) -> str:
         return classes[int(label[0])]
     if task == "multiclass":
         return classes[int(label.argmax())]
-    return ";".join(c for c, v in zip(classes, label, strict=False) if v)
+    return ";".join(c for c, v in zip(classes, label, strict=True) if v)
 
 
 @pytest.fixture
 def make_dataset(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: ``make_dataset(task=..., sizes=..., ...)`` writes a dataset in ``tmp_path``."""
+    """Factory: ``make_dataset(task=..., sizes=..., ...)`` (the fields of ``FixtureDataset``)
+    writes a dataset in ``tmp_path``."""
     counter = iter(range(1000))
 
-    def make(**kwargs: object) -> Path:
-        return write_dataset(tmp_path / f"dataset{next(counter)}", **kwargs)  # type: ignore[arg-type]
+    def make(**fields: Any) -> Path:
+        return write_dataset(tmp_path / f"dataset{next(counter)}", FixtureDataset(**fields))
 
     return make
 

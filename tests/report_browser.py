@@ -35,7 +35,10 @@ async () => {
   const broken = [];
   await Promise.all(images.map(([path, entry]) => new Promise((resolve) => {
     const image = new Image();
-    image.onload = () => { if (!(image.naturalWidth > 0 && image.naturalHeight > 0)) broken.push(path); resolve(); };
+    image.onload = () => {
+      if (!(image.naturalWidth > 0 && image.naturalHeight > 0)) broken.push(path);
+      resolve();
+    };
     image.onerror = () => { broken.push(path); resolve(); };
     image.src = entry.data_uri;
   })));

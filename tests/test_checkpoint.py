@@ -123,7 +123,7 @@ def test_resumed_training_ends_like_an_uninterrupted_one(
     weights = [
         keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in ("whole", "resumed")
     ]
-    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=False))
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
     assert (
         len(list((tmp_path / "resumed/d/tensorboard/train").glob("events*"))) == 2
     )  # before and after the interruption

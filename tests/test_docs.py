@@ -1,4 +1,5 @@
-"""The documentation keeps up with the code: every configuration key is in config/README.md, and\nthe README's configuration examples pass the schema."""
+"""The documentation keeps up with the code: every configuration key is in config/README.md, and
+the README's configuration examples pass the schema."""
 
 import re
 from pathlib import Path

@@ -17,7 +17,7 @@ from biodl.core.errors import InputError
 from biodl.core.files import write_json, write_tsv
 from biodl.data.dataset import load_labels, load_metadata, open_dataset
 from biodl.evaluation.evaluate import evaluate_predictions, write_evaluation
-from biodl.evaluation.metrics import read_metrics
+from biodl.evaluation.metrics_file import read_metrics
 from biodl.evaluation.predictions import Scores, predictions_frame
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

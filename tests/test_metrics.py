@@ -1,10 +1,10 @@
-"""biodl.evaluation.metrics: values equal scikit-learn's and scipy's, edge cases, thresholds, bootstrap."""
+"""biodl.evaluation.metrics: values equal scikit-learn's and scipy's, edge cases, thresholds, and
+which rows get bootstrap intervals."""
 
 from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,15 +17,11 @@ from biodl.evaluation.metrics import (
     HEADLINE_METRICS,
     METRIC_COLUMNS,
     compute_metrics,
-    confusion_matrices,
-    confusion_table,
     headline_keys,
     headline_target,
-    read_metrics,
-    regression_metrics,
-    write_metrics,
 )
 from biodl.evaluation.predictions import Scores
+from biodl.evaluation.weighted_metrics import regression_metrics
 
 
 def value(metrics: pd.DataFrame, metric: str, target: str, column: str = "value") -> float:
@@ -51,10 +47,11 @@ def binary(y: np.ndarray | list[float], s: np.ndarray | list[float]) -> Scores:
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> str:
+    """The warnings of the evaluation modules (metrics, and bootstrap for the intervals)."""
     return "\n".join(
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name == "biodl.evaluation.metrics"
+        if r.levelno == logging.WARNING and r.name.startswith("biodl.evaluation.")
     )
 
 
@@ -129,7 +126,7 @@ def test_a_single_class_test_split_gives_nan_and_warnings_not_a_crash(
     label: float, caplog: pytest.LogCaptureFixture
 ) -> None:
     s = [0.1, 0.2, 0.3, 0.4, 0.45, 0.6]
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(binary(np.full(6, label), s), validation=binary(Y, S), bootstrap=50)
     for metric in ("auroc", "auprc"):
         assert math.isnan(value(metrics, metric, "bound")), metric
@@ -148,7 +145,7 @@ def test_a_single_class_test_split_gives_nan_and_warnings_not_a_crash(
 
 
 def test_no_positive_call_makes_precision_undefined(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(binary(Y, S * 0.4))
     assert math.isnan(value(metrics, "precision", "bound"))
     assert value(metrics, "recall", "bound") == 0.0
@@ -215,7 +212,7 @@ def test_a_class_absent_from_test_is_left_out_of_macro_averages_and_said(
             [0.2, 0.3, 0.5],
         ]
     )
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(Scores("multiclass", ("a", "b", "c"), onehot, probs), bootstrap=100)
     assert math.isnan(value(metrics, "auroc", "c"))
     present = onehot[:, :2], probs[:, :2]
@@ -265,7 +262,7 @@ def test_multilabel_metrics_use_only_the_labels_present() -> None:
 def test_a_target_without_any_label_is_undefined_and_said(caplog: pytest.LogCaptureFixture) -> None:
     truth = np.array([[1, np.nan], [0, np.nan], [1, np.nan], [0, np.nan]])
     scores = np.array([[0.9, 0.2], [0.2, 0.7], [0.6, 0.4], [0.4, 0.1]])
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(Scores("multilabel", ("x", "y"), truth, scores), bootstrap=20)
     assert value(metrics, "n", "y") == 0
     rates = metrics[(metrics["target"] == "y") & ~metrics["metric"].isin(["n", "n_positive"])]
@@ -297,7 +294,7 @@ def test_the_best_f1_threshold_comes_from_validation_not_test() -> None:
 def test_a_single_class_validation_split_leaves_the_threshold_undefined(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(binary(Y, S), validation=binary(np.zeros(4), [0.1, 0.2, 0.3, 0.4]))
     assert math.isnan(value(metrics, "threshold_best", "bound"))
     assert math.isnan(value(metrics, "f1_best", "bound"))
@@ -332,7 +329,7 @@ def test_bootstrap_intervals_are_reproducible_and_depend_on_the_seed() -> None:
 def test_intervals_are_given_for_the_headline_metrics_only_and_contain_the_estimate() -> None:
     metrics = evaluate(_noisy_binary(200, seed=2), bootstrap=400, seed=3)
     intervals = _intervals(metrics)
-    assert list(zip(intervals["metric"], intervals["target"], strict=False)) == [
+    assert list(zip(intervals["metric"], intervals["target"], strict=True)) == [
         ("auroc", "bound"),
         ("auprc", "bound"),
         ("f1", "bound"),
@@ -355,7 +352,7 @@ def test_bootstrap_percentiles_equal_scikit_learn_on_the_drawn_resamples(
     """The contract: resample test examples with default_rng(seed); skip undefined resamples."""
     scores = _noisy_binary(12, seed=4)
     y, s = scores.y_true[:, 0], scores.y_score[:, 0]
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(scores, bootstrap=200, seed=9, confidence=0.9)
     drawn = np.random.default_rng(9).integers(0, 12, size=(200, 12))
     aurocs = [skm.roc_auc_score(y[i], s[i]) for i in drawn if len(np.unique(y[i])) == 2]
@@ -374,7 +371,7 @@ def test_multiclass_headline_intervals_cover_the_macro_rows_and_top1_accuracy() 
     labels = rng.integers(0, 3, 90)
     probs = _softmax(rng.normal(size=(90, 3)) + 1.2 * np.eye(3)[labels])
     metrics = evaluate(Scores("multiclass", ("a", "b", "c"), np.eye(3)[labels], probs), bootstrap=200, seed=1)
-    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=False)) == [
+    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=True)) == [
         ("auroc", "macro"),
         ("auprc", "macro"),
         ("f1", "macro"),
@@ -409,7 +406,7 @@ def test_regression_metrics_equal_scipy_and_scikit_learn() -> None:
         skm.r2_score(truth, predicted, multioutput="uniform_average")
     )
     assert value(metrics, "mse", "macro") == pytest.approx(skm.mean_squared_error(truth, predicted))
-    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=False)) == [
+    assert list(zip(*_intervals(metrics)[["metric", "target"]].to_numpy().T, strict=True)) == [
         (m, "macro") for m in HEADLINE_METRICS["regression"]
     ]
     for metric in HEADLINE_METRICS["regression"]:
@@ -434,7 +431,7 @@ def test_regression_with_missing_labels_and_one_target_uses_its_own_row_as_headl
 
 
 def test_constant_observations_make_r2_and_correlations_undefined(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="biodl.evaluation.metrics"):
+    with caplog.at_level(logging.WARNING, logger="biodl.evaluation"):
         metrics = evaluate(_regression(np.full(5, 2.0), np.array([1.0, 2.0, 3.0, 2.5, 2.0])))
     for metric in ("r2", "pearson_r", "spearman_r"):
         assert math.isnan(value(metrics, metric, "expression")), metric
@@ -461,38 +458,6 @@ def test_headline_targets_per_task() -> None:
     assert headline_target("multilabel", ("x", "y"), "accuracy") == "macro"
     assert headline_target("regression", ("expr",)) == "expr"
     assert headline_target("regression", ("expr", "halflife")) == "macro"
-
-
-def test_metrics_file_round_trip_keeps_nan(tmp_path: Path) -> None:
-    metrics = evaluate(binary(np.zeros(4), [0.1, 0.7, 0.2, 0.3]), validation=binary(Y, S), bootstrap=10)
-    write_metrics(metrics, tmp_path / "metrics.tsv")
-    text = (tmp_path / "metrics.tsv").read_text()
-    assert text.splitlines()[0] == "metric\ttarget\tvalue\tci_low\tci_high"
-    assert "auroc\tbound\tNaN\tNaN\tNaN\n" in text
-    pd.testing.assert_frame_equal(read_metrics(tmp_path / "metrics.tsv"), metrics)
-    (tmp_path / "bad.tsv").write_text("metric\ttarget\tvalue\nauroc\tbound\t0.5\n")
-    with pytest.raises(InputError, match="missing column"):
-        read_metrics(tmp_path / "bad.tsv")
-
-
-def test_confusion_matrices_equal_scikit_learn() -> None:
-    labels = np.array([0, 1, 2, 2, 1, 0, 2])
-    probs = np.eye(3)[[0, 2, 2, 1, 1, 0, 2]] * 0.6 + 0.1
-    multiclass = confusion_matrices(Scores("multiclass", ("a", "b", "c"), np.eye(3)[labels], probs))
-    np.testing.assert_array_equal(
-        multiclass["all"].to_numpy(), skm.confusion_matrix(labels, probs.argmax(axis=1))
-    )
-    assert multiclass["all"].index.tolist() == ["a", "b", "c"]
-    truth = np.array([[1, 0], [0, np.nan], [1, 1], [0, 1]])
-    multilabel = Scores(
-        "multilabel", ("x", "y"), truth, np.array([[0.8, 0.2], [0.6, 0.9], [0.3, 0.7], [0.1, 0.6]])
-    )
-    matrices = confusion_matrices(multilabel)
-    np.testing.assert_array_equal(matrices["x"].to_numpy(), [[1, 1], [1, 1]])
-    np.testing.assert_array_equal(matrices["y"].to_numpy(), [[1, 0], [0, 2]])  # the missing label is left out
-    table = confusion_table(multilabel)
-    assert list(table.columns) == ["target", "true", "predicted", "count"]
-    assert table["count"].sum() == 7 and set(table["true"]) == {"x", "not x", "y", "not y"}
 
 
 def test_a_target_named_like_an_average_is_refused() -> None:

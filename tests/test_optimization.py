@@ -1,4 +1,5 @@
-"""biodl.models.optimization: optimisers, schedules, clipping, class weights and the gradient norm reach training."""
+"""biodl.models.optimization: optimisers, schedules, clipping, class weights and the gradient norm
+reach training."""
 
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def test_global_clipping_bounds_each_step(binary_dataset: Path, tiny_config: dic
             )
         )
         end = keras.models.load_model(tmp_path / "model.keras").get_weights()
-        return float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(start, end, strict=False)))), float(
+        return float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(start, end, strict=True)))), float(
             history["gradient_norm"][0]
         )
 

@@ -4,14 +4,14 @@ finishes with exactly the outputs of an uninterrupted run; two fresh runs of one
 The tiny configuration prepares a genome dataset (the demo's yeast chromosomes and promoters,
 GC-matched background) and a table (the demo's breast cancer table), fits the linear baseline
 on both and evaluates them (networks are left out to keep the test short: identical seeds
-giving identical training is tests/test_train.py's). The kills land while a preparing job
+giving identical training is tests/test_loop.py's). The kills land while a preparing job
 builds its shard folder (a ``.shards.*.tmp`` folder exists) and while an evaluation job
 writes its outputs. Then the same command runs again, after ``--unlock`` when Snakemake asks for it
 (README, Troubleshooting); the workflow profile's ``rerun-incomplete`` redoes the killed jobs.
 Outputs are compared byte for byte, except the fitted baselines (``model.skops``, zip
 archives that store write times), whose predictions are compared instead through
 ``predictions.tsv``. No training job is killed here: resuming training is
-``biodl.train``'s (tests/test_train.py).
+``biodl.training.loop``'s (tests/test_loop.py).
 """
 
 from __future__ import annotations

@@ -281,7 +281,7 @@ def test_every_output_is_written_under_a_temporary_name() -> None:
 
 def test_the_write_audit_catches_writes_in_place() -> None:
     code = (
-        "from biodl.io import atomic_path\n"
+        "from biodl.core.files import atomic_path\n"
         "def good(frame, path, fig):\n"
         "    with atomic_path(path) as tmp:\n"
         "        frame.to_csv(tmp, sep='\\t')\n"

@@ -74,7 +74,7 @@ def test_choice_uses_validation_only_even_when_test_would_pick_another(
     ) == {"auroc"}
     assert written["dense_layers"].tolist() == ['[{"units": 4}]', '[{"units": 8}]', '[{"units": 12}]']
     # The scores are the validation auROC of each trial, as evaluate computes it.
-    for (_, path, _), score in zip(trials, written["validation_score"], strict=False):
+    for (_, path, _), score in zip(trials, written["validation_score"], strict=True):
         frame = pd.read_csv(path, sep="\t")
         rows = frame[frame["split"] == "validation"]
         scores = Scores(

@@ -11,7 +11,8 @@ from test_metrics import value
 
 from biodl.core.errors import InputError
 from biodl.core.files import write_json
-from biodl.evaluation.metrics import compute_metrics, write_metrics
+from biodl.evaluation.metrics import compute_metrics
+from biodl.evaluation.metrics_file import write_metrics
 from biodl.evaluation.predictions import Scores
 from biodl.evaluation.summary import SUMMARY_COLUMNS, summarize, write_summary
 

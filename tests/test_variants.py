@@ -295,7 +295,8 @@ def test_names_pattern_grows_with_the_models_not_their_members() -> None:
 def test_each_variant_is_described_in_words_for_the_captions() -> None:
     variants = expand_variants(validated(CONFIG))
     assert describe_variant(variants["mlp"]) == (
-        "mlp: dense 8; adam, learning rate 0.001, batch 64, at most 30 epochs, early stopping on val_loss (patience 5); seed 11"
+        "mlp: dense 8; adam, learning rate 0.001, batch 64, at most 30 epochs, "
+        "early stopping on val_loss (patience 5); seed 11"
     )
     assert describe_variant(variants["seeds.seed3"]).endswith("; seed 13")
     assert describe_variant(variants["folds.fold2"]).endswith(

@@ -190,7 +190,7 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
     assert run.returncode == 0, run.stderr[-3000:]
     summary = pd.read_csv(workdir / "results/summary.tsv", sep="\t")
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
-    assert sorted(zip(summary["dataset"], summary["model"], strict=False)) == sorted(runs)
+    assert sorted(zip(summary["dataset"], summary["model"], strict=True)) == sorted(runs)
     assert summary.set_index("dataset").loc["brain", "task"] == "multiclass"
     assert (workdir / "results/prepared/brain/preview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     classification = summary[summary["task"] != "regression"]

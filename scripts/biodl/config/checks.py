@@ -210,14 +210,16 @@ def check_fits(model_name: str, conv_layers: Sequence[ConvLayer], length: int) -
             kernel <= length,
             source,
             where,
-            f"kernel_size {kernel} is wider than the {length} positions reaching this layer; expected kernel_size <= {length}",
+            f"kernel_size {kernel} is wider than the {length} positions reaching this layer; "
+            f"expected kernel_size <= {length}",
         )
         length = length - kernel + 1
         require(
             pool <= length,
             source,
             where,
-            f"pool_size {pool} exceeds the {length} positions left after the convolution; expected pool_size <= {length}",
+            f"pool_size {pool} exceeds the {length} positions left after the convolution; "
+            f"expected pool_size <= {length}",
         )
         length //= pool
 
@@ -251,5 +253,6 @@ def _check_transfer(config: dict[str, Any]) -> None:
             refused is None,
             "config",
             f"{where}.model",
-            f"{source['model']!r} is {refused}; expected a network model trained once (not a baseline, ensemble or search)",
+            f"{source['model']!r} is {refused}; "
+            "expected a network model trained once (not a baseline, ensemble or search)",
         )

@@ -58,7 +58,7 @@ class Training:
     schedule: Schedule
     warmup_epochs: int
     monitor: str
-    class_weight: str | dict[str, float] | None
+    class_weight: Literal["balanced"] | dict[str, float] | None
     batch_size: int
     epochs: int
     patience: int

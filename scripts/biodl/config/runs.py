@@ -69,7 +69,8 @@ def datasets_of(config: dict[str, Any], modality: str) -> list[str]:
 
 
 def runs(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every (dataset, model) pair to train, in config order; by default each model on every dataset it fits."""
+    """Every (dataset, model) pair to train, in config order; by default each model on every
+    dataset it fits."""
     chosen = config.get("runs") or {
         dataset: [m for m in config["models"] if fits(config, dataset, m)] for dataset in config["datasets"]
     }

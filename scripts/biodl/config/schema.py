@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from jsonschema.protocols import Validator
 
 from biodl.core.errors import InputError
 
@@ -39,7 +40,7 @@ JSON_TYPES = {
 }
 
 
-def _with_defaults(validator_class: type) -> type:
+def _with_defaults(validator_class: type[Validator]) -> type[Validator]:
     """A validator class that writes schema defaults into the instance while validating."""
     validate_properties = validator_class.VALIDATORS["properties"]
 

@@ -3,7 +3,7 @@
 Contract: every problem with a user's input is raised as :class:`InputError`, whose message
 names the file, the record (line number, record name or config key) and what was expected.
 Scripts let it propagate; Snakemake then reports a failed job with that message, a non-zero
-exit status, and (because outputs are written atomically, see ``biodl.io``) no output that
+exit status, and (because outputs are written atomically, see ``biodl.core.files``) no output that
 looks complete.
 """
 

@@ -156,7 +156,7 @@ def _plain_tsv(frame: pd.DataFrame, header: bool) -> str | None:
             columns.append(column.tolist())
         else:
             return None
-    rows = ["\t".join(frame.columns)] * header + list(map("\t".join, zip(*columns, strict=False)))
+    rows = ["\t".join(frame.columns)] * header + list(map("\t".join, zip(*columns, strict=True)))
     text = "\n".join(rows) + "\n" if rows else ""
     lines = len(rows)
     if (
@@ -190,7 +190,8 @@ def save_npy(array: np.ndarray, target: str | PathLike[str]) -> None:
         # Format 1.0, as np.save picks for any dtype without field names (a header that needs
         # 2.0 takes more than 64 dimensions).
         np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(array))
-        data = array.reshape(-1).view(np.uint8)
+        # The array's own bytes as a memoryview: slices of it are written without a copy.
+        data = array.reshape(-1).view(np.uint8).data
         for first in range(0, len(data), NPY_WRITE):
             handle.write(data[first : first + NPY_WRITE])
 

@@ -44,7 +44,7 @@ def average_predictions(
     frames = []
     for split in PREDICTED_SPLITS:
         first = members[0][split]
-        for path, member in zip(member_paths[1:], members[1:], strict=False):
+        for path, member in zip(member_paths[1:], members[1:], strict=True):
             same = np.array_equal(member[split].y_true, first.y_true, equal_nan=True)
             require(
                 same,

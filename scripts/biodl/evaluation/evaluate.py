@@ -9,10 +9,11 @@ Contract:
   best-F1 threshold (``biodl.evaluation.metrics``; bootstrap seeded with ``seed``) and logs the headline
   metrics with their intervals. Nothing is written.
 - ``write_evaluation(evaluation, outputs, settings)`` writes each named output (atomically):
-  ``metrics`` (``metrics.tsv``), ``metrics_table`` (the same as an HTML page for the report,
-  ``biodl.report.html_tables``), ``confusion_table`` (``confusion.tsv``, classification only)
-  and the figures of ``biodl.report.figures`` named by ``FIGURES`` (classification: ``roc``, ``pr``,
-  ``calibration``, ``confusion``; regression: ``scatter``). The outputs a rule declares decide
+  ``metrics`` (``metrics.tsv``, ``biodl.evaluation.metrics_file``), ``metrics_table`` (the same as
+  an HTML page for the report, ``biodl.report.html_tables``), ``confusion_table``
+  (``confusion.tsv``, ``biodl.evaluation.confusion``; classification only) and the figures of
+  ``biodl.report.figures`` (``CLASSIFICATION_FIGURES``: ``roc``, ``pr``, ``calibration``,
+  ``confusion``; ``REGRESSION_FIGURES``: ``scatter``). The outputs a rule declares decide
   what is drawn; a name that does not fit the task, or is unknown, raises ``InputError``.
 """
 
@@ -29,7 +30,9 @@ from biodl.config.settings import EvaluationSettings
 from biodl.core.errors import InputError
 from biodl.core.files import write_tsv
 from biodl.data.dataset import open_dataset
-from biodl.evaluation.metrics import compute_metrics, confusion_table, headline_text, write_metrics
+from biodl.evaluation.confusion import confusion_table
+from biodl.evaluation.metrics import compute_metrics
+from biodl.evaluation.metrics_file import headline_text, write_metrics
 from biodl.evaluation.predictions import Scores, read_predictions
 from biodl.report.figures import plot_calibration, plot_confusion, plot_pr, plot_roc, plot_scatter
 from biodl.report.html_tables import metrics_html, write_html

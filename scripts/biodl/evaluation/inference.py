@@ -53,7 +53,8 @@ def load_model(path: str | PathLike[str], dataset: PreparedDataset) -> keras.Mod
         found_out == expected_out,
         path,
         "output",
-        f"model gives outputs of shape {found_out}, the dataset {dataset.name} has {expected_out} ({', '.join(dataset.targets)})",
+        f"model gives outputs of shape {found_out}, the dataset {dataset.name} has {expected_out} "
+        f"({', '.join(dataset.targets)})",
     )
     activation = getattr(model.layers[-1], "activation", None)
     expected_activation = output_activation(dataset.task)

@@ -125,9 +125,9 @@ def _label_and_output_columns(scores: Scores) -> dict[str, object]:
     # Nullable integers write 0/1 labels as 0 and 1; a missing label (NaN) becomes an empty cell.
     labels = {
         column: pd.array(v, dtype="Int64") if scores.task == "multilabel" else v
-        for column, v in zip(truth, scores.y_true.T, strict=False)
+        for column, v in zip(truth, scores.y_true.T, strict=True)
     }
-    return labels | {column: values for column, values in zip(output, scores.y_score.T, strict=False)}
+    return labels | {column: values for column, values in zip(output, scores.y_score.T, strict=True)}
 
 
 def read_predictions(path: str | PathLike[str], dataset: PreparedDataset) -> dict[str, Scores]:
@@ -140,7 +140,8 @@ def read_predictions(path: str | PathLike[str], dataset: PreparedDataset) -> dic
         not missing,
         path,
         "header",
-        f"missing column(s) {', '.join(missing)} (a {dataset.task} dataset {dataset.name} has targets {', '.join(dataset.targets)})",
+        f"missing column(s) {', '.join(missing)} "
+        f"(a {dataset.task} dataset {dataset.name} has targets {', '.join(dataset.targets)})",
     )
     lines = np.arange(len(frame)) + 2  # 1-based file lines, after the header
     unknown = np.flatnonzero(~frame["split"].isin(SPLITS))
@@ -158,7 +159,8 @@ def read_predictions(path: str | PathLike[str], dataset: PreparedDataset) -> dic
                 rows.sum() == dataset.n(split),
                 path,
                 f"split {split}",
-                f"expected {dataset.n(split)} rows (the {split} examples of {dataset.name}), found {rows.sum()}",
+                f"expected {dataset.n(split)} rows (the {split} examples of {dataset.name}), "
+                f"found {rows.sum()}",
             )
             result[split] = _scores(_Cells(frame[rows], lines[rows], path), dataset)
     return result

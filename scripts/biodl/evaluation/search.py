@@ -32,7 +32,8 @@ import pandas as pd
 from biodl.core.errors import require
 from biodl.core.files import atomic_path, write_tsv
 from biodl.data.dataset import open_dataset
-from biodl.evaluation.metrics import PRIMARY_METRIC, compute_metrics, headline_target, metric_row
+from biodl.evaluation.metrics import PRIMARY_METRIC, compute_metrics, headline_target
+from biodl.evaluation.metrics_file import metric_row
 from biodl.evaluation.predictions import Scores, read_predictions
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def score_trials(dataset_dir: str | PathLike[str], trials: Sequence[Trial]) -> p
         not np.isnan(scores).all(),
         dataset.manifest,
         "splits.validation",
-        f"the validation {metric} is undefined for every trial (one class only, or constant values?), so none can be chosen",
+        f"the validation {metric} is undefined for every trial (one class only, or constant values?), "
+        "so none can be chosen",
     )
     # nanargmax returns the first of equal maxima: ties go to the earlier trial.
     table["chosen"] = np.arange(len(table)) == np.nanargmax(scores)

@@ -27,10 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from biodl.core.errors import require
+from biodl.core.errors import InputError, require
 from biodl.core.files import write_tsv
 from biodl.data.format import read_manifest
-from biodl.evaluation.metrics import ALL, HEADLINE_METRICS, headline_keys, metric_row, read_metrics
+from biodl.evaluation.metrics import HEADLINE_METRICS, headline_keys
+from biodl.evaluation.metrics_file import metric_row, read_metrics
+from biodl.evaluation.weighted_metrics import ALL
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def summarize(
         )
     rows = []
     for i, (metrics_path, dataset_path, run, kind) in enumerate(
-        zip(metrics_paths, dataset_paths, runs, kinds, strict=False)
+        zip(metrics_paths, dataset_paths, runs, kinds, strict=True)
     ):
         require(len(run) == 2, source, f"runs[{i}]", f"expected [dataset, model], found {run!r}")
         task, targets = _task_and_targets(dataset_path)
@@ -90,7 +92,7 @@ def summarize(
         }
         for metric, target in headline_keys(task, targets):
             row[metric], *bounds = metric_row(metrics, metric, target, where)
-            row.update(zip(ci_columns(metric), bounds, strict=False))
+            row.update(zip(ci_columns(metric), bounds, strict=True))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     return frame.astype({c: "float64" for c in HEADLINE_COLUMNS} | {"n_test": "int64"})
@@ -99,12 +101,8 @@ def summarize(
 def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str, ...]]:
     manifest, raw = read_manifest(dataset_path)
     targets = raw.get("targets")
-    require(
-        isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets),
-        manifest,
-        "targets",
-        f"expected a non-empty list of names, found {targets!r}",
-    )
+    if not (isinstance(targets, list) and targets and all(isinstance(t, str) for t in targets)):
+        raise InputError(manifest, "targets", f"expected a non-empty list of names, found {targets!r}")
     return raw["task"], tuple(targets)
 
 
@@ -112,7 +110,8 @@ def write_summary(summary: pd.DataFrame, path: str | PathLike[str]) -> None:
     """``summary.tsv``: empty where a metric does not apply to the task, ``NaN`` where undefined."""
     text = summary.astype({c: object for c in HEADLINE_COLUMNS})
     for metric in SUMMARY_METRICS:
-        applies = summary["task"].map(lambda task: metric in HEADLINE_METRICS[task]).to_numpy(dtype=bool)
+        tasks = [task for task, headline in HEADLINE_METRICS.items() if metric in headline]
+        applies = summary["task"].isin(tasks).to_numpy(dtype=bool)
         for column in (metric, *ci_columns(metric)):
             text.loc[applies & summary[column].isna().to_numpy(), column] = "NaN"
             text.loc[~applies, column] = ""

@@ -36,7 +36,7 @@ from biodl.config.models import (
     MlpModel,
     NetworkModel,
 )
-from biodl.core.errors import require
+from biodl.core.errors import InputError, require
 from biodl.models.augmentation import dna_augmentation, image_augmentation
 
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
@@ -81,9 +81,23 @@ def build_model(
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> keras.Model:
     """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
-    model_name = settings.name
-    source = f"model {model_name}"
-    kind = settings.kind
+    _check_outputs_and_inputs(settings, input_shape, task, n_outputs)
+    weights = _kernel_settings(settings)
+    inputs, x = _feature_layers(settings, tuple(input_shape), normalization, weights)
+    for i, layer in enumerate(settings.dense_layers, start=1):
+        x = _dense_block(x, layer, settings.activation, weights, i)
+    # float32 outputs under mixed precision too, so probabilities and the loss keep their precision.
+    outputs = keras.layers.Dense(
+        n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights
+    )(x)
+    return keras.Model(inputs, outputs, name=_keras_name(settings.name))
+
+
+def _check_outputs_and_inputs(
+    settings: NetworkModel, input_shape: tuple[int, ...] | list[int], task: str, n_outputs: int
+) -> None:
+    """The kind is a network, the task known, the outputs enough for it, the input rank the kind's."""
+    source, kind = f"model {settings.name}", settings.kind
     require(
         kind in NETWORK_KINDS,
         source,
@@ -104,48 +118,52 @@ def build_model(
         len(input_shape) == INPUT_RANK[kind],
         source,
         "kind",
-        f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, the dataset has {tuple(input_shape)}",
+        f"a {kind} model takes inputs of {INPUT_RANK[kind]} dimension(s) per example, "
+        f"the dataset has {tuple(input_shape)}",
     )
-    weights = {
+
+
+def _kernel_settings(settings: NetworkModel) -> dict[str, Any]:
+    """Initialiser, L1/L2 penalty and max-norm constraint of every dense kernel."""
+    return {
         "kernel_initializer": settings.initializer,
         "kernel_regularizer": keras.regularizers.L1L2(l1=settings.l1, l2=settings.l2)
         if settings.l1 or settings.l2
         else None,
         "kernel_constraint": max_norm(settings.max_norm, dims=0),
     }
+
+
+def _feature_layers(
+    settings: NetworkModel,
+    input_shape: tuple[int, ...],
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] | None,
+    weights: dict[str, Any],
+) -> tuple[Any, Any]:
+    """The input and the kind's layers before the dense ones: (input tensor, its features)."""
     if isinstance(settings, Cnn1dModel):
-        check_fits(model_name, settings.conv_layers, input_shape[0])
-        inputs = keras.Input(shape=tuple(input_shape), name="sequence")
+        check_fits(settings.name, settings.conv_layers, input_shape[0])
+        inputs = keras.Input(shape=input_shape, name="sequence")
         x = dna_augmentation(settings.augmentation, inputs)
-        x = _convolutions(settings, x, weights, dims=1)
-    elif isinstance(settings, Cnn2dModel):
-        require(
-            normalization is not None,
-            source,
-            "normalization",
-            "a cnn2d model needs the training split's channel mean and standard deviation",
-        )
-        _check_pooling(model_name, settings.conv_layers, min(input_shape[:2]))
-        inputs = keras.Input(shape=tuple(input_shape), name="tile")
+        return inputs, _convolutions(settings, x, weights, dims=1)
+    if isinstance(settings, Cnn2dModel):
+        if normalization is None:
+            raise InputError(
+                f"model {settings.name}",
+                "normalization",
+                "a cnn2d model needs the training split's channel mean and standard deviation",
+            )
+        _check_pooling(settings.name, settings.conv_layers, min(input_shape[:2]))
+        inputs = keras.Input(shape=input_shape, name="tile")
         x = image_augmentation(settings.augmentation, inputs, square=input_shape[0] == input_shape[1])
         mean, std = (np.asarray(v, dtype="float32") for v in normalization)
         x = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")(x)
-        x = _convolutions(settings, x, weights, dims=2)
-    else:
-        assert isinstance(settings, MlpModel)
-        inputs = keras.Input(shape=tuple(input_shape), name="features")
-        x = (
-            keras.layers.Dropout(settings.input_dropout, name="input_dropout")(inputs)
-            if settings.input_dropout > 0
-            else inputs
-        )
-    for i, layer in enumerate(settings.dense_layers, start=1):
-        x = _dense_block(x, layer, settings.activation, weights, i)
-    # float32 outputs under mixed precision too, so probabilities and the loss keep their precision.
-    outputs = keras.layers.Dense(
-        n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights
-    )(x)
-    return keras.Model(inputs, outputs, name=_keras_name(model_name))
+        return inputs, _convolutions(settings, x, weights, dims=2)
+    assert isinstance(settings, MlpModel), "the kind was checked to be a network"
+    inputs = keras.Input(shape=input_shape, name="features")
+    if settings.input_dropout > 0:
+        return inputs, keras.layers.Dropout(settings.input_dropout, name="input_dropout")(inputs)
+    return inputs, inputs
 
 
 def _convolutions(settings: Cnn1dModel | Cnn2dModel, x: Any, weights: dict[str, Any], dims: int) -> Any:

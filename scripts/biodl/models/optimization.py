@@ -247,5 +247,5 @@ class GradientNormModel(keras.Model):
         # Under mixed precision the loss, hence every gradient, is multiplied by the loss scale.
         norm = norm / tf.cast(self.optimizer.scale_loss(1.0), tf.float32)
         self.gradient_norm_tracker.update_state(norm)
-        self.optimizer.apply_gradients(zip(gradients, weights, strict=False))
+        self.optimizer.apply_gradients(zip(gradients, weights, strict=True))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

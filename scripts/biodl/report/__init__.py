@@ -1,2 +1,1 @@
-"""The report's pieces: evaluation figures (``figures``) and HTML tables (``html_tables``).
-"""
+"""The report's pieces: evaluation figures (``figures``) and HTML tables (``html_tables``)."""

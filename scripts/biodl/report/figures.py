@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,14 +38,17 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import LegendLocType
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from biodl.core.errors import require, require_file
 from biodl.core.files import atomic_path
-from biodl.evaluation.metrics import PRIMARY_METRIC, confusion_matrices, regression_metrics
+from biodl.evaluation.confusion import confusion_matrices
+from biodl.evaluation.metrics import PRIMARY_METRIC
 from biodl.evaluation.predictions import Scores
 from biodl.evaluation.summary import ci_columns
+from biodl.evaluation.weighted_metrics import regression_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ AXIS_LABELS = {
     "learning_rate": "Learning rate (per epoch)",
     "gradient_norm": "Gradient norm (global L2, mean over steps)",
 }
-# Per-epoch training dynamics drawn as single curves below the metrics (biodl.train's history).
+# Per-epoch training dynamics drawn as single curves below the metrics (biodl.training.callbacks' history).
 TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
 # Regression networks learn standardised targets with MSE or Huber (biodl.models.objectives).
 REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
@@ -84,6 +88,8 @@ def _figure(
 ) -> Iterator[tuple[Figure, np.ndarray]]:
     """A styled figure of ``nrows`` x ``ncols`` panels, saved to ``path`` when the block succeeds.
 
+    The grid may hold more axes than panels (its last row not full): callers zip ``axes.flat``
+    with their panels with ``strict=False``, and the axes left empty are hidden here.
     A bare Figure on an Agg canvas, not pyplot: no display, no global figure list to leak into.
     """
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
@@ -128,7 +134,7 @@ def _curve_targets(
         yield target, y_true.astype(np.int64), y_score, colour
 
 
-def _legend(ax: Axes, loc: str) -> None:
+def _legend(ax: Axes, loc: LegendLocType) -> None:
     entries = len(ax.get_legend_handles_labels()[1])
     if entries > LEGEND_INSIDE_MAX:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", frameon=False)
@@ -170,7 +176,8 @@ def plot_pr(scores: Scores, path: str | PathLike[str], title: str | None = None)
         for target, y_true, y_score, colour in _curve_targets(scores, "precision-recall"):
             precision, recall, _ = skm.precision_recall_curve(y_true, y_score)
             prevalence = y_true.mean()
-            label = f"{target} (AP = {skm.average_precision_score(y_true, y_score):.3f}; prevalence {prevalence:.2f})"
+            average_precision = skm.average_precision_score(y_true, y_score)
+            label = f"{target} (AP = {average_precision:.3f}; prevalence {prevalence:.2f})"
             ax.step(recall, precision, where="post", color=colour, lw=1.8, label=label)
             # A classifier without skill has precision equal to the prevalence at every recall.
             ax.axhline(prevalence, color=colour, ls=":", lw=1)
@@ -235,8 +242,8 @@ def plot_confusion(scores: Scores, path: str | PathLike[str], title: str | None 
             totals = matrix.sum(axis=1).to_numpy()[:, None]
             fractions = matrix / np.where(totals > 0, totals, 1)
             text = [
-                [f"{count}\n({fraction:.0%})" for count, fraction in zip(counts, row, strict=False)]
-                for counts, row in zip(matrix.to_numpy(), fractions.to_numpy(), strict=False)
+                [f"{count}\n({fraction:.0%})" for count, fraction in zip(counts, row, strict=True)]
+                for counts, row in zip(matrix.to_numpy(), fractions.to_numpy(), strict=True)
             ]
             sns.heatmap(
                 fractions,
@@ -282,6 +289,7 @@ def plot_scatter(scores: Scores, path: str | PathLike[str], title: str | None = 
 
 def read_history(history: str | PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     """A training history (``history.tsv`` path or frame), checked for epoch, loss, val_loss."""
+    source: str | Path
     if isinstance(history, pd.DataFrame):
         frame, source = history, "history"
     else:
@@ -350,7 +358,7 @@ def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str
     datasets = list(dict.fromkeys(summary["dataset"]))
     require(len(datasets) > 0, "summary", None, "no runs to compare")
     kinds = list(dict.fromkeys(k for k in summary["kind"] if k != BASELINE_KIND))
-    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=False))
+    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=True))
     tallest = summary.groupby("dataset").size().max()
     ncols = min(2, len(datasets))
     panel = (PANEL_SIZE[0] + 1, max(3.5, 1.5 + 0.4 * tallest))
@@ -392,7 +400,7 @@ def _comparison_panel(ax: Axes, runs: pd.DataFrame, colours: dict[str, tuple[flo
     ax.set(xlabel=f"Test {AXIS_LABELS[metric]}", ylabel="Model")
     ax.set_title(f"{runs['dataset'].iloc[0]} ({task})")
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=False))
+    unique = dict(zip(labels, handles, strict=True))
     # Beside the axes: inside, it could hide a run.
     ax.legend(
         unique.values(),

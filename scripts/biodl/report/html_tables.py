@@ -5,13 +5,14 @@ a reader should see are written as small standalone HTML pages (inline style and
 network access).
 
 Contract:
-- ``leaderboard_html(summary)``: the frame of ``biodl.evaluation.summary.summarize`` (or ``summary.tsv``
-  read back) → a table per task family (classification, regression), a row per run (dataset,
-  model, kind, task, test examples) and a column per headline metric of the family's tasks, each cell ``value`` with its
-  confidence interval beneath; empty where the metric does not apply, ``NaN`` where it is
-  undefined. Per dataset, the best value of each metric is bold (higher is better except for
-  ``mse`` and ``mae``). Baselines, ensembles, their members and searches carry a tag. Clicking a column heading sorts
-  by it (by the number, not its text); the page works without its script.
+- ``leaderboard_html(summary)``: the frame of ``biodl.evaluation.summary.summarize`` (or
+  ``summary.tsv`` read back) → a table per task family (classification, regression), a row per
+  run (dataset, model, kind, task, test examples) and a column per headline metric of the
+  family's tasks, each cell ``value`` with its confidence interval beneath; empty where the
+  metric does not apply, ``NaN`` where it is undefined. Per dataset, the best value of each
+  metric is bold (higher is better except for ``mse`` and ``mae``). Baselines, ensembles, their
+  members and searches carry a tag. Clicking a column heading sorts by it (by the number, not
+  its text); the page works without its script.
 - ``metrics_html(metrics, title)``: a run's ``metrics.tsv`` frame (metric, target, value,
   ci_low, ci_high) → a table with the interval in one column.
 - ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
@@ -56,6 +57,7 @@ METRIC_LABELS = {
     "n": "examples",
 }
 
+# A backslash at the end of a line continues it: the page gets one line per rule.
 _STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 14px; color: #1e293b; margin: 1.5em; }
 h1 { font-size: 18px; margin: 0 0 0.3em 0; }
@@ -70,7 +72,8 @@ td.text, th.text { text-align: left; }
 tr.first-of-dataset td { border-top: 2px solid #94a3b8; }
 td .ci { display: block; font-size: 11px; color: #64748b; }
 td.best { font-weight: 700; }
-span.tag { font-size: 11px; color: #92400e; background: #fef3c7; border-radius: 3px; padding: 0 4px; margin-left: 4px; }
+span.tag { font-size: 11px; color: #92400e; background: #fef3c7; \
+border-radius: 3px; padding: 0 4px; margin-left: 4px; }
 """
 
 # Sorts the table by the clicked column, by each cell's data-sort value (numbers as numbers);
@@ -136,7 +139,8 @@ def _table(head: Sequence[tuple[str, bool]], rows: Iterable[str], sortable: bool
         f'<th class="{"text " if is_text else ""}{"sortable" if sortable else ""}">{html.escape(label)}</th>'
         for label, is_text in head
     )
-    return f'<table class="{"sortable" if sortable else ""}"><thead><tr>{cells}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    table_class, body = ("sortable" if sortable else ""), "".join(rows)
+    return f'<table class="{table_class}"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _page(title: str, note: str, body: str, sortable: bool) -> str:

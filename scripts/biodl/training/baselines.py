@@ -62,7 +62,9 @@ def train_baseline(
     dataset = open_dataset(dataset_dir)
     model_name = settings.name
     source = f"model {model_name}"
-    require(isinstance(settings, BaselineModel), source, "kind", f"expected baseline, found {settings.kind!r}")
+    require(
+        isinstance(settings, BaselineModel), source, "kind", f"expected baseline, found {settings.kind!r}"
+    )
     require(
         dataset.modality in ("table", "dna"),
         source,

@@ -135,7 +135,7 @@ class ShardBatches(keras.utils.PyDataset):
 
         def call(index: tf.Tensor) -> tuple[tf.Tensor, ...]:
             parts = tf.numpy_function(read, [index], [spec.dtype for spec in specs], stateful=False)
-            return tuple(tf.ensure_shape(part, spec.shape) for part, spec in zip(parts, specs, strict=False))
+            return tuple(tf.ensure_shape(part, spec.shape) for part, spec in zip(parts, specs, strict=True))
 
         first = first_epoch * reads_per_epoch
         indices = tf.data.Dataset.range(first, np.iinfo(np.int64).max if self.shuffle else reads_per_epoch)

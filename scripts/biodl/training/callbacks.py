@@ -39,7 +39,8 @@ EXTRA_COLUMNS = ("learning_rate", "gradient_norm")
 
 
 def history_columns(metric_names: list[str]) -> list[str]:
-    """loss, val_loss, then each metric followed by its validation twin, then learning rate and gradient norm."""
+    """loss, val_loss, then each metric followed by its validation twin, then learning rate and
+    gradient norm."""
     return (
         ["loss", "val_loss"]
         + [column for name in metric_names for column in (name, f"val_{name}")]
@@ -148,8 +149,9 @@ class TensorBoardScalars(keras.callbacks.Callback):
         }
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
         for column in self.columns:
-            if column not in (logs or {}):
+            if column not in logs:
                 continue
             run, name = ("validation", column[4:]) if column.startswith("val_") else ("train", column)
             with self.writers[run].as_default():

@@ -62,7 +62,8 @@ class Checkpoint:
         }
         with atomic_path(self.path) as tmp:
             with open(tmp, "wb") as handle:
-                np.savez(handle, state=np.array(json.dumps(saved.state)), **arrays)
+                # No object arrays, so the file loads with allow_pickle=False (see the contract).
+                np.savez(handle, allow_pickle=False, state=np.array(json.dumps(saved.state)), **arrays)
 
     def load(self, expected_fingerprint: str) -> Saved | None:
         if not self.path.exists():
@@ -82,7 +83,8 @@ class Checkpoint:
             return None
         if state.get("fingerprint") != expected_fingerprint:
             logger.warning(
-                "ignoring checkpoint %s: it was written for another configuration, seed or dataset; training from the start",
+                "ignoring checkpoint %s: it was written for another configuration, seed or dataset; "
+                "training from the start",
                 self.path,
             )
             self.clear()

@@ -192,14 +192,16 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
     key = fingerprint(
         run.model.as_dict(), run.seed, dataset.manifest.read_text(), run.fold, _file_digest(run.init_model)
     )
-    saved = checkpoint.load(key) if checkpoint is not None else None
+    saved = None
     rows: list[dict[str, float]] = []
     start = 0
-    if saved is not None:
-        start, rows = _resume(saved, fitting.trainer, stopper, controller)
-        logger.info(
-            "resuming from epoch %d of %d (checkpoint %s)", start + 1, training.epochs, checkpoint.path
-        )
+    if checkpoint is not None:
+        saved = checkpoint.load(key)
+        if saved is not None:
+            start, rows = _resume(saved, fitting.trainer, stopper, controller)
+            logger.info(
+                "resuming from epoch %d of %d (checkpoint %s)", start + 1, training.epochs, checkpoint.path
+            )
     if run.tensorboard is not None and saved is None:
         run.tensorboard.remove()  # events of an earlier run; a resumed run adds to its own
     label = f"{dataset.name}/{run.model.name}"

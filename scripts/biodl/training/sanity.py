@@ -2,7 +2,8 @@
 heart has a bug (labels, inputs, loss, learning rate) that more data will not fix.
 
 Contract: ``overfit_check(dataset_dir, model, seed, result_path, settings, threads)`` (``model``:
-a network's typed settings; ``settings``: ``biodl.config.settings.SanitySettings``) draws ``settings.examples`` training examples (seeded), builds the model without any
+a network's typed settings; ``settings``: ``biodl.config.settings.SanitySettings``) draws
+``settings.examples`` training examples (seeded), builds the model without any
 regularisation (no dropout, L1/L2, max-norm, augmentation or class weights; batch norm kept as
 part of the architecture) and trains it on them alone with the configured optimiser and base
 learning rate, no schedule and no early stopping, for at most ``settings.max_epochs`` epochs. It
@@ -23,11 +24,18 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biodl.config.models import Cnn1dModel, Cnn2dModel, MlpModel, NetworkModel
+from biodl.config.models import (
+    Cnn1dModel,
+    Cnn2dModel,
+    DnaAugmentation,
+    ImageAugmentation,
+    MlpModel,
+    NetworkModel,
+)
 from biodl.config.settings import SanitySettings
 from biodl.core.errors import require
 from biodl.core.files import write_tsv
-from biodl.data.dataset import open_dataset
+from biodl.data.dataset import PreparedDataset, open_dataset
 from biodl.models.objectives import loss_for, training_metrics
 from biodl.models.optimization import build_optimizer
 from biodl.training.batches import ShardBatches
@@ -50,12 +58,19 @@ def unregularised(settings: NetworkModel) -> NetworkModel:
         changes["conv_layers"] = tuple(
             dataclasses.replace(layer, dropout=0) for layer in settings.conv_layers
         )
-        augmentation = dataclasses.asdict(settings.augmentation)
-        off = {key: False if isinstance(value, bool) else 0 for key, value in augmentation.items()}
-        changes["augmentation"] = dataclasses.replace(settings.augmentation, **off)
+        changes["augmentation"] = _no_augmentation(settings.augmentation)
     if isinstance(settings, MlpModel):
         changes["input_dropout"] = 0
     return dataclasses.replace(settings, **changes)
+
+
+def _no_augmentation(
+    augmentation: DnaAugmentation | ImageAugmentation,
+) -> DnaAugmentation | ImageAugmentation:
+    """Every augmentation switched off (every field named, so a new one cannot be missed)."""
+    if isinstance(augmentation, DnaAugmentation):
+        return DnaAugmentation(reverse_complement=False, shift=0, average_strands=False)
+    return ImageAugmentation(flips=False, rotations=False, shift=0, brightness=0, contrast=0)
 
 
 def overfit_check(
@@ -68,20 +83,14 @@ def overfit_check(
 ) -> pd.DataFrame:
     """Train on a tiny training subset until it is fitted; write and return the verdict row."""
     dataset = open_dataset(dataset_dir)
-    model_name = model.name
     plain = unregularised(model)
     n = min(settings.examples, dataset.n("train"))
     require(n > 0, dataset.manifest, "splits.train", "the sanity check needs at least one training example")
     # One shuffled "batch" of n examples: a seeded draw from the whole training split.
     x, y = ShardBatches(dataset, "train", n, shuffle=True, seed=seed)[0]
     configure_tensorflow(seed, threads)
-    network = network_for(plain, dataset)
+    network = _compiled_for_fitting(plain, dataset)
     regression = dataset.task == "regression"
-    network.compile(
-        optimizer=build_optimizer(model_name, plain.training),
-        loss=loss_for(dataset.task, plain.training),
-        metrics=[] if regression else [m for m in training_metrics(dataset.task) if m.name == "accuracy"],
-    )
     criterion = (
         f"training loss <= {settings.target_loss:g}"
         if regression
@@ -100,42 +109,57 @@ def overfit_check(
         shuffle=False,
         verbose=0,
     )
-    loss = float(history.history["loss"][-1])
-    accuracy = np.nan if regression else float(history.history["accuracy"][-1])
     row = pd.DataFrame(
         [
             {
                 "dataset": dataset.name,
-                "model": model_name,
+                "model": model.name,
                 "examples": n,
                 "epochs": len(history.history["loss"]),
-                "loss": loss,
-                "accuracy": accuracy,
+                "loss": float(history.history["loss"][-1]),
+                "accuracy": np.nan if regression else float(history.history["accuracy"][-1]),
                 "criterion": criterion,
                 "passed": stop.reached,
             }
         ]
     )
-    verdict = "passed" if stop.reached else "FAILED"
+    _log_verdict(row.iloc[0], regression)
+    write_tsv(row, result_path)
+    return row
+
+
+def _compiled_for_fitting(plain: NetworkModel, dataset: PreparedDataset) -> keras.Model:
+    """The network of the unregularised settings, compiled with the configured optimiser and loss;
+    classification tracks accuracy only (the criterion)."""
+    network = network_for(plain, dataset)
+    regression = dataset.task == "regression"
+    network.compile(
+        optimizer=build_optimizer(plain.name, plain.training),
+        loss=loss_for(dataset.task, plain.training),
+        metrics=[] if regression else [m for m in training_metrics(dataset.task) if m.name == "accuracy"],
+    )
+    return network
+
+
+def _log_verdict(row: pd.Series, regression: bool) -> None:
+    verdict = "passed" if row["passed"] else "FAILED"
     logger.info(
         "sanity check %s: %s on %d training examples of %s after %d epochs (loss %.4g%s; criterion: %s)",
         verdict,
-        model_name,
-        n,
-        dataset.name,
-        row["epochs"][0],
-        loss,
-        "" if regression else f", accuracy {accuracy:.3f}",
-        criterion,
+        row["model"],
+        row["examples"],
+        row["dataset"],
+        row["epochs"],
+        row["loss"],
+        "" if regression else f", accuracy {row['accuracy']:.3f}",
+        row["criterion"],
     )
-    if not stop.reached:
+    if not row["passed"]:
         logger.warning(
             "model %s could not fit %d examples: check the labels, inputs, loss and learning rate",
-            model_name,
-            n,
+            row["model"],
+            row["examples"],
         )
-    write_tsv(row, result_path)
-    return row
 
 
 class StopWhenFitted(keras.callbacks.Callback):

@@ -42,7 +42,8 @@ def copy_weights(source_path: str | PathLike[str], model: keras.Model, model_nam
             found == shapes,
             path,
             f"layer {layer.name}",
-            f"weights of shapes {found} cannot start model {model_name}'s layer {layer.name} of shapes {shapes}; "
+            f"weights of shapes {found} cannot start model {model_name}'s layer {layer.name} "
+            f"of shapes {shapes}; "
             "init_from needs the same architecture up to the output layer",
         )
         layer.set_weights(origin.get_weights())

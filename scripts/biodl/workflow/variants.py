@@ -119,8 +119,11 @@ FAMILY_NAME = re.compile(r"(?P<model>.+)\.(?P<word>seed|fold|trial)\d+")
 
 
 def _family_word(parent: Variant) -> str:
-    """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a search's trials."""
-    return FAMILY_NAME.fullmatch(parent.members[0])["word"]
+    """``seed``, ``fold`` or ``trial``: the word in the names of an ensemble's members or a
+    search's trials."""
+    form = FAMILY_NAME.fullmatch(parent.members[0])
+    assert form is not None, "members and trials are named in FAMILY_NAME's form by this module"
+    return form["word"]
 
 
 def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) -> None:
@@ -128,14 +131,17 @@ def _check_family_names(config: dict[str, Any], variants: dict[str, Variant]) ->
     matches those by their form: the word and any number)."""
     for name in config["models"]:
         form = FAMILY_NAME.fullmatch(name)
-        parent = variants.get(form["model"]) if form else None
+        if form is None:
+            continue
+        parent = variants.get(form["model"])
         if parent is None or not parent.members or _family_word(parent) != form["word"]:
             continue
         role = "trial" if parent.role == "search" else "member"
         problem = (
             f"its {role} {name!r} has the name of another model"
             if name in parent.members
-            else f"another model is named {name!r}, the form of its {role}s' names ({parent.name}.{form['word']}<number>)"
+            else f"another model is named {name!r}, "
+            f"the form of its {role}s' names ({parent.name}.{form['word']}<number>)"
         )
         raise InputError("config", f"models.{parent.name}", f"{problem}; rename one")
 
@@ -226,7 +232,8 @@ def set_key(settings: dict[str, Any], key: str, value: Any, where: str) -> None:
                 part.isdigit() and int(part) < len(node),
                 "config",
                 where,
-                f"{'.'.join([*parents, last][:i]) or 'settings'} is a list of {len(node)} item(s); expected an index 0..{len(node) - 1}, found {part!r}",
+                f"{'.'.join([*parents, last][:i]) or 'settings'} is a list of {len(node)} item(s); "
+                f"expected an index 0..{len(node) - 1}, found {part!r}",
             )
             index: Any = int(part)
         else:
@@ -317,7 +324,7 @@ def _draw(rng: np.random.Generator, distribution: dict[str, list[Any]]) -> Any:
 
 def evaluated_runs(config: dict[str, Any], variants: dict[str, Variant]) -> list[tuple[str, str]]:
     """Every (dataset, name) evaluated on test (see the module contract)."""
-    result = []
+    result: list[tuple[str, str]] = []
     for dataset, model in runs(config):
         variant = variants[model]
         if variant.role == "ensemble":

@@ -1,8 +1,10 @@
-"""biodl.report.figures: every figure is a readable, non-empty PNG written atomically, with the right panels."""
+"""biodl.report.figures: every figure is a readable, non-empty PNG written atomically, with the
+right panels."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.image
@@ -151,9 +153,11 @@ def test_scatter_has_one_panel_per_target_with_r_and_r2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("plot", "task"), [(plot_roc, "regression"), (plot_confusion, "regression"), (plot_scatter, "binary")]
 )
-def test_a_figure_for_another_task_is_refused(plot: object, task: str, tmp_path: Path) -> None:
+def test_a_figure_for_another_task_is_refused(
+    plot: Callable[[Scores, Path], object], task: str, tmp_path: Path
+) -> None:
     with pytest.raises(ValueError, match=f"not drawn for a {task} task"):
-        plot(_scores(task), tmp_path / "figure.png")  # type: ignore[operator]
+        plot(_scores(task), tmp_path / "figure.png")
     assert not (tmp_path / "figure.png").exists()
 
 

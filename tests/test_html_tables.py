@@ -15,7 +15,7 @@ NAN = math.nan
 def summary_frame(rows):
     frame = pd.DataFrame(
         [
-            dict(zip(("dataset", "model", "kind", "task", "n_test"), row[:5], strict=False)) | row[5]
+            dict(zip(("dataset", "model", "kind", "task", "n_test"), row[:5], strict=True)) | row[5]
             for row in rows
         ],
         columns=SUMMARY_COLUMNS,

@@ -1,4 +1,4 @@
-"""biodl.train: reproducible training, early stopping, the files and log lines it writes."""
+"""biodl.training.loop: reproducible training, early stopping, the files and log lines it writes."""
 
 from __future__ import annotations
 
@@ -40,12 +40,12 @@ def test_same_config_and_seed_give_identical_history_and_weights(
     histories = {run: (tmp_path / run / "history.tsv").read_bytes() for run in "abc"}
     weights = {run: keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in "abc"}
     assert histories["a"] == histories["b"]
-    assert all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["b"], strict=False))
+    assert all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["b"], strict=True))
     for run in "ab":
         predict_model(binary_dataset, tmp_path / run / "model.keras", tmp_path / run / "predictions.tsv")
     assert (tmp_path / "a/predictions.tsv").read_bytes() == (tmp_path / "b/predictions.tsv").read_bytes()
     assert histories["a"] != histories["c"]
-    assert not all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["c"], strict=False))
+    assert not all(np.array_equal(x, y) for x, y in zip(weights["a"], weights["c"], strict=True))
 
 
 def test_history_and_model_files(
@@ -193,7 +193,7 @@ def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(
         )
     tuned = keras.models.load_model(tmp_path / "tuned/model.keras")
     for weight, before in zip(
-        tuned.get_layer("conv1").get_weights(), source.get_layer("conv1").get_weights(), strict=False
+        tuned.get_layer("conv1").get_weights(), source.get_layer("conv1").get_weights(), strict=True
     ):
         np.testing.assert_array_equal(weight, before)  # frozen
     for name in ("dense1", "output"):
@@ -217,7 +217,9 @@ def test_incompatible_start_weights_and_transfer_keys_without_a_source_are_refus
         InputError, match="freeze_layers: applies to a model started from another run's weights"
     ):
         _train(binary_dataset, tmp_path, {**tiny_config, "freeze_layers": 1})
-    with pytest.raises(InputError, match="init_from: a model started from another run's weights names that run"):
+    with pytest.raises(
+        InputError, match="init_from: a model started from another run's weights names that run"
+    ):
         _train(binary_dataset, tmp_path, {**tiny_config, "init_from": {"dataset": "d", "model": "m"}})
 
 
