@@ -1,9 +1,10 @@
 # The two commands of the README:
 #   make demo   install (pinned, into .venv) and run the demo, then write report.html
-#   make test   install (pinned, into .venv) and run the test suite
+#   make test   install (pinned, into .venv), lint, and run the test suite
 # and their parts:
 #   make install  the library (editable: .venv imports this checkout's scripts/biodl) with its pinned
 #                 dependencies, one TensorFlow build and Snakemake (pyproject.toml), and the test tools
+#   make lint     ruff (lint and format) and mypy, as make test runs them before pytest
 #   make browser  install Debian's chromium for the report test (root; skipped by the test without it)
 #   make constraints  rewrite constraints.txt (every package pulled in, pinned) from a fresh install,
 #                 after a pin in pyproject.toml or requirements-dev.txt changed
@@ -15,7 +16,7 @@ CORES ?= all
 TF ?= cpu
 PIP_INSTALL := pip install --quiet --disable-pip-version-check
 
-.PHONY: install demo test browser constraints
+.PHONY: install demo test lint browser constraints
 
 $(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +29,13 @@ demo: install
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report report.html
 
-test: install browser
+test: install browser lint
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 browser:
 	@command -v chromium >/dev/null || { \
