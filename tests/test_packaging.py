@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -36,11 +37,25 @@ PLATFORMS = {
 }
 
 
+HERE = {"sys_platform": sys.platform, "platform_machine": platform.machine()}
+
+
 def pins_of(lines: list[str]) -> dict[str, str]:
     """``name==version`` lines (comments, blank and ``-r``/``-e`` lines skipped) → name: version."""
     entries = [line.split("#")[0].strip() for line in lines]
     requirements = [Requirement(e) for e in entries if e and not e.startswith("-")]
     return {canonicalize_name(r.name): str(r.specifier).removeprefix("==") for r in requirements}
+
+
+def pinned_here(*extras: str) -> dict[str, str]:
+    """What pyproject.toml pins on this machine for the library with these extras → version."""
+    pins = {}
+    for extra in ("", *extras):
+        entries = PROJECT["optional-dependencies"][extra] if extra else PROJECT["dependencies"]
+        for requirement in map(Requirement, entries):
+            if requirement.marker is None or requirement.marker.evaluate(HERE | {"extra": extra}):
+                pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
+    return pins
 
 
 def test_every_dependency_is_pinned_once():
@@ -55,34 +70,23 @@ def test_every_dependency_is_pinned_once():
     assert "snakemake" not in {canonicalize_name(Requirement(e).name) for e in PROJECT["dependencies"]}
 
 
-@pytest.mark.parametrize("platform", PLATFORMS, ids=str)
-def test_the_cpu_extra_picks_one_tensorflow_build_per_platform(platform):
-    environment = PLATFORMS[platform] | {"extra": "cpu"}
-    chosen = [
-        Requirement(entry)
-        for entry in PROJECT["optional-dependencies"]["cpu"]
-        if Requirement(entry).marker is None or Requirement(entry).marker.evaluate(environment)
-    ]
+@pytest.mark.parametrize("system", PLATFORMS, ids=str)
+def test_the_cpu_extra_picks_one_tensorflow_build_per_platform(system):
+    environment = PLATFORMS[system] | {"extra": "cpu"}
+    cpu = map(Requirement, PROJECT["optional-dependencies"]["cpu"])
+    chosen = [r for r in cpu if r.marker is None or r.marker.evaluate(environment)]
     assert len(chosen) == 1, [str(r) for r in chosen]
     (gpu,) = map(Requirement, PROJECT["optional-dependencies"]["gpu"])
-    assert chosen[0].specifier == gpu.specifier and chosen[0].name.startswith("tensorflow")
-    expected = "tensorflow-cpu" if platform in {"Linux x86-64", "Windows"} else "tensorflow"
-    assert chosen[0].name == expected
+    assert chosen[0].specifier == gpu.specifier
+    assert chosen[0].name == ("tensorflow-cpu" if system in {"Linux x86-64", "Windows"} else "tensorflow")
 
 
 def test_constraints_agree_with_the_pins():
     locked = pins_of((ROOT / "constraints.txt").read_text().splitlines())
-    here = {"sys_platform": sys.platform, "platform_machine": os.uname().machine}
-    wanted = pins_of((ROOT / "requirements-dev.txt").read_text().splitlines())
-    for entry in PROJECT["dependencies"] + PROJECT["optional-dependencies"]["cpu"]:
-        requirement = Requirement(entry)
-        if requirement.marker is None or requirement.marker.evaluate(here | {"extra": "cpu"}):
-            wanted[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
-    for entry in PROJECT["optional-dependencies"]["workflow"]:
-        wanted |= pins_of([entry])
-    differing = {
-        name: (version, locked.get(name)) for name, version in wanted.items() if locked.get(name) != version
-    }
+    wanted = pins_of((ROOT / "requirements-dev.txt").read_text().splitlines()) | pinned_here(
+        "cpu", "workflow"
+    )
+    differing = {name: (pin, locked.get(name)) for name, pin in wanted.items() if locked.get(name) != pin}
     assert not differing, f"pin vs constraints.txt: {differing}"
     # requirements.txt points at the project instead of repeating its pins.
     assert pins_of((ROOT / "requirements.txt").read_text().splitlines()) == {}
@@ -90,20 +94,14 @@ def test_constraints_agree_with_the_pins():
 
 def test_this_venv_has_the_pinned_versions():
     """The tests run against the pinned versions (a stale .venv fails here, not somewhere obscure)."""
-    here = {"sys_platform": sys.platform, "platform_machine": os.uname().machine, "extra": "cpu"}
-    entries = PROJECT["dependencies"] + PROJECT["optional-dependencies"]["cpu"]
-    entries += PROJECT["optional-dependencies"]["workflow"]
     differing = {}
-    for requirement in map(Requirement, entries):
-        if requirement.marker is not None and not requirement.marker.evaluate(here):
-            continue
-        (specifier,) = requirement.specifier
+    for name, pin in pinned_here("cpu", "workflow").items():
         try:
-            version = importlib.metadata.version(requirement.name)
+            version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             version = None
-        if version != specifier.version:
-            differing[requirement.name] = (specifier.version, version)
+        if version != pin:
+            differing[name] = (pin, version)
     assert not differing, f"pinned vs installed: {differing}"
 
 
