@@ -1,17 +1,26 @@
 # The two commands of the README:
 #   make demo   install (pinned, into .venv) and run the demo, then write report.html
-#   make test   install (pinned, into .venv) and run the test suite
+#   make test   install (pinned, into .venv), lint, and run the test suite
+# and their parts:
+#   make install  the library (editable: .venv imports this checkout's scripts/biodl) with its pinned
+#                 dependencies, one TensorFlow build and Snakemake (pyproject.toml), and the test tools
+#   make lint     ruff (lint and format) and mypy, as make test runs them before pytest
 #   make browser  install Debian's chromium for the report test (root; skipped by the test without it)
+#   make constraints  rewrite constraints.txt (every package pulled in, pinned) from a fresh install,
+#                 after a pin in pyproject.toml or requirements-dev.txt changed
+# TF=gpu installs TensorFlow's CUDA build instead of the CPU one, into a new .venv (rm -rf .venv first).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
+TF ?= cpu
+PIP_INSTALL := pip install --quiet --disable-pip-version-check
 
-.PHONY: install demo test browser
+.PHONY: install demo test lint browser constraints
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/$(PIP_INSTALL) -e ".[$(TF),workflow]" -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,10 +29,25 @@ demo: install
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --report report.html
 
-test: install browser
+test: install browser lint
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 browser:
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "chromium is not installed: run 'sudo apt-get install chromium' for the report's browser test"; fi; }
+
+# The CPU build: constraints.txt pins what CI installs. pip freeze leaves out pip, setuptools and
+# the editable library itself.
+LOCK_VENV := .cache/constraints-venv
+constraints:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/$(PIP_INSTALL) -e ".[cpu,workflow]" -r requirements-dev.txt
+	$(LOCK_VENV)/bin/pip freeze --exclude-editable | sort -f > constraints.txt
+	rm -rf $(LOCK_VENV)

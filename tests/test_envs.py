@@ -1,22 +1,21 @@
-"""Static checks of the per-step conda environments in ``envs/``.
+"""The per-step conda envs in ``envs/`` install what each step imports, at the pinned versions.
 
-The conda envs cannot be built where the tests run (no conda channels), so this module checks
-them against the code instead:
+Conda channels are not reachable where the tests run, so the envs cannot be built here. Instead:
 
-1. every rule in ``workflow/rules/*.smk`` (and ``Snakefile``) that runs something has a
-   ``conda:`` env file that exists;
-2. every third-party package that the rule's ``script:`` imports, directly or through the
-   ``biodl`` modules it imports (transitively), is listed in that env;
-3. every env declares ``python=3.11``, pins each package with ``==`` at the version of
-   ``requirements.txt`` (``tensorflow-cpu`` and ``tensorflow[...]`` count as one package), and
-   also pins every requirements.txt package its pins depend on (else pip picks another version).
+- Snakemake itself loads the workflow and names, for every rule that runs a job, its ``conda:``
+  env file and its ``script:``, resolved as Snakemake resolves them (no parser of our own);
+- the script's imports are followed through the ``biodl`` modules it imports, transitively (files
+  found by importlib's path finder in the script's folder, which Snakemake puts on the script's
+  ``sys.path``; read with ``ast``, never run; imports inside functions count, those under
+  ``if TYPE_CHECKING:`` do not) down to third-party packages, which the env must install (with
+  what they load undeclared: Keras its TensorFlow backend, openslide-python openslide-bin);
+- each env takes only ``python=3.11`` and pip from conda, and pins every package with ``==`` at
+  the version of ``pyproject.toml``, including the pyproject-pinned packages that its packages
+  depend on (per this venv's metadata), else pip would install other versions of them; and it
+  installs nothing that its rules' imports do not need.
 
-Why this matters beyond tidiness: Snakemake's script preamble appends the *runner's* ``sys.path``
-to the script's, so a package missing from a conda env can still be imported from the runner's
-environment on a workstation and only break on a cluster node.
-
-Only the standard library, PyYAML and ``importlib.metadata`` (of the venv the tests run in, where
-every runtime dependency is installed) are used; scripts are parsed with ``ast``, never imported.
+Why it matters: Snakemake's script preamble appends the runner's ``sys.path`` to the script's, so
+a package missing from an env still imports on a workstation and breaks only on a cluster node.
 """
 
 from __future__ import annotations
@@ -24,420 +23,166 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.metadata
-import re
+import importlib.util
 import sys
 import textwrap
-from dataclasses import dataclass, field
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-RULE_FILES_GLOB = "workflow/rules/*.smk"
-EXTRA_SNAKEFILES = ("workflow/Snakefile", "Snakefile")
-ENVS_DIR = ROOT / "envs"
-REQUIREMENTS = ROOT / "requirements.txt"
-PYTHON_VERSION = "3.11"
-ALLOWED_CHANNELS = {"conda-forge", "nodefaults"}
-
-# Import names whose distribution is not found (or not found unambiguously) by
-# importlib.metadata.packages_distributions(). Consulted first.
-IMPORT_TO_DIST = {
-    "sklearn": "scikit-learn",
-    "yaml": "pyyaml",
-    "tensorflow": "tensorflow",
-    "snakemake": "snakemake",
-    "PIL": "pillow",
+CONDA_PACKAGES = ["pip", "python=3.11"]  # all the rest comes from PyPI, pinned
+CHANNELS = {"conda-forge", "nodefaults"}
+# One package in two builds: the CPU one (most envs) and the CUDA one (envs/train.yaml).
+BUILDS = [{"tensorflow", "tensorflow-cpu"}]
+# Packages that load another at run time without declaring it as a dependency.
+UNDECLARED = {
+    "keras": "tensorflow",  # its backend (KERAS_BACKEND, TensorFlow by default)
+    "openslide-python": "openslide-bin",  # the OpenSlide library itself
 }
-# Distributions that are the same package for version agreement and env membership: the CPU
-# build in requirements.txt, the CUDA build (tensorflow[and-cuda]) in the GPU env.
-EQUIVALENT_DISTS = {"tensorflow-cpu": "tensorflow", "tensorflow-gpu": "tensorflow"}
-
-# Runtime dependencies that a package's metadata does not declare: importing keras 3 imports its
-# backend (KERAS_BACKEND, default tensorflow), which keras does not require.
-IMPLICIT_RUNTIME_DEPS = {
-    "keras": {"tensorflow": "keras imports its backend (tensorflow by default) when imported"},
-}
-
-# Snakemake directives that make a rule run a job. A rule with none of them (e.g. ``rule all``
-# with only ``input:``) only aggregates targets and needs no environment.
-ACTION_DIRECTIVES = {"shell", "script", "run", "notebook", "wrapper", "cwl", "template_engine"}
-
-
-# --------------------------------------------------------------------------------------------
-# Names and pins
-# --------------------------------------------------------------------------------------------
-
-
-def normalise(name: str) -> str:
-    """Distribution name for comparison: lower case, ``_``/``.`` → ``-``, extras stripped,
-    CPU/GPU builds of TensorFlow folded into ``tensorflow``."""
-    name = re.sub(r"\[.*\]$", "", name.strip())
-    name = re.sub(r"[-_.]+", "-", name).lower()
-    return EQUIVALENT_DISTS.get(name, name)
-
-
-PIN_RE = re.compile(
-    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[^\]]*\])?\s*==\s*(?P<version>[^\s;#,]+)$"
-)
-
-
-def parse_requirements(path: Path) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """``{normalised name: (line as written, version)}`` and a list of problems."""
-    pins: dict[str, tuple[str, str]] = {}
-    problems: list[str] = []
-    if not path.is_file():
-        return pins, [f"{path} not found"]
-    for lineno, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        m = PIN_RE.match(line)
-        if not m:
-            problems.append(f"{path.name}:{lineno}: {raw.strip()!r} is not a 'name==version' pin")
-            continue
-        key = normalise(m["name"])
-        if key in pins:
-            problems.append(f"{path.name}:{lineno}: {m['name']} is pinned twice")
-        pins[key] = (line, m["version"])
-    return pins, problems
-
-
-# --------------------------------------------------------------------------------------------
-# Snakemake rule files
-# --------------------------------------------------------------------------------------------
-
-RULE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<kind>rule|checkpoint)\b\s*(?P<name>\w+)?\s*:")
-USE_RULE_RE = re.compile(
-    r"^(?P<indent>[ \t]*)use\s+rule\s+(?P<orig>[\w*]+)"
-    r"(?:\s+from\s+(?P<module>\w+))?(?:\s+as\s+(?P<name>[\w*]+))?\s*(?P<with>with\s*:)?"
-)
-DIRECTIVE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<key>[A-Za-z_]\w*)\s*:(?P<rest>.*)$")
-
-
-@dataclass
-class Directive:
-    raw: str  # the value's source text
-    value: object  # the literal value, or None when it is not a literal
-    path: Path | None  # for a string literal: resolved relative to the rule's file
-
-
-@dataclass
-class Rule:
-    name: str
-    file: Path
-    line: int
-    directives: dict[str, Directive] = field(default_factory=dict)
-    use_of: str | None = None  # ``use rule ORIG as NAME``: ORIG
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def where(self) -> str:
-        return f"{rel(self.file)}:{self.line}"
 
 
 def rel(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def indent_width(text: str) -> int:
-    return len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
-
-
-def is_blank_or_comment(line: str) -> bool:
-    return not line.strip() or line.lstrip().startswith("#")
-
-
-def literal(raw: str) -> object | None:
-    """The literal value of a directive's text (comments allowed), or None."""
-    text = textwrap.dedent(raw).strip()
-    if not text:
-        return None
-    try:
-        return ast.literal_eval(ast.parse("(\n" + text + "\n)", mode="eval").body)
-    except (SyntaxError, ValueError):
-        return None
-
-
-def parse_smk(path: Path) -> list[Rule]:
-    """The rules (and checkpoints, and ``use rule`` derivations) of one Snakemake file, with
-    their top-level directives. Values that are string literals are resolved to paths relative
-    to ``path``, as Snakemake resolves ``conda:`` and ``script:``."""
-    lines = path.read_text().splitlines()
-    rules: list[Rule] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        m_rule = RULE_RE.match(line)
-        m_use = None if m_rule else USE_RULE_RE.match(line)
-        if not (m_rule or m_use):
-            i += 1
-            continue
-        header_indent = indent_width((m_rule or m_use)["indent"])
-        if m_rule:
-            rule = Rule(m_rule["name"] or f"<anonymous {path.name}:{i + 1}>", path, i + 1)
-        else:
-            rule = Rule(m_use["name"] or m_use["orig"], path, i + 1, use_of=m_use["orig"])
-            if m_use["module"]:
-                rule.problems.append(
-                    f"'use rule {m_use['orig']} from {m_use['module']}': rules from modules are "
-                    "not checked by this test; define the rule in workflow/rules/"
-                )
-            elif "*" in m_use["orig"] or "*" in (m_use["name"] or ""):
-                rule.problems.append("'use rule' with a wildcard is not checked by this test")
-        # The rule's body: following lines indented deeper than the header.
-        body: list[tuple[int, str]] = []
-        j = i + 1
-        while j < len(lines):
-            if not is_blank_or_comment(lines[j]) and indent_width(lines[j]) <= header_indent:
-                break
-            body.append((j, lines[j]))
-            j += 1
-        # Directives are the body's lines at its first (shallowest) indentation.
-        code = [(k, text) for k, text in body if not is_blank_or_comment(text)]
-        if code:
-            level = min(indent_width(text) for _, text in code)
-            for n, (_k, text) in enumerate(code):
-                m_dir = DIRECTIVE_RE.match(text)
-                if indent_width(text) != level or not m_dir:
-                    continue
-                value_lines = [m_dir["rest"]]
-                for _, more in code[n + 1 :]:
-                    if indent_width(more) <= level:
-                        break
-                    value_lines.append(more)
-                raw = "\n".join(value_lines)
-                value = literal(raw)
-                resolved = (path.parent / value).resolve() if isinstance(value, str) else None
-                rule.directives[m_dir["key"]] = Directive(raw.strip(), value, resolved)
-        rules.append(rule)
-        i = j
-    return rules
-
-
-def resolve_use_rules(rules: list[Rule]) -> None:
-    """``use rule A as B [with: ...]``: B gets A's directives, overridden by its own."""
-    by_name = {r.name: r for r in rules if r.use_of is None}
-    for rule in rules:
-        if rule.use_of is None or rule.problems:
-            continue
-        orig = by_name.get(rule.use_of)
-        if orig is None:
-            rule.problems.append(f"'use rule {rule.use_of}': no rule {rule.use_of!r} found")
-            continue
-        rule.directives = {**orig.directives, **rule.directives}
-
-
-def rule_files(root: Path) -> list[Path]:
-    files = sorted(root.glob(RULE_FILES_GLOB))
-    files += [root / name for name in EXTRA_SNAKEFILES if (root / name).is_file()]
-    return files
-
-
-def load_rules(root: Path) -> tuple[list[Rule], dict[Path, str]]:
-    """All rules under ``root``, and the files that could not be read/parsed (with why)."""
-    rules: list[Rule] = []
-    errors: dict[Path, str] = {}
-    for f in rule_files(root):
-        try:
-            rules += parse_smk(f)
-        except (OSError, UnicodeDecodeError) as exc:  # a file being rewritten right now
-            errors[f] = repr(exc)
-    resolve_use_rules(rules)
-    return rules, errors
-
-
-def check_rule_env(rule: Rule) -> tuple[Path | None, list[str]]:
-    """The rule's env file (None if there is none to check) and problems with it."""
-    problems = [f"rule {rule.name} ({rule.where}): {p}" for p in rule.problems]
-    actions = ACTION_DIRECTIVES & rule.directives.keys()
-    if not actions:  # an aggregation target such as ``rule all``
-        return None, problems
-    if "run" in actions:
-        problems.append(
-            f"rule {rule.name} ({rule.where}) uses 'run:', which executes inside the Snakemake "
-            "process and cannot use a conda env; move the code to a 'script:' with 'conda:'"
-        )
-    conda = rule.directives.get("conda")
-    if conda is None:
-        problems.append(f"rule {rule.name} ({rule.where}) has no 'conda:' directive")
-        return None, problems
-    if conda.path is None:
-        problems.append(
-            f"rule {rule.name} ({rule.where}): 'conda: {conda.raw}' is not a string literal path "
-            "to an env file; this test (and a reader) cannot tell which env the rule uses"
-        )
-        return None, problems
-    if conda.path.suffix not in {".yaml", ".yml"}:
-        problems.append(f"rule {rule.name} ({rule.where}): 'conda: {conda.value!r}' is not a .yaml env file")
-        return None, problems
-    if not conda.path.is_file():
-        problems.append(
-            f"rule {rule.name} ({rule.where}): conda env {conda.value!r} "
-            f"(resolved to {rel(conda.path)}) does not exist"
-        )
-        return None, problems
-    return conda.path, problems
-
-
-def check_rule_script(rule: Rule) -> tuple[Path | None, list[str]]:
-    """The rule's Python script (None if it has no ``script:``) and problems with it."""
-    script = rule.directives.get("script")
-    if script is None:
-        return None, []
-    if script.path is None:
-        return None, [f"rule {rule.name} ({rule.where}): 'script: {script.raw}' is not a string literal path"]
-    if script.path.suffix != ".py":
-        return None, [
-            f"rule {rule.name} ({rule.where}): script {script.value!r} is not Python; "
-            "its imports cannot be checked"
-        ]
-    if not script.path.is_file():
-        return None, [
-            f"rule {rule.name} ({rule.where}): script {script.value!r} "
-            f"(resolved to {rel(script.path)}) does not exist"
-        ]
-    return script.path, []
-
-
-# --------------------------------------------------------------------------------------------
-# Imports of a script and, transitively, of the local modules (biodl) it imports
-# --------------------------------------------------------------------------------------------
+# --- The rules, as Snakemake reads them ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ImportSite:
-    module: str  # the dotted name as imported
+class Step:
+    rule: str
+    where: str  # the rule's file:line
+    env: Path | None
+    script: Path | None
+    problems: tuple[str, ...]
+
+
+def workflow_steps(snakefile: Path) -> list[Step]:
+    """Every rule of the workflow that runs a job, with its env file and script."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import OutputSettings, Quietness, ResourceSettings
+
+    # The API has no public accessor of the parsed rules; _workflow is what its own lint() and
+    # list_rules() use (snakemake is pinned).
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow = api.workflow(ResourceSettings(), snakefile=snakefile, workdir=snakefile.parent)._workflow
+        return [_step(rule, workflow.linemaps) for rule in workflow.rules if not rule.norun]
+
+
+def _step(rule, linemaps: dict) -> Step:
+    where = f"{rel(Path(rule.snakefile))}:{linemaps[rule.snakefile][rule.lineno]}"
+    problems = []
+    if rule.script is None:
+        problems.append("runs no script: (shell:, run: and the rest cannot be checked here)")
+    if rule.conda_env is None:
+        problems.append("has no conda: env file")
+    elif not isinstance(rule.conda_env, str):
+        problems.append(f"conda: {rule.conda_env!r} is not the path of an env file")
+
+    def path(value: object) -> Path | None:
+        return Path(rule.basedir.join(value).get_path_or_uri(secret_free=True)).resolve() if value else None
+
+    env, script = path(rule.conda_env) if isinstance(rule.conda_env, str) else None, path(rule.script)
+    problems += [
+        f"{what} {rel(p)} does not exist"
+        for what, p in [("env", env), ("script", script)]
+        if p and not p.is_file()
+    ]
+    return Step(rule.name, where, env, script, tuple(f"rule {rule.name} ({where}): {p}" for p in problems))
+
+
+# --- What a script imports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # as written
     file: Path
     line: int
 
     def __str__(self) -> str:
-        return f"{rel(self.file)}:{self.line} ('{self.module}')"
+        return f"{rel(self.file)}:{self.line} ({self.module})"
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
+def local_module(name: str, root: Path) -> Path | None:
+    """The file of module ``name`` under ``root`` (a package's ``__init__.py``), found as the import
+    system finds it, without running anything; None when there is no such module."""
+    spec, locations = None, [str(root)]
+    for depth in range(1, name.count(".") + 2):
+        spec = PathFinder.find_spec(".".join(name.split(".")[:depth]), locations)
+        if spec is None:
+            return None
+        locations = list(spec.submodule_search_locations or [])
+    return Path(spec.origin) if spec and spec.origin else root.joinpath(*name.split("."))  # namespace
 
 
-def _import_nodes(tree: ast.AST):
-    """Import nodes that run at runtime (bodies of ``if TYPE_CHECKING:`` are skipped)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+def runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements that run: anywhere (in functions too), except under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
-            continue
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            stack.extend(node.orelse)
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+        elif isinstance(node, ast.If) and ast.unparse(node.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}:
+            yield from runtime_imports(ast.Module(body=node.orelse, type_ignores=[]))
+        else:
+            yield from runtime_imports(node)
 
 
-def _local_module_file(root: Path, parts: list[str]) -> Path | None:
-    """The file of local module ``parts`` under ``root`` (package ``__init__`` or ``.py``)."""
-    base = root.joinpath(*parts)
-    for candidate in (base / "__init__.py", base.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    if base.is_dir():  # namespace package: nothing to execute
-        return base
-    return None
-
-
-def _is_local(root: Path, top: str) -> bool:
-    return _local_module_file(root, [top]) is not None
-
-
-def collect_third_party_imports(
-    script: Path, local_root: Path | None = None
-) -> tuple[dict[str, list[ImportSite]], list[str]]:
-    """Third-party top-level import names of ``script`` and of every local module it imports,
-    transitively, mapped to where they are imported; and problems (unreadable files, local
-    modules that do not exist).
-
-    Local modules are those under ``local_root`` (default: the script's folder, which Snakemake
-    puts on the script's ``sys.path``), e.g. the ``biodl`` package. Standard-library modules are
-    ignored.
-    """
-    local_root = (local_root or script.parent).resolve()
-    found: dict[str, list[ImportSite]] = {}
+def third_party_imports(script: Path) -> tuple[dict[str, list[Import]], list[str]]:
+    """Top-level third-party names that ``script`` and the local modules it imports (transitively)
+    import, with where; and imports of local modules that do not exist."""
+    root = script.parent
+    found: dict[str, list[Import]] = {}
     problems: list[str] = []
-    seen: set[Path] = set()
-    todo: list[Path] = [script.resolve()]
+    todo, seen = [(script, "")], {script}
 
-    def add_local(parts: list[str], site: ImportSite, required: bool = True) -> bool:
-        """Queue local module ``parts`` and the packages containing it."""
-        for n in range(1, len(parts) + 1):
-            f = _local_module_file(local_root, parts[:n])
-            if f is None:
-                if required:
-                    problems.append(
-                        f"local module {'.'.join(parts[:n])!r} imported at {site} not found "
-                        f"under {rel(local_root)}/"
-                    )
-                return False
-            if f.is_file() and f not in seen:
-                todo.append(f)
-        return True
+    def follow(name: str, site: Import, required: bool) -> None:
+        file = local_module(name, root)
+        if file is None and required:
+            problems.append(f"{site}: no module {name} under {rel(root)}/")
+        if file is not None and file.is_file() and file not in seen:
+            seen.add(file)
+            todo.append((file, name if file.name == "__init__.py" else name.rpartition(".")[0]))
 
     while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            tree = ast.parse(current.read_text(), filename=str(current))
-        except (OSError, SyntaxError, UnicodeDecodeError) as exc:
-            problems.append(f"cannot parse {rel(current)}: {exc}")
-            continue
-        try:
-            current_parts = list(current.relative_to(local_root).with_suffix("").parts)
-        except ValueError:  # the script itself may live elsewhere
-            current_parts = [current.stem]
-        # The package a relative import starts from: the module's own package (for an
-        # ``__init__.py``, the package it initialises, which is the same folder).
-        package_parts = current_parts[:-1]
-        for node in _import_nodes(tree):
+        file, package = todo.pop()
+        for node in runtime_imports(ast.parse(file.read_text(), str(file))):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    parts = alias.name.split(".")
-                    site = ImportSite(alias.name, current, node.lineno)
-                    top = parts[0]
-                    if top in sys.stdlib_module_names:
-                        continue
-                    if _is_local(local_root, top):
-                        add_local(parts, site)
-                    else:
-                        found.setdefault(top, []).append(site)
-                continue
-            # ImportFrom
-            if node.level:  # relative import: always local
-                base = package_parts[: len(package_parts) - (node.level - 1)]
-                parts = base + (node.module.split(".") if node.module else [])
-                shown = "." * node.level + (node.module or "")
-                site = ImportSite(shown, current, node.lineno)
+                targets = [(alias.name, []) for alias in node.names]
             else:
-                parts = node.module.split(".")
-                site = ImportSite(node.module, current, node.lineno)
-                top = parts[0]
+                relative = "." * node.level + (node.module or "")
+                name = importlib.util.resolve_name(relative, package) if node.level else relative
+                targets = [(name, [alias.name for alias in node.names])]
+            for name, members in targets:
+                site, top = Import(name, file, node.lineno), name.partition(".")[0]
                 if top in sys.stdlib_module_names:
                     continue
-                if not _is_local(local_root, top):
+                if local_module(top, root) is None:
                     found.setdefault(top, []).append(site)
                     continue
-            if parts and not add_local(parts, site):
-                continue
-            # ``from biodl import encode``: a submodule, when such a file exists.
-            for alias in node.names:
-                if alias.name != "*":
-                    add_local(parts + [alias.name], site, required=False)
+                parts = name.split(".")
+                for depth in range(1, len(parts) + 1):  # packages run their __init__ first
+                    follow(".".join(parts[:depth]), site, required=True)
+                for member in members:  # ``from biodl.data import dna``: a submodule
+                    follow(f"{name}.{member}", site, required=False)
     return found, problems
+
+
+def same_package(name: str) -> set[str]:
+    """Distribution ``name`` and the other builds of the same package."""
+    return next((builds for builds in BUILDS if name in builds), {name})
+
+
+def distributions(top: str) -> set[str]:
+    """The distributions that install import name ``top`` (per this venv), in any build."""
+    return set().union(*(same_package(canonicalize_name(d)) for d in _packages_distributions().get(top, [])))
 
 
 @functools.cache
@@ -445,267 +190,191 @@ def _packages_distributions() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
-def distributions_for_import(top: str) -> set[str]:
-    """Normalised distribution names that provide top-level import ``top`` (empty if unknown)."""
-    if top in IMPORT_TO_DIST:
-        return {normalise(IMPORT_TO_DIST[top])}
-    return {normalise(d) for d in _packages_distributions().get(top, [])}
+# --- Env files and pins ----------------------------------------------------------------------
 
 
-# --------------------------------------------------------------------------------------------
-# Env files
-# --------------------------------------------------------------------------------------------
-
-CONDA_SPEC_RE = re.compile(
-    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<op>==?)?\s*(?P<version>[^\s=]+)?(?:=\S+)?$"
-)
-
-
-@dataclass
-class Env:
-    path: Path
-    pins: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (as written, version)
-    problems: list[str] = field(default_factory=list)
-
-
-def parse_env(path: Path, requirements: dict[str, tuple[str, str]]) -> Env:
-    """Read a conda env file and check its form and its pins against ``requirements``."""
-    env = Env(path)
-    where = rel(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        env.problems.append(f"{where}: cannot read: {exc}")
-        return env
-    if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
-        env.problems.append(f"{where}: no 'dependencies:' list")
-        return env
-    channels = data.get("channels") or []
-    if "conda-forge" not in channels or set(channels) - ALLOWED_CHANNELS:
-        env.problems.append(
-            f"{where}: channels are {channels}; expected conda-forge (and optionally nodefaults)"
-        )
-
-    def add(name: str, written: str, version: str) -> None:
-        key = normalise(name)
-        if key in env.pins:
-            env.problems.append(f"{where}: {name} is listed twice")
-        env.pins[key] = (written, version)
-        req = requirements.get(key)
-        if req is None:
-            env.problems.append(
-                f"{where}: {written!r} is not in requirements.txt; pin it there too (same version)"
-            )
-        elif req[1] != version:
-            env.problems.append(f"{where}: {written!r} disagrees with requirements.txt {req[0]!r}")
-
-    python_specs: list[str] = []
-    has_pip = False
-    pip_lists = []
-    for dep in data["dependencies"]:
-        if isinstance(dep, dict) and set(dep) == {"pip"} and isinstance(dep["pip"], list):
-            pip_lists.append(dep["pip"])
-            continue
-        if not isinstance(dep, str):
-            env.problems.append(f"{where}: unexpected dependency entry {dep!r}")
-            continue
-        m = CONDA_SPEC_RE.match(dep.strip())
-        if not m:
-            env.problems.append(f"{where}: cannot read conda dependency {dep!r}")
-            continue
-        name = m["name"].lower()
-        if name == "python":
-            python_specs.append(dep)
-            continue
-        if name == "pip":
-            has_pip = True
-            continue
-        if not m["version"]:
-            env.problems.append(f"{where}: conda dependency {dep!r} is not pinned to a version")
-            continue
-        add(m["name"], dep, m["version"])
-    if len(python_specs) != 1 or not re.fullmatch(
-        rf"python\s*==?\s*{re.escape(PYTHON_VERSION)}(\.\*|\.\d+)?", python_specs[0].strip()
-    ):
-        env.problems.append(
-            f"{where}: expected one 'python={PYTHON_VERSION}' dependency, found {python_specs}"
-        )
-    if pip_lists and not has_pip:
-        env.problems.append(f"{where}: has a 'pip:' section but does not list 'pip' itself")
-    for entry in (e for lst in pip_lists for e in lst):
-        m = PIN_RE.match(str(entry).strip())
-        if not m:
-            env.problems.append(f"{where}: pip entry {entry!r} is not pinned with '=='")
-            continue
-        add(m["name"], str(entry).strip(), m["version"])
-    return env
-
-
-def _installed_distribution(name: str) -> importlib.metadata.Distribution | None:
-    key = normalise(name)
-    candidates = {key} | {k for k, v in EQUIVALENT_DISTS.items() if v == key}
-    for candidate in sorted(candidates):
-        for spelling in (candidate, candidate.replace("-", "_")):
-            try:
-                return importlib.metadata.distribution(spelling)
-            except importlib.metadata.PackageNotFoundError:
-                pass
-    return None
-
-
-REQ_NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
-
-
-def missing_pinned_dependencies(env: Env, requirements: dict[str, tuple[str, str]]) -> list[str]:
-    """requirements.txt packages that the env's pins depend on (transitively, per the venv's
-    metadata; extras' dependencies ignored) but that the env does not pin itself, so pip would
-    install some other version of them."""
-    problems = []
-    for key, (written, _) in env.pins.items():
-        todo, seen = [key], {key}
-        while todo:
-            dist = _installed_distribution(todo.pop())
-            if dist is None:  # not installed here (platform-specific); nothing to inspect
-                continue
-            for req in dist.requires or []:
-                name_part, _, marker = req.partition(";")
-                if "extra" in marker:
-                    continue
-                m = REQ_NAME_RE.match(name_part)
-                dep = normalise(m[1]) if m else None
-                if not dep or dep in seen:
-                    continue
-                seen.add(dep)
-                todo.append(dep)
-                if dep in requirements and dep not in env.pins:
-                    problems.append(
-                        f"{rel(env.path)}: {written!r} depends on {dep} (via {dist.name}), which "
-                        f"requirements.txt pins ({requirements[dep][0]!r}) but the env does not; "
-                        "add the pin so pip installs that version"
-                    )
-    return problems
-
-
-def missing_imports(rule_name: str, env: Env, script: Path, local_root: Path | None = None) -> list[str]:
-    """Problems: third-party packages imported by ``script`` (or its local modules) that
-    ``env`` does not list."""
-    imports, problems = collect_third_party_imports(script, local_root)
-    problems = [f"rule {rule_name}, {rel(script)}: {p}" for p in problems]
-    for top, sites in sorted(imports.items()):
-        dists = distributions_for_import(top)
-        where = "; ".join(str(s) for s in sites)
-        if not dists:
-            problems.append(
-                f"rule {rule_name}: '{top}' imported at {where} is not installed in the test venv, "
-                "so its distribution is unknown; add it to requirements.txt (or IMPORT_TO_DIST)"
-            )
-        elif not dists & env.pins.keys():
-            problems.append(
-                f"rule {rule_name}: env {rel(env.path)} lacks {' or '.join(sorted(dists))} "
-                f"(import '{top}' at {where}, from script {rel(script)})"
-            )
-        for dist in sorted(dists):
-            for dep, why in IMPLICIT_RUNTIME_DEPS.get(dist, {}).items():
-                if normalise(dep) not in env.pins:
-                    problems.append(
-                        f"rule {rule_name}: env {rel(env.path)} lacks {dep}: {why} "
-                        f"(import '{top}' at {where}, from script {rel(script)})"
-                    )
-    return problems
-
-
-# --------------------------------------------------------------------------------------------
-# The real workflow
-# --------------------------------------------------------------------------------------------
-
-REAL_RULES, REAL_RULE_FILE_ERRORS = load_rules(ROOT)
-ENV_FILES = sorted(ENVS_DIR.glob("*.yaml")) + sorted(ENVS_DIR.glob("*.yml"))
+def pinned_version(requirement: Requirement) -> str | None:
+    """The version of a ``name==version`` requirement; None for anything looser."""
+    specifiers = list(requirement.specifier)
+    exact = len(specifiers) == 1 and specifiers[0].operator == "=="
+    return specifiers[0].version if exact else None
 
 
 @functools.cache
-def requirements() -> dict[str, tuple[str, str]]:
-    return parse_requirements(REQUIREMENTS)[0]
-
-
-def _rule_params():
-    if not REAL_RULES:  # fail, rather than collecting nothing (which pytest shows as a skip)
-        return [pytest.param(None, id="no-rules")]
-    return [pytest.param(r, id=r.name) for r in REAL_RULES]
-
-
-def _env_params():
-    if not ENV_FILES:
-        return [pytest.param(None, id="no-envs")]
-    return [pytest.param(p, id=p.name) for p in ENV_FILES]
-
-
-def test_rules_found():
-    assert not REAL_RULE_FILE_ERRORS, f"cannot read rule files: {REAL_RULE_FILE_ERRORS}"
-    assert REAL_RULES, f"no rules found in {RULE_FILES_GLOB} or {', '.join(EXTRA_SNAKEFILES)}"
-
-
-def test_requirements_are_pins():
-    pins, problems = parse_requirements(REQUIREMENTS)
-    assert not problems, "\n".join(problems)
-    assert pins, "requirements.txt pins nothing"
-
-
-@pytest.mark.parametrize("rule", _rule_params())
-def test_rule_has_conda_env(rule):
-    assert rule is not None, "no rules found"
-    _, problems = check_rule_env(rule)
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.parametrize("rule", _rule_params())
-def test_rule_env_lists_script_imports(rule):
-    assert rule is not None, "no rules found"
-    if not ACTION_DIRECTIVES & rule.directives.keys():
-        return  # an aggregation target such as ``rule all``: nothing runs, nothing is imported
-    env_path, _ = check_rule_env(rule)
-    if env_path is None:
-        pytest.fail(f"rule {rule.name}: no usable conda env (see test_rule_has_conda_env)")
-    script, problems = check_rule_script(rule)
-    assert not problems, "\n".join(problems)
-    if script is None:
-        return  # shell/notebook rule: only needs its env, checked above
-    env = parse_env(env_path, requirements())
-    problems = missing_imports(rule.name, env, script)
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.parametrize("env_path", _env_params())
-def test_env_pins_match_requirements(env_path):
-    assert env_path is not None, f"no env files in {rel(ENVS_DIR)}/"
-    env = parse_env(env_path, requirements())
-    assert not env.problems, "\n".join(env.problems)
-    assert env.pins, f"{rel(env_path)} pins no packages"
-
-
-@pytest.mark.parametrize("env_path", _env_params())
-def test_env_pins_dependencies_from_requirements(env_path):
-    assert env_path is not None, f"no env files in {rel(ENVS_DIR)}/"
-    env = parse_env(env_path, requirements())
-    problems = missing_pinned_dependencies(env, requirements())
-    assert not problems, "\n".join(problems)
-
-
-# --------------------------------------------------------------------------------------------
-# Unit tests of the checkers themselves (they must be able to fail)
-# --------------------------------------------------------------------------------------------
-
-FAKE_REQUIREMENTS = {
-    normalise(n): (f"{n}=={v}", v)
-    for n, v in [
-        ("tensorflow-cpu", "2.21.0"),
-        ("numpy", "2.4.6"),
-        ("pandas", "3.1.1"),
-        ("pyfaidx", "0.9.2.2"),
-        ("pyyaml", "6.0.3"),
-        ("scikit-learn", "1.9.1"),
-        ("scipy", "1.17.1"),
+def pyproject_pins(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """Every package pyproject.toml pins, in the dependencies or an extra → its version."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    entries = project["dependencies"] + [
+        e for extra in project["optional-dependencies"].values() for e in extra
     ]
-}
+    return {canonicalize_name(r.name): pinned_version(r) for r in map(Requirement, entries)}
+
+
+@dataclass(frozen=True)
+class Env:
+    path: Path
+    pins: dict[str, str]  # name → version
+    problems: tuple[str, ...]
+
+
+def read_env(path: Path, pins: dict[str, str]) -> Env:
+    """An env file's pip pins, and where its form or its versions differ from ``pins``."""
+    where, env = rel(path), yaml.safe_load(path.read_text())
+    problems, env_pins = [], {}
+    if "conda-forge" not in env.get("channels", []) or set(env["channels"]) - CHANNELS:
+        problems.append(f"{where}: channels {env.get('channels')}; expected conda-forge (and nodefaults)")
+    from_conda = sorted(d for d in env["dependencies"] if isinstance(d, str))
+    if from_conda != CONDA_PACKAGES:
+        problems.append(f"{where}: conda installs {from_conda}; expected {CONDA_PACKAGES}, the rest with pip")
+    pip = [entry for d in env["dependencies"] if isinstance(d, dict) for entry in d.get("pip", [])]
+    for entry in pip:
+        try:
+            requirement = Requirement(entry)
+        except InvalidRequirement:
+            problems.append(f"{where}: cannot read pip entry {entry!r}")
+            continue
+        name, version = canonicalize_name(requirement.name), pinned_version(requirement)
+        if name in env_pins:
+            problems.append(f"{where}: {requirement.name} is listed twice")
+        if version is None:
+            problems.append(f"{where}: {entry!r} is not pinned with '=='")
+        elif name not in pins:
+            problems.append(f"{where}: {entry!r} is not pinned in pyproject.toml; pin it there too")
+        elif pins[name] != version:
+            problems.append(
+                f"{where}: {entry!r} differs from the pin in pyproject.toml ({name}=={pins[name]})"
+            )
+        env_pins[name] = version or ""
+    return Env(path, env_pins, tuple(problems))
+
+
+def imported_packages(step: Step, env: Env) -> tuple[set[str], list[str]]:
+    """The env's packages that the step's script imports (directly or through biodl), and the
+    imported packages that the env lacks, named with the importing module and line."""
+    imports, problems = third_party_imports(step.script)
+    problems = [f"rule {step.rule}: {p}" for p in problems]
+    used: set[str] = set()
+    for top, sites in sorted(imports.items()):
+        wanted, where = distributions(top), "; ".join(map(str, sites))
+        if not wanted:
+            problems.append(f"rule {step.rule}: {top}, imported at {where}, is not installed here")
+        needs = [(wanted, "")] + [
+            (same_package(UNDECLARED[d]), f", which {d} loads") for d in wanted & UNDECLARED.keys()
+        ]
+        for builds, why in needs:
+            used |= builds & env.pins.keys()
+            if builds and not builds & env.pins.keys():
+                what = " or ".join(sorted(builds)) + why
+                problems.append(f"rule {step.rule}: env {rel(env.path)} lacks {what}, imported at {where}")
+    return used, problems
+
+
+def installed(name: str) -> importlib.metadata.Distribution | None:
+    """This venv's distribution ``name``, or the other build of the same package."""
+    for candidate in sorted(same_package(name)):
+        try:
+            return importlib.metadata.distribution(candidate)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@functools.cache
+def dependencies(name: str) -> dict[str, str]:
+    """What installing ``name`` installs besides it, transitively (per this venv's metadata; no
+    extras) → the distribution that requires it."""
+    found: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        dist = installed(todo.pop())
+        for requirement in map(Requirement, (dist.requires or []) if dist else []):
+            dependency = canonicalize_name(requirement.name)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            if dependency != name and dependency not in found:
+                found[dependency] = canonicalize_name(dist.name)
+                todo.append(dependency)
+    return found
+
+
+def unpinned_dependencies(env: Env, pins: dict[str, str]) -> list[str]:
+    """Packages pinned in pyproject.toml that the env's packages depend on but that the env does
+    not pin, so pip would choose their versions."""
+    return [
+        f"{rel(env.path)}: {name} depends on {dependency} (via {via}), pinned in pyproject.toml "
+        f"({dependency}=={pins[dependency]}) but not in the env"
+        for name in env.pins
+        for dependency, via in dependencies(name).items()
+        if dependency in pins and dependency not in env.pins
+    ]
+
+
+def unneeded_packages(env: Env, used: set[str]) -> list[str]:
+    """The env's packages that neither its rules import nor what they import depends on."""
+    needed = used.union(*(dependencies(name) for name in used))
+    return [
+        f"{rel(env.path)}: nothing its rules import needs {name}" for name in env.pins if name not in needed
+    ]
+
+
+# --- The workflow's rules and envs -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def steps() -> list[Step]:
+    return workflow_steps(ROOT / "Snakefile")
+
+
+@pytest.fixture(scope="module")
+def env_usage(steps) -> dict[Path, tuple[Env, set[str], list[str]]]:
+    """Per env file: the env, the packages its rules import, and what they import that it lacks."""
+    usage = {}
+    for path in sorted({step.env for step in steps if step.env and step.script and not step.problems}):
+        env, used, problems = read_env(path, pyproject_pins()), set(), []
+        for step in (s for s in steps if s.env == path):
+            step_used, step_problems = imported_packages(step, env)
+            used, problems = used | step_used, problems + step_problems
+        usage[path] = env, used, problems
+    return usage
+
+
+def test_every_rule_runs_a_script_in_an_existing_env(steps):
+    assert len(steps) >= 10, [s.rule for s in steps]
+    problems = [p for step in steps for p in step.problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_env_installs_what_its_rules_import(env_usage):
+    problems = [p for _, _, env_problems in env_usage.values() for p in env_problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_env_installs_only_what_its_rules_need(env_usage):
+    problems = [p for env, used, _ in env_usage.values() for p in unneeded_packages(env, used)]
+    assert not problems, "\n".join(problems)
+
+
+ENV_FILES = sorted((ROOT / "envs").glob("*.yaml"))
+
+
+def test_every_env_file_is_used(steps):
+    assert len(ENV_FILES) >= 5, ENV_FILES
+    unused = set(ENV_FILES) - {step.env for step in steps}
+    assert not unused, f"env files no rule uses: {sorted(map(rel, unused))}"
+
+
+@pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
+def test_env_pins_agree_with_pyproject(path):
+    env = read_env(path, pyproject_pins())
+    assert env.pins and not env.problems, "\n".join(env.problems)
+    problems = unpinned_dependencies(env, pyproject_pins())
+    assert not problems, "\n".join(problems)
+
+
+# --- The checks themselves can fail ----------------------------------------------------------
+
+PINS = {"numpy": "2.4.6", "pyyaml": "6.0.3", "scikit-learn": "1.9.1", "scipy": "1.17.1", "keras": "3.15.1"}
+PINS |= {"tensorflow": "2.21.0", "tensorflow-cpu": "2.21.0"}
 
 
 def write(path: Path, text: str) -> Path:
@@ -714,297 +383,141 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def write_env(path: Path, *pip: str) -> Path:
+    return write(
+        path,
+        yaml.safe_dump(
+            {"channels": ["conda-forge"], "dependencies": ["python=3.11", "pip", {"pip": list(pip)}]}
+        ),
+    )
+
+
 @pytest.fixture
-def fake_project(tmp_path):
-    """A tiny scripts/ folder with a local package ``biodl`` and an env file."""
+def project(tmp_path: Path) -> Path:
+    """A workflow with one rule, its script and a package the script imports."""
     scripts = tmp_path / "scripts"
-    write(scripts / "biodl" / "__init__.py", '"""Fake."""\nimport os\n')
-    write(scripts / "biodl" / "io.py", "import numpy as np\nfrom biodl.fasta import read\n")
+    write(scripts / "pkg" / "__init__.py", "import os\n")
+    write(scripts / "pkg" / "io.py", "import numpy as np\nfrom .util import helper\n")
     write(
-        scripts / "biodl" / "fasta.py",
+        scripts / "pkg" / "util.py",
         """\
-        from __future__ import annotations
-        import json
         from typing import TYPE_CHECKING
-        import pyfaidx
-        from . import util
         if TYPE_CHECKING:
-            import pandas  # not needed at runtime
-        def read():
-            import yaml  # lazily imported: still needed
+            import pandas  # for annotations only
+        def helper():
+            import sklearn.metrics  # imported when called: still needed
         """,
     )
-    write(scripts / "biodl" / "util.py", "import sklearn.metrics\n")
+    write(scripts / "step.py", "from pkg import io\nimport yaml\n")
     write(
-        scripts / "step.py",
+        tmp_path / "workflow" / "rules" / "step.smk",
         """\
-        import sys
-        from biodl import io
-        from snakemake.script import snakemake
+        rule step:
+            output:
+                "out.txt",
+            conda:
+                "../../envs/step.yaml"
+            script:
+                "../../scripts/step.py"
         """,
     )
-    env = write(
-        tmp_path / "envs" / "step.yaml",
-        """\
-        channels: [conda-forge, nodefaults]
-        dependencies:
-          - python=3.11
-          - pip
-          - pip:
-              - numpy==2.4.6
-              - pyfaidx==0.9.2.2
-        """,
-    )
-    return scripts, env
+    write(tmp_path / "Snakefile", 'include: "workflow/rules/step.smk"\n')
+    write_env(tmp_path / "envs" / "step.yaml", "numpy==2.4.6")
+    return tmp_path
 
 
-def test_collector_finds_transitive_imports(fake_project):
-    scripts, _ = fake_project
-    found, problems = collect_third_party_imports(scripts / "step.py")
+def test_imports_are_followed_through_local_modules(project):
+    found, problems = third_party_imports(project / "scripts" / "step.py")
     assert not problems
-    # numpy via biodl.io, pyfaidx via biodl.io → biodl.fasta, sklearn via a relative import,
-    # yaml from a function body, snakemake from the script; not stdlib, biodl or TYPE_CHECKING.
-    assert set(found) == {"numpy", "pyfaidx", "sklearn", "yaml", "snakemake"}
-    assert [s.file.name for s in found["pyfaidx"]] == ["fasta.py"]
-    assert found["sklearn"][0].module == "sklearn.metrics"
+    assert {top: [str(s) for s in sites] for top, sites in found.items()} == {
+        "yaml": [f"{project}/scripts/step.py:2 (yaml)"],
+        "numpy": [f"{project}/scripts/pkg/io.py:1 (numpy)"],
+        "sklearn": [f"{project}/scripts/pkg/util.py:5 (sklearn.metrics)"],
+    }
 
 
-def test_missing_import_is_reported_with_rule_env_and_module(fake_project):
-    scripts, env_path = fake_project
-    env = parse_env(env_path, FAKE_REQUIREMENTS)
-    problems = missing_imports("step", env, scripts / "step.py")
-    text = "\n".join(problems)
-    assert len(problems) == 3, text  # sklearn, yaml, snakemake missing; numpy, pyfaidx listed
-    assert "rule step: env" in text and "step.yaml lacks scikit-learn" in text
-    assert "biodl/util.py:1 ('sklearn.metrics')" in text
-    assert "lacks pyyaml" in text and "fasta.py:9 ('yaml')" in text
-    assert "lacks snakemake" in text and "from script" in text and "step.py" in text
+def test_a_missing_package_names_rule_env_and_importing_line(project):
+    (step,) = workflow_steps(project / "Snakefile")
+    assert (step.rule, step.problems) == ("step", ())
+    assert step.where.endswith("workflow/rules/step.smk:1")
+    env = read_env(write_env(step.env, "numpy==2.4.6", "pyyaml==6.0.3"), PINS)
+    used, problems = imported_packages(step, env)
+    site = f"{project}/scripts/pkg/util.py:5 (sklearn.metrics)"
+    assert problems == [f"rule step: env {step.env} lacks scikit-learn, imported at {site}"]
+    assert used == {"numpy", "pyyaml"} and not env.problems
+    pins = ["numpy==2.4.6", "pyyaml==6.0.3", "scikit-learn==1.9.1", "scipy==1.17.1", "keras==3.15.1"]
+    full = read_env(write_env(step.env, *pins), PINS)
+    used, problems = imported_packages(step, full)
+    assert problems == [] and unpinned_dependencies(full, PINS) == []
+    # scipy stays (scikit-learn depends on it); nothing the rule imports needs keras.
+    assert unneeded_packages(full, used) == [f"{step.env}: nothing its rules import needs keras"]
 
 
-def test_env_listing_everything_passes(fake_project, tmp_path):
-    scripts, _ = fake_project
-    env_path = write(
-        tmp_path / "envs" / "full.yaml",
+def test_rules_without_env_or_script_are_reported(tmp_path):
+    write(
+        tmp_path / "Snakefile",
         """\
-        channels: [conda-forge]
-        dependencies:
-          - python=3.11
-          - pip
-          - pip:
-              - numpy==2.4.6
-              - pyfaidx==0.9.2.2
-              - scikit-learn==1.9.1
-              - PyYAML==6.0.3
-              - snakemake==9.27.1
-        """,
-    )
-    reqs = {**FAKE_REQUIREMENTS, "snakemake": ("snakemake==9.27.1", "9.27.1")}
-    env = parse_env(env_path, reqs)
-    assert not env.problems
-    assert missing_imports("step", env, scripts / "step.py") == []
-
-
-def test_missing_local_module_is_a_problem(tmp_path):
-    scripts = tmp_path / "scripts"
-    write(scripts / "biodl" / "__init__.py", "")
-    write(scripts / "s.py", "from biodl.data.dna.encode import one_hot\n")
-    _, problems = collect_third_party_imports(scripts / "s.py")
-    assert len(problems) == 1 and "'biodl.data.dna.encode'" in problems[0] and "s.py:1" in problems[0]
-
-
-def test_tensorflow_builds_are_one_package(tmp_path):
-    script = write(tmp_path / "scripts" / "t.py", "import tensorflow as tf\nimport keras\n")
-    env_path = write(
-        tmp_path / "envs" / "t.yaml",
-        """\
-        channels: [conda-forge, nodefaults]
-        dependencies: [python=3.11, pip, {pip: ["tensorflow[and-cuda]==2.21.0", keras==3.15.1]}]
-        """,
-    )
-    reqs = {**FAKE_REQUIREMENTS, "keras": ("keras==3.15.1", "3.15.1")}
-    env = parse_env(env_path, reqs)
-    assert not env.problems  # tensorflow[and-cuda]==2.21.0 agrees with tensorflow-cpu==2.21.0
-    assert missing_imports("t", env, script) == []
-    keras_only = write(
-        tmp_path / "envs" / "k.yaml",
-        "channels: [conda-forge]\ndependencies: [python=3.11, pip, {pip: [keras==3.15.1]}]\n",
-    )
-    keras_script = write(tmp_path / "scripts" / "k.py", "import keras\n")
-    (problem,) = missing_imports("k", parse_env(keras_only, reqs), keras_script)
-    assert "k.yaml lacks tensorflow: keras imports its backend" in problem, problem
-    wrong = write(
-        tmp_path / "envs" / "w.yaml",
-        "dependencies: [python=3.11, pip, {pip: [tensorflow==2.20.0, keras]}]\nchannels: [conda-forge]\n",
-    )
-    problems = "\n".join(parse_env(wrong, reqs).problems)
-    assert "'tensorflow==2.20.0' disagrees with requirements.txt 'tensorflow-cpu==2.21.0'" in problems
-    assert "'keras' is not pinned with '=='" in problems
-
-
-def test_env_form_problems_are_reported(tmp_path):
-    env_path = write(
-        tmp_path / "envs" / "bad.yaml",
-        """\
-        channels: [defaults]
-        dependencies:
-          - python=3.12
-          - numpy
-          - pip:
-              - pandas>=3
-              - tqdm==4.70.1
-        """,
-    )
-    problems = "\n".join(parse_env(env_path, FAKE_REQUIREMENTS).problems)
-    assert "channels are ['defaults']" in problems
-    assert "expected one 'python=3.11'" in problems
-    assert "'numpy' is not pinned" in problems
-    assert "does not list 'pip' itself" in problems
-    assert "'pandas>=3' is not pinned with '=='" in problems
-    assert "'tqdm==4.70.1' is not in requirements.txt" in problems
-
-
-def test_unpinned_dependency_from_requirements_is_reported(tmp_path):
-    # scikit-learn depends on scipy (per the venv's metadata); requirements.txt pins scipy.
-    env_path = write(
-        tmp_path / "e.yaml",
-        "channels: [conda-forge]\n"
-        "dependencies: [python=3.11, pip, {pip: [scikit-learn==1.9.1, numpy==2.4.6]}]\n",
-    )
-    env = parse_env(env_path, FAKE_REQUIREMENTS)
-    assert not env.problems
-    problems = missing_pinned_dependencies(env, FAKE_REQUIREMENTS)
-    assert len(problems) == 1 and "depends on scipy" in problems[0], problems
-
-
-def test_smk_parser(tmp_path):
-    smk = write(
-        tmp_path / "workflow" / "rules" / "x.smk",
-        '''\
-        rule all:
-            input:
-                "results/done.txt",
-
-
-        rule train:  # a comment
-            input:
-                data="results/data.npz",
+        rule shell_only:
             output:
-                model="results/model.keras",
-            params:
-                f=lambda w: w.x,
-            conda:
-                "../../envs/train.yaml"
-            script:
-                "../../scripts/train.py"
-
-
-        if config.get("extra"):
-
-            rule extra:
-                output: "x"
-                conda: "../../envs/other.yaml"  # same line, with a comment
-                shell:
-                    """
-                    echo hi
-                    """
-
-        rule dynamic:
-            output:
-                "y",
-            conda:
-                config["env"]
-            script:
-                "../../scripts/y.py"
-
-        rule nothing:
-            output:
-                "z",
+                "a",
             shell:
                 "touch {output}"
 
-        rule inline:
+
+        rule missing_env:
             output:
-                "w",
-            run:
-                conda = 1
-                script = "not a directive"
-
-        use rule train as train_again with:
-            output:
-                model="results/model2.keras",
-        ''',
-    )
-    rules = parse_smk(smk)
-    resolve_use_rules(rules)
-    by_name = {r.name: r for r in rules}
-    assert list(by_name) == ["all", "train", "extra", "dynamic", "nothing", "inline", "train_again"]
-    envs = tmp_path / "envs"
-    train = by_name["train"]
-    assert train.directives["conda"].path == (envs / "train.yaml").resolve()
-    assert train.directives["script"].path == (tmp_path / "scripts" / "train.py").resolve()
-    assert set(train.directives) == {"input", "output", "params", "conda", "script"}
-    assert by_name["extra"].directives["conda"].path == (envs / "other.yaml").resolve()
-    assert by_name["train_again"].directives["conda"].path == (envs / "train.yaml").resolve()
-    assert set(by_name["inline"].directives) == {"output", "run"}
-
-    write(envs / "train.yaml", "dependencies: []\n")
-    assert check_rule_env(by_name["all"]) == (None, [])
-    assert check_rule_env(train) == ((envs / "train.yaml").resolve(), [])
-    assert check_rule_env(by_name["train_again"])[1] == []
-    for name, expected in [
-        ("extra", "conda env '../../envs/other.yaml' (resolved to"),
-        ("dynamic", "'conda: config[\"env\"]' is not a string literal"),
-        ("nothing", "rule nothing ("),
-        ("inline", "uses 'run:'"),
-    ]:
-        _, problems = check_rule_env(by_name[name])
-        assert problems and expected in problems[0], (name, problems)
-        assert f"rule {name}" in problems[0]
-    assert "has no 'conda:' directive" in check_rule_env(by_name["nothing"])[1][0]
-    assert check_rule_script(by_name["nothing"]) == (None, [])
-    assert "is not a string literal" not in str(check_rule_script(by_name["dynamic"]))
-    assert "'../../scripts/y.py' (resolved to" in check_rule_script(by_name["dynamic"])[1][0]
-    write(tmp_path / "scripts" / "train.py", "import numpy\n")
-    assert check_rule_script(train) == ((tmp_path / "scripts" / "train.py").resolve(), [])
-
-
-def test_load_rules_finds_rule_files(tmp_path):
-    assert load_rules(tmp_path) == ([], {})  # the real test_rules_found fails on this
-    write(tmp_path / "workflow" / "rules" / "a.smk", "rule a:\n    shell: 'true'\n")
-    write(tmp_path / "workflow" / "Snakefile", "include: 'rules/a.smk'\nrule all:\n    input: []\n")
-    rules, errors = load_rules(tmp_path)
-    assert [r.name for r in rules] == ["a", "all"] and errors == {}
-
-
-def test_end_to_end_on_a_fake_workflow(tmp_path):
-    """Rule file → env file and script, all resolved relative to the .smk, as in the repo."""
-    write(
-        tmp_path / "workflow" / "rules" / "prep.smk",
-        """\
-        rule prepare:
-            output:
-                "results/x.npz",
+                "b",
             conda:
-                "../../envs/prep.yaml"
+                "envs/none.yaml"
             script:
-                "../../scripts/prep.py"
+                "scripts/none.py"
         """,
     )
-    write(tmp_path / "scripts" / "biodl" / "__init__.py", "")
-    write(tmp_path / "scripts" / "biodl" / "splits.py", "from sklearn.model_selection import KFold\n")
-    write(tmp_path / "scripts" / "prep.py", "import numpy\nimport biodl.splits\n")
-    write(
-        tmp_path / "envs" / "prep.yaml",
-        "channels: [conda-forge, nodefaults]\ndependencies: [python=3.11, pip, {pip: [numpy==2.4.6]}]\n",
+    problems = [p for step in workflow_steps(tmp_path / "Snakefile") for p in step.problems]
+    shell_only, missing_env = (
+        f"rule shell_only ({tmp_path}/Snakefile:1)",
+        f"rule missing_env ({tmp_path}/Snakefile:8)",
     )
-    (rule,), errors = load_rules(tmp_path)
-    assert errors == {}
-    env_path, problems = check_rule_env(rule)
-    assert problems == [] and env_path == (tmp_path / "envs" / "prep.yaml").resolve()
-    env = parse_env(env_path, FAKE_REQUIREMENTS)
-    assert env.problems == []
-    script = rule.directives["script"].path
-    assert script == (tmp_path / "scripts" / "prep.py").resolve()
-    (problem,) = missing_imports(rule.name, env, script)
-    assert "rule prepare: env" in problem and "prep.yaml lacks scikit-learn" in problem
-    assert "biodl/splits.py:1 ('sklearn.model_selection')" in problem and "prep.py" in problem
+    assert problems == [
+        f"{shell_only}: runs no script: (shell:, run: and the rest cannot be checked here)",
+        f"{shell_only}: has no conda: env file",
+        f"{missing_env}: env {tmp_path}/envs/none.yaml does not exist",
+        f"{missing_env}: script {tmp_path}/scripts/none.py does not exist",
+    ]
+
+
+def test_a_version_differing_from_the_pin_is_named(tmp_path):
+    entries = ["numpy==2.4.5", "scipy>=1", "tqdm==4.70.1", "numpy==2.4.6"]
+    env = read_env(write_env(tmp_path / "e.yaml", *entries), PINS)
+    assert env.problems == (
+        f"{tmp_path}/e.yaml: 'numpy==2.4.5' differs from the pin in pyproject.toml (numpy==2.4.6)",
+        f"{tmp_path}/e.yaml: 'scipy>=1' is not pinned with '=='",
+        f"{tmp_path}/e.yaml: 'tqdm==4.70.1' is not pinned in pyproject.toml; pin it there too",
+        f"{tmp_path}/e.yaml: numpy is listed twice",
+    )
+    conda = write(tmp_path / "c.yaml", "channels: [defaults]\ndependencies: [python=3.12, numpy=2.4.6]\n")
+    assert read_env(conda, PINS).problems == (
+        f"{tmp_path}/c.yaml: channels ['defaults']; expected conda-forge (and nodefaults)",
+        f"{tmp_path}/c.yaml: conda installs ['numpy=2.4.6', 'python=3.12']; expected {CONDA_PACKAGES}, "
+        "the rest with pip",
+    )
+
+
+def test_tensorflow_builds_and_the_keras_backend(tmp_path):
+    step = Step("k", "k.smk:1", None, write(tmp_path / "scripts" / "k.py", "import keras\n"), ())
+    cuda = read_env(write_env(tmp_path / "gpu.yaml", "tensorflow[and-cuda]==2.21.0", "keras==3.15.1"), PINS)
+    assert not cuda.problems and imported_packages(step, cuda) == ({"keras", "tensorflow"}, [])
+    _, problems = imported_packages(step, read_env(write_env(tmp_path / "k.yaml", "keras==3.15.1"), PINS))
+    lacks = "lacks tensorflow or tensorflow-cpu, which keras loads"
+    assert problems == [
+        f"rule k: env {tmp_path}/k.yaml {lacks}, imported at {tmp_path}/scripts/k.py:1 (keras)"
+    ]
+
+
+def test_an_unpinned_dependency_is_reported(tmp_path):
+    # scikit-learn depends on scipy (per this venv's metadata), which the pins include.
+    env = read_env(write_env(tmp_path / "e.yaml", "scikit-learn==1.9.1", "numpy==2.4.6"), PINS)
+    assert unpinned_dependencies(env, PINS) == [
+        f"{tmp_path}/e.yaml: scikit-learn depends on scipy (via scikit-learn), pinned in pyproject.toml "
+        "(scipy==1.17.1) but not in the env"
+    ]
