@@ -19,7 +19,9 @@ def prepare() -> None:
     prepare_table(
         dataset_settings(snakemake.wildcards.dataset, snakemake.params.spec),
         snakemake.params.seed,
-        TableFiles(Path(output.dataset), Path(output.metadata), Path(output.shards), Path(output.preprocessing)),
+        TableFiles(
+            Path(output.dataset), Path(output.metadata), Path(output.shards), Path(output.preprocessing)
+        ),
     )
 
 

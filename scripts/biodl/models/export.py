@@ -19,6 +19,7 @@ preprocessing saved with the dataset (``preprocessing.skops``).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import keras
 import numpy as np
@@ -34,9 +35,10 @@ TARGET_UNITS = "target_units"
 
 def export_model(trained: keras.Model, settings: NetworkModel, dataset: PreparedDataset) -> keras.Model:
     """The inference network of a trained one (see the module contract)."""
-    plain = settings
+    plain: NetworkModel = settings
     if isinstance(settings, Cnn1dModel | Cnn2dModel):
-        plain = dataclasses.replace(settings, augmentation=no_augmentation(settings.augmentation))
+        changes: dict[str, Any] = {"augmentation": no_augmentation(settings.augmentation)}
+        plain = dataclasses.replace(settings, **changes)
     normalization = (dataset.channel_mean, dataset.channel_std) if dataset.modality == "image" else None
     with precision(False):
         network = build_model(plain, dataset.input_shape, dataset.task, len(dataset.targets), normalization)
