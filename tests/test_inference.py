@@ -14,7 +14,7 @@ from biodl.config.checks import validate_config
 from biodl.config.datasets import dataset_settings
 from biodl.config.models import check_model
 from biodl.core.errors import InputError
-from biodl.data.shards import PreparedFiles
+from biodl.data.shards import TableFiles
 from biodl.data.table.prepare import prepare_table
 from biodl.evaluation.inference import predict_model
 from biodl.training.loop import TrainingRun, train_model
@@ -53,7 +53,7 @@ def test_regression_predictions_are_in_the_target_units(tmp_path: Path) -> None:
     }
     spec = validate_config({"datasets": {"t": spec}, "models": {"m": {"kind": "mlp"}}})["datasets"]["t"]
     data = tmp_path / "prepared"
-    prepare_table(dataset_settings("t", spec), 1, PreparedFiles.in_folder(data))
+    prepare_table(dataset_settings("t", spec), 1, TableFiles.in_folder(data))
     model = {
         "kind": "mlp",
         "dense_layers": [{"units": 16}],

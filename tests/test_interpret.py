@@ -21,7 +21,7 @@ from biodl.config.models import check_model
 from biodl.config.settings import InterpretSettings
 from biodl.core.errors import InputError
 from biodl.data.dna.prepare import prepare_dna
-from biodl.data.shards import PreparedFiles
+from biodl.data.shards import PreparedFiles, TableFiles
 from biodl.data.table.prepare import prepare_table
 from biodl.interpret.dna import interpret_dna
 from biodl.interpret.motifs import (
@@ -182,7 +182,7 @@ def test_the_deciding_table_feature_ranks_first(tmp_path: Path) -> None:
     }
     spec = validate_config({"datasets": {"t": spec}, "models": {"m": {"kind": "mlp"}}})["datasets"]["t"]
     data = tmp_path / "prepared"
-    prepare_table(dataset_settings("t", spec), 1, PreparedFiles.in_folder(data))
+    prepare_table(dataset_settings("t", spec), 1, TableFiles.in_folder(data))
     model = {
         "kind": "mlp",
         "dense_layers": [{"units": 8}],

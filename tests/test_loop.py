@@ -104,7 +104,8 @@ def test_early_stopping_keeps_the_best_weights(
     assert len(history) < 12, "training should have stopped early"
     assert len(history) == best + 1 + 2  # patience epochs without improvement after the best
     assert history["best"].tolist() == [i == best for i in range(len(history))]
-    model = keras.models.load_model(tmp_path / "model.keras")
+    model = keras.models.load_model(tmp_path / "model.keras")  # saved uncompiled (biodl.models.export)
+    model.compile(loss="binary_crossentropy")
     loss = model.evaluate(ShardBatches(dataset, "validation", 32), verbose=0, return_dict=True)["loss"]
     assert loss == pytest.approx(history["val_loss"][best], rel=1e-5)
     assert loss != pytest.approx(history["val_loss"].iloc[-1], rel=1e-3)

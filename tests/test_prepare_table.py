@@ -14,7 +14,7 @@ from biodl.config.checks import validate_config
 from biodl.config.datasets import TableDataset, dataset_settings
 from biodl.core.errors import InputError
 from biodl.data.dataset import input_shards, load_labels, load_metadata, open_dataset
-from biodl.data.shards import PreparedFiles
+from biodl.data.shards import TableFiles
 from biodl.data.table.prepare import prepare_table
 
 
@@ -32,7 +32,7 @@ def _prepare(tmp_path: Path, frame: pd.DataFrame, **settings: Any) -> Path:
     out = tmp_path / "prepared"
     spec = dataset_settings("t", _spec(path, **settings))
     assert isinstance(spec, TableDataset)
-    prepare_table(spec, 7, PreparedFiles.in_folder(out))
+    prepare_table(spec, 7, TableFiles.in_folder(out))
     return out
 
 

@@ -223,7 +223,11 @@ def run_outputs(dataset, model):
         ]
     if is_network(model):
         names.append("training_curves.png")
-    return [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
+    files = [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
+    if config["datasets"][dataset]["modality"] == "table" and VARIANTS[model].trained:
+        # Next to the model, what turns a new table into its inputs (export_preprocessing).
+        files.append(f"results/models/{dataset}/{model}/preprocessing.skops")
+    return files
 
 
 # What the interpretation step writes for a network of each modality (workflow/rules/interpret.smk),

@@ -1,41 +1,3 @@
-rule predict:
-    input:
-        dataset="results/prepared/{dataset}/dataset.json",
-        shards="results/prepared/{dataset}/shards",
-        model="results/models/{dataset}/{model}/model.keras",
-    output:
-        predictions=report(
-            "results/evaluation/{dataset}/{model}/predictions.tsv",
-            caption="../report/predictions.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "model": "{model}",
-                "figure": "predictions",
-            },
-        ),
-    log:
-        "logs/predict/{dataset}/{model}.log",
-    benchmark:
-        "benchmarks/predict/{dataset}/{model}.tsv"
-    wildcard_constraints:
-        model=network_pattern(),
-    conda:
-        "../../envs/evaluate.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: attempt * 3000,
-        runtime=lambda wildcards, attempt: attempt * 20,
-    params:
-        # DNA networks: scores averaged over both strands when the model asks for it.
-        average_strands=lambda wildcards: model_config(wildcards.model)
-        .get("augmentation", {})
-        .get("average_strands", False),
-    script:
-        "../../scripts/predict.py"
-
-
 rule evaluate_classification:
     input:
         dataset="results/prepared/{dataset}/dataset.json",
@@ -94,27 +56,6 @@ rule evaluate_regression:
         seed=config["seed"],
     script:
         "../../scripts/evaluate.py"
-
-
-rule plot_training:
-    input:
-        history="results/models/{dataset}/{model}/history.tsv",
-    output:
-        training_curves=run_report("training_curves.png", "training curves"),
-    log:
-        "logs/plot_training/{dataset}/{model}.log",
-    wildcard_constraints:
-        model=network_pattern(),
-    conda:
-        "../../envs/evaluate.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: attempt * 1000,
-        runtime=lambda wildcards, attempt: attempt * 5,
-    params:
-        settings=run_settings,
-    script:
-        "../../scripts/plot_training.py"
 
 
 rule summarize:

@@ -31,6 +31,7 @@ rule prepare_table:
         dataset="results/prepared/{dataset}/dataset.json",
         metadata="results/prepared/{dataset}/metadata.tsv",
         shards=directory("results/prepared/{dataset}/shards"),
+        preprocessing="results/prepared/{dataset}/preprocessing.skops",
     log:
         "logs/prepare/{dataset}.log",
     benchmark:

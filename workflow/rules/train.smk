@@ -7,6 +7,10 @@ rule train:
     output:
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
+        # Written by the training job, with the model still in memory (a separate job would
+        # start TensorFlow again): the validation and test predictions and the training curves.
+        predictions=run_report("predictions.tsv", "predictions"),
+        training_curves=run_report("training_curves.png", "training curves"),
     log:
         "logs/train/{dataset}/{model}.log",
     benchmark:
@@ -34,6 +38,8 @@ rule train:
     params:
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
+        # The run's settings in words, for the report's captions.
+        settings=run_settings,
         # Fold-ensemble members: [member, folds] (biodl.data.dataset.open_dataset), else None.
         fold=lambda wildcards: run_fold(wildcards.model),
         # The run's checkpoint folder is <root>/{dataset}/{model}. Not an output: Snakemake
@@ -107,3 +113,22 @@ rule sanity_check:
         settings=config["sanity_check"],
     script:
         "../../scripts/sanity_check.py"
+
+
+rule export_preprocessing:
+    input:
+        preprocessing="results/prepared/{dataset}/preprocessing.skops",
+    output:
+        preprocessing="results/models/{dataset}/{model}/preprocessing.skops",
+    log:
+        "logs/export_preprocessing/{dataset}/{model}.log",
+    wildcard_constraints:
+        dataset=dataset_pattern("table"),
+    conda:
+        "../../envs/summarize.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 1000,
+        runtime=lambda wildcards, attempt: attempt * 5,
+    script:
+        "../../scripts/export_preprocessing.py"

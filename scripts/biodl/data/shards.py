@@ -63,6 +63,18 @@ class PreparedFiles:
 
 
 @dataclass(frozen=True)
+class TableFiles(PreparedFiles):
+    """Where a table dataset is prepared: the prepared files and the fitted preprocessing."""
+
+    preprocessing: Path  # preprocessing.skops: the scikit-learn transformer fitted on the training rows
+
+    @classmethod
+    def in_folder(cls, folder: str | PathLike[str]) -> TableFiles:
+        files = PreparedFiles.in_folder(folder)
+        return cls(files.dataset, files.metadata, files.shards, Path(folder) / "preprocessing.skops")
+
+
+@dataclass(frozen=True)
 class ImageFiles(PreparedFiles):
     """Where an image dataset is prepared: the prepared files and the tiling preview."""
 

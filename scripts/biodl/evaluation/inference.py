@@ -6,7 +6,8 @@ Contract:
 - ``predict_model(dataset_dir, model_path, predictions_path)`` predicts every example of the
   ``validation`` and ``test`` splits in stored order (validation first: thresholds are chosen
   on it, metrics reported on test) and writes them atomically in the predictions format of
-  ``biodl.evaluation.predictions``. Regression outputs are turned back into the target's units. With
+  ``biodl.evaluation.predictions``. The saved model gives regression outputs in the target's units
+  (``biodl.models.export``). With
   ``average_strands`` (DNA), each score is the mean of the predictions for the sequence and
   for its reverse complement.
 """
@@ -93,8 +94,6 @@ def predict_model(
             y_score = (
                 y_score + np.asarray(model.predict(ReverseComplements(batches), verbose=0), dtype=np.float64)
             ) / 2
-        if dataset.task == "regression":
-            y_score = dataset.unscale_targets(y_score)
         scores = Scores(dataset.task, dataset.targets, load_labels(dataset, split), y_score)
         frames.append(predictions_frame(load_metadata(dataset, split), scores))
         logger.info("predicted %d %s examples of %s with %s", len(y_score), split, dataset.name, model.name)

@@ -108,8 +108,6 @@ def interpret_dna(
     write_tsv(matches, outputs["tomtom"])
 
     xv, yv = split_arrays(dataset, "validation")
-    if dataset.task == "regression":
-        yv = dataset.scale_targets(yv)  # compared with the network's standardised outputs
     influence = filter_influence(model, xv, yv, dataset.task, dataset.targets, BATCH_SIZE)
     table = _influence_table(influence, motifs, bg, best, settings.max_q_value)
     write_tsv(table, outputs["influence"])

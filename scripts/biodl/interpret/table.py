@@ -35,8 +35,6 @@ def interpret_table(
 
     dataset, model = load(dataset_dir, model_path, "table")
     x, y = split_arrays(dataset, settings.split)
-    if dataset.task == "regression":
-        y = dataset.scale_targets(y)  # compared with the network's standardised outputs
 
     def predict(features: np.ndarray) -> np.ndarray:
         return keras.ops.convert_to_numpy(model(features, training=False))

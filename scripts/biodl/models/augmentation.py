@@ -4,7 +4,9 @@ rotations by 90 degrees, shifts and brightness/contrast jitter of image tiles.
 Contract: every layer is active in training only (identity at inference) and draws from its own
 seeded generator, so training is reproducible; ``dna_augmentation(settings, x)`` and
 ``image_augmentation(settings, x, square)`` add the layers a model's ``augmentation`` settings ask
-for to a functional graph.
+for to a functional graph. ``no_augmentation(augmentation)`` is the same settings with every
+augmentation switched off (the tiny-subset check trains without them; the model a run saves has
+none, since they are identity at inference).
 """
 
 from __future__ import annotations
@@ -105,3 +107,12 @@ def image_augmentation(settings: ImageAugmentation, x: Any, square: bool) -> Any
     if settings.contrast > 0:
         x = keras.layers.RandomContrast(settings.contrast, value_range=(0, 255), name="contrast")(x)
     return x
+
+
+def no_augmentation(
+    augmentation: DnaAugmentation | ImageAugmentation,
+) -> DnaAugmentation | ImageAugmentation:
+    """Every augmentation switched off (every field named, so a new one cannot be missed)."""
+    if isinstance(augmentation, DnaAugmentation):
+        return DnaAugmentation(reverse_complement=False, shift=0, average_strands=False)
+    return ImageAugmentation(flips=False, rotations=False, shift=0, brightness=0, contrast=0)

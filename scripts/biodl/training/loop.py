@@ -6,7 +6,9 @@ of ``biodl.data.dataset.open_dataset``), monitoring the ``validation`` split, an
 (atomically):
 - ``run.model_path``: the Keras model (``.keras`` format) with the weights of the epoch with the
   best monitored metric (``training.monitor``; early stopping with ``patience`` / ``min_delta``,
-  best weights restored);
+  best weights restored), as ``biodl.models.export`` makes it: no augmentation layers, float32,
+  regression outputs in the target's units, uncompiled — it loads with plain
+  ``keras.models.load_model``;
 - ``run.history_path``: a TSV with one row per epoch run (``biodl.training.callbacks``:
   ``epoch``, ``loss``, ``val_loss``, each tracked metric and its ``val_`` twin,
   ``learning_rate``, ``gradient_norm``, ``best``);
@@ -22,7 +24,7 @@ uninterrupted run. The checkpoint is deleted once the outputs are written.
 ``run.init_model`` (a trained run's ``model.keras``, from ``init_from``) gives the starting
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
-``training.mixed_precision`` computes in float16 (the saved model computes in float32);
+``training.mixed_precision`` computes in float16;
 ``training.distribute`` mirrors the model over all local GPUs (``biodl.training.device``).
 ``run.threads`` sizes TensorFlow's thread pools and the reads in flight of the input stream
 (``biodl.training.batches``). Every epoch is logged, named by the run.
@@ -48,6 +50,7 @@ from biodl.config.models import NetworkModel
 from biodl.core.errors import require, require_file
 from biodl.core.files import RunFolder, atomic_path, write_tsv
 from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.models.export import export_model
 from biodl.models.networks import build_model
 from biodl.models.objectives import loss_for, training_metrics
 from biodl.models.optimization import (
@@ -230,7 +233,7 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
         training.monitor,
         frame[training.monitor][best_epoch - 1],
     )
-    save_model(portable(fitting.model, run.model, dataset), run.model_path)
+    save_model(export_model(fitting.model, run.model, dataset), run.model_path)
     write_tsv(frame, run.history_path)
     if checkpoint is not None:
         checkpoint.clear()
@@ -310,18 +313,6 @@ def network_for(settings: NetworkModel, dataset: PreparedDataset) -> keras.Model
     with the training tiles' channel statistics)."""
     normalization = (dataset.channel_mean, dataset.channel_std) if dataset.modality == "image" else None
     return build_model(settings, dataset.input_shape, dataset.task, len(dataset.targets), normalization)
-
-
-def portable(model: keras.Model, settings: NetworkModel, dataset: PreparedDataset) -> keras.Model:
-    """The model to save: itself, or after mixed-precision training the same network in float32
-    with the trained weights (kept in float32 throughout), so prediction on any device computes
-    in full precision."""
-    if keras.config.dtype_policy().name != "mixed_float16":
-        return model
-    with precision(False):
-        plain = network_for(settings, dataset)
-    plain.set_weights(model.get_weights())
-    return plain
 
 
 def save_model(model: keras.Model, path: str | PathLike[str]) -> None:

@@ -27,8 +27,6 @@ import pandas as pd
 from biodl.config.models import (
     Cnn1dModel,
     Cnn2dModel,
-    DnaAugmentation,
-    ImageAugmentation,
     MlpModel,
     NetworkModel,
 )
@@ -36,6 +34,7 @@ from biodl.config.settings import SanitySettings
 from biodl.core.errors import require
 from biodl.core.files import write_tsv
 from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.models.augmentation import no_augmentation
 from biodl.models.objectives import loss_for, training_metrics
 from biodl.models.optimization import build_optimizer
 from biodl.training.batches import ShardBatches
@@ -58,19 +57,10 @@ def unregularised(settings: NetworkModel) -> NetworkModel:
         changes["conv_layers"] = tuple(
             dataclasses.replace(layer, dropout=0) for layer in settings.conv_layers
         )
-        changes["augmentation"] = _no_augmentation(settings.augmentation)
+        changes["augmentation"] = no_augmentation(settings.augmentation)
     if isinstance(settings, MlpModel):
         changes["input_dropout"] = 0
     return dataclasses.replace(settings, **changes)
-
-
-def _no_augmentation(
-    augmentation: DnaAugmentation | ImageAugmentation,
-) -> DnaAugmentation | ImageAugmentation:
-    """Every augmentation switched off (every field named, so a new one cannot be missed)."""
-    if isinstance(augmentation, DnaAugmentation):
-        return DnaAugmentation(reverse_complement=False, shift=0, average_strands=False)
-    return ImageAugmentation(flips=False, rotations=False, shift=0, brightness=0, contrast=0)
 
 
 def overfit_check(

@@ -1,7 +1,7 @@
 """The table preparation step: a CSV/TSV of features and labels → scaled feature shards.
 
 Contract (``prepare_table(spec, seed, files)``): from one table dataset's typed settings
-(``biodl.config.datasets.TableDataset``), into ``files`` (``biodl.data.shards.PreparedFiles``)
+(``biodl.config.datasets.TableDataset``), into ``files`` (``biodl.data.shards.TableFiles``)
 - split the rows: with ``group_column``, whole groups drawn at random go to one split (no
   group straddles two; ``biodl.data.splits.grouped_random``); otherwise stratified at random by
   class (multilabel: by label set; regression: by target quintile), seeded from the config;
@@ -12,8 +12,11 @@ Contract (``prepare_table(spec, seed, files)``): from one table dataset's typed 
   zeros); with ``missing: reject`` any gap is an error naming its line and column;
 - write ``shards/{split}-{k:05d}.x.npy`` (float32 ``(n, features)``), ``.y.npy`` (float32
   ``(n, T)``; NaN = missing multilabel label), ``metadata.tsv`` (split, shard, offset, source,
-  row = file line, id, group, label) and, last, ``dataset.json`` with the feature names and the
-  fitted statistics (medians, means, scales, categories).
+  row = file line, id, group, label), ``preprocessing.skops`` (the fitted scikit-learn
+  ``ColumnTransformer``, skops format: a user's own table, read with pandas, becomes the network's
+  inputs with it — numeric columns as numbers, categorical ones as text, missing cells as NaN) and,
+  last, ``dataset.json`` with the feature names and the fitted statistics (medians, means, scales,
+  categories).
 A feature column whose values are partly numbers and partly text, or that has no value at all,
 is refused with the file, line and column named.
 """
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import skops.io
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -33,16 +37,16 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from biodl.config.datasets import TableDataset
 from biodl.core.errors import InputError
-from biodl.core.files import atomic_dir, write_json
+from biodl.core.files import atomic_dir, atomic_path, write_json
 from biodl.data import splits, tabular
-from biodl.data.shards import PreparedFiles, close_dataset, writer_for
+from biodl.data.shards import TableFiles, close_dataset, writer_for
 
 log = logging.getLogger(__name__)
 
 MISSING_CATEGORY = "missing"
 
 
-def prepare_table(spec: TableDataset, seed: int, files: PreparedFiles) -> dict[str, Any]:
+def prepare_table(spec: TableDataset, seed: int, files: TableFiles) -> dict[str, Any]:
     """Prepare one table dataset; see the module contract. Returns the dataset description."""
     path = Path(spec.path)
     table = tabular.read_table(path, "feature table")
@@ -106,6 +110,8 @@ def prepare_table(spec: TableDataset, seed: int, files: PreparedFiles) -> dict[s
             str(path),
             files.metadata,
         )
+    with atomic_path(files.preprocessing) as tmp:
+        skops.io.dump(transformer, tmp)
     write_json(description, files.dataset)
     return description
 
