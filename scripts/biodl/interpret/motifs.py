@@ -11,11 +11,15 @@ Contract:
   window whose activation exceeds it is a site; the sites' one-hot bases are summed into a
   position frequency matrix, ``pseudocount`` is added to every cell and rows are normalised.
   A filter with fewer than ``min_sites`` sites has no motif (``FilterMotif.motif`` is None) and
-  is counted by the caller. ``background(x)`` is the base composition of ``x``; information
+  is counted by the caller. ``groups`` (sequences x groups, boolean; e.g. one column per class
+  or target) counts each filter's sites per group (``FilterMotif.group_sites``), so a caller can
+  say which class a filter's sites come from. ``background(x)`` is the base composition of ``x``; information
   content is the relative entropy (bits) of each position against it.
 - ``write_meme`` / ``read_meme``: MEME minimal motif format (DNA, ``letter-probability
   matrix`` rows A C G T). ``read_meme`` checks every record and raises ``InputError`` naming
   the file and line; rows are renormalised when they sum to 1 within 0.01.
+- ``best_p_values(queries, targets)``: each query's smallest Tomtom p-value, for many queries
+  (decoys) without building a table.
 - ``match_motifs(queries, targets, ...)`` runs memelite's Tomtom (complete scores, Euclidean
   column distance, both strands) and returns one row per (query, target) pair with q-value
   <= ``max_q``: target ID and name, offset, orientation, overlap, p-, E- and q-value. The
@@ -88,6 +92,7 @@ class FilterMotif:
     max_activation: float
     n_sites: int
     motif: Motif | None
+    group_sites: tuple[int, ...] = ()
 
 
 def first_conv(model: Any) -> tuple[Any, Any]:
@@ -152,9 +157,17 @@ def filter_motifs(
     threshold: float = 0.5,
     pseudocount: float = 0.5,
     min_sites: int = 10,
+    groups: np.ndarray | None = None,
 ) -> list[FilterMotif]:
     """Sites and position frequency matrices of every filter (see the module contract)."""
     n, positions, n_filters = activations.shape
+    member = np.ones((n, 1), dtype=bool) if groups is None else np.asarray(groups, dtype=bool)
+    require(
+        member.ndim == 2 and len(member) == n,
+        "sequences",
+        None,
+        f"expected one row of group membership per sequence ({n}), found {member.shape}",
+    )
     require(
         x.ndim == 3 and x.shape[0] == n and x.shape[2] == 4,
         "sequences",
@@ -188,7 +201,9 @@ def filter_motifs(
         if n_sites >= max(min_sites, 1):
             counts = windows[hits].sum(axis=0, dtype=np.float64) + pseudocount
             motif = Motif(f"filter{k}", f"filter{k}", counts / counts.sum(axis=1, keepdims=True), n_sites)
-        results.append(FilterMotif(k, cut, top, n_sites, motif))
+        per_sequence = hits.sum(axis=1)
+        by_group = tuple(int(per_sequence[member[:, g]].sum()) for g in range(member.shape[1]))
+        results.append(FilterMotif(k, cut, top, n_sites, motif, by_group))
     return results
 
 
@@ -318,16 +333,10 @@ def match_motifs(
     queries: list[Motif], targets: list[Motif], *, max_q: float = 0.5, n_jobs: int = 1
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tomtom matches: (rows with q <= ``max_q``, each query's best target); see the contract."""
-    from memelite import tomtom  # after use_numba_cache, so compiled kernels are reused
-
     if not queries:
         empty = pd.DataFrame(columns=MATCH_COLUMNS)
         return empty, empty.copy()
-    require(len(targets) > 0, "motif database", None, "no target motifs to match against")
-    p, _, offsets, overlaps, strands = tomtom(
-        [q.probabilities.T for q in queries], [t.probabilities.T for t in targets], n_jobs=n_jobs
-    )
-    p = np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0)
+    p, offsets, overlaps, strands = _tomtom(queries, targets, n_jobs)
     q = np.vstack([bh_qvalues(row) for row in p])
     rows = []
     for i, query in enumerate(queries):
@@ -348,6 +357,26 @@ def match_motifs(
     table = pd.DataFrame(rows, columns=MATCH_COLUMNS)
     best = table.groupby("filter", sort=False).head(1).reset_index(drop=True)
     return table[table["q_value"] <= max_q].reset_index(drop=True), best
+
+
+def best_p_values(queries: list[Motif], targets: list[Motif], n_jobs: int = 1) -> np.ndarray:
+    """Each query's smallest Tomtom p-value over ``targets`` (no table: for many decoys)."""
+    if not queries:
+        return np.zeros(0)
+    return _tomtom(queries, targets, n_jobs)[0].min(axis=1)
+
+
+def _tomtom(
+    queries: list[Motif], targets: list[Motif], n_jobs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """memelite's Tomtom: p-values (NaN as 1), offsets, overlaps, strands, (queries, targets)."""
+    from memelite import tomtom  # after use_numba_cache, so compiled kernels are reused
+
+    require(len(targets) > 0, "motif database", None, "no target motifs to match against")
+    p, _, offsets, overlaps, strands = tomtom(
+        [q.probabilities.T for q in queries], [t.probabilities.T for t in targets], n_jobs=n_jobs
+    )
+    return np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0), offsets, overlaps, strands
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
