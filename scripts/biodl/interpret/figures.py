@@ -6,8 +6,11 @@ Contract: every function writes one PNG atomically through the styled figure of
   influence): the filter's information-content logo (bits against the sequences' background)
   beside its best database match (bits against a uniform background), on one shared axis so
   the aligned columns sit above each other (the match reverse-complemented for orientation
-  ``-``); the title gives sites, influence, the match and its q-value. A filter without a
-  match below the cut-off is drawn alone.
+  ``-``); the title gives sites, influence, information and the null-calibrated q-value. A
+  filter (or TF-MoDISco pattern) without a calibrated match is drawn alone.
+- ``plot_marginalisation(table, path)``: per task, horizontal bars of each inserted motif's mean
+  effect on the logit with its standard deviation over backgrounds, beside its shuffled
+  control's.
 - ``plot_logos(matrices, titles, path, kind)``: one logo per panel, stacked; ``kind`` is
   ``"probability"`` (drawn as information content against a uniform background) or
   ``"attribution"`` (heights as given, negative values below the axis); ``starts`` numbers
@@ -63,8 +66,12 @@ def _logo(ax, heights: pd.DataFrame, start: int = 0) -> None:
     logomaker.Logo(heights, ax=ax, color_scheme="classic", show_spines=False)
 
 
-def plot_filter_matches(rows: list[FilterRow], path: str | PathLike[str]) -> Figure:
-    """Filters beside their best matches, aligned (see the module contract)."""
+def plot_filter_matches(
+    rows: list[FilterRow],
+    path: str | PathLike[str],
+    title: str = "First-layer filters (by influence) and their best database match",
+) -> Figure:
+    """Filters (or patterns) beside their best matches, aligned (see the module contract)."""
     n = max(len(rows), 1)
     with _figure(path, n, 2, panel_size=LOGO_ROW) as (fig, axes):
         for row, (left, right) in zip(rows, axes, strict=False):
@@ -78,7 +85,7 @@ def plot_filter_matches(rows: list[FilterRow], path: str | PathLike[str]) -> Fig
                 right.text(
                     0.5,
                     0.5,
-                    "no match below the q-value cut-off",
+                    "no match at the null-calibrated q-value cut-off",
                     ha="center",
                     va="center",
                     transform=right.transAxes,
@@ -95,9 +102,9 @@ def plot_filter_matches(rows: list[FilterRow], path: str | PathLike[str]) -> Fig
                 ax.set_ylim(0, 2)
                 ax.set_ylabel("bits")
         if not rows:
-            axes[0, 0].text(0.5, 0.5, "no filter had enough sites", ha="center", va="center")
+            axes[0, 0].text(0.5, 0.5, "nothing to draw", ha="center", va="center")
             axes[0, 0].plot([], [])
-        fig.suptitle("First-layer filters (by influence) and their best database match", y=1.0)
+        fig.suptitle(title, y=1.0)
     return fig
 
 
@@ -191,4 +198,29 @@ def plot_importance(table: pd.DataFrame, path: str | PathLike[str], title: str =
         ax.axvline(0, color="0.4", lw=0.8)
         ax.set_xlabel("drop in test performance when permuted")
         ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_marginalisation(table: pd.DataFrame, path: str | PathLike[str]) -> Figure:
+    """Insertion effects and their controls, one panel per task (see the module contract)."""
+    tasks = list(dict.fromkeys(table["task"])) if len(table) else [""]
+    height = max(2.0, 0.45 * max((table["task"] == t).sum() for t in tasks) + 1.2)
+    with _figure(path, len(tasks), 1, panel_size=(7.0, height)) as (fig, axes):
+        for task, ax in zip(tasks, axes[:, 0], strict=True):
+            part = table[table["task"] == task]
+            if not len(part):
+                ax.text(0.5, 0.5, "no motif to insert (nothing matched)", ha="center", va="center")
+                ax.plot([], [])
+                continue
+            at = np.arange(len(part))
+            ax.barh(at + 0.2, part["effect_mean"], 0.4, xerr=part["effect_sd"], color="#4c72b0", label="motif")
+            ax.barh(
+                at - 0.2, part["control_mean"], 0.4, xerr=part["control_sd"], color="0.7", label="shuffled control"
+            )
+            ax.set_yticks(at, part["motif"])
+            ax.invert_yaxis()
+            ax.axvline(0, color="0.4", lw=0.8)
+            ax.set_xlabel("change of the logit when inserted (mean ± sd over backgrounds)")
+            ax.set_title(f"task {task}: {int(part['backgrounds'].iloc[0])} backgrounds", fontsize=9, loc="left")
+            ax.legend(fontsize=7, loc="lower right")
     return fig
