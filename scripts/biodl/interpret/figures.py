@@ -1,7 +1,7 @@
 """Figures of the interpretation step: sequence logos, image maps and importance bars.
 
 Contract: every function writes one PNG atomically through the styled figure of
-``biodl.report.figures`` (Agg, 150 dpi) and returns the ``Figure``. Logos are drawn with logomaker.
+``biodl.report.figures`` (Agg, 150 dpi) and returns the ``Figure``. Logos are drawn as glyph paths in logomaker's classic colours.
 - ``plot_filter_matches(rows, path)``: one row per filter (in the order given, e.g. by
   influence): the filter's information-content logo (bits against the sequences' background)
   beside its best database match (bits against a uniform background), on one shared axis so
@@ -24,14 +24,20 @@ Contract: every function writes one PNG atomically through the styled figure of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from os import PathLike
 
-import logomaker
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D
 
 from biodl.interpret.motifs import BASES, Motif, information_content
 from biodl.report.figures import _figure
@@ -40,6 +46,8 @@ LOGO_ROW = (6.0, 1.3)
 ATTRIBUTION_ROW = (14.0, 1.6)
 IMAGE_PANEL = (1.6, 1.6)
 UNIFORM = np.full(4, 0.25)
+# logomaker's "classic" scheme: A green, C blue, G orange, T red.
+LOGO_COLOURS = {"A": "#008000", "C": "#0000ff", "G": "#ffa500", "T": "#ff0000"}
 
 
 @dataclass(frozen=True)
@@ -60,10 +68,45 @@ def _bits(probabilities: np.ndarray, bg: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(probabilities * ic[:, None], columns=list(BASES))
 
 
+@functools.cache
+def _glyph(base: str) -> Path:
+    """The letter's outline scaled to the unit square (drawn once, then only transformed)."""
+    path = TextPath((0, 0), base, size=1, prop=FontProperties(family="DejaVu Sans", weight="bold"))
+    box = path.get_extents()
+    return Affine2D().translate(-box.x0, -box.y0).scale(1 / box.width, 1 / box.height).transform_path(path)
+
+
 def _logo(ax, heights: pd.DataFrame, start: int = 0) -> None:
-    heights = heights.copy()
-    heights.index = np.arange(start, start + len(heights))
-    logomaker.Logo(heights, ax=ax, color_scheme="classic", show_spines=False)
+    """A sequence logo: at each position the bases stacked by height, positive ones above the
+    axis (largest on top) and negative ones below. Drawn as one path collection per base, with
+    logomaker's classic colours: hundreds of panels take seconds, where logomaker's glyph per
+    character took about one second per panel."""
+    values = heights[list(BASES)].to_numpy(dtype=np.float64)
+    paths: dict[str, list[Path]] = {b: [] for b in BASES}
+    for i, row in enumerate(values):
+        x = start + i - 0.45
+        up, down = 0.0, 0.0
+        for j in np.argsort(np.abs(row), kind="stable"):
+            h = row[j]
+            if h == 0:
+                continue
+            if h > 0:
+                y, up = up, up + h
+            else:
+                y, down = down + h, down + h
+            paths[BASES[j]].append(Affine2D().scale(0.9, abs(h)).translate(x, y).transform_path(_glyph(BASES[j])))
+    for base, items in paths.items():
+        if items:
+            ax.add_collection(PathCollection(items, facecolors=LOGO_COLOURS[base], edgecolors="none"))
+    low = min(float(np.clip(values, None, 0).sum(axis=1).min(initial=0)), 0.0)
+    high = max(float(np.clip(values, 0, None).sum(axis=1).max(initial=0)), 1e-6)
+    ax.set_xlim(start - 0.5, start + len(values) - 0.5)
+    ax.set_ylim(low, high)
+    ax.grid(False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.plot([], [])  # has_data() is true for an all-zero logo too
 
 
 def plot_filter_matches(

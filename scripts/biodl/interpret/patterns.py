@@ -19,8 +19,13 @@ Contract:
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,7 +61,55 @@ class Pattern:
 
 
 def discover(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSettings) -> list[Pattern]:
-    """TF-MoDISco patterns of these scores (module contract)."""
+    """TF-MoDISco patterns of these scores (module contract), found in a fresh interpreter."""
+    # modisco-lite compiles its numba kernels into the on-disk cache only from forked helpers,
+    # and it forks only when no other thread runs; in a process where TensorFlow has started its
+    # thread pools it compiles every kernel again on each run (about 45 s on two cores). A new
+    # interpreter that never imports TensorFlow loads them from the cache instead. (Not
+    # multiprocessing's spawn: it would import the calling script again, a Snakemake step.)
+    with tempfile.TemporaryDirectory(prefix="modisco") as folder:
+        inputs, found = Path(folder) / "scores.npz", Path(folder) / "patterns.npz"
+        np.savez(inputs, one_hot=one_hot, hypothetical=hypothetical, settings=np.array(astuple(settings)))
+        library = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [library, os.environ.get("PYTHONPATH")]))}
+        done = subprocess.run(
+            [sys.executable, "-m", "biodl.interpret.patterns", str(inputs), str(found)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in done.stderr.splitlines():
+            logger.info("modisco: %s", line)
+        if done.returncode != 0:
+            raise RuntimeError(f"TF-MoDISco failed (exit {done.returncode}); its messages are in the log above")
+        with np.load(found) as saved:
+            return [
+                Pattern(str(name), str(sign), int(count), saved[f"ppm{i}"], saved[f"cwm{i}"])
+                for i, (name, sign, count) in enumerate(
+                    zip(saved["names"], saved["signs"], saved["counts"], strict=True)
+                )
+            ]
+
+
+def _main(inputs: str, output: str) -> None:
+    """Command line of the fresh interpreter: scores in, patterns out (both ``.npz``)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    with np.load(inputs) as saved:
+        settings = ModiscoSettings(*(int(v) for v in saved["settings"]))
+        patterns = discover_here(saved["one_hot"], saved["hypothetical"], settings)
+    arrays: dict[str, np.ndarray] = {
+        "names": np.array([p.name for p in patterns], dtype=str),
+        "signs": np.array([p.sign for p in patterns], dtype=str),
+        "counts": np.array([p.n_seqlets for p in patterns], dtype=np.int64),
+    }
+    for i, p in enumerate(patterns):
+        arrays[f"ppm{i}"], arrays[f"cwm{i}"] = p.ppm, p.cwm
+    np.savez(output, **arrays)
+
+
+def discover_here(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSettings) -> list[Pattern]:
+    """``discover`` in this process."""
     from modiscolite.tfmodisco import TFMoDISco
 
     require(
@@ -120,3 +173,7 @@ def core(pattern: Pattern, fraction: float = 0.3) -> Core | None:
 def consensus(matrix: np.ndarray) -> np.ndarray:
     """The most likely base of each column as one-hot rows."""
     return np.eye(4, dtype=np.float32)[np.asarray(matrix).argmax(axis=1)]
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:3])
