@@ -99,7 +99,7 @@ def trim(motif: Motif, bg: np.ndarray, min_bits: float) -> Core | None:
     return Core(core, start)
 
 
-def testable(core: Core | None, context: Calibration) -> bool:
+def can_match(core: Core | None, context: Calibration) -> bool:
     """Whether a core is wide and informative enough to be matched at all."""
     return core is not None and core.motif.width >= context.min_width and core.bits >= context.min_information
 
@@ -141,7 +141,7 @@ def calibrate(
     """Per-query calibrated best matches and the Tomtom rows of tested queries (module contract)."""
     require(context.null_motifs >= 1, "config", "interpretation.null_motifs", "expected at least 1 decoy")
     rng = np.random.default_rng(context.seed)
-    tested = [i for i, core in enumerate(queries) if testable(core, context)]
+    tested = [i for i, core in enumerate(queries) if can_match(core, context)]
     cores = [queries[i] for i in tested]
     motifs = [c.motif for c in cores if c is not None]
     table, best = match_motifs(motifs, database, max_q=context.max_q, n_jobs=context.n_jobs)
