@@ -13,9 +13,9 @@ from biodl.interpret.calibration import (
     Calibration,
     Core,
     calibrate,
+    can_match,
     null_motifs,
     target_decoy_q,
-    can_match,
     trim,
 )
 from biodl.interpret.motifs import Motif, information_content, read_meme, use_numba_cache
@@ -81,7 +81,11 @@ def test_random_filters_are_rarely_matched() -> None:
     rng = np.random.default_rng(7)
     database = read_meme(JASPAR)
     queries = [
-        trim(motif_of(rng.dirichlet(np.full(4, 0.4), size=int(rng.integers(8, 17))), f"random{i}"), UNIFORM, 0.3)
+        trim(
+            motif_of(rng.dirichlet(np.full(4, 0.4), size=int(rng.integers(8, 17))), f"random{i}"),
+            UNIFORM,
+            0.3,
+        )
         for i in range(40)
     ]
     table, _ = calibrate(queries, database, CONTEXT)

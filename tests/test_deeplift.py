@@ -64,7 +64,11 @@ def test_both_strands_and_members_are_averaged() -> None:
     x = sequences(4)
     references = dinucleotide_references(x, 3, np.random.default_rng(2))
     one = deep_shap([first], x, AttributionContext(1, references, both_strands=False))
-    flipped = deep_shap([first], reverse_complement(x), AttributionContext(1, reverse_complement(references), both_strands=False))
+    flipped = deep_shap(
+        [first],
+        reverse_complement(x),
+        AttributionContext(1, reverse_complement(references), both_strands=False),
+    )
     both = deep_shap([first], x, AttributionContext(1, references))
     np.testing.assert_allclose(both, (one + reverse_complement(flipped)) / 2, atol=1e-5)
     other = deep_shap([second], x, AttributionContext(1, references))

@@ -65,7 +65,9 @@ def run(data: Path, model: Path, database: Path = JASPAR, **extra: object) -> Dn
 
 
 def train(data: Path, folder: Path, model: dict[str, object], seed: int = 1) -> Path:
-    train_model(TrainingRun(data, check_model("m", model), seed, folder / "model.keras", folder / "history.tsv"))
+    train_model(
+        TrainingRun(data, check_model("m", model), seed, folder / "model.keras", folder / "history.tsv")
+    )
     return folder / "model.keras"
 
 
@@ -95,7 +97,9 @@ def ctcf_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return data, train(data, tmp, model, seed=42)
 
 
-def test_ctcf_filters_patterns_and_insertions_point_at_ctcf(ctcf_run: tuple[Path, Path], tmp_path: Path) -> None:
+def test_ctcf_filters_patterns_and_insertions_point_at_ctcf(
+    ctcf_run: tuple[Path, Path], tmp_path: Path
+) -> None:
     data, model = ctcf_run
     result = interpret_dna(run(data, model), outputs(tmp_path), FAST)
     influence = pd.read_csv(tmp_path / "influence.tsv", sep="\t")
@@ -131,11 +135,19 @@ def test_ctcf_filters_patterns_and_insertions_point_at_ctcf(ctcf_run: tuple[Path
         )
     tracks = pd.read_csv(tmp_path / "tracks" / "tracks.tsv", sep="\t")
     assert tracks["windows"].tolist() == [0]  # FASTA sequences have no genome coordinates
-    for name in ("filter_logos", "maximisation_logos", "attribution_logos", "pattern_logos", "marginalisation_plot"):
+    for name in (
+        "filter_logos",
+        "maximisation_logos",
+        "attribution_logos",
+        "pattern_logos",
+        "marginalisation_plot",
+    ):
         assert (tmp_path / DNA_OUTPUTS[name]).stat().st_size > 10_000
 
 
-def test_an_untrained_network_has_almost_no_matched_filter(ctcf_run: tuple[Path, Path], tmp_path: Path) -> None:
+def test_an_untrained_network_has_almost_no_matched_filter(
+    ctcf_run: tuple[Path, Path], tmp_path: Path
+) -> None:
     """The specificity control. Sites come from CTCF peaks, so even random filters pick up some
     CTCF-like windows and Tomtom's own q calls many of them matches; the calibrated q must not."""
     import keras
@@ -203,7 +215,9 @@ def test_a_planted_motif_is_recovered_and_placed_on_the_genome(
     bw.close()
 
 
-def test_a_multilabel_dataset_is_explained_per_target(make_dataset: Callable[..., Path], tmp_path: Path) -> None:
+def test_a_multilabel_dataset_is_explained_per_target(
+    make_dataset: Callable[..., Path], tmp_path: Path
+) -> None:
     # Two targets, each with its own planted motif (GATAAGGATAAG, CACGTGCACGTG).
     data = make_dataset(task="multilabel", sizes=(800, 150, 150), length=100)
     model = train(

@@ -30,13 +30,23 @@ def test_an_inserted_motif_raises_its_task_and_its_control_does_not() -> None:
     rng = np.random.default_rng(0)
     backgrounds = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(64, 50))]
     one_hot = np.eye(4, dtype=np.float32)[["ACGT".index(b) for b in motif]]
-    table = marginalise(model, backgrounds, [InsertedMotif("planted", "test", one_hot)], MarginalContext({0: "up", 1: "down"}, seed=1))
+    table = marginalise(
+        model,
+        backgrounds,
+        [InsertedMotif("planted", "test", one_hot)],
+        MarginalContext({0: "up", 1: "down"}, seed=1),
+    )
     up, down = table.set_index("task").loc["up"], table.set_index("task").loc["down"]
     assert up["consensus"] == motif and sorted(up["control"]) == sorted(motif)
     assert up["effect_mean"] > 4 and down["effect_mean"] < -4  # the sign follows the output
     assert abs(up["control_mean"]) < up["effect_mean"] / 2
     assert up["backgrounds"] == 64
-    again = marginalise(model, backgrounds, [InsertedMotif("planted", "test", one_hot)], MarginalContext({0: "up", 1: "down"}, seed=1))
+    again = marginalise(
+        model,
+        backgrounds,
+        [InsertedMotif("planted", "test", one_hot)],
+        MarginalContext({0: "up", 1: "down"}, seed=1),
+    )
     assert again.equals(table)
 
 

@@ -33,7 +33,9 @@ def planted_scores(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarr
 def test_the_planted_motif_is_the_top_pattern() -> None:
     use_numba_cache(ROOT / ".cache" / "numba")
     x, scores = planted_scores(300, 100, seed=0)
-    patterns = discover(x, scores, ModiscoSettings(max_seqlets=2000, min_seqlets=50, window=15, leiden_runs=4))
+    patterns = discover(
+        x, scores, ModiscoSettings(max_seqlets=2000, min_seqlets=50, window=15, leiden_runs=4)
+    )
     assert patterns and patterns[0].sign == "pos"
     top = core(patterns[0])
     assert top is not None

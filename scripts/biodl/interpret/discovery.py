@@ -73,7 +73,13 @@ class DiscoveryContext:
     def calibration(self) -> Calibration:
         s = self.settings
         return Calibration(
-            s.trim_bits, s.min_information, s.min_core_width, s.null_motifs, s.max_q_value, self.seed, self.threads
+            s.trim_bits,
+            s.min_information,
+            s.min_core_width,
+            s.null_motifs,
+            s.max_q_value,
+            self.seed,
+            self.threads,
         )
 
 
@@ -93,11 +99,15 @@ class TaskResult:
         return self.hypothetical * self.one_hot
 
 
-def explain_tasks(models: list[Any], pool: Pool, tasks: list[Task], context: DiscoveryContext) -> list[TaskResult]:
+def explain_tasks(
+    models: list[Any], pool: Pool, tasks: list[Task], context: DiscoveryContext
+) -> list[TaskResult]:
     """Attributions, patterns and their matches for each task (module contract)."""
     s = context.settings
     rng = np.random.default_rng(context.seed)
-    modisco = ModiscoSettings(s.modisco_max_seqlets, s.modisco_min_seqlets, s.modisco_window, s.modisco_leiden_runs)
+    modisco = ModiscoSettings(
+        s.modisco_max_seqlets, s.modisco_min_seqlets, s.modisco_window, s.modisco_leiden_runs
+    )
     results = []
     for task in tasks:
         rows = task.rows
@@ -123,7 +133,7 @@ def explain_tasks(models: list[Any], pool: Pool, tasks: list[Task], context: Dis
 
 def save_attributions(results: list[TaskResult], path: str | PathLike[str]) -> None:
     """Every task's rows, one-hot sequences and scores in one ``.npz`` (module contract)."""
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     for r in results:
         arrays[f"{r.task.name}/rows"] = r.rows.astype(np.int64)
         arrays[f"{r.task.name}/one_hot"] = (r.one_hot > 0).astype(np.uint8)
@@ -176,7 +186,9 @@ def insertion_motifs(
             seen.add(motif.id)
             label = f"filter{row['filter']}" if source == "filter" else f"{row['task']} {row['pattern']}"
             chosen.append(
-                InsertedMotif(f"{motif.id} {motif.name}", f"best match of {label}", consensus(motif.probabilities))
+                InsertedMotif(
+                    f"{motif.id} {motif.name}", f"best match of {label}", consensus(motif.probabilities)
+                )
             )
     if len(patterns):
         unmatched = patterns[~patterns["matched"].astype(bool) & (patterns["sign"] == "pos")]
@@ -185,5 +197,7 @@ def insertion_motifs(
             start = 0 if pd.isna(row["core_start"]) else int(row["core_start"])
             width = int(row["core_width"]) or len(bases)
             one_hot = np.eye(4, dtype=np.float32)[["ACGT".index(b) for b in bases[start : start + width]]]
-            chosen.append(InsertedMotif(f"{row['task']} {row['pattern']}", "TF-MoDISco pattern (no match)", one_hot))
+            chosen.append(
+                InsertedMotif(f"{row['task']} {row['pattern']}", "TF-MoDISco pattern (no match)", one_hot)
+            )
     return chosen[:limit]

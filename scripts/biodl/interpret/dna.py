@@ -56,6 +56,7 @@ from biodl.interpret.discovery import (
 from biodl.interpret.inputs import BATCH_SIZE, Pool, explained_tasks, load, site_groups, split_arrays
 from biodl.interpret.motifs import (
     FilterMotif,
+    SiteRule,
     background,
     filter_activations,
     filter_motifs,
@@ -124,7 +125,11 @@ def interpret_dna(run: DnaRun, outputs: dict[str, str], settings: InterpretSetti
 
 
 def _filters(
-    model: Any, dataset: Any, split: tuple[np.ndarray, np.ndarray], context: DiscoveryContext, outputs: dict[str, str]
+    model: Any,
+    dataset: Any,
+    split: tuple[np.ndarray, np.ndarray],
+    context: DiscoveryContext,
+    outputs: dict[str, str],
 ) -> tuple[pd.DataFrame, list[Any]]:
     """filters.meme, tomtom.tsv and influence.tsv; the influence table and each filter's motif as
     matched (its core, or the whole motif where it was not tested; None without a motif)."""
@@ -139,10 +144,8 @@ def _filters(
         x,
         filter_activations(model, x, BATCH_SIZE),
         conv.kernel_size[0],
-        threshold=settings.threshold,
-        pseudocount=settings.pseudocount,
-        min_sites=settings.min_sites,
-        groups=groups,
+        SiteRule(settings.threshold, settings.pseudocount, settings.min_sites),
+        groups,
     )
     kept = [f.motif for f in motifs if f.motif is not None]
     logger.info(
@@ -177,11 +180,16 @@ def _filters(
     table.loc[~table["matched"].astype(bool), ["best_match", "best_match_name"]] = None
     table = table.astype({"match_offset": "Int64", "core_start": "Int64"})
     write_tsv(table, outputs["influence"])
-    shown = [c.motif if c is not None and tested else f.motif for f, c, tested in zip(motifs, cores, calibrated["tested"], strict=True)]
+    shown = [
+        c.motif if c is not None and tested else f.motif
+        for f, c, tested in zip(motifs, cores, calibrated["tested"], strict=True)
+    ]
     return table, shown
 
 
-def _site_columns(motifs: list[FilterMotif], bg: np.ndarray, names: list[str], groups: np.ndarray) -> pd.DataFrame:
+def _site_columns(
+    motifs: list[FilterMotif], bg: np.ndarray, names: list[str], groups: np.ndarray
+) -> pd.DataFrame:
     """Per filter: sites, threshold, information, and the class its sites come from."""
     sizes = np.maximum(groups.sum(axis=0), 1)
     rows = []
@@ -213,7 +221,9 @@ def _filter_figure(
     settings = context.settings
     by_id = {m.id: m for m in context.database}
     rows = []
-    for _, row in table[table["n_sites"] >= max(settings.min_sites, 1)].head(settings.logo_filters).iterrows():
+    for _, row in (
+        table[table["n_sites"] >= max(settings.min_sites, 1)].head(settings.logo_filters).iterrows()
+    ):
         rows.append(_filter_row(row, shown[int(row["filter"])], bg, by_id))
     plot_filter_matches(rows, path)
 
@@ -245,7 +255,10 @@ def _pattern_figure(results: list[TaskResult], context: DiscoveryContext, path: 
             trimmed = core(pattern)
             if trimmed is None:
                 continue
-            title = f"{r.task.name} {pattern.name}: {pattern.n_seqlets} seqlets, core {match['core_bits']:.1f} bits"
+            title = (
+                f"{r.task.name} {pattern.name}: {pattern.n_seqlets} seqlets, "
+                f"core {match['core_bits']:.1f} bits"
+            )
             if match["tested"]:
                 title += f", null q = {match['null_q']:.2g}"
             matched = bool(match["matched"])
@@ -288,7 +301,11 @@ def _safe(name: str) -> str:
 
 
 def _marginalisation(
-    model: Any, x: np.ndarray, found: tuple[pd.DataFrame, pd.DataFrame], context: DiscoveryContext, units: dict[int, str]
+    model: Any,
+    x: np.ndarray,
+    found: tuple[pd.DataFrame, pd.DataFrame],
+    context: DiscoveryContext,
+    units: dict[int, str],
 ) -> pd.DataFrame:
     from biodl.interpret.deeplift import dinucleotide_references
     from biodl.interpret.marginalise import MarginalContext, marginalise
@@ -307,7 +324,9 @@ def _logits(model: Any, x: np.ndarray) -> np.ndarray:
     units = model.output_shape[-1]
     return np.stack(
         [
-            np.concatenate([output_logit(model, x[s : s + BATCH_SIZE], u).numpy() for s in range(0, len(x), BATCH_SIZE)])
+            np.concatenate(
+                [output_logit(model, x[s : s + BATCH_SIZE], u).numpy() for s in range(0, len(x), BATCH_SIZE)]
+            )
             for u in range(units)
         ],
         axis=1,
@@ -380,8 +399,15 @@ def _attribution_figure(
         references = dinucleotide_references(x[i : i + 1], settings.attribution_references, rng)
         shap = deep_shap(members, x[i : i + 1], AttributionContext(int(unit[i]), references))[0] * x[i]
         w = _window(np.abs(m).sum(axis=1), width)
-        name = f"{settings.split} sequence {i}, output {dataset.targets[unit[i]]} (logit {logits[i, unit[i]]:.2f})"
+        name = (
+            f"{settings.split} sequence {i}, output {dataset.targets[unit[i]]} "
+            f"(logit {logits[i, unit[i]]:.2f})"
+        )
         matrices += [shap[w : w + width], s[w : w + width], m[w : w + width]]
-        titles += [f"{name}: DeepLIFT/DeepSHAP", f"{name}: input x gradient", f"{name}: in-silico mutagenesis"]
+        titles += [
+            f"{name}: DeepLIFT/DeepSHAP",
+            f"{name}: input x gradient",
+            f"{name}: in-silico mutagenesis",
+        ]
         starts += [w, w, w]
     figures.plot_logos(matrices, titles, path, kind="attribution", starts=starts)

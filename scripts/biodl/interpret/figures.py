@@ -1,7 +1,8 @@
 """Figures of the interpretation step: sequence logos, image maps and importance bars.
 
 Contract: every function writes one PNG atomically through the styled figure of
-``biodl.report.figures`` (Agg, 150 dpi) and returns the ``Figure``. Logos are drawn as glyph paths in logomaker's classic colours.
+``biodl.report.figures`` (Agg, 150 dpi) and returns the ``Figure``. Logos are drawn as glyph
+paths in logomaker's classic colours.
 - ``plot_filter_matches(rows, path)``: one row per filter (in the order given, e.g. by
   influence): the filter's information-content logo (bits against the sequences' background)
   beside its best database match (bits against a uniform background), on one shared axis so
@@ -94,7 +95,9 @@ def _logo(ax, heights: pd.DataFrame, start: int = 0) -> None:
                 y, up = up, up + h
             else:
                 y, down = down + h, down + h
-            paths[BASES[j]].append(Affine2D().scale(0.9, abs(h)).translate(x, y).transform_path(_glyph(BASES[j])))
+            paths[BASES[j]].append(
+                Affine2D().scale(0.9, abs(h)).translate(x, y).transform_path(_glyph(BASES[j]))
+            )
     for base, items in paths.items():
         if items:
             ax.add_collection(PathCollection(items, facecolors=LOGO_COLOURS[base], edgecolors="none"))
@@ -256,14 +259,23 @@ def plot_marginalisation(table: pd.DataFrame, path: str | PathLike[str]) -> Figu
                 ax.plot([], [])
                 continue
             at = np.arange(len(part))
-            ax.barh(at + 0.2, part["effect_mean"], 0.4, xerr=part["effect_sd"], color="#4c72b0", label="motif")
             ax.barh(
-                at - 0.2, part["control_mean"], 0.4, xerr=part["control_sd"], color="0.7", label="shuffled control"
+                at + 0.2, part["effect_mean"], 0.4, xerr=part["effect_sd"], color="#4c72b0", label="motif"
+            )
+            ax.barh(
+                at - 0.2,
+                part["control_mean"],
+                0.4,
+                xerr=part["control_sd"],
+                color="0.7",
+                label="shuffled control",
             )
             ax.set_yticks(at, part["motif"])
             ax.invert_yaxis()
             ax.axvline(0, color="0.4", lw=0.8)
             ax.set_xlabel("change of the logit when inserted (mean ± sd over backgrounds)")
-            ax.set_title(f"task {task}: {int(part['backgrounds'].iloc[0])} backgrounds", fontsize=9, loc="left")
+            ax.set_title(
+                f"task {task}: {int(part['backgrounds'].iloc[0])} backgrounds", fontsize=9, loc="left"
+            )
             ax.legend(fontsize=7, loc="lower right")
     return fig

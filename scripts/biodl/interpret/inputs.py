@@ -23,10 +23,9 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
-
-from biodl.core.errors import require
 import pandas as pd
 
+from biodl.core.errors import require
 from biodl.data.dataset import (
     PreparedDataset,
     ShardRows,

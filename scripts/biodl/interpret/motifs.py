@@ -5,7 +5,8 @@ Contract:
   non-linearity (the convolution's own activation, or the activation after its batch norm),
   ``(n, positions, filters)`` (images: ``(n, height, width, filters)``); ``first_conv(model)``
   finds the convolution and that layer.
-- ``filter_motifs(x, activations, width, ...)`` turns activations into motifs, Basset-style:
+- ``filter_motifs(x, activations, width, rule, groups)`` turns activations into motifs, Basset-style
+  (``SiteRule``: threshold, pseudocount, min_sites):
   for each filter the threshold is ``mean + threshold * (max - mean)`` of its activations over
   every position of ``x`` (``threshold=0.5``: half-way from the mean to the maximum); every
   window whose activation exceeds it is a site; the sites' one-hot bases are summed into a
@@ -114,6 +115,7 @@ def first_conv(model: Any) -> tuple[Any, Any]:
         None,
         "the model has no convolution; filters need a cnn1d or cnn2d model",
     )
+    assert index is not None  # require() raised otherwise
     conv = layers[index]
     if getattr(conv.activation, "__name__", "linear") != "linear":
         return conv, conv
@@ -149,14 +151,20 @@ def information_content(probabilities: np.ndarray, bg: np.ndarray) -> np.ndarray
     return (probabilities * np.log2(p / bg)).sum(axis=1)
 
 
+@dataclass(frozen=True)
+class SiteRule:
+    """Which windows are a filter's sites and what makes a motif of them (module contract)."""
+
+    threshold: float = 0.5
+    pseudocount: float = 0.5
+    min_sites: int = 10
+
+
 def filter_motifs(
     x: np.ndarray,
     activations: np.ndarray,
     width: int,
-    *,
-    threshold: float = 0.5,
-    pseudocount: float = 0.5,
-    min_sites: int = 10,
+    rule: SiteRule = SiteRule(),
     groups: np.ndarray | None = None,
 ) -> list[FilterMotif]:
     """Sites and position frequency matrices of every filter (see the module contract)."""
@@ -178,13 +186,14 @@ def filter_motifs(
         x.shape[1] == positions + width - 1,
         "sequences",
         None,
-        f"a filter of width {width} over {positions} positions needs sequences of {positions + width - 1} bases, found {x.shape[1]}",
+        f"a filter of width {width} over {positions} positions needs sequences of "
+        f"{positions + width - 1} bases, found {x.shape[1]}",
     )
     require(
-        0 <= threshold < 1,
+        0 <= rule.threshold < 1,
         "config",
         "interpretation.threshold",
-        f"expected a fraction in [0, 1), found {threshold}",
+        f"expected a fraction in [0, 1), found {rule.threshold}",
     )
     # All windows at once: (n, positions, width, 4), a view, no copy.
     windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), width, axis=1).transpose(
@@ -194,12 +203,12 @@ def filter_motifs(
     for k in range(n_filters):
         a = activations[:, :, k]
         top, mean = float(a.max()), float(a.mean())
-        cut = mean + threshold * (top - mean)
+        cut = mean + rule.threshold * (top - mean)
         hits = a > cut
         n_sites = int(hits.sum())
         motif = None
-        if n_sites >= max(min_sites, 1):
-            counts = windows[hits].sum(axis=0, dtype=np.float64) + pseudocount
+        if n_sites >= max(rule.min_sites, 1):
+            counts = windows[hits].sum(axis=0, dtype=np.float64) + rule.pseudocount
             motif = Motif(f"filter{k}", f"filter{k}", counts / counts.sum(axis=1, keepdims=True), n_sites)
         per_sequence = hits.sum(axis=1)
         by_group = tuple(int(per_sequence[member[:, g]].sum()) for g in range(member.shape[1]))
@@ -271,6 +280,7 @@ def read_meme(path: str | PathLike[str]) -> list[Motif]:
             f"line {i + 1}",
             f"expected 'w= <width>' in the matrix header of {motif_id}",
         )
+        assert width is not None  # require() raised otherwise
         nsites = re.search(r"\bnsites=\s*(" + _FLOAT + ")", header)
         rows = []
         for j in range(int(width.group(1))):
@@ -289,7 +299,8 @@ def read_meme(path: str | PathLike[str]) -> list[Motif]:
                 len(row) == 4 and all(v >= 0 for v in row) and abs(sum(row) - 1) <= _ROW_TOLERANCE,
                 path,
                 where,
-                f"row {j + 1} of motif {motif_id}: expected 4 probabilities (A C G T) summing to 1, found {lines[i].strip()!r}",
+                f"row {j + 1} of motif {motif_id}: expected 4 probabilities (A C G T) summing to 1, "
+                f"found {lines[i].strip()!r}",
             )
             rows.append(row)
         matrix = np.asarray(rows)
@@ -324,7 +335,8 @@ def use_numba_cache(folder: str | PathLike[str]) -> None:
         sys.modules["numba"].config.CACHE_DIR = str(folder)
     if "memelite" in sys.modules:
         logger.warning(
-            "memelite was imported before the numba cache folder was set to %s; its kernels may be recompiled",
+            "memelite was imported before the numba cache folder was set to %s; "
+            "its kernels may be recompiled",
             folder,
         )
 

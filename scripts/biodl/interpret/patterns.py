@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,10 @@ def discover(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSet
         inputs, found = Path(folder) / "scores.npz", Path(folder) / "patterns.npz"
         np.savez(inputs, one_hot=one_hot, hypothetical=hypothetical, settings=np.array(astuple(settings)))
         library = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [library, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [library, os.environ.get("PYTHONPATH")])),
+        }
         done = subprocess.run(
             [sys.executable, "-m", "biodl.interpret.patterns", str(inputs), str(found)],
             env=env,
@@ -82,7 +86,9 @@ def discover(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSet
         for line in done.stderr.splitlines():
             logger.info("modisco: %s", line)
         if done.returncode != 0:
-            raise RuntimeError(f"TF-MoDISco failed (exit {done.returncode}); its messages are in the log above")
+            raise RuntimeError(
+                f"TF-MoDISco failed (exit {done.returncode}); its messages are in the log above"
+            )
         with np.load(found) as saved:
             return [
                 Pattern(str(name), str(sign), int(count), saved[f"ppm{i}"], saved[f"cwm{i}"])
@@ -98,7 +104,7 @@ def _main(inputs: str, output: str) -> None:
     with np.load(inputs) as saved:
         settings = ModiscoSettings(*(int(v) for v in saved["settings"]))
         patterns = discover_here(saved["one_hot"], saved["hypothetical"], settings)
-    arrays: dict[str, np.ndarray] = {
+    arrays: dict[str, Any] = {
         "names": np.array([p.name for p in patterns], dtype=str),
         "signs": np.array([p.sign for p in patterns], dtype=str),
         "counts": np.array([p.n_seqlets for p in patterns], dtype=np.int64),
@@ -116,13 +122,15 @@ def discover_here(one_hot: np.ndarray, hypothetical: np.ndarray, settings: Modis
         one_hot.shape == hypothetical.shape and one_hot.ndim == 3 and one_hot.shape[2] == 4,
         "attributions",
         None,
-        f"expected one-hot sequences and scores of one shape (n, L, 4), found {one_hot.shape} and {hypothetical.shape}",
+        f"expected one-hot sequences and scores of one shape (n, L, 4), "
+        f"found {one_hot.shape} and {hypothetical.shape}",
     )
     require(
         one_hot.shape[1] > settings.window,
         "config",
         "interpretation.modisco_window",
-        f"expected a window shorter than the {one_hot.shape[1]} bases of the sequences, found {settings.window}",
+        f"expected a window shorter than the {one_hot.shape[1]} bases of the sequences, "
+        f"found {settings.window}",
     )
     started = time.perf_counter()
     positive, negative = TFMoDISco(

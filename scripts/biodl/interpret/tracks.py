@@ -23,7 +23,9 @@ from biodl.core.files import atomic_path
 
 def genome_windows(windows: pd.DataFrame) -> np.ndarray:
     """Rows of ``windows`` that have genome coordinates."""
-    return np.flatnonzero((windows["chrom"].astype(str) != ".").to_numpy() & (windows["start"] >= 0).to_numpy())
+    return np.flatnonzero(
+        (windows["chrom"].astype(str) != ".").to_numpy() & (windows["start"] >= 0).to_numpy()
+    )
 
 
 def write_bigwig(
@@ -38,7 +40,10 @@ def write_bigwig(
         row = windows.iloc[i]
         chrom, start, end = str(row["chrom"]), int(row["start"]), int(row["end"])
         require(
-            chrom in chrom_sizes and 0 <= start and end <= chrom_sizes[chrom] and end - start == scores.shape[1],
+            chrom in chrom_sizes
+            and 0 <= start
+            and end <= chrom_sizes[chrom]
+            and end - start == scores.shape[1],
             "attribution track",
             f"window {row['name']} ({chrom}:{start}-{end})",
             f"expected a window of {scores.shape[1]} bases inside a chromosome of the genome index",
