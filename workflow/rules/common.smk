@@ -166,7 +166,7 @@ def run_outputs(dataset, model):
 
 # What the interpretation step writes for a network of each modality (workflow/rules/interpret.smk),
 # and the filter table drawn from it (workflow/rules/report.smk).
-# Outputs of rule interpret_dna, declared once: output name -> (file, report label; None keeps
+# The outputs of the DNA interpretation step, declared once. Output name -> (file, report label; None keeps
 # the file out of the report). "tracks" is a folder (one bigWig per task).
 DNA_INTERPRETATION = {
     "filters": ("filters.meme", "filter motifs (MEME)"),
@@ -184,7 +184,8 @@ DNA_INTERPRETATION = {
 }
 
 INTERPRETATION_FILES = {
-    ("dna", "cnn1d"): [name for name, _ in DNA_INTERPRETATION.values()] + ["filter_table.html"],
+    ("dna", "cnn1d"): [name for name, _ in DNA_INTERPRETATION.values()]
+    + ["filter_table.html"],
     ("image", "cnn2d"): [
         "filter_grid.png",
         "feature_maps.png",
@@ -208,7 +209,9 @@ def dna_interpretation_outputs():
         if key == "tracks":
             outputs[key] = directory(path)
         else:
-            outputs[key] = path if figure is None else interpretation_report(name, figure)
+            outputs[key] = (
+                path if figure is None else interpretation_report(name, figure)
+            )
     return outputs
 
 
