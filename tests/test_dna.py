@@ -198,7 +198,8 @@ def test_a_planted_motif_is_recovered_and_placed_on_the_genome(
     rng = np.random.default_rng(0)
     genome.write_text("".join(f">chr{c}\n{''.join(rng.choice(list('ACGT'), 61_000))}\n" for c in (1, 2, 3)))
     out = tmp_path / "out"
-    interpret_dna(run(data, model, database, genome=str(genome)), outputs(out), FAST)
+    settings = dataclasses.replace(FAST, mutagenesis_regions=("test_7",))
+    interpret_dna(run(data, model, database, genome=str(genome)), outputs(out), settings)
     influence = pd.read_csv(out / "influence.tsv", sep="\t")
     assert influence.loc[0, "best_match"] == "PLANTED" and influence.loc[0, "site_class"] == "bound"
     patterns = pd.read_csv(out / "patterns.tsv", sep="\t")
@@ -253,3 +254,15 @@ def test_a_multilabel_dataset_is_explained_per_target(
     assert set(effects["task"]) == {"site_a", "site_b"}
     a = effects[effects["motif"].str.startswith("SITE_A")].set_index("task")["effect_mean"]
     assert a["site_a"] > 1.0 and a["site_a"] > a["site_b"]
+
+
+def test_mutagenesis_regions_are_found_by_name_or_coordinates(make_dataset: Callable[..., Path]) -> None:
+    from biodl.core.errors import InputError
+    from biodl.data.dataset import open_dataset
+    from biodl.interpret.dna import _chosen_rows
+
+    dataset = open_dataset(make_dataset(task="binary"))  # test_i sits at chr{i % 3 + 1}:i*100, 50 bases
+    settings = dataclasses.replace(FAST, mutagenesis_regions=("test_4", "chr1:310-320"))
+    assert _chosen_rows(dataset, settings) == [4, 3]
+    with pytest.raises(InputError, match="mutagenesis_regions.*'chr9:1-10' names no sequence"):
+        _chosen_rows(dataset, dataclasses.replace(FAST, mutagenesis_regions=("chr9:1-10",)))

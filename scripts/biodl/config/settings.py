@@ -136,6 +136,7 @@ class InterpretSettings(FromConfig):
     marginal_backgrounds: int
     logo_filters: int
     top_sequences: int
+    mutagenesis_regions: tuple[str, ...]
     attribution_window: int
     maximisation_steps: int
     maximisation_step: float

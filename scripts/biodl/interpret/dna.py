@@ -18,8 +18,9 @@ FASTA when the dataset came from one, the seed, threads) writes:
   ``logo_filters`` most influential filters with a motif, each core beside its best target.
 - ``maximisation_logos``: inputs maximising those filters, and each output from the split's
   highest-scoring sequence for it; ``attribution_logos``: for the ``top_sequences``
-  highest-scoring sequences, DeepLIFT/DeepSHAP scores, input x gradient and saturation
-  mutagenesis (in-silico mutagenesis), in the ``attribution_window`` bases with the largest effects.
+  highest-scoring sequences (after any ``mutagenesis_regions`` chosen by window name or
+  chrom:start-end), DeepLIFT/DeepSHAP scores, input x gradient and saturation mutagenesis
+  (in-silico mutagenesis), in the ``attribution_window`` bases with the largest effects.
 - Per explained task (``biodl.interpret.inputs.explained_tasks``, at most ``top_tasks``), from
   ``attribution_split``: ``attributions`` (``.npz``), ``tracks`` (a folder: one bigWig of
   per-base contributions per task for genome windows, and ``tracks.tsv`` listing them),
@@ -33,6 +34,7 @@ Deterministic for the same inputs and seed.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
 from os import PathLike
@@ -389,7 +391,9 @@ def _attribution_figure(
     model = members[0]
     logits = _logits(model, x)
     unit = logits.argmax(axis=1) if logits.shape[1] > 1 else np.zeros(len(x), dtype=int)
-    top = np.argsort(-logits[np.arange(len(x)), unit], kind="stable")[: settings.top_sequences]
+    chosen = _chosen_rows(dataset, settings)
+    ranked = np.argsort(-logits[np.arange(len(x)), unit], kind="stable")
+    top = np.array([*chosen, *[i for i in ranked if i not in chosen][: settings.top_sequences]], dtype=int)
     sal = attribution.saliency(model, x[top], unit[top])
     ism = attribution.ism_scores(attribution.in_silico_mutagenesis(model, x[top], unit[top]), x[top])
     rng = np.random.default_rng(context.seed)
@@ -400,8 +404,8 @@ def _attribution_figure(
         shap = deep_shap(members, x[i : i + 1], AttributionContext(int(unit[i]), references))[0] * x[i]
         w = _window(np.abs(m).sum(axis=1), width)
         name = (
-            f"{settings.split} sequence {i}, output {dataset.targets[unit[i]]} "
-            f"(logit {logits[i, unit[i]]:.2f})"
+            f"{'chosen ' if i in chosen else ''}{settings.split} sequence {i}, "
+            f"output {dataset.targets[unit[i]]} (logit {logits[i, unit[i]]:.2f})"
         )
         matrices += [shap[w : w + width], s[w : w + width], m[w : w + width]]
         titles += [
@@ -411,3 +415,33 @@ def _attribution_figure(
         ]
         starts += [w, w, w]
     figures.plot_logos(matrices, titles, path, kind="attribution", starts=starts)
+
+
+def _chosen_rows(dataset: Any, settings: InterpretSettings) -> list[int]:
+    """Rows of the split named by ``mutagenesis_regions`` (a window name, or chrom:start-end,
+    1-based inclusive: the window overlapping it most)."""
+    from biodl.core.errors import require
+    from biodl.data.dataset import load_metadata
+
+    if not settings.mutagenesis_regions:
+        return []
+    meta = load_metadata(dataset, settings.split)
+    rows = []
+    for text in settings.mutagenesis_regions:
+        region = re.fullmatch(r"(.+):(\d+)-(\d+)", text.replace(",", ""))
+        if region is not None:
+            start, end = int(region[2]) - 1, int(region[3])
+            overlap = np.minimum(meta["end"], end) - np.maximum(meta["start"], start)
+            overlap = np.where(meta["chrom"].astype(str) == region[1], overlap, 0)
+            hits = [int(np.argmax(overlap))] if overlap.max() > 0 else []
+        else:
+            hits = [int(i) for i in np.flatnonzero(meta["name"].astype(str) == text)][:1]
+        require(
+            bool(hits),
+            "config",
+            "interpretation.mutagenesis_regions",
+            f"{text!r} names no sequence of the {settings.split} split "
+            "(expected a window name from metadata.tsv or chrom:start-end, 1-based)",
+        )
+        rows += hits
+    return rows
