@@ -186,6 +186,9 @@ def main() -> None:
     )
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--workdir", default=str(ROOT / ".cache" / "benchmark_interpret"))
+    parser.add_argument(
+        "--warm-only", action="store_true", help="skip the cold run (the project's numba cache)"
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     for hidden in ("--data", "--model", "--cache", "--out", "--settings"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -201,16 +204,18 @@ def main() -> None:
     print("== Time of interpret_dna on the CTCF demo (cnn_motif), 2 threads")
     runs = []
     with tempfile.TemporaryDirectory(prefix="numba") as empty:
-        kinds = ["warm (project cache)"] if args.smoke else ["cold (empty numba cache)", "warm", "warm"]
+        quick = args.smoke or args.warm_only
+        kinds = ["warm (project cache)"] * (1 if args.smoke else 3 if args.warm_only else 0)
+        kinds = kinds or ["cold (empty numba cache)", "warm", "warm"]
         for i, kind in enumerate(kinds):
-            cache = ROOT / ".cache" / "numba" if args.smoke else Path(empty)
+            cache = ROOT / ".cache" / "numba" if quick else Path(empty)
             result = timed(data, model, cache, work / f"out{i}", settings)
             runs.append(result)
             print(
                 f"{kind:28s} step {result['step_s']:6.1f} s (CPU {result['cpu_s']:6.1f} s)   "
                 f"whole process {result['process_s']:6.1f} s   load {os.getloadavg()[0]:.1f}"
             )
-    if len(runs) == 3:
+    if len(runs) == 3 and not args.warm_only:
         warm = min(runs[1]["step_s"], runs[2]["step_s"])
         print(f"ratio cold / warm (step): {runs[0]['step_s'] / warm:.2f}; warm step under 60 s: {warm < 60}")
     out = work / "out0"
