@@ -89,7 +89,7 @@ def discover(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSet
             raise RuntimeError(
                 f"TF-MoDISco failed (exit {done.returncode}); its messages are in the log above"
             )
-        with np.load(found) as saved:
+        with np.load(found, allow_pickle=False) as saved:
             return [
                 Pattern(str(name), str(sign), int(count), saved[f"ppm{i}"], saved[f"cwm{i}"])
                 for i, (name, sign, count) in enumerate(
@@ -101,7 +101,7 @@ def discover(one_hot: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSet
 def _main(inputs: str, output: str) -> None:
     """Command line of the fresh interpreter: scores in, patterns out (both ``.npz``)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    with np.load(inputs) as saved:
+    with np.load(inputs, allow_pickle=False) as saved:
         settings = ModiscoSettings(*(int(v) for v in saved["settings"]))
         patterns = discover_here(saved["one_hot"], saved["hypothetical"], settings)
     arrays: dict[str, Any] = {
