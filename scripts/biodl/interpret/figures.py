@@ -277,5 +277,5 @@ def plot_marginalisation(table: pd.DataFrame, path: str | PathLike[str]) -> Figu
             ax.set_title(
                 f"task {task}: {int(part['backgrounds'].iloc[0])} backgrounds", fontsize=9, loc="left"
             )
-            ax.legend(fontsize=7, loc="lower right")
+            ax.legend(fontsize=7, loc="best")
     return fig
