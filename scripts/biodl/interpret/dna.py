@@ -282,6 +282,7 @@ def _tracks(results: list[TaskResult], pool: Pool, genome: str | None, folder: s
     from biodl.data.dna.fasta import open_fasta
     from biodl.interpret.tracks import genome_windows, write_bigwig
 
+    sizes: dict[str, int] = {}
     with atomic_dir(folder) as tmp:
         listed = []
         for r in results:
@@ -289,9 +290,10 @@ def _tracks(results: list[TaskResult], pool: Pool, genome: str | None, folder: s
             if genome is None or not len(genome_windows(windows)):
                 listed.append((r.task.name, "", 0))
                 continue
-            with tempfile.TemporaryDirectory() as index_dir:
-                fasta = open_fasta(genome, index_dir)
-                sizes = {name: len(record) for name, record in fasta.items()}
+            if not sizes:  # the genome's index is read (or built) once
+                with tempfile.TemporaryDirectory() as index_dir:
+                    fasta = open_fasta(genome, index_dir)
+                    sizes = {name: len(record) for name, record in fasta.items()}
             name = f"{_safe(r.task.name)}.bw"
             placed = write_bigwig(tmp / name, windows, r.contributions.sum(axis=2), sizes)
             listed.append((r.task.name, name, placed))
