@@ -53,3 +53,8 @@ def test_tiling_benchmark_prints_tiles_per_second() -> None:
 def test_end_to_end_benchmark_dry_runs_the_demo_in_a_fresh_clone() -> None:
     out = smoke("demo_end_to_end.py")
     assert "smoke: the demo dry-runs in a fresh clone" in out
+
+
+def test_interpretation_benchmark_prints_step_times_and_specificity() -> None:
+    out = smoke("interpret_dna.py")
+    assert "step" in out and "whole process" in out and "matched at null-calibrated q" in out

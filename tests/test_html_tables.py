@@ -208,7 +208,7 @@ def test_filter_table_ranks_filters_with_their_matches_and_leaves_missing_matche
             "information_bits": [13.08, 2.1],
             "best_match": ["MA0139.2", NAN],
             "best_match_name": ["CTCF", NAN],
-            "best_match_q": [1.2467e-16, NAN],
+            "null_q": [1.2467e-16, NAN],
             "match_offset": [-4.0, NAN],
             "match_orientation": ["-", NAN],
         }
@@ -223,7 +223,7 @@ def test_filter_table_ranks_filters_with_their_matches_and_leaves_missing_matche
         "information (bits)",
         "best match",
         "name",
-        "q-value",
+        "q (null-calibrated)",
         "offset",
         "strand",
     ]

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from biodl.core.errors import InputError
-from biodl.interpret.importance import filter_influence, performance, permutation_importance
+from biodl.interpret.importance import Permutations, filter_influence, performance, permutation_importance
 
 
 def test_performance_is_the_primary_metric() -> None:
@@ -26,11 +26,7 @@ def test_only_the_feature_the_prediction_uses_matters() -> None:
         lambda a: 1 / (1 + np.exp(-4 * a[:, 1:2])),
         x,
         y,
-        "binary",
-        ("pos",),
-        ["a", "b", "c"],
-        repeats=4,
-        seed=1,
+        Permutations("binary", ("pos",), ("a", "b", "c"), repeats=4, seed=1),
     )
     assert table["feature"].tolist()[0] == "b" and table["rank"].tolist() == [1, 2, 3]
     assert table.loc[0, "importance_mean"] > 0.3
@@ -42,9 +38,12 @@ def test_permutations_follow_the_seed() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(100, 2))
     y = (x.sum(axis=1) > 0).astype(float)[:, None]
-    run = lambda seed: permutation_importance(
-        lambda a: a.sum(axis=1, keepdims=True), x, y, "binary", ("p",), ["u", "v"], repeats=3, seed=seed
-    )  # noqa: E731
+
+    def run(seed: int) -> object:
+        return permutation_importance(
+            lambda a: a.sum(axis=1, keepdims=True), x, y, Permutations("binary", ("p",), ("u", "v"), 3, seed)
+        )
+
     assert run(5).equals(run(5)) and not run(5).equals(run(6))
 
 
@@ -52,11 +51,11 @@ def test_bad_repeats_and_shapes_are_refused() -> None:
     x = np.zeros((4, 2))
     with pytest.raises(InputError, match="permutation_repeats"):
         permutation_importance(
-            lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b"], repeats=0, seed=1
+            lambda a: a[:, :1], x, np.zeros((4, 1)), Permutations("binary", ("p",), ("a", "b"), 0, 1)
         )
     with pytest.raises(InputError, match="expected 3 columns"):
         permutation_importance(
-            lambda a: a[:, :1], x, np.zeros((4, 1)), "binary", ("p",), ["a", "b", "c"], repeats=1, seed=1
+            lambda a: a[:, :1], x, np.zeros((4, 1)), Permutations("binary", ("p",), ("a", "b", "c"), 1, 1)
         )
 
 

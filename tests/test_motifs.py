@@ -12,6 +12,7 @@ from scipy.stats import false_discovery_control
 from biodl.core.errors import InputError
 from biodl.interpret.motifs import (
     Motif,
+    SiteRule,
     background,
     bh_qvalues,
     filter_activations,
@@ -43,7 +44,7 @@ def test_sites_are_the_windows_above_half_way_from_mean_to_max() -> None:
     activations[:, 5, 0] = 4.0  # filter 0: six sites at position 5
     activations[0, 2, 0] = 1.0  # below the threshold (mean + 0.5 * (4 - mean))
     activations[:3, 0, 1] = 1.0  # filter 1: three sites only
-    motifs = filter_motifs(x, activations, 4, threshold=0.5, pseudocount=0.0, min_sites=4)
+    motifs = filter_motifs(x, activations, 4, SiteRule(threshold=0.5, pseudocount=0.0, min_sites=4))
     mean = activations[..., 0].mean()
     assert motifs[0].threshold == pytest.approx(mean + 0.5 * (4.0 - mean))
     assert motifs[0].n_sites == 6
@@ -55,7 +56,7 @@ def test_pseudocounts_keep_every_base_possible() -> None:
     x = np.tile(one_hot("AAAA"), (3, 1, 1))
     activations = np.ones((3, 1, 1), dtype=np.float32)
     activations[0] = 2.0
-    (motif,) = filter_motifs(x, activations, 4, threshold=0.0, pseudocount=1.0, min_sites=1)
+    (motif,) = filter_motifs(x, activations, 4, SiteRule(threshold=0.0, pseudocount=1.0, min_sites=1))
     # Threshold 0: the mean (4/3); only sequence 0 passes. Counts 1 + 1 for A, 1 for the others.
     np.testing.assert_allclose(motif.motif.probabilities[0], [0.4, 0.2, 0.2, 0.2])
 
@@ -88,7 +89,8 @@ def test_meme_round_trip(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (
-            "MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n0.5 0.2 0 0\n",
+            "MEME version 4\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2\n"
+            "0.5 0.5 0 0\n0.5 0.2 0 0\n",
             "line 6.*row 2 of motif m1",
         ),
         (
@@ -99,7 +101,8 @@ def test_meme_round_trip(tmp_path: Path) -> None:
         ("MEME version 4\nALPHABET= ACDEFGHIKLMNPQRSTVWY\n", "line 2.*DNA alphabet"),
         ("MEME version 4\n", "no MOTIF records"),
         (
-            "MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\nMOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\n",
+            "MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\n"
+            "MOTIF a\nletter-probability matrix: w= 1\n1 0 0 0\n",
             "a appears twice",
         ),
     ],

@@ -8,9 +8,9 @@ giving identical training is tests/test_loop.py's). The kills land while a prepa
 builds its shard folder (a ``.shards.*.tmp`` folder exists) and while an evaluation job
 writes its outputs. Then the same command runs again, after ``--unlock`` when Snakemake asks for it
 (README, Troubleshooting); the workflow profile's ``rerun-incomplete`` redoes the killed jobs.
-Outputs are compared byte for byte, except the fitted baselines (``model.skops``, zip
-archives that store write times), whose predictions are compared instead through
-``predictions.tsv``. No training job is killed here: resuming training is
+Outputs are compared byte for byte, except skops files (the fitted baselines ``model.skops`` and
+the table preprocessing ``preprocessing.skops``: zip archives that store write times and object
+ids), whose results are compared instead through ``predictions.tsv`` and the prepared shards. No training job is killed here: resuming training is
 ``biodl.training.loop``'s (tests/test_loop.py).
 """
 
@@ -55,7 +55,7 @@ CONFIG = {
     "evaluation": {"bootstrap": 200},
 }
 # Archives that hold write times; what they produce is compared instead (predictions.tsv).
-NOT_BYTE_STABLE = ("model.skops",)
+NOT_BYTE_STABLE = ("model.skops", "preprocessing.skops")
 
 
 def workdir_for(root: Path) -> Path:

@@ -127,6 +127,12 @@ TINY = {
         "logo_filters": 4,
         "maximisation_steps": 20,
         "top_sequences": 2,
+        # Attributions, TF-MoDISco and insertions run, on a few sequences.
+        "attribution_sequences": 150,
+        "attribution_references": 3,
+        "null_motifs": 20,
+        "modisco_leiden_runs": 2,
+        "marginal_backgrounds": 20,
     },
 }
 CLASSIFICATION_FIGURES = ("roc.png", "pr.png", "calibration.png", "confusion.png")

@@ -232,16 +232,26 @@ def run_outputs(dataset, model):
 
 # What the interpretation step writes for a network of each modality (workflow/rules/interpret.smk),
 # and the filter table drawn from it (workflow/rules/report.smk).
+# The outputs of the DNA interpretation step, declared once. Output name -> (file, report label; None keeps
+# the file out of the report). "tracks" is a folder (one bigWig per task).
+DNA_INTERPRETATION = {
+    "filters": ("filters.meme", "filter motifs (MEME)"),
+    "tomtom": ("tomtom.tsv", "Tomtom matches"),
+    "influence": ("influence.tsv", "filter influence"),
+    "filter_logos": ("filter_logos.png", "filter logos and matches"),
+    "maximisation_logos": ("maximisation_logos.png", "activation maximisation"),
+    "attribution_logos": ("attribution_logos.png", "attribution logos"),
+    "attributions": ("attributions.npz", None),
+    "tracks": ("tracks", None),
+    "patterns": ("patterns.tsv", "TF-MoDISco patterns"),
+    "pattern_logos": ("pattern_logos.png", "TF-MoDISco pattern logos"),
+    "marginalisation": ("marginalisation.tsv", "motif insertion effects"),
+    "marginalisation_plot": ("marginalisation.png", "motif insertion plot"),
+}
+
 INTERPRETATION_FILES = {
-    ("dna", "cnn1d"): [
-        "filters.meme",
-        "tomtom.tsv",
-        "influence.tsv",
-        "filter_table.html",
-        "filter_logos.png",
-        "maximisation_logos.png",
-        "attribution_logos.png",
-    ],
+    ("dna", "cnn1d"): [name for name, _ in DNA_INTERPRETATION.values()]
+    + ["filter_table.html"],
     ("image", "cnn2d"): [
         "filter_grid.png",
         "feature_maps.png",
@@ -255,6 +265,34 @@ INTERPRETATION_FILES = {
 def interpretation_report(name, figure):
     """An interpretation output of one run, shown in the report under its dataset and model."""
     return run_report(name, figure, step="interpretation", caption_prefix="interpret_")
+
+
+def dna_interpretation_outputs():
+    """The named outputs of rule interpret_dna (DNA_INTERPRETATION)."""
+    outputs = {}
+    for key, (name, figure) in DNA_INTERPRETATION.items():
+        path = f"results/interpretation/{{dataset}}/{{model}}/{name}"
+        if key == "tracks":
+            outputs[key] = directory(path)
+        else:
+            outputs[key] = (
+                path if figure is None else interpretation_report(name, figure)
+            )
+    return outputs
+
+
+def motif_database(wildcards):
+    """The motif collection a DNA dataset's filters and patterns are matched against: its own
+    motif_database, else interpretation.database."""
+    return (
+        config["datasets"][wildcards.dataset].get("motif_database")
+        or config["interpretation"]["database"]
+    )
+
+
+def dataset_genome(wildcards):
+    """The genome FASTA a DNA dataset's windows come from (None for sequence files)."""
+    return config["datasets"][wildcards.dataset].get("genome")
 
 
 def interpretation_outputs(dataset, model):

@@ -7,20 +7,9 @@ rule interpret_dna:
         dataset="results/prepared/{dataset}/dataset.json",
         shards="results/prepared/{dataset}/shards",
         model="results/models/{dataset}/{model}/model.keras",
-        database=config["interpretation"]["database"],
+        database=motif_database,
     output:
-        filters=interpretation_report("filters.meme", "filter motifs (MEME)"),
-        tomtom=interpretation_report("tomtom.tsv", "Tomtom matches"),
-        influence=interpretation_report("influence.tsv", "filter influence"),
-        filter_logos=interpretation_report(
-            "filter_logos.png", "filter logos and matches"
-        ),
-        maximisation_logos=interpretation_report(
-            "maximisation_logos.png", "activation maximisation"
-        ),
-        attribution_logos=interpretation_report(
-            "attribution_logos.png", "attribution logos"
-        ),
+        **dna_interpretation_outputs(),
     log:
         "logs/interpret/{dataset}/{model}.log",
     benchmark:
@@ -30,13 +19,14 @@ rule interpret_dna:
         model=model_pattern("cnn1d"),
     conda:
         "../../envs/interpret.yaml"
-    # Tomtom runs its queries on numba threads.
+    # Tomtom, TF-MoDISco and TensorFlow run on two threads.
     threads: 2
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 4000,
         runtime=lambda wildcards, attempt: attempt * 30,
     params:
         interpretation=config["interpretation"],
+        genome=dataset_genome,
         seed=config["seed"],
     script:
         "../../scripts/interpret_dna.py"

@@ -131,8 +131,23 @@ class InterpretSettings(FromConfig):
     min_sites: int
     database: str
     max_q_value: float
+    trim_bits: float
+    min_information: float
+    min_core_width: int
+    null_motifs: int
+    top_tasks: int
+    attribution_split: str
+    attribution_sequences: int
+    attribution_references: int
+    modisco_window: int
+    modisco_min_seqlets: int
+    modisco_max_seqlets: int
+    modisco_leiden_runs: int
+    marginal_motifs: int
+    marginal_backgrounds: int
     logo_filters: int
     top_sequences: int
+    mutagenesis_regions: tuple[str, ...]
     attribution_window: int
     maximisation_steps: int
     maximisation_step: float

@@ -12,14 +12,16 @@ is TensorFlow):
   ``ism_scores`` turns it into one score per reference base: minus the mean change of the
   three substitutions (what the base contributes), on the reference channel.
 - ``maximise_filters(model, filters)`` / ``maximise_output(model, unit)``: gradient ascent in input
-  space from a neutral start. DNA: logits of a softmax per position start at 0 (0.25 per base,
-  and every step stays a valid distribution); the filter's own window (kernel width) is
-  optimised against its pre-activation (the convolution's linear output, through batch norm
-  when present), so a ReLU that is off at the start does not block the gradient; the output
-  is optimised over the whole sequence. Images: pixels are ``255 * sigmoid(z)`` from mid-grey
+  space, every step a valid distribution (DNA: a softmax per position). A filter's window
+  (kernel width) starts at 0.25 per base and is optimised against its pre-activation (the
+  convolution's linear output, through batch norm when present), so a ReLU that is off at the
+  start does not block the gradient. An output is optimised over the whole sequence from a
+  real sequence when one is given (the highest-scoring one: the gradient there is not zero,
+  whereas at 0.25 per base every ReLU may be off and the panel stays blank), else from a small
+  perturbation seeded by the unit. Images: pixels are ``255 * sigmoid(z)`` from mid-grey
   (z = 0) and the filter's mean pre-activation over the tile is maximised. Each step is the
   gradient divided by the example's largest gradient at the start, times ``step``: weakly
-  weighted positions stay near 0.25 per base instead of saturating. No randomness.
+  weighted positions stay near their start instead of saturating. Deterministic.
 - ``feature_maps(model, x)``: the first convolution block's activations after the
   non-linearity (``biodl.interpret.motifs.filter_activations``, re-exported), for tiles too.
 - ``grad_cam(model, x, unit)``: Grad-CAM on the last convolution block of a ``cnn2d``: its
@@ -55,6 +57,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _EPS = 1e-8
+# Standard deviation of the logits that start an output's maximisation without a sequence: a
+# small perturbation that breaks the symmetry of 0.25 per base, where every ReLU may be off.
+START_NOISE = 0.5
 
 
 def _logit_model(model: keras.Model) -> tuple[keras.Model, Any, Any]:
@@ -190,8 +195,16 @@ def maximise_filters(
     return (255.0 * tf.sigmoid(z)).numpy()
 
 
-def maximise_output(model: keras.Model, unit: int, *, steps: int = 200, step: float = 0.1) -> np.ndarray:
-    """DNA input ``(length, 4)`` (probabilities per position) that maximises output ``unit``."""
+def maximise_output(
+    model: keras.Model,
+    unit: int,
+    *,
+    steps: int = 200,
+    step: float = 0.1,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """DNA input ``(length, 4)`` (probabilities per position) that maximises output ``unit``,
+    from ``start`` (a one-hot sequence, e.g. the one scoring highest) or a seeded perturbation."""
     shape = model.input_shape[1:]
     require(
         len(shape) == 2 and shape[1] == 4,
@@ -199,13 +212,18 @@ def maximise_output(model: keras.Model, unit: int, *, steps: int = 200, step: fl
         "input",
         f"output maximisation is drawn for DNA models, found inputs {shape}",
     )
-    z = tf.Variable(tf.zeros((1, *shape)))
+    if start is not None:
+        # 0.7 on the sequence's base, 0.1 elsewhere: inside the region the network responds to,
+        # yet every base can still win.
+        z = tf.Variable(np.log(0.6 * np.asarray(start, dtype=np.float32)[None] + 0.1))
+    else:
+        noise = np.random.default_rng(unit).normal(0.0, START_NOISE, size=(1, *shape))
+        z = tf.Variable(noise.astype(np.float32))
+    initial = tf.nn.softmax(z, axis=-1).numpy()[0]
     _ascend(lambda v: tf.reduce_sum(output_logit(model, tf.nn.softmax(v, axis=-1), unit)), z, steps, step)
     found = tf.nn.softmax(z, axis=-1).numpy()[0]
-    if np.allclose(found, 0.25, atol=1e-3):
-        logger.warning(
-            "output %d: maximisation did not move from 0.25 per base (zero gradient there: ReLUs off)", unit
-        )
+    if np.allclose(found, initial, atol=1e-4):
+        logger.warning("output %d: maximisation did not move from its start (zero gradient there)", unit)
     return found
 
 

@@ -11,7 +11,8 @@ Contract:
   replaced by its mean over ``x`` and every position; one row per filter (``filter``,
   ``mean_activation``, ``performance``, ``influence`` = baseline - ablated), ranked by
   influence. The rest of the network is applied layer by layer, so the model must be a chain.
-- ``permutation_importance(predict, x, y_true, task, names, repeats, seed)``: for each
+- ``permutation_importance(predict, x, y_true, plan)`` (``Permutations``: task, targets, feature
+  names, repeats, seed): for each
   feature column, the mean and standard deviation over ``repeats`` permutations (drawn from
   ``numpy.random.default_rng(seed)``, one stream for the whole table, so the same seed gives
   the same numbers) of the drop in performance; ranked by the mean drop.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -95,18 +97,23 @@ def filter_influence(
     return _ranked(pd.DataFrame(rows, columns=INFLUENCE_COLUMNS[1:]), "influence")
 
 
+@dataclass(frozen=True)
+class Permutations:
+    """What permutation importance scores: the task, its targets, the feature names, how many
+    permutations of each column and the seed they are drawn from."""
+
+    task: str
+    targets: tuple[str, ...]
+    names: tuple[str, ...]
+    repeats: int
+    seed: int
+
+
 def permutation_importance(
-    predict: Callable[[np.ndarray], np.ndarray],
-    x: np.ndarray,
-    y_true: np.ndarray,
-    task: str,
-    targets: tuple[str, ...],
-    names: tuple[str, ...] | list[str],
-    *,
-    repeats: int,
-    seed: int,
+    predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y_true: np.ndarray, plan: Permutations
 ) -> pd.DataFrame:
     """Permutation importance of every feature column of ``x`` (see the module contract)."""
+    task, targets, names, repeats = plan.task, plan.targets, plan.names, plan.repeats
     require(
         x.ndim == 2 and x.shape[1] == len(names),
         "features",
@@ -116,7 +123,7 @@ def permutation_importance(
     require(
         repeats >= 1, "config", "interpretation.permutation_repeats", f"expected at least 1, found {repeats}"
     )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(plan.seed)
     baseline = performance(task, targets, y_true, predict(x))
     rows = []
     for j, name in enumerate(names):

@@ -5,17 +5,22 @@ Contract:
   non-linearity (the convolution's own activation, or the activation after its batch norm),
   ``(n, positions, filters)`` (images: ``(n, height, width, filters)``); ``first_conv(model)``
   finds the convolution and that layer.
-- ``filter_motifs(x, activations, width, ...)`` turns activations into motifs, Basset-style:
+- ``filter_motifs(x, activations, width, rule, groups)`` turns activations into motifs, Basset-style
+  (``SiteRule``: threshold, pseudocount, min_sites):
   for each filter the threshold is ``mean + threshold * (max - mean)`` of its activations over
   every position of ``x`` (``threshold=0.5``: half-way from the mean to the maximum); every
   window whose activation exceeds it is a site; the sites' one-hot bases are summed into a
   position frequency matrix, ``pseudocount`` is added to every cell and rows are normalised.
   A filter with fewer than ``min_sites`` sites has no motif (``FilterMotif.motif`` is None) and
-  is counted by the caller. ``background(x)`` is the base composition of ``x``; information
+  is counted by the caller. ``groups`` (sequences x groups, boolean; e.g. one column per class
+  or target) counts each filter's sites per group (``FilterMotif.group_sites``), so a caller can
+  say which class a filter's sites come from. ``background(x)`` is the base composition of ``x``; information
   content is the relative entropy (bits) of each position against it.
 - ``write_meme`` / ``read_meme``: MEME minimal motif format (DNA, ``letter-probability
   matrix`` rows A C G T). ``read_meme`` checks every record and raises ``InputError`` naming
   the file and line; rows are renormalised when they sum to 1 within 0.01.
+- ``best_p_values(queries, targets)``: each query's smallest Tomtom p-value, for many queries
+  (decoys) without building a table.
 - ``match_motifs(queries, targets, ...)`` runs memelite's Tomtom (complete scores, Euclidean
   column distance, both strands) and returns one row per (query, target) pair with q-value
   <= ``max_q``: target ID and name, offset, orientation, overlap, p-, E- and q-value. The
@@ -88,6 +93,7 @@ class FilterMotif:
     max_activation: float
     n_sites: int
     motif: Motif | None
+    group_sites: tuple[int, ...] = ()
 
 
 def first_conv(model: Any) -> tuple[Any, Any]:
@@ -109,6 +115,7 @@ def first_conv(model: Any) -> tuple[Any, Any]:
         None,
         "the model has no convolution; filters need a cnn1d or cnn2d model",
     )
+    assert index is not None  # require() raised otherwise
     conv = layers[index]
     if getattr(conv.activation, "__name__", "linear") != "linear":
         return conv, conv
@@ -144,17 +151,31 @@ def information_content(probabilities: np.ndarray, bg: np.ndarray) -> np.ndarray
     return (probabilities * np.log2(p / bg)).sum(axis=1)
 
 
+@dataclass(frozen=True)
+class SiteRule:
+    """Which windows are a filter's sites and what makes a motif of them (module contract)."""
+
+    threshold: float = 0.5
+    pseudocount: float = 0.5
+    min_sites: int = 10
+
+
 def filter_motifs(
     x: np.ndarray,
     activations: np.ndarray,
     width: int,
-    *,
-    threshold: float = 0.5,
-    pseudocount: float = 0.5,
-    min_sites: int = 10,
+    rule: SiteRule = SiteRule(),
+    groups: np.ndarray | None = None,
 ) -> list[FilterMotif]:
     """Sites and position frequency matrices of every filter (see the module contract)."""
     n, positions, n_filters = activations.shape
+    member = np.ones((n, 1), dtype=bool) if groups is None else np.asarray(groups, dtype=bool)
+    require(
+        member.ndim == 2 and len(member) == n,
+        "sequences",
+        None,
+        f"expected one row of group membership per sequence ({n}), found {member.shape}",
+    )
     require(
         x.ndim == 3 and x.shape[0] == n and x.shape[2] == 4,
         "sequences",
@@ -165,13 +186,14 @@ def filter_motifs(
         x.shape[1] == positions + width - 1,
         "sequences",
         None,
-        f"a filter of width {width} over {positions} positions needs sequences of {positions + width - 1} bases, found {x.shape[1]}",
+        f"a filter of width {width} over {positions} positions needs sequences of "
+        f"{positions + width - 1} bases, found {x.shape[1]}",
     )
     require(
-        0 <= threshold < 1,
+        0 <= rule.threshold < 1,
         "config",
         "interpretation.threshold",
-        f"expected a fraction in [0, 1), found {threshold}",
+        f"expected a fraction in [0, 1), found {rule.threshold}",
     )
     # All windows at once: (n, positions, width, 4), a view, no copy.
     windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), width, axis=1).transpose(
@@ -181,14 +203,16 @@ def filter_motifs(
     for k in range(n_filters):
         a = activations[:, :, k]
         top, mean = float(a.max()), float(a.mean())
-        cut = mean + threshold * (top - mean)
+        cut = mean + rule.threshold * (top - mean)
         hits = a > cut
         n_sites = int(hits.sum())
         motif = None
-        if n_sites >= max(min_sites, 1):
-            counts = windows[hits].sum(axis=0, dtype=np.float64) + pseudocount
+        if n_sites >= max(rule.min_sites, 1):
+            counts = windows[hits].sum(axis=0, dtype=np.float64) + rule.pseudocount
             motif = Motif(f"filter{k}", f"filter{k}", counts / counts.sum(axis=1, keepdims=True), n_sites)
-        results.append(FilterMotif(k, cut, top, n_sites, motif))
+        per_sequence = hits.sum(axis=1)
+        by_group = tuple(int(per_sequence[member[:, g]].sum()) for g in range(member.shape[1]))
+        results.append(FilterMotif(k, cut, top, n_sites, motif, by_group))
     return results
 
 
@@ -256,6 +280,7 @@ def read_meme(path: str | PathLike[str]) -> list[Motif]:
             f"line {i + 1}",
             f"expected 'w= <width>' in the matrix header of {motif_id}",
         )
+        assert width is not None  # require() raised otherwise
         nsites = re.search(r"\bnsites=\s*(" + _FLOAT + ")", header)
         rows = []
         for j in range(int(width.group(1))):
@@ -274,7 +299,8 @@ def read_meme(path: str | PathLike[str]) -> list[Motif]:
                 len(row) == 4 and all(v >= 0 for v in row) and abs(sum(row) - 1) <= _ROW_TOLERANCE,
                 path,
                 where,
-                f"row {j + 1} of motif {motif_id}: expected 4 probabilities (A C G T) summing to 1, found {lines[i].strip()!r}",
+                f"row {j + 1} of motif {motif_id}: expected 4 probabilities (A C G T) summing to 1, "
+                f"found {lines[i].strip()!r}",
             )
             rows.append(row)
         matrix = np.asarray(rows)
@@ -309,7 +335,8 @@ def use_numba_cache(folder: str | PathLike[str]) -> None:
         sys.modules["numba"].config.CACHE_DIR = str(folder)
     if "memelite" in sys.modules:
         logger.warning(
-            "memelite was imported before the numba cache folder was set to %s; its kernels may be recompiled",
+            "memelite was imported before the numba cache folder was set to %s; "
+            "its kernels may be recompiled",
             folder,
         )
 
@@ -318,16 +345,10 @@ def match_motifs(
     queries: list[Motif], targets: list[Motif], *, max_q: float = 0.5, n_jobs: int = 1
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tomtom matches: (rows with q <= ``max_q``, each query's best target); see the contract."""
-    from memelite import tomtom  # after use_numba_cache, so compiled kernels are reused
-
     if not queries:
         empty = pd.DataFrame(columns=MATCH_COLUMNS)
         return empty, empty.copy()
-    require(len(targets) > 0, "motif database", None, "no target motifs to match against")
-    p, _, offsets, overlaps, strands = tomtom(
-        [q.probabilities.T for q in queries], [t.probabilities.T for t in targets], n_jobs=n_jobs
-    )
-    p = np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0)
+    p, offsets, overlaps, strands = _tomtom(queries, targets, n_jobs)
     q = np.vstack([bh_qvalues(row) for row in p])
     rows = []
     for i, query in enumerate(queries):
@@ -348,6 +369,26 @@ def match_motifs(
     table = pd.DataFrame(rows, columns=MATCH_COLUMNS)
     best = table.groupby("filter", sort=False).head(1).reset_index(drop=True)
     return table[table["q_value"] <= max_q].reset_index(drop=True), best
+
+
+def best_p_values(queries: list[Motif], targets: list[Motif], n_jobs: int = 1) -> np.ndarray:
+    """Each query's smallest Tomtom p-value over ``targets`` (no table: for many decoys)."""
+    if not queries:
+        return np.zeros(0)
+    return _tomtom(queries, targets, n_jobs)[0].min(axis=1)
+
+
+def _tomtom(
+    queries: list[Motif], targets: list[Motif], n_jobs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """memelite's Tomtom: p-values (NaN as 1), offsets, overlaps, strands, (queries, targets)."""
+    from memelite import tomtom  # after use_numba_cache, so compiled kernels are reused
+
+    require(len(targets) > 0, "motif database", None, "no target motifs to match against")
+    p, _, offsets, overlaps, strands = tomtom(
+        [q.probabilities.T for q in queries], [t.probabilities.T for t in targets], n_jobs=n_jobs
+    )
+    return np.clip(np.nan_to_num(p, nan=1.0), 0.0, 1.0), offsets, overlaps, strands
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ def interpret_table(
     import keras
 
     from biodl.interpret.figures import plot_importance
-    from biodl.interpret.importance import permutation_importance
+    from biodl.interpret.importance import Permutations, permutation_importance
 
     dataset, model = load(dataset_dir, model_path, "table")
     x, y = split_arrays(dataset, settings.split)
@@ -39,20 +39,21 @@ def interpret_table(
     def predict(features: np.ndarray) -> np.ndarray:
         return keras.ops.convert_to_numpy(model(features, training=False))
 
-    table = permutation_importance(
-        predict,
-        x,
-        y,
+    plan = Permutations(
         dataset.task,
-        dataset.targets,
-        dataset.feature_names,
-        repeats=settings.permutation_repeats,
-        seed=seed,
+        tuple(dataset.targets),
+        tuple(dataset.feature_names),
+        settings.permutation_repeats,
+        seed,
     )
+    table = permutation_importance(predict, x, y, plan)
     write_tsv(table, outputs["importance"])
     plot_importance(
         table,
         outputs["importance_plot"],
-        title=f"{dataset.name}: permutation importance on the {settings.split} split ({settings.permutation_repeats} repeats)",
+        title=(
+            f"{dataset.name}: permutation importance on the {settings.split} split "
+            f"({settings.permutation_repeats} repeats)"
+        ),
     )
     return table

@@ -243,10 +243,13 @@ FILTER_COLUMNS = {
     "filter": ("filter", "{:.0f}"),
     "influence": ("influence (drop in validation score)", "{:.4f}"),
     "n_sites": ("sites", "{:.0f}"),
+    "site_class": ("sites mostly in", "{}"),
     "information_bits": ("information (bits)", "{:.1f}"),
+    "core_bits": ("core (bits)", "{:.1f}"),
     "best_match": ("best match", "{}"),
     "best_match_name": ("name", "{}"),
-    "best_match_q": ("q-value", "{:.2g}"),
+    "null_q": ("q (null-calibrated)", "{:.2g}"),
+    "tomtom_p": ("Tomtom p", "{:.2g}"),
     "match_offset": ("offset", "{:.0f}"),
     "match_orientation": ("strand", "{}"),
 }
@@ -273,9 +276,10 @@ def filters_html(influence: pd.DataFrame) -> str:
     head = [(FILTER_COLUMNS[c][0], FILTER_COLUMNS[c][1] == "{}") for c in columns]
     note = (
         "First-layer filters, most influential first (the drop in the validation score when the filter's "
-        "output is replaced by its mean). A match is listed where Tomtom found one in the database; an empty "
-        "match means none passed the q-value cut-off. Low-information filters can match long, flat motifs: "
-        "read a match together with the information content and the logos."
+        "output is replaced by its mean). Each filter is trimmed to its informative core; a core with too "
+        "little information is not matched. A match is listed where the core's best Tomtom match beats "
+        "decoys of equal information at the null-calibrated q cut-off (q: the expected share of such "
+        "matches that are chance); an empty match means none did."
     )
     return _page("Filters and their best matches", note, _table(head, rows, sortable=True), sortable=True)
 
