@@ -237,3 +237,27 @@ def test_bad_model_settings_name_the_key(config, where):
         validate_model("m", {"kind": "cnn1d", **config})
     assert error.value.where == "models.m" + (f".{where}" if where else "")
     assert error.value.source == "config"
+
+
+def test_motif_collections_by_taxon_are_found_in_the_workflows_folder_from_any_working_directory(tmp_path):
+    config = copy.deepcopy(DEMO)
+    for spec in config["datasets"].values():  # the data, by absolute path: the project is elsewhere
+        for key in ("genome", "path", "sample_sheet"):
+            if key in spec:
+                spec[key] = str(ROOT / spec[key])
+        for group in ("regions", "sequences"):
+            spec.get(group, {}).update({k: str(ROOT / v) for k, v in spec.get(group, {}).items()})
+    validate_config(config, base_dir=tmp_path, workflow_dir=ROOT)
+    jaspar = ROOT / "resources/jaspar"
+    assert config["interpretation"]["database"] == str(
+        jaspar / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+    )
+    assert config["datasets"]["yeast_promoters"]["motif_database"] == str(
+        jaspar / "JASPAR2024_CORE_fungi_non-redundant.meme"
+    )
+    config = copy.deepcopy(DEMO)
+    config["datasets"]["yeast_promoters"]["motif_database"] = "fungus"
+    with pytest.raises(InputError) as caught:
+        validate_config(config)
+    assert caught.value.where == "datasets.yeast_promoters.motif_database"
+    assert "file not found: fungus" in caught.value.problem and "fungi" in caught.value.problem

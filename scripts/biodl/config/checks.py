@@ -27,9 +27,10 @@ from biodl.data.image.sample_sheet import read_sample_sheet, resolve_classes
 INPUT_KINDS = ("genome", "sequences", "table")
 
 
-# Settings whose default is a file shipped with the workflow (under its own folder, which is not
-# the working directory when the workflow is deployed into a project or used as a module).
-SHIPPED_FILES = (("interpretation", "database"),)
+# The JASPAR collections the workflow ships (resources/jaspar/), named by taxon group: a dataset's
+# motif_database may name one instead of giving a path.
+JASPAR_COLLECTIONS = ("vertebrates", "fungi", "insects", "plants", "nematodes", "urochordates")
+JASPAR_FILE = "resources/jaspar/JASPAR2024_CORE_{}_non-redundant.meme"
 
 
 def validate_config(
@@ -41,7 +42,8 @@ def validate_config(
     """Validate ``config`` in place (defaults filled); raise InputError naming the key.
 
     Relative paths are relative to ``base_dir`` (the working directory); a shipped file
-    (``SHIPPED_FILES``) that is not there is taken from ``workflow_dir`` (the workflow's own folder).
+    (the JASPAR collections, see ``_resolve_shipped_files``) that is not there is taken from
+    ``workflow_dir`` (the workflow's own folder).
     """
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
@@ -52,23 +54,39 @@ def validate_config(
 
 
 def _resolve_shipped_files(config: dict[str, Any], base_dir: Path, workflow_dir: Path | None) -> None:
-    """Shipped files found (see ``validate_config``); checked only where some run needs them."""
-    interprets_dna = config["interpretation"]["enabled"] and any(
-        config["models"][model]["kind"] == "cnn1d" for _, model in runs(config)
+    """The motif collections DNA interpretation reads, found (see ``validate_config``): a taxon
+    group names a shipped JASPAR collection; a relative path that is not under ``base_dir`` is taken
+    from the workflow's folder when the workflow ships it. Checked only where some run needs them."""
+    if not config["interpretation"]["enabled"]:
+        return
+    interpreted = {dataset for dataset, model in runs(config) if config["models"][model]["kind"] == "cnn1d"}
+    if not interpreted:
+        return
+    section = config["interpretation"]
+    section["database"] = _shipped_file(
+        section["database"], "interpretation.database", base_dir, workflow_dir
     )
-    for section, key in SHIPPED_FILES if interprets_dna else ():
-        path = Path(config[section][key])
-        if not path.is_absolute() and not (base_dir / path).exists() and workflow_dir is not None:
-            if (workflow_dir / path).is_file():
-                config[section][key] = str(workflow_dir / path)
-                continue
-        require(
-            (base_dir / path).is_file(),
-            "config",
-            f"{section}.{key}",
-            f"file not found: {path} (relative paths are relative to the working directory"
-            + (f" or, for the files the workflow ships, to {workflow_dir})" if workflow_dir else ")"),
-        )
+    for name in interpreted:
+        spec = config["datasets"][name]
+        if spec.get("motif_database"):
+            key = f"datasets.{name}.motif_database"
+            spec["motif_database"] = _shipped_file(spec["motif_database"], key, base_dir, workflow_dir)
+
+
+def _shipped_file(value: str, key: str, base_dir: Path, workflow_dir: Path | None) -> str:
+    path = Path(JASPAR_FILE.format(value) if value in JASPAR_COLLECTIONS else value)
+    if not path.is_absolute() and not (base_dir / path).exists() and workflow_dir is not None:
+        if (workflow_dir / path).is_file():
+            return str(workflow_dir / path)
+    require(
+        (base_dir / path).is_file(),
+        "config",
+        key,
+        f"file not found: {path} (relative paths are relative to the working directory"
+        + (f" or, for the files the workflow ships, to {workflow_dir}" if workflow_dir else "")
+        + f"; or name a shipped JASPAR collection: {', '.join(JASPAR_COLLECTIONS)})",
+    )
+    return str(path)
 
 
 def _check_datasets(config: dict[str, Any], base_dir: Path) -> None:
