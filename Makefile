@@ -3,7 +3,9 @@
 #   make test   install (pinned, into .venv), lint, and run the test suite
 # and their parts:
 #   make install  the library (editable: .venv imports this checkout's scripts/biodl) with its pinned
-#                 dependencies, one TensorFlow build and Snakemake (pyproject.toml), and the test tools
+#                 dependencies, one TensorFlow build and Snakemake (pyproject.toml), and the test tools;
+#                 then numba compiles the motif kernels once into .cache/numba (the workflow's
+#                 interpretation.numba_cache_dir), so the first interpretation does not
 #   make lint     ruff (lint and format) and mypy, as make test runs them before pytest
 #   make browser  install Debian's chromium for the report test (root; skipped by the test without it)
 #   make constraints  rewrite constraints.txt (every package pulled in, pinned) from a fresh install,
@@ -23,7 +25,12 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
 	$(BIN)/$(PIP_INSTALL) -e ".[$(TF),workflow]" -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-install: $(VENV)/.installed
+NUMBA_CACHE := .cache/numba
+$(NUMBA_CACHE)/.compiled: $(VENV)/.installed
+	$(BIN)/python -m biodl.interpret.warm_up $(NUMBA_CACHE)
+	touch $@
+
+install: $(VENV)/.installed $(NUMBA_CACHE)/.compiled
 
 demo: install
 	$(BIN)/snakemake --cores $(CORES)

@@ -9,30 +9,14 @@ import numpy as np
 
 from biodl.interpret.motifs import use_numba_cache
 from biodl.interpret.patterns import ModiscoSettings, Pattern, consensus, core, discover
+from biodl.interpret.warm_up import PLANTED, planted_example
 
 ROOT = Path(__file__).resolve().parents[1]
-PLANTED = "GATAAGGATAAG"
-
-
-def planted_scores(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random sequences with the motif at a random place in each; the scores of a network that
-    learned it: at the motif the planted base scores high and the others (hypothetically) low,
-    everything else is small noise."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 4, size=(n, length))
-    hypothetical = rng.normal(0, 0.02, size=(n, length, 4))
-    for i in range(n):
-        start = int(rng.integers(0, length - len(PLANTED)))
-        for j, base in enumerate(PLANTED):
-            codes[i, start + j] = "ACGT".index(base)
-            hypothetical[i, start + j] = -0.3 + rng.normal(0, 0.05, size=4)
-            hypothetical[i, start + j, "ACGT".index(base)] = 1.0 + rng.normal(0, 0.1)
-    return np.eye(4, dtype=np.float32)[codes], hypothetical.astype(np.float32)
 
 
 def test_the_planted_motif_is_the_top_pattern() -> None:
     use_numba_cache(ROOT / ".cache" / "numba")
-    x, scores = planted_scores(300, 100, seed=0)
+    x, scores = planted_example(300, 100, seed=0)
     patterns = discover(
         x, scores, ModiscoSettings(max_seqlets=2000, min_seqlets=50, window=15, leiden_runs=4)
     )

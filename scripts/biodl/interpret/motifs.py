@@ -331,6 +331,12 @@ def use_numba_cache(folder: str | PathLike[str]) -> None:
     if os.environ.get("NUMBA_CACHE_DIR") == str(folder):
         return
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    if not any(folder.rglob("*.nbi")):
+        logger.info(
+            "numba compiles the motif kernels into %s first (once: a minute or more on two cores; "
+            "`make install` does it ahead)",
+            folder,
+        )
     if "numba" in sys.modules:  # numba read its settings already; update them too
         sys.modules["numba"].config.CACHE_DIR = str(folder)
     if "memelite" in sys.modules:
