@@ -10,8 +10,9 @@ writes its outputs. Then the same command runs again, after ``--unlock`` when Sn
 (README, Troubleshooting); the workflow profile's ``rerun-incomplete`` redoes the killed jobs.
 Outputs are compared byte for byte, except skops files (the fitted baselines ``model.skops`` and
 the table preprocessing ``preprocessing.skops``: zip archives that store write times and object
-ids), whose results are compared instead through ``predictions.tsv`` and the prepared shards. No training job is killed here: resuming training is
-``biodl.training.loop``'s (tests/test_loop.py).
+ids), whose results are compared instead through ``predictions.tsv`` and the prepared shards.
+No training job is killed here: resuming training is ``biodl.training.loop``'s
+(tests/test_loop.py).
 """
 
 from __future__ import annotations
