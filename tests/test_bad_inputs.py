@@ -217,6 +217,7 @@ def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome
         "metadata": str(out / "metadata.tsv"),
         "shards": str(out / "shards"),
         "preview": str(out / "preview.png"),
+        "preprocessing": str(out / "preprocessing.skops"),
     }
     fake = SimpleNamespace(
         output=SimpleNamespace(**outputs),
@@ -703,8 +704,14 @@ def test_bad_input_gives_one_clear_message_and_no_output(folder: Path, case: Cas
 
 
 def outputs_of(folder: Path) -> dict[str, bytes]:
+    """Every result file's bytes; skops archives by name only (their member names are object ids:
+    what they hold shows in the shards they produced)."""
     results = folder / "results"
-    return {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(results)): b"" if p.suffix == ".skops" else p.read_bytes()
+        for p in sorted(results.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("name, base, mutate", WORKS, ids=[w[0] for w in WORKS])
