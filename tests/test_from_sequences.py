@@ -133,7 +133,7 @@ def test_gc_matched_negatives_need_a_genome(tmp_path):
 
 def test_bad_character_in_a_sequence_file_names_the_record(tmp_path):
     (tmp_path / "pos.fa").write_text(">ok\nACGT\n>bad\nACXT\n")
-    with pytest.raises(InputError, match=r"pos.fa, record 'bad', position 3: invalid character 'X'"):
+    with pytest.raises(InputError, match=r"pos.fa, record 'bad', position 3, line 4: invalid character 'X'"):
         run(
             tmp_path,
             {

@@ -14,8 +14,9 @@ Contract (``prepare_table(spec, seed, files)``): from one table dataset's typed 
   ``(n, T)``; NaN = missing multilabel label), ``metadata.tsv`` (split, shard, offset, source,
   row = file line, id, group, label) and, last, ``dataset.json`` with the feature names and the
   fitted statistics (medians, means, scales, categories).
-A feature column whose values are partly numbers and partly text, or that has no value at all,
-is refused with the file, line and column named.
+A feature column whose values are partly numbers and partly text, that has no value at all, or
+holds a number that is not finite or beyond the float32 range, and an id (``id_column``) on two
+rows, are refused with the file, line and column named.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def prepare_table(spec: TableDataset, seed: int, files: PreparedFiles) -> dict[s
     """Prepare one table dataset; see the module contract. Returns the dataset description."""
     path = Path(spec.path)
     table = tabular.read_table(path, "feature table")
+    if spec.id_column is not None:
+        _require_unique_ids(table, spec.id_column, path)
     y, classes, targets, label_text = tabular.parse_labels(
         table,
         list(spec.label_columns),
@@ -79,7 +82,7 @@ def prepare_table(spec: TableDataset, seed: int, files: PreparedFiles) -> dict[s
     metadata = pd.DataFrame(
         {
             "source": path.name,
-            "row": table.index.to_numpy() + 2,
+            "row": table.index.to_numpy(),
             "id": table[spec.id_column] if spec.id_column is not None else "",
             "group": table[spec.group_column] if spec.group_column is not None else "",
             "label": label_text,
@@ -142,6 +145,7 @@ def _feature_columns(table: pd.DataFrame, spec: TableDataset, path: Path) -> tup
             continue
         is_number = pd.to_numeric(values[present], errors="coerce").notna().to_numpy()
         if is_number.all():
+            tabular.numbers(values, column, path, "a finite number", gaps=True)  # no inf, no 1e39
             numeric.append(column)
         elif declared is None and not is_number.any():
             categorical.append(column)
@@ -154,6 +158,23 @@ def _feature_columns(table: pd.DataFrame, spec: TableDataset, path: Path) -> tup
                 "(list the column in categorical_columns if it holds categories)",
             )
     return numeric, categorical
+
+
+def _require_unique_ids(table: pd.DataFrame, id_column: str, path: Path) -> None:
+    """Two rows with one id would be one example counted twice, possibly in two splits."""
+    tabular.require_columns(table, [id_column], path)
+    ids = table[id_column]
+    repeated = np.flatnonzero(ids.duplicated().to_numpy())
+    if len(repeated):
+        row = int(repeated[0])
+        first = int(np.flatnonzero((ids == ids.iloc[row]).to_numpy())[0])
+        raise InputError(
+            path,
+            f"{tabular.line_of(ids, row)}, column {id_column!r}",
+            f"id {ids.iloc[row]!r} is also on {tabular.line_of(ids, first)}; expected one row per id "
+            "(rows that belong together, such as one patient's samples, share a group_column value "
+            "instead, which keeps them in one split)",
+        )
 
 
 def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
