@@ -2,7 +2,8 @@
 
 Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the JSON
 schema (``biodl.config.schema``), fills in every default in place, then checks what a schema
-cannot: exactly one input per DNA dataset, files exist, runs name known datasets and models that
+cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
+dataset (``biodl.config.applicable``), runs name known datasets and models that
 fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
 (``check_fits``), ``init_from`` names a dataset and a network trained once. Every problem raises
 ``InputError`` with one message naming the offending key.
@@ -10,6 +11,7 @@ fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from os import PathLike
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from biodl.config.applicable import refuse_inapplicable
 from biodl.config.models import ConvLayer, ConvLayers
 from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, fits, runs
 from biodl.config.schema import SCHEMA, apply_schema
@@ -43,8 +46,10 @@ def validate_config(
     Relative paths are relative to ``base_dir`` (the working directory); a shipped file
     (``SHIPPED_FILES``) that is not there is taken from ``workflow_dir`` (the workflow's own folder).
     """
+    given = copy.deepcopy(config)  # as written: refuse_inapplicable tells written keys from defaults
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
+    refuse_inapplicable(given, config)
     _check_runs(config)
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)

@@ -34,6 +34,7 @@ from os import PathLike
 from pathlib import Path
 
 from biodl.core.errors import GZIP_MAGIC, InputError, require_file
+from biodl.core.files import atomic_path
 
 # Binary data (C0 controls but tab and the line ends), a byte that is not UTF-8 (decoded with
 # surrogateescape as U+DC80..U+DCFF), any other lone surrogate, and a byte-order mark that is not
@@ -173,6 +174,7 @@ def needs_normalising(path: str | PathLike[str]) -> bool:
 
 def write_normalised(path: str | PathLike[str], what: str, target: str | PathLike[str]) -> None:
     """Write the checked text of ``path`` to ``target`` as UTF-8 with LF line ends."""
-    with open_text(path, what) as text, open(target, "w", encoding="utf-8", newline="\n") as out:
-        while block := text.read(COPY_CHARS):
-            out.write(block)
+    with open_text(path, what) as text, atomic_path(target) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            while block := text.read(COPY_CHARS):
+                out.write(block)
