@@ -955,6 +955,55 @@ BAD = [
         ),
         ("config.yaml, line", "duplicate key 'd' under datasets (first on line", "expected each key once"),
     ),
+    Case(
+        "a FASTA record without a name",
+        "sequences",
+        write("bound.fa", ">\nACGTACGTAC\n" + fasta_text(sequence_records())),
+        ("bound.fa, line 1:", "a '>' line without a record name", "expected '>name'"),
+    ),
+    Case(
+        "numbers written with a decimal comma",
+        "table",
+        encoded(
+            "table.csv",
+            lambda text: re.sub(r"^(s\d+),(\d+)\.(\d+),", r'\1,"\2,\3",', text, flags=re.M).encode(),
+        ),
+        (
+            "table.csv, line 2, column 'size':",
+            "looks like a number written with a comma",
+            "expected plain numbers",
+        ),
+    ),
+    Case(
+        "a table separated by semicolons",
+        "table",
+        encoded("table.csv", lambda text: text.replace(",", ";").encode()),
+        ("table.csv, header:", "the file looks separated by ';'", "expected commas (a .csv file)"),
+    ),
+    Case(
+        "an Excel workbook given as the table",
+        "table",
+        both(
+            lambda folder, config: (folder / "table.xlsx").write_bytes(b"PK\x03\x04" + bytes(60)),
+            set_key("datasets.d.path", "table.xlsx"),
+        ),
+        ("table.xlsx:", "is a ZIP archive (an Excel workbook?)", "expected the feature table as text"),
+    ),
+    Case(
+        "a row without a group",
+        "table",
+        both(
+            set_key("datasets.d.group_column", "colour"),
+            edit_line("table.csv", 5, lambda line: re.sub(",(red|blue),", ",,", line)),
+        ),
+        ("table.csv, line 5, column 'colour':", "no group", "expected a group in every row"),
+    ),
+    Case(
+        "an identifier column left among the features",
+        "table",
+        lambda folder, config: config["datasets"]["d"].pop("id_column"),
+        ("table.csv, column 'id':", "has another value on every row", "expected id_column"),
+    ),
 ]
 
 # Inputs that look odd but are fine: they must give exactly the clean input's output.

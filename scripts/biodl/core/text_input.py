@@ -6,9 +6,9 @@ Contract:
   byte-order mark, or UTF-16 with one; every line end (LF, CRLF, old Mac CR) given as ``"\\n"``.
   Lines keep the file's numbers (1-based): a CR or CRLF ends a line as LF does. Text is checked
   before it is given out: a NUL or other control character (binary data), a byte that is not
-  UTF-8, a byte-order mark after the start (two files joined) or a damaged gzip stream raises
-  ``InputError(path, "line N", ...)`` naming the byte, its column and what was expected
-  (``what``: "BED file", "sample sheet" ...). Tabs are text.
+  UTF-8, a byte-order mark after the start (two files joined), a damaged gzip stream or a ZIP
+  archive (an Excel workbook) raises ``InputError(path, "line N", ...)`` naming the byte, its
+  column and what was expected (``what``: "BED file", "sample sheet" ...). Tabs are text.
 - ``text_lines(path, what)`` yields ``(line number, line)``, line ends removed;
   ``read_lines(path, what)`` is the list of lines (line ``i + 1`` at index ``i``).
 - ``csv_records(path, what, delimiter)`` yields ``(line number, cells)`` for every CSV/TSV
@@ -41,6 +41,7 @@ from biodl.core.files import atomic_path
 # the file's first character.
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufeff]")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx, .docx, .zip
 SNIFF_BYTES = 1 << 16  # bytes inspected by needs_normalising
 COPY_CHARS = 1 << 20  # characters per read when copying
 
@@ -107,6 +108,13 @@ def open_text(path: str | PathLike[str], what: str) -> Iterator[TextInput]:
     path = require_file(path, what)
     with contextlib.ExitStack() as stack:
         binary: io.BufferedReader | gzip.GzipFile = stack.enter_context(open(path, "rb"))
+        if binary.peek(4)[:4] == ZIP_MAGIC:
+            raise InputError(
+                path,
+                None,
+                f"is a ZIP archive (an Excel workbook?); expected the {what} as text: save it as CSV "
+                "or tab-separated text",
+            )
         if binary.peek(2)[:2] == GZIP_MAGIC:
             binary = stack.enter_context(gzip.GzipFile(fileobj=binary, mode="rb"))
         try:

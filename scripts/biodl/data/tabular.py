@@ -44,7 +44,7 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
     records = csv_records(path, role, delimiter)
     header_line, header = next(records, (0, []))
     columns = [name.strip() for name in header]
-    _check_header(path, columns)
+    _check_header(path, columns, delimiter)
     lines, rows = [], []
     for number, cells in records:
         if len(cells) != len(columns):
@@ -79,9 +79,20 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
     return table
 
 
-def _check_header(path: Path, columns: list[str]) -> None:
+def _check_header(path: Path, columns: list[str], delimiter: str) -> None:
     if not columns:
         raise InputError(path, None, "no header; expected the column names on the first line")
+    other = next(
+        (s for s in (";", ",", "\t", "|") if s != delimiter and len(columns) == 1 and s in columns[0]), None
+    )
+    if other is not None:
+        raise InputError(
+            path,
+            "header",
+            f"one column named {columns[0]!r}: the file looks separated by {other!r}; expected "
+            f"{'commas (a .csv file)' if delimiter == ',' else 'tabs (a .tsv or .txt file)'}: save it so, "
+            "or give it the suffix of its separator",
+        )
     named = [name for name in columns if name]
     duplicated = sorted({name for name in named if named.count(name) > 1})
     if duplicated:

@@ -7,7 +7,8 @@ Contract:
   byte-order mark, old Mac (CR) or mixed line ends, which pyfaidx misreads byte by byte, is
   accepted by indexing a normalised copy (UTF-8, LF, same line numbers) written into
   ``index_dir``; the results are those of the clean file. A gzip file, a missing header, binary
-  data or bytes that are not UTF-8, duplicate record names or unevenly wrapped lines raise
+  data or bytes that are not UTF-8, a record without a name, duplicate record names or unevenly
+  wrapped lines raise
   ``InputError`` naming the file (as given) and line.
 - ``record_codes(fasta, path, record)`` is a record's sequence as base codes
   (``biodl.data.dna.encode.to_codes``); an invalid character is reported with its record,
@@ -60,7 +61,7 @@ def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyf
     except (pyfaidx.FastaIndexingError, pyfaidx.FetchError, ValueError) as error:
         # pyfaidx names neither the line nor the fix; find them (only on this failure path).
         problem = _fasta_layout_problem(path)
-        if problem is None and b"\r" in _head(path):  # CRLF and LF mixed: one width in bytes no longer
+        if problem is None and _has_cr(path):  # CRLF and LF mixed: one width in bytes no longer
             return _open_normalised(path, index_dir)
         where, what = problem or (None, f"not a valid FASTA file ({error})")
         raise InputError(path, where, what) from error
@@ -79,9 +80,12 @@ def _open_normalised(path: Path, index_dir: Path) -> pyfaidx.Fasta:
         raise InputError(path, where, what) from error
 
 
-def _head(path: Path) -> bytes:
+def _has_cr(path: Path) -> bool:
     with open(path, "rb") as handle:
-        return handle.read(COUNT_BLOCK)
+        while block := handle.read(COUNT_BLOCK):
+            if b"\r" in block:
+                return True
+    return False
 
 
 def record_codes(fasta: pyfaidx.Fasta, path: str | PathLike[str], record: str) -> np.ndarray:
@@ -152,6 +156,11 @@ def _fasta_layout_problem(path: Path) -> tuple[str, str] | None:
     for number, line in text_lines(path, WHAT):
         if line.startswith(">"):
             name = (line[1:].split() or [""])[0]
+            if not name:
+                return (
+                    f"line {number}",
+                    "a '>' line without a record name; expected '>name' to start a record",
+                )
             if name in first_line:
                 return f"line {number}", (
                     f"duplicate record name {name!r} (first on line {first_line[name]}); "

@@ -14,7 +14,8 @@ Contract:
   ``slices`` (optional)  ``first-last`` (inclusive) slice indices of a volume; default: all.
 
   Empty optional cells take the default. Relative paths are resolved against the sheet's
-  folder, so a sheet and its images move together. No image is opened here, so the
+  folder, so a sheet and its images move together; a path written with Windows separators
+  (``images\\a.png``) that names no file is read with ``/``. No image is opened here, so the
   configuration check (``biodl.config``) reads the sheet cheaply before any job starts.
 - Checked here, each as ``InputError(sheet, "line N", problem)``: missing or unknown columns,
   empty cells, files that do not exist, malformed regions and slice ranges, unknown split
@@ -153,6 +154,9 @@ def _file(sheet: Path, where: str, column: str, value: str) -> Path:
     if not value:
         raise InputError(sheet, where, f"empty {column!r} cell")
     path = Path(value) if Path(value).is_absolute() else sheet.parent / value
+    if not path.is_file() and "\\" in value:  # a sheet written on Windows: images\a.png
+        posix = Path(value.replace("\\", "/"))
+        path = posix if posix.is_absolute() else sheet.parent / posix
     if not path.is_file():
         raise InputError(sheet, where, f"{column} file not found: {path}")
     return path
