@@ -1285,6 +1285,28 @@ def test_snakemake_reports_a_config_error_before_any_job(tmp_path: Path) -> None
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
+@pytest.mark.workflow
+def test_snakemake_refuses_a_key_written_twice_before_any_job(tmp_path: Path) -> None:
+    """Snakemake itself keeps the last of two keys; common.smk re-reads the file and stops."""
+    write_inputs(tmp_path)
+    text = yaml.safe_dump(base_config("genome"), sort_keys=False)
+    (tmp_path / "config.yaml").write_text(text + "datasets:\n  other: {modality: table}\n")
+    run = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "-n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0
+    line = len(text.splitlines()) + 1
+    assert (
+        f"Invalid configuration: config.yaml, line {line}: duplicate key 'datasets' at the top level "
+        "(first on line 2)" in run.stderr
+    ), run.stderr[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
 def _print_tables() -> None:
     """Print the tables of docs/bad-inputs.md from the messages the cases give."""
     import os

@@ -53,3 +53,8 @@ def test_tiling_benchmark_prints_tiles_per_second() -> None:
 def test_end_to_end_benchmark_dry_runs_the_demo_in_a_fresh_clone() -> None:
     out = smoke("demo_end_to_end.py")
     assert "smoke: the demo dry-runs in a fresh clone" in out
+
+
+def test_text_reader_benchmark_prints_the_ratio_to_pandas() -> None:
+    out = smoke("text_readers.py")
+    assert "ratio biodl / pandas, table" in out and "ratio biodl / pandas, BED" in out

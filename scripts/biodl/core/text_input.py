@@ -12,9 +12,10 @@ Contract:
 - ``text_lines(path, what)`` yields ``(line number, line)``, line ends removed;
   ``read_lines(path, what)`` is the list of lines (line ``i + 1`` at index ``i``).
 - ``csv_records(path, what, delimiter)`` yields ``(line number, cells)`` for every CSV/TSV
-  record (Python's csv dialect: quotes may hold separators and line breaks), numbered by the line
+  record (Python's csv dialect: quotes may hold separators and line breaks; cells stripped of
+  surrounding whitespace), numbered by the line
   the record starts on, so a quoted cell spanning lines shifts no later number; blank lines are
-  skipped.
+  skipped (a line of separators only is a record of empty cells).
 - For byte-level readers (pyfaidx): ``needs_normalising(path)`` tells whether the file has a
   byte-order mark or CR line ends near its start; ``write_normalised(path, what, target)``
   writes its checked text as UTF-8 with LF line ends, line for line (same line numbers).
@@ -142,17 +143,26 @@ def read_lines(path: str | PathLike[str], what: str) -> list[str]:
 
 
 def csv_records(path: str | PathLike[str], what: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """``(first line, cells)`` of every CSV/TSV record; blank lines skipped (see the contract)."""
-    with open_text(path, what) as text:
-        reader = csv.reader(text, delimiter=delimiter, strict=True)
-        first = 1
-        try:
-            for cells in reader:
-                if any(cells):
-                    yield first, cells
-                first = reader.line_num + 1
-        except csv.Error as error:
-            raise InputError(path, f"line {first}", _csv_problem(str(error), delimiter)) from None
+    """``(first line, cells)`` of every CSV/TSV record, cells stripped of surrounding whitespace;
+    blank lines skipped (see the contract)."""
+    with open_text(path, what) as handle:
+        # Checked as one block (the regular expression scans it once, in C); tables are held in
+        # memory whole anyway. StringIO splits lines at "\n" only, as the contract numbers them.
+        text = handle.read()
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter, strict=True)
+    # Most files have no space around a cell: then stripping every cell is skipped.
+    spaces = f"[^\\S{re.escape(delimiter)}\\n]"
+    padded = re.search(
+        f'(?:^|[{re.escape(delimiter)}"]){spaces}|{spaces}(?:$|[{re.escape(delimiter)}"])', text, re.M
+    )
+    first = 1
+    try:
+        for cells in reader:
+            if cells:  # [] is a blank line
+                yield first, [cell.strip() for cell in cells] if padded else cells
+            first = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(path, f"line {first}", _csv_problem(str(error), delimiter)) from None
 
 
 def _csv_problem(error: str, delimiter: str) -> str:

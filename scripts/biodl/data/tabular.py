@@ -52,15 +52,14 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
                 path,
                 f"line {number}",
                 f"{len(cells)} cell{'s' * (len(cells) != 1)}, but the header (line {header_line}) names "
-                f"{len(columns)} columns; "
-                f"expected one cell per column, separated by {'commas' if delimiter == ',' else 'tabs'} "
-                "(an empty cell keeps its separators)",
+                f"{len(columns)} columns; expected one cell per column, separated by "
+                f"{'commas' if delimiter == ',' else 'tabs'} (an empty cell keeps its separators)",
             )
-        lines.append(number)
-        rows.append(cells)
-    table = pd.DataFrame(rows, columns=columns, index=pd.Index(lines, name="line"), dtype=object)
-    table = table.apply(lambda column: column.str.strip()).astype(object)
-    table = table[(table != "").any(axis=1)]  # rows of empty cells only
+        if any(cells):  # a row of empty cells is a blank line
+            lines.append(number)
+            rows.append(cells)
+    cells = np.array(rows, dtype=object).reshape(len(rows), len(columns))  # every row has every column
+    table = pd.DataFrame(cells, index=pd.Index(lines, name="line"), columns=columns)
     unnamed = [k for k, name in enumerate(columns) if not name]
     for k in unnamed:  # a trailing separator on every line (spreadsheet exports): an empty column
         if (table.iloc[:, k] != "").any():
