@@ -1300,10 +1300,11 @@ def test_snakemake_refuses_a_key_written_twice_before_any_job(tmp_path: Path) ->
     )
     assert run.returncode != 0
     line = len(text.splitlines()) + 1
+    shown = run.stdout + run.stderr  # a dry run reports on standard output
     assert (
         f"Invalid configuration: config.yaml, line {line}: duplicate key 'datasets' at the top level "
-        "(first on line 2)" in run.stderr
-    ), run.stderr[-2000:]
+        "(first on line 2)" in shown
+    ), shown[-3000:]
     assert not (tmp_path / "results").exists()
 
 
