@@ -1004,6 +1004,12 @@ BAD = [
         lambda folder, config: config["datasets"]["d"].pop("id_column"),
         ("table.csv, column 'id':", "has another value on every row", "expected id_column"),
     ),
+    Case(
+        "a setting written as .nan",
+        "table",
+        set_key("models.m.training", {"learning_rate": float("nan")}),
+        ("config, models.m.training.learning_rate:", "expected a (finite) number, found nan"),
+    ),
 ]
 
 # Inputs that look odd but are fine: they must give exactly the clean input's output.
