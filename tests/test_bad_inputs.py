@@ -1010,6 +1010,21 @@ BAD = [
         set_key("models.m.training", {"learning_rate": float("nan")}),
         ("config, models.m.training.learning_rate:", "expected a (finite) number, found nan"),
     ),
+    Case(
+        "an image given as the sample sheet",
+        "image",
+        set_key("datasets.d.sample_sheet", "img0.png"),
+        ("img0.png: is a PNG image, not text", "expected the sample sheet as text"),
+    ),
+    Case(
+        "a model started from its own weights",
+        "table",
+        both(
+            set_key("models.n", {"kind": "mlp", "init_from": {"dataset": "d", "model": "m"}}),
+            set_key("models.m.init_from", {"dataset": "d", "model": "n"}),
+        ),
+        ("config, models.m.init_from:", "starts m from its own weights (m <- n <- m)", "expected a chain"),
+    ),
 ]
 
 # Inputs that look odd but are fine: they must give exactly the clean input's output.

@@ -235,3 +235,21 @@ def test_every_reader_refuses_text_that_is_not_utf8_naming_its_line(tmp_path: Pa
         _read(reader, tmp_path / "odd", "\n".join(lines).encode("latin-1"))
     assert error.value.where == f"line {line}" and "0xe9" in error.value.problem
     assert "is not UTF-8 text" in error.value.problem
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"PK\x03\x04" + bytes(40), "is a ZIP archive (an Excel workbook?), not text"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "is a PNG image, not text"),
+        (b"%PDF-1.7\n", "is a PDF document, not text"),
+        (gzip.compress(b"BAM\x01" + bytes(40)), "is a BAM file of aligned reads, not text"),
+    ],
+)
+def test_a_file_of_a_known_binary_format_is_named_by_its_format(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
+    with pytest.raises(InputError) as error:
+        list(text_lines(_write(tmp_path / "regions.bed", data), "BED file"))
+    assert error.value.where is None and error.value.problem.startswith(kind)
+    assert "expected the BED file as text" in error.value.problem

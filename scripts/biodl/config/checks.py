@@ -53,6 +53,7 @@ def validate_config(
     _check_runs(config)
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
+    _check_transfer_cycles(config)
     return config
 
 
@@ -258,3 +259,22 @@ def _check_transfer(config: dict[str, Any]) -> None:
             f"{where}.model",
             f"{source['model']!r} is {refused}; expected a network model trained once (not a baseline, ensemble or search)",
         )
+
+
+def _check_transfer_cycles(config: dict[str, Any]) -> None:
+    """No model starts from its own weights, directly or through others: every run of it would
+    wait for another run of it (Snakemake reports a cyclic dependency, naming no key)."""
+    for name in config["models"]:
+        chain, model = [name], config["models"][name].get("init_from")
+        while model:
+            chain.append(model["model"])
+            if model["model"] == name:
+                raise InputError(
+                    "config",
+                    f"models.{name}.init_from",
+                    f"starts {name} from its own weights ({' <- '.join(chain)}); expected a chain of "
+                    "init_from that ends in a model trained from scratch",
+                )
+            if chain.count(model["model"]) > 1:  # a cycle further on, reported at its own models
+                break
+            model = config["models"][model["model"]].get("init_from")

@@ -6,9 +6,10 @@ Contract:
   byte-order mark, or UTF-16 with one; every line end (LF, CRLF, old Mac CR) given as ``"\\n"``.
   Lines keep the file's numbers (1-based): a CR or CRLF ends a line as LF does. Text is checked
   before it is given out: a NUL or other control character (binary data), a byte that is not
-  UTF-8, a byte-order mark after the start (two files joined), a damaged gzip stream or a ZIP
-  archive (an Excel workbook) raises ``InputError(path, "line N", ...)`` naming the byte, its
-  column and what was expected (``what``: "BED file", "sample sheet" ...). Tabs are text.
+  UTF-8, a byte-order mark after the start (two files joined) or a damaged gzip stream raises
+  ``InputError(path, "line N", ...)`` naming the byte, its column and what was expected
+  (``what``: "BED file", "sample sheet" ...); a file of a known binary format (an Excel
+  workbook, an image, a PDF, a BAM file) is named by its format. Tabs are text.
 - ``text_lines(path, what)`` yields ``(line number, line)``, line ends removed;
   ``read_lines(path, what)`` is the list of lines (line ``i + 1`` at index ``i``).
 - ``csv_records(path, what, delimiter)`` yields ``(line number, cells)`` for every CSV/TSV
@@ -42,7 +43,17 @@ from biodl.core.files import atomic_path
 # the file's first character.
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufeff]")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-ZIP_MAGIC = b"PK\x03\x04"  # .xlsx, .docx, .zip
+# File signatures of formats a text file is mistaken for (in a gzip file, those of its content).
+BINARY_FORMATS = {
+    b"PK\x03\x04": "a ZIP archive (an Excel workbook?)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"%PDF": "a PDF document",
+    b"BAM\x01": "a BAM file of aligned reads",
+    b"\x93NUMPY": "a NumPy array",
+}
 SNIFF_BYTES = 1 << 16  # bytes inspected by needs_normalising
 COPY_CHARS = 1 << 20  # characters per read when copying
 
@@ -109,25 +120,31 @@ def open_text(path: str | PathLike[str], what: str) -> Iterator[TextInput]:
     path = require_file(path, what)
     with contextlib.ExitStack() as stack:
         binary: io.BufferedReader | gzip.GzipFile = stack.enter_context(open(path, "rb"))
-        if binary.peek(4)[:4] == ZIP_MAGIC:
-            raise InputError(
-                path,
-                None,
-                f"is a ZIP archive (an Excel workbook?); expected the {what} as text: save it as CSV "
-                "or tab-separated text",
-            )
         if binary.peek(2)[:2] == GZIP_MAGIC:
             binary = stack.enter_context(gzip.GzipFile(fileobj=binary, mode="rb"))
         try:
-            start = binary.peek(2)[:2]
+            start = binary.peek(8)[:8]
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise InputError(path, None, f"not a readable gzip file ({error})") from None
-        encoding = "utf-16" if start in _UTF16_BOMS else "utf-8-sig"
+        _refuse_known_binary(path, what, start)
+        encoding = "utf-16" if start[:2] in _UTF16_BOMS else "utf-8-sig"
         stream = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline=None)
         try:
             yield TextInput(path, what, stream)
         finally:
             stream.detach()  # the files are closed by the stack
+
+
+def _refuse_known_binary(path: Path, what: str, start: bytes) -> None:
+    """A file of a known binary format, named by its format rather than by its first odd byte."""
+    for magic, kind in BINARY_FORMATS.items():
+        if start.startswith(magic):
+            fix = (
+                "save it as CSV or tab-separated text"
+                if magic == b"PK\x03\x04"
+                else "is the right file named?"
+            )
+            raise InputError(path, None, f"is {kind}, not text; expected the {what} as text: {fix}")
 
 
 def text_lines(path: str | PathLike[str], what: str) -> Iterator[tuple[int, str]]:
