@@ -58,8 +58,8 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
         if any(cells):  # a row of empty cells is a blank line
             lines.append(number)
             rows.append(cells)
-    cells = np.array(rows, dtype=object).reshape(len(rows), len(columns))  # every row has every column
-    table = pd.DataFrame(cells, index=pd.Index(lines, name="line"), columns=columns)
+    grid = np.array(rows, dtype=object).reshape(len(rows), len(columns))  # every row has every column
+    table = pd.DataFrame(grid, index=pd.Index(lines, name="line"), columns=columns)
     unnamed = [k for k, name in enumerate(columns) if not name]
     for k in unnamed:  # a trailing separator on every line (spreadsheet exports): an empty column
         if (table.iloc[:, k] != "").any():
