@@ -14,9 +14,9 @@ Contract:
   ``read_lines(path, what)`` is the list of lines (line ``i + 1`` at index ``i``).
 - ``csv_records(path, what, delimiter)`` yields ``(line number, cells)`` for every CSV/TSV
   record (Python's csv dialect: quotes may hold separators and line breaks; cells stripped of
-  surrounding whitespace), numbered by the line
-  the record starts on, so a quoted cell spanning lines shifts no later number; blank lines are
-  skipped (a line of separators only is a record of empty cells).
+  surrounding whitespace), numbered by the line the record starts on, so a quoted cell spanning
+  lines shifts no later number; blank lines are skipped (a line of separators only is a record
+  of empty cells).
 - For byte-level readers (pyfaidx): ``needs_normalising(path)`` tells whether the file has a
   byte-order mark or CR line ends near its start; ``write_normalised(path, what, target)``
   writes its checked text as UTF-8 with LF line ends, line for line (same line numbers).
