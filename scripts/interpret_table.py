@@ -15,7 +15,9 @@ def interpret() -> None:
 
     settings = InterpretSettings.from_validated(snakemake.params.interpretation)
     outputs = dict(snakemake.output.items())
-    interpret_table(snakemake.input.dataset, snakemake.input.model, outputs, settings, seed=snakemake.params.seed)
+    interpret_table(
+        snakemake.input.dataset, snakemake.input.model, outputs, settings, seed=snakemake.params.seed
+    )
 
 
 run_step(snakemake, interpret)

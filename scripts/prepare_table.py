@@ -1,8 +1,8 @@
 """Snakemake script of rule prepare_table: a table → shards, metadata.tsv and dataset.json with
 the preprocessing fitted on the training split (biodl.data.table.prepare).
 
-input: the table; output: dataset, metadata, shards, preprocessing (the fitted transformer); params: spec (the dataset's validated
-config), seed.
+input: the table; output: dataset, metadata, shards, preprocessing (the fitted transformer);
+params: spec (the dataset's validated config), seed.
 """
 
 from pathlib import Path

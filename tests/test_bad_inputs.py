@@ -19,6 +19,7 @@ and messages in ``docs/bad-inputs.md`` is copied from what these tests observe
 
 from __future__ import annotations
 
+import codecs
 import copy
 import gzip
 import logging
@@ -40,11 +41,13 @@ from image_fixtures import slide_pixels, write_pyramid
 from PIL import Image
 
 from biodl.config.checks import validate_config
+from biodl.config.config_file import check_config_files
 from biodl.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+CONFIG_FILE = "config.yaml"
 
 # --- tiny valid inputs ------------------------------------------------------------------------
 
@@ -125,6 +128,12 @@ def write_inputs(folder: Path) -> None:
     (folder / "masks.tsv").write_text(
         "image\tmask\tsplit\n" + "".join(f"{n}\tmask.png\t{s}\n" for n, _, s in LABEL_SHEET)
     )
+    (folder / "seqs.csv").write_text("\n".join(sequence_table_lines()) + "\n")
+
+
+def sequence_table_lines() -> list[str]:
+    """A DNA dataset given as a table: a sequence column and a class column."""
+    return ["sequence,label"] + [f"{seq},{'ab'[i % 2]}" for i, seq in enumerate(sequence_records().values())]
 
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -141,6 +150,11 @@ DATASETS: dict[str, dict[str, Any]] = {
         "sequences": {"bound": "bound.fa"},
         "length": 50,
         "negatives": {"method": "shuffle", "ratio": 1},
+    },
+    "sequence table": {
+        "modality": "dna",
+        "table": {"path": "seqs.csv", "sequence_column": "sequence", "label_columns": ["label"]},
+        "length": 50,
     },
     "table": {
         "modality": "table",
@@ -208,6 +222,8 @@ def prepare(folder: Path, config: dict[str, Any], dataset: str = "d") -> Outcome
     log = folder / "logs" / "prepare" / f"{dataset}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if (folder / CONFIG_FILE).is_file():  # a case that writes the config as a file
+            check_config_files([folder / CONFIG_FILE])
         validate_config(config, base_dir=folder, workflow_dir=ROOT)
     except InputError as error:
         return Outcome(1, [str(error)], str(error), _results(folder))
@@ -397,6 +413,60 @@ def second_class_off_the_test_chromosome(folder: Path, config: dict) -> None:
     config["datasets"]["d"]["negatives"] = {"method": "none"}
 
 
+def genome_bytes_with(chrom: str, position: int, raw: bytes) -> bytes:
+    """The genome FASTA's bytes with ``raw`` written over ``chrom`` from 1-based ``position`` on."""
+    marker = "\x07" * len(raw)
+    return genome_with(chrom, position, marker).encode().replace(marker.encode(), raw, 1)
+
+
+def with_bytes(path: str, number: int, raw: bytes) -> Callable[[Path, dict], None]:
+    """A mutation putting ``raw`` after the second character of 1-based line ``number`` of ``path``."""
+
+    def mutate(folder: Path, config: dict) -> None:
+        lines = (folder / path).read_bytes().split(b"\n")
+        lines[number - 1] = lines[number - 1][:2] + raw + lines[number - 1][2:]
+        (folder / path).write_bytes(b"\n".join(lines))
+
+    return mutate
+
+
+def encoded(path: str, encode: Callable[[str], bytes]) -> Callable[[Path, dict], None]:
+    """A mutation re-writing ``path`` in another encoding or with other line ends."""
+
+    def mutate(folder: Path, config: dict) -> None:
+        (folder / path).write_bytes(encode((folder / path).read_text()))
+
+    return mutate
+
+
+def config_file_ending(extra: str) -> Callable[[Path, dict], None]:
+    """A mutation writing the config as a YAML file (as a user does), ``extra`` appended."""
+
+    def mutate(folder: Path, config: dict) -> None:
+        (folder / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False) + extra)
+
+    return mutate
+
+
+def feature_cell(line: int, value: str) -> Callable[[Path, dict], None]:
+    """A mutation setting the 'size' cell (column 2) of table.csv's 1-based ``line``."""
+    return edit_line("table.csv", line, lambda text: text.replace(text.split(",")[1], value, 1))
+
+
+def quoted_cell_over_two_lines_then_a_bad_label(folder: Path, config: dict) -> None:
+    """Line 4-5 is one row whose colour is quoted over two lines; file line 12 has a bad label."""
+    rows = table_lines()
+    rows[3] = rows[3].replace(",red,", ',"dark\nred",').replace(",blue,", ',"dark\nblue",')
+    rows[10] = rows[10].rsplit(",", 1)[0] + ",benign?"
+    (folder / "table.csv").write_text("\n".join(rows) + "\n")
+
+
+def a_regression_target(folder: Path, config: dict) -> None:
+    dataset = config["datasets"]["d"]
+    dataset.update(task="regression", label_columns=["density"])
+    del dataset["classes"]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -430,7 +500,7 @@ BAD = [
         "character outside the DNA alphabet",
         "genome",
         write("genome.fa", genome_with("chr1", 404, "U")),
-        ("genome.fa, record 'chr1', position 404:", "invalid character 'U'", "expected A, C, G, T"),
+        ("genome.fa, record 'chr1', position 404, line 8:", "invalid character 'U'", "expected A, C, G, T"),
     ),
     Case(
         "duplicate record names",
@@ -453,12 +523,6 @@ BAD = [
         ("bound.fa", "'seq3'", "expected"),
     ),
     # DNA: BED / narrowPeak
-    Case(
-        "gzip-compressed BED",
-        "genome",
-        both(gzipped("peaks.bed"), set_key("datasets.d.regions", {"peak": "peaks.bed.gz"})),
-        ("peaks.bed.gz: is gzip-compressed", "expected an uncompressed BED file"),
-    ),
     Case(
         "BED start > end",
         "genome",
@@ -648,6 +712,320 @@ BAD = [
             f"(the d sequences are {LENGTH} bases long)",
         ),
     ),
+    # Found by probing (issue 18): silently wrong data, crashes, the wrong file blamed
+    Case(
+        "empty sequence cell in a sequence table",
+        "sequence table",
+        edit_line("seqs.csv", 5, lambda line: "," + line.split(",")[1]),
+        ("seqs.csv, line 5, column 'sequence':", "no sequence", "expected a DNA sequence in every row"),
+    ),
+    Case(
+        "NA as a sequence in a sequence table",
+        "sequence table",
+        edit_line("seqs.csv", 6, lambda line: "NA," + line.split(",")[1]),
+        (
+            "seqs.csv, line 6, column 'sequence':",
+            "'NA' is an empty or missing value",
+            "expected a DNA sequence",
+        ),
+    ),
+    Case(
+        "a sequence of N only",
+        "sequences",
+        write("bound.fa", fasta_text(sequence_records()) + ">unknown\n" + "N" * 50 + "\n"),
+        ("bound.fa, record 'unknown':", "no A, C, G or T", "expected a DNA sequence with at least one base"),
+    ),
+    Case(
+        "binary bytes inside a genome record",
+        "genome",
+        write("genome.fa", genome_bytes_with("chr1", 404, b"\x00")),
+        ("genome.fa, record 'chr1', position 404, line 8:", "binary data (byte 0x00)", "expected A, C, G, T"),
+    ),
+    Case(
+        "bytes that are not UTF-8 in a FASTA",
+        "genome",
+        write("genome.fa", genome_bytes_with("chr1", 404, b"\xff")),
+        (
+            "genome.fa, line 8:",
+            "byte 0xff at column 44 is not UTF-8 text",
+            "expected the FASTA file as UTF-8",
+        ),
+    ),
+    Case(
+        "binary bytes in a BED file",
+        "genome",
+        with_bytes("peaks.bed", 3, b"\x00\x00"),
+        ("peaks.bed, line 3:", "binary data (byte 0x00 at column 3)", "expected the BED file as text"),
+    ),
+    Case(
+        "chromosome hold-outs on sequence files",
+        "sequences",
+        set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
+        ("config, datasets.d.split.validation:", "does not apply", "set split.validation_fraction"),
+    ),
+    Case(
+        "a random split fraction on genome input",
+        "genome",
+        set_key("datasets.d.split.test_fraction", 0.2),
+        ("config, datasets.d.split.test_fraction:", "does not apply", "holds out whole chromosomes"),
+    ),
+    Case(
+        "GC-matched negatives without a genome",
+        "sequences",
+        set_key("datasets.d.negatives", {"method": "gc_matched"}),
+        (
+            "config, datasets.d.negatives.method:",
+            "gc_matched draws negatives from a genome",
+            "method: shuffle",
+        ),
+    ),
+    Case(
+        "a blacklist for shuffled negatives",
+        "genome",
+        set_key("datasets.d.negatives", {"method": "shuffle", "blacklist": "peaks.bed"}),
+        ("config, datasets.d.negatives.blacklist:", "does not apply", "gc_matched"),
+    ),
+    Case(
+        "negatives for a regression table",
+        "sequence table",
+        both(
+            edit_line("seqs.csv", 1, lambda line: "sequence,score"),
+            set_key(
+                "datasets.d.table",
+                {
+                    "path": "seqs.csv",
+                    "sequence_column": "sequence",
+                    "label_columns": ["score"],
+                    "task": "regression",
+                },
+            ),
+            set_key("datasets.d.negatives", {"method": "shuffle"}),
+        ),
+        ("config, datasets.d.negatives.method:", "a regression or multi-label table has no class for them"),
+    ),
+    Case(
+        "a window anchor for whole sequences",
+        "sequences",
+        set_key("datasets.d.anchor", "centre"),
+        ("config, datasets.d.anchor:", "does not apply", "centre-cropped"),
+    ),
+    Case(
+        "infinite value in a feature column",
+        "table",
+        feature_cell(8, "inf"),
+        ("table.csv, line 8, column 'size':", "expected a finite number, found 'inf'"),
+    ),
+    Case(
+        "number beyond the 32-bit float range",
+        "table",
+        feature_cell(9, "1e39"),
+        ("table.csv, line 9, column 'size':", "found '1e39'", "32-bit floats, within"),
+    ),
+    Case(
+        "infinite regression target",
+        "table",
+        both(
+            a_regression_target,
+            edit_line("table.csv", 7, lambda line: line.replace(line.split(",")[2], "-inf", 1)),
+        ),
+        ("table.csv, line 7, column 'density':", "expected a number (regression target), found '-inf'"),
+    ),
+    Case(
+        "an id on two rows",
+        "table",
+        edit_line("table.csv", 5, lambda line: "s1," + line.split(",", 1)[1]),
+        ("table.csv, line 5, column 'id':", "id 's1' is also on line 3", "expected one row per id"),
+    ),
+    Case(
+        "a row with more cells than the header",
+        "table",
+        edit_line("table.csv", 7, lambda line: line + ",extra"),
+        (
+            "table.csv, line 7:",
+            "6 cells, but the header (line 1) names 5 columns",
+            "expected one cell per column",
+        ),
+    ),
+    Case(
+        "a row with fewer cells than the header",
+        "table",
+        edit_line("table.csv", 7, lambda line: line.rsplit(",", 1)[0]),
+        ("table.csv, line 7:", "4 cells, but the header (line 1) names 5 columns"),
+    ),
+    Case(
+        "a quoted cell that is never closed",
+        "table",
+        edit_line("table.csv", 4, lambda line: line.replace(",red,", ',"red,').replace(",blue,", ',"blue,')),
+        (
+            "table.csv, line 4:",
+            "a quoted cell that starts on this line is never closed",
+            "expected a closing",
+        ),
+    ),
+    Case(
+        "a bad label after a quoted cell over two lines",
+        "table",
+        quoted_cell_over_two_lines_then_a_bad_label,
+        ("table.csv, line 12, column 'diagnosis':", "'benign?'"),
+    ),
+    Case(
+        "table not in UTF-8 (Latin-1)",
+        "table",
+        both(
+            edit_line(
+                "table.csv", 6, lambda line: line.replace("red", "rouge fonc\xe9").replace("blue", "bleu\xe9")
+            ),
+            encoded("table.csv", lambda text: text.encode("latin-1")),
+        ),
+        ("table.csv, line 6:", "byte 0xe9", "is not UTF-8 text", "iconv -f latin1 -t utf-8"),
+    ),
+    Case(
+        "NA as a label that is not a class",
+        "table",
+        edit_line("table.csv", 10, lambda line: line.rsplit(",", 1)[0] + ",NA"),
+        (
+            "table.csv, line 10, column 'diagnosis':",
+            "missing label",
+            "if it is a class name, list it in classes",
+        ),
+    ),
+    Case(
+        "sample sheet row with more cells than the header",
+        "image",
+        edit_line("sheet.tsv", 3, lambda line: line + "\tpatient7"),
+        ("sheet.tsv, line 3:", "more cells than the 3 header columns"),
+    ),
+    Case(
+        "mask values outside the declared classes",
+        "masks",
+        set_key("datasets.d.classes", {"left": 1, "right": 3}),
+        (
+            "masks.tsv, split 'train': no tiles of class(es) 'right'",
+            "the masks hold the values [1, 2]",
+            "values [2] belong to no class",
+            "values [3] are in no mask",
+        ),
+    ),
+    Case(
+        "mask settings for a sheet of labels",
+        "image",
+        set_key("datasets.d.labels", {"min_coverage": 0.8}),
+        ("config, datasets.d.labels.min_coverage:", "does not apply", "mask column"),
+    ),
+    Case(
+        "split fractions with a split column in the sheet",
+        "image",
+        set_key("datasets.d.split", {"validation_fraction": 0.2}),
+        ("config, datasets.d.split.validation_fraction:", "does not apply", "split column"),
+    ),
+    Case(
+        "integer setting written as 2.0",
+        "table",
+        set_key("models.m.training", {"epochs": 2.0}),
+        ("config, models.m.training.epochs:", "expected an integer, found 2.0"),
+    ),
+    Case(
+        "seed written as 5.0",
+        "table",
+        set_key("seed", 5.0),
+        ("config, seed:", "expected an integer, found 5.0"),
+    ),
+    Case(
+        "sequence length written as 100.0",
+        "genome",
+        set_key("datasets.d.length", 100.0),
+        ("config, datasets.d.length:", "expected an integer, found 100.0"),
+    ),
+    Case(
+        "a datasets section written twice in the config file",
+        "genome",
+        config_file_ending("datasets:\n  other: {modality: table}\n"),
+        (
+            "config.yaml, line",
+            "duplicate key 'datasets' at the top level (first on line",
+            "expected each key once",
+        ),
+    ),
+    Case(
+        "a dataset written twice in the config file",
+        "genome",
+        lambda folder, config: (folder / CONFIG_FILE).write_text(
+            yaml.safe_dump(config, sort_keys=False).replace(
+                "datasets:\n", "datasets:\n  d: {modality: table}\n", 1
+            )
+        ),
+        ("config.yaml, line", "duplicate key 'd' under datasets (first on line", "expected each key once"),
+    ),
+    Case(
+        "a FASTA record without a name",
+        "sequences",
+        write("bound.fa", ">\nACGTACGTAC\n" + fasta_text(sequence_records())),
+        ("bound.fa, line 1:", "a '>' line without a record name", "expected '>name'"),
+    ),
+    Case(
+        "numbers written with a decimal comma",
+        "table",
+        encoded(
+            "table.csv",
+            lambda text: re.sub(r"^(s\d+),(\d+)\.(\d+),", r'\1,"\2,\3",', text, flags=re.M).encode(),
+        ),
+        (
+            "table.csv, line 2, column 'size':",
+            "looks like a number written with a comma",
+            "expected plain numbers",
+        ),
+    ),
+    Case(
+        "a table separated by semicolons",
+        "table",
+        encoded("table.csv", lambda text: text.replace(",", ";").encode()),
+        ("table.csv, header:", "the file looks separated by ';'", "expected commas (a .csv file)"),
+    ),
+    Case(
+        "an Excel workbook given as the table",
+        "table",
+        both(
+            lambda folder, config: (folder / "table.xlsx").write_bytes(b"PK\x03\x04" + bytes(60)),
+            set_key("datasets.d.path", "table.xlsx"),
+        ),
+        ("table.xlsx:", "is a ZIP archive (an Excel workbook?)", "expected the feature table as text"),
+    ),
+    Case(
+        "a row without a group",
+        "table",
+        both(
+            set_key("datasets.d.group_column", "colour"),
+            edit_line("table.csv", 5, lambda line: re.sub(",(red|blue),", ",,", line)),
+        ),
+        ("table.csv, line 5, column 'colour':", "no group", "expected a group in every row"),
+    ),
+    Case(
+        "an identifier column left among the features",
+        "table",
+        lambda folder, config: config["datasets"]["d"].pop("id_column"),
+        ("table.csv, column 'id':", "has another value on every row", "expected id_column"),
+    ),
+    Case(
+        "a setting written as .nan",
+        "table",
+        set_key("models.m.training", {"learning_rate": float("nan")}),
+        ("config, models.m.training.learning_rate:", "expected a (finite) number, found nan"),
+    ),
+    Case(
+        "an image given as the sample sheet",
+        "image",
+        set_key("datasets.d.sample_sheet", "img0.png"),
+        ("img0.png: is a PNG image, not text", "expected the sample sheet as text"),
+    ),
+    Case(
+        "a model started from its own weights",
+        "table",
+        both(
+            set_key("models.n", {"kind": "mlp", "init_from": {"dataset": "d", "model": "m"}}),
+            set_key("models.m.init_from", {"dataset": "d", "model": "n"}),
+        ),
+        ("config, models.m.init_from:", "starts m from its own weights (m <- n <- m)", "expected a chain"),
+    ),
 ]
 
 # Inputs that look odd but are fine: they must give exactly the clean input's output.
@@ -674,6 +1052,66 @@ WORKS = [
     ),
     ("BED with Windows line endings", "genome", write("peaks.bed", "\r\n".join(bed_lines()) + "\r\n")),
     ("table with Windows line endings", "table", write("table.csv", "\r\n".join(table_lines()) + "\r\n")),
+    (
+        "FASTA with a UTF-8 byte-order mark",
+        "genome",
+        encoded("genome.fa", lambda text: codecs.BOM_UTF8 + text.encode()),
+    ),
+    (
+        "FASTA with old Mac (CR) line ends",
+        "genome",
+        encoded("genome.fa", lambda text: text.replace("\n", "\r").encode()),
+    ),
+    (
+        "FASTA with CRLF and LF line ends mixed",
+        "genome",
+        encoded("genome.fa", lambda text: text.replace("\n", "\r\n", 40).encode()),
+    ),
+    (
+        "sequence FASTA with old Mac (CR) line ends",
+        "sequences",
+        encoded("bound.fa", lambda text: text.replace("\n", "\r").encode()),
+    ),
+    (
+        "BED with a UTF-8 byte-order mark",
+        "genome",
+        encoded("peaks.bed", lambda text: codecs.BOM_UTF8 + text.encode()),
+    ),
+    (
+        "BED with old Mac (CR) line ends",
+        "genome",
+        encoded("peaks.bed", lambda text: text.replace("\n", "\r").encode()),
+    ),
+    (
+        "table with a UTF-8 byte-order mark",
+        "table",
+        encoded("table.csv", lambda text: codecs.BOM_UTF8 + text.encode()),
+    ),
+    (
+        "table with old Mac (CR) line ends",
+        "table",
+        encoded("table.csv", lambda text: text.replace("\n", "\r").encode()),
+    ),
+    (
+        "table saved as UTF-16 with its byte-order mark",
+        "table",
+        encoded("table.csv", lambda text: text.encode("utf-16")),
+    ),
+    (
+        "table with a separator closing every line",
+        "table",
+        encoded("table.csv", lambda text: text.replace("\n", ",\n").encode()),
+    ),
+    (
+        "sample sheet with a byte-order mark and CR line ends",
+        "image",
+        encoded("sheet.tsv", lambda text: codecs.BOM_UTF8 + text.replace("\n", "\r").encode()),
+    ),
+    (
+        "sequence table with Windows line endings",
+        "sequence table",
+        encoded("seqs.csv", lambda text: text.replace("\n", "\r\n").encode()),
+    ),
 ]
 
 
@@ -738,10 +1176,52 @@ def test_odd_but_valid_input_gives_the_clean_output(
     assert produced["odd"] == produced["clean"]
 
 
+def test_a_gzip_compressed_bed_gives_the_clean_output_under_its_own_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    produced = {}
+    for variant in ("clean", "gzip"):
+        folder = tmp_path / variant
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        write_inputs(folder)
+        config = base_config("genome")
+        if variant == "gzip":
+            gzipped("peaks.bed")(folder, config)
+            (folder / "peaks.bed").unlink()
+            config["datasets"]["d"]["regions"] = {"peak": "peaks.bed.gz"}
+        outcome = prepare(folder, config)
+        assert outcome.exit_code == 0 and not outcome.errors, outcome.log
+        produced[variant] = outputs_of(folder)
+    metadata = "prepared/d/metadata.tsv"
+    assert produced["gzip"][metadata] == produced["clean"][metadata].replace(
+        b"\tpeaks.bed\t", b"\tpeaks.bed.gz\t"
+    )
+    assert {k: v for k, v in produced["gzip"].items() if k != metadata} == {
+        k: v for k, v in produced["clean"].items() if k != metadata
+    }
+
+
+def test_a_class_named_like_a_missing_value_and_columns_named_like_pandas_copies_are_valid(
+    folder: Path,
+) -> None:
+    write_inputs(folder)
+    rows = [line.replace(",benign", ",NA") for line in table_lines()]
+    rows[0] = rows[0].replace("density", "size.1")  # two columns: size and size.1
+    (folder / "table.csv").write_text("\n".join(rows) + "\n")
+    config = base_config("table")
+    config["datasets"]["d"]["classes"] = ["NA", "malignant"]
+    outcome = prepare(folder, config)
+    assert outcome.exit_code == 0 and not outcome.errors, outcome.log
+    description = yaml.safe_load((folder / "results/prepared/d/dataset.json").read_text())
+    assert description["classes"] == ["NA", "malignant"]
+    assert {"size", "size.1"} <= set(description["feature_names"])
+
+
 def test_every_case_has_its_own_name_and_the_matrix_is_large_enough() -> None:
     names = [c.name for c in BAD] + [w[0] for w in WORKS]
     assert len(set(names)) == len(names)
-    assert len(BAD) + len(WORKS) >= 25
+    assert len(BAD) >= 70 and len(WORKS) >= 15
 
 
 def test_the_documentation_lists_every_case_with_its_message() -> None:
@@ -790,7 +1270,7 @@ def test_snakemake_reports_bad_input(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert "Error in rule prepare_image" in run.stderr, run.stderr[-3000:]
     expected = {
-        "dna": "genome.fa, record 'chr2', position 201: invalid character 'X'",
+        "dna": "genome.fa, record 'chr2', position 201, line 56: invalid character 'X'",
         "tab": "table.csv, header: column(s) ['diagnosis'] not found",
         "img": "img3.png: not a readable image",
     }
@@ -833,6 +1313,29 @@ def test_snakemake_reports_a_config_error_before_any_job(tmp_path: Path) -> None
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
+@pytest.mark.workflow
+def test_snakemake_refuses_a_key_written_twice_before_any_job(tmp_path: Path) -> None:
+    """Snakemake itself keeps the last of two keys; common.smk re-reads the file and stops."""
+    write_inputs(tmp_path)
+    text = yaml.safe_dump(base_config("genome"), sort_keys=False)
+    (tmp_path / "config.yaml").write_text(text + "datasets:\n  other: {modality: table}\n")
+    run = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--configfile", "config.yaml", "-n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0
+    line = len(text.splitlines()) + 1
+    shown = run.stdout + run.stderr  # a dry run reports on standard output
+    assert (
+        f"Invalid configuration: config.yaml, line {line}: duplicate key 'datasets' at the top level "
+        "(first on line 2)" in shown
+    ), shown[-3000:]
+    assert not (tmp_path / "results").exists()
+
+
 def _print_tables() -> None:
     """Print the tables of docs/bad-inputs.md from the messages the cases give."""
     import os
@@ -849,7 +1352,9 @@ def _print_tables() -> None:
                 os.chdir(start)
         message = " / ".join(outcome.errors) or "NO ERROR"
         section = (
-            "Configuration" if message.startswith("config, ") else SECTIONS[DATASETS[case.base]["modality"]]
+            "Configuration"
+            if message.startswith(("config, ", f"{CONFIG_FILE}, "))
+            else SECTIONS[DATASETS[case.base]["modality"]]
         )
         sections.setdefault(section, []).append(f"| {case.name} | `{message}` |")
     for section in (*SECTIONS.values(), "Configuration"):

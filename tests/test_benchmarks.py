@@ -58,3 +58,8 @@ def test_end_to_end_benchmark_dry_runs_the_demo_in_a_fresh_clone() -> None:
 def test_interpretation_benchmark_prints_step_times_and_specificity() -> None:
     out = smoke("interpret_dna.py")
     assert "step" in out and "whole process" in out and "matched at null-calibrated q" in out
+
+
+def test_text_reader_benchmark_prints_the_ratio_to_pandas() -> None:
+    out = smoke("text_readers.py")
+    assert "ratio biodl / pandas, table" in out and "ratio biodl / pandas, BED" in out

@@ -128,12 +128,14 @@ def test_gc_matched_negatives_need_a_genome(tmp_path):
                 "negatives": {"method": "gc_matched"},
             },
         )
-    assert caught.value.where == "datasets.d.negatives.method" and "needs a genome" in caught.value.problem
+    # Refused when the configuration is checked, before any job (biodl.config.applicable).
+    assert caught.value.where == "datasets.d.negatives.method"
+    assert "gc_matched draws negatives from a genome" in caught.value.problem
 
 
 def test_bad_character_in_a_sequence_file_names_the_record(tmp_path):
     (tmp_path / "pos.fa").write_text(">ok\nACGT\n>bad\nACXT\n")
-    with pytest.raises(InputError, match=r"pos.fa, record 'bad', position 3: invalid character 'X'"):
+    with pytest.raises(InputError, match=r"pos.fa, record 'bad', position 3, line 4: invalid character 'X'"):
         run(
             tmp_path,
             {
@@ -253,5 +255,5 @@ def test_bad_tables_name_column_and_line(tmp_path, table, expected):
 def test_negatives_are_refused_for_regression_tables(tmp_path):
     (tmp_path / "t.tsv").write_text("seq\tactivity\nACGT\t0.5\nACGA\t1.7\n")
     table = {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["activity"], "task": "regression"}
-    with pytest.raises(InputError, match="negatives cannot be generated for regression tables"):
+    with pytest.raises(InputError, match="a regression or multi-label table has no class for them"):
         run(tmp_path, {"modality": "dna", "length": 4, "negatives": {"method": "shuffle"}, "table": table})

@@ -150,3 +150,23 @@ def test_classes_for_mask_sheets(folder):
     )
     with pytest.raises(InputError, match="need classes as a mapping"):
         resolve_classes(["stroma", "tumour"], sheet, "datasets.d")
+
+
+def test_a_sheet_written_on_windows_finds_its_images(folder):
+    (folder / "images").mkdir()
+    (folder / "images" / "c.png").write_bytes(b"x")
+    (folder / "s.tsv").write_bytes(b"\xef\xbb\xbfimage\tlabel\r\nimages\\c.png\ta\r\n\r\na.svs\tb\r\n")
+    sheet = read_sample_sheet(folder / "s.tsv")
+    assert [(row.line, row.image) for row in sheet.rows] == [
+        (2, folder / "images/c.png"),
+        (4, folder / "a.svs"),
+    ]
+    (folder / "s.tsv").write_text("image\tlabel\nimages\\missing.png\ta\n")
+    with pytest.raises(InputError, match=r"s.tsv, line 2: image file not found: .*images/missing.png"):
+        read_sample_sheet(folder / "s.tsv")
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(folder):
+    (folder / "s.csv").write_text('image,label,group\na.svs,a,"two\nlines"\n\nb.svs,b,\nmissing.svs,a,\n')
+    with pytest.raises(InputError, match=r"s.csv, line 6: image file not found"):
+        read_sample_sheet(folder / "s.csv")

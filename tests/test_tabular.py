@@ -40,7 +40,10 @@ def test_gzip_compressed_tables_read_like_plain_ones(tmp_path: Path) -> None:
     [
         ("a,a\n1,2\n", "duplicate column name"),
         ("a,b\n", "no rows"),
-        ("a,b\n1,2\n1,2,3\n", "not a readable CSV"),
+        ("a,b\n1,2\n1,2,3\n", "line 3: 3 cells, but the header"),
+        ("a,b\n1,2\n1\n", "line 3: 1 cell, but the header"),
+        ('a,b\n1,"2\n3,4\n', "line 2: a quoted cell that starts on this line is never closed"),
+        ("a,,c\n1,2,3\n", "line 2, column 2: a value"),
     ],
 )
 def test_unusable_tables_are_refused(tmp_path: Path, text: str, message: str) -> None:

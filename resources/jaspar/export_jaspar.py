@@ -30,10 +30,24 @@ from pyjaspar import jaspardb
 RELEASE = "JASPAR2024"
 BASES = "ACGT"
 # JASPAR's tax_group values (lower case, as pyjaspar expects them)
-TAX_GROUPS = ("vertebrates", "plants", "insects", "nematodes", "fungi", "urochordates",
-              "diatoms", "trematodes", "cnidaria", "protozoa", "oomycota", "dictyostelium")
-HEADER = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
-          "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n")
+TAX_GROUPS = (
+    "vertebrates",
+    "plants",
+    "insects",
+    "nematodes",
+    "fungi",
+    "urochordates",
+    "diatoms",
+    "trematodes",
+    "cnidaria",
+    "protozoa",
+    "oomycota",
+    "dictyostelium",
+)
+HEADER = (
+    "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
+    "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
+)
 
 
 def motif_block(motif) -> str:
@@ -42,9 +56,12 @@ def motif_block(motif) -> str:
     totals = [sum(motif.counts[b][i] for b in BASES) for i in range(width)]
     rows = [" ".join(f"{motif.counts[b][i] / totals[i]:.6f}" for b in BASES) for i in range(width)]
     name = motif.name.replace(" ", "_")
-    return (f"MOTIF {motif.matrix_id} {name}\n"
-            f"letter-probability matrix: alength= 4 w= {width} nsites= {round(min(totals))} E= 0\n"
-            + "\n".join(rows) + f"\nURL https://jaspar.elixir.no/matrix/{motif.matrix_id}/\n")
+    return (
+        f"MOTIF {motif.matrix_id} {name}\n"
+        f"letter-probability matrix: alength= 4 w= {width} nsites= {round(min(totals))} E= 0\n"
+        + "\n".join(rows)
+        + f"\nURL https://jaspar.elixir.no/matrix/{motif.matrix_id}/\n"
+    )
 
 
 def target_path(outdir: Path, tax_group: str) -> Path:
@@ -76,10 +93,19 @@ def export(db, tax_group: str, outdir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tax_groups", nargs="*", default=["vertebrates"], metavar="GROUP",
-                        help=f"JASPAR tax group(s), default vertebrates; one of {', '.join(TAX_GROUPS)}")
-    parser.add_argument("--outdir", type=Path, default=Path(__file__).parent,
-                        help="folder for the MEME files (default: beside this script)")
+    parser.add_argument(
+        "tax_groups",
+        nargs="*",
+        default=["vertebrates"],
+        metavar="GROUP",
+        help=f"JASPAR tax group(s), default vertebrates; one of {', '.join(TAX_GROUPS)}",
+    )
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        default=Path(__file__).parent,
+        help="folder for the MEME files (default: beside this script)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.tax_groups) - set(TAX_GROUPS))
     if unknown:

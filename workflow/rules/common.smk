@@ -31,6 +31,7 @@ except ImportError:
 
 from biodl.config.runs import datasets_of, input_files, is_regression
 from biodl.config.checks import validate_config
+from biodl.config.config_file import check_config_files
 from biodl.core.errors import InputError
 from biodl.workflow.variants import (
     describe_variant,
@@ -40,6 +41,8 @@ from biodl.workflow.variants import (
 )
 
 try:
+    # Snakemake has loaded the files already, keeping the last of a key written twice: re-read.
+    check_config_files(workflow.configfiles)
     validate_config(config, workflow_dir=WORKFLOW_DIR)
     # Every model name: plain models, ensemble members, search trials (biodl.workflow.variants).
     VARIANTS = expand_variants(config)

@@ -2,7 +2,8 @@
 
 Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the JSON
 schema (``biodl.config.schema``), fills in every default in place, then checks what a schema
-cannot: exactly one input per DNA dataset, files exist, runs name known datasets and models that
+cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
+dataset (``biodl.config.applicable``), runs name known datasets and models that
 fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
 (``check_fits``), ``init_from`` names a dataset and a network trained once. Every problem raises
 ``InputError`` with one message naming the offending key.
@@ -10,6 +11,7 @@ fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's se
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from os import PathLike
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from biodl.config.applicable import refuse_inapplicable
 from biodl.config.models import ConvLayer, ConvLayers
 from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, fits, runs
 from biodl.config.schema import SCHEMA, apply_schema
@@ -45,11 +48,14 @@ def validate_config(
     (the JASPAR collections, see ``_resolve_shipped_files``) that is not there is taken from
     ``workflow_dir`` (the workflow's own folder).
     """
+    given = copy.deepcopy(config)  # as written: refuse_inapplicable tells written keys from defaults
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
+    refuse_inapplicable(given, config)
     _check_runs(config)
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
+    _check_transfer_cycles(config)
     return config
 
 
@@ -274,3 +280,22 @@ def _check_transfer(config: dict[str, Any]) -> None:
             f"{source['model']!r} is {refused}; "
             "expected a network model trained once (not a baseline, ensemble or search)",
         )
+
+
+def _check_transfer_cycles(config: dict[str, Any]) -> None:
+    """No model starts from its own weights, directly or through others: every run of it would
+    wait for another run of it (Snakemake reports a cyclic dependency, naming no key)."""
+    for name in config["models"]:
+        chain, model = [name], config["models"][name].get("init_from")
+        while model:
+            chain.append(model["model"])
+            if model["model"] == name:
+                raise InputError(
+                    "config",
+                    f"models.{name}.init_from",
+                    f"starts {name} from its own weights ({' <- '.join(chain)}); expected a chain of "
+                    "init_from that ends in a model trained from scratch",
+                )
+            if chain.count(model["model"]) > 1:  # a cycle further on, reported at its own models
+                break
+            model = config["models"][model["model"]].get("init_from")

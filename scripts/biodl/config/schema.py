@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ SCHEMA = Path(__file__).with_name("config.schema.yaml")
 
 JSON_TYPES = {
     "integer": "an integer",
-    "number": "a number",
+    "number": "a (finite) number",
     "string": "a string",
     "boolean": "true or false",
     "object": "a mapping",
@@ -55,6 +56,13 @@ def _with_defaults(validator_class: type[Validator]) -> type[Validator]:
     # counts, slices or sizes arrays. Integers must be written as integers.
     types = validator_class.TYPE_CHECKER.redefine(
         "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ).redefine(
+        # YAML's .nan passes every bound (no comparison with NaN is true) and .inf most: neither
+        # is a setting.
+        "number",
+        lambda checker, value: (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ),
     )
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults}, type_checker=types)
 

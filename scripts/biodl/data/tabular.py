@@ -2,19 +2,24 @@
 
 Contract:
 - ``read_table(path, role)`` reads a ``.csv`` (comma) or ``.tsv`` / ``.txt`` (tab) file, plain
-  or gzip-compressed (``.csv.gz``), as text cells, refusing an unreadable or empty file,
-  duplicate column names or a table without rows.
+  or gzip-compressed (``.csv.gz``), through ``biodl.core.text_input`` (any line ends, a
+  byte-order mark, quoted cells across lines), as text cells, stripped. Refused with
+  ``InputError``: an unreadable or empty file, duplicate column names, a row with more or fewer
+  cells than the header, a value under an unnamed column (an unnamed, empty column, as a
+  trailing separator makes, is dropped), a table without rows.
   Cells that are empty or spell a missing value (``NA``, ``NaN``, ``N/A``, ``null``, ``.``) are
-  missing. Blank lines are dropped but the rows keep their file position: ``line_of(rows, i)``
-  gives the file line of the ``i``-th row (the header is line 1).
+  missing. Blank lines are dropped; the table's index is each row's file line (the line it
+  starts on), and ``line_of(rows, i)`` words it for messages.
 - ``require_columns(table, columns, path)`` raises ``InputError`` naming the missing ones.
+- ``numbers(column, ...)``: a column as float64, every value a finite number within the float32
+  range (the prepared arrays' type), else ``InputError`` naming the line and column.
 - ``parse_labels(table, columns, task, classes, path)`` turns label columns into float32 labels
   ``(n, T)``, the classes, the targets and one label text per row:
   binary / multiclass: one column of class names (order: ``classes`` if given, else sorted; the
-  last is the positive class of a binary task), one-hot for multiclass; multilabel: 0/1
-  columns, a missing cell is a missing label (NaN); regression: numeric columns. A missing or
-  unexpected value raises ``InputError`` naming the file, line and column, and what was
-  expected.
+  last is the positive class of a binary task), one-hot for multiclass; a configured class
+  spelled like a missing value (``NA``) is that class; multilabel: 0/1 columns, a missing cell
+  is a missing label (NaN); regression: numeric columns. A missing or unexpected value raises
+  ``InputError`` naming the file, line and column, and what was expected.
 """
 
 from __future__ import annotations
@@ -25,41 +30,47 @@ import numpy as np
 import pandas as pd
 
 from biodl.core.errors import InputError, require_file
+from biodl.core.text_input import csv_records
 
 MISSING_TOKENS = ("", "NA", "NaN", "nan", "N/A", "null", "NULL", ".")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_table(path: str | Path, role: str) -> pd.DataFrame:
     path = require_file(path, role)
-    # table.csv.gz is a compressed CSV: pandas decompresses .gz, the suffix before it names the format.
+    # table.csv.gz is a compressed CSV: the suffix before .gz names the format.
     suffixes = [suffix.lower() for suffix in path.suffixes]
-    separator = "," if suffixes[-1:] == [".csv"] or suffixes[-2:] == [".csv", ".gz"] else "\t"
-    try:
-        table = pd.read_csv(
-            path,
-            sep=separator,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(
-            path, None, f"not a readable {'CSV' if separator == ',' else 'tab-separated'} table ({error})"
-        ) from error
-    duplicated = sorted(
-        {
-            c.rsplit(".", 1)[0]
-            for c in table.columns
-            if c.rsplit(".", 1)[-1].isdigit() and c.rsplit(".", 1)[0] in table.columns
-        }
-    )
-    if duplicated:
-        raise InputError(
-            path, "header", f"duplicate column name(s) {duplicated}; every column needs its own name"
-        )
-    table = table.fillna("").apply(lambda column: column.str.strip())
-    table = table[(table != "").any(axis=1)]  # blank lines; the index keeps each row's file position
+    delimiter = "," if suffixes[-1:] == [".csv"] or suffixes[-2:] == [".csv", ".gz"] else "\t"
+    records = csv_records(path, role, delimiter)
+    header_line, header = next(records, (0, []))
+    columns = [name.strip() for name in header]
+    _check_header(path, columns, delimiter)
+    lines, rows = [], []
+    for number, cells in records:
+        if len(cells) != len(columns):
+            raise InputError(
+                path,
+                f"line {number}",
+                f"{len(cells)} cell{'s' * (len(cells) != 1)}, but the header (line {header_line}) names "
+                f"{len(columns)} columns; expected one cell per column, separated by "
+                f"{'commas' if delimiter == ',' else 'tabs'} (an empty cell keeps its separators)",
+            )
+        if any(cells):  # a row of empty cells is a blank line
+            lines.append(number)
+            rows.append(cells)
+    grid = np.array(rows, dtype=object).reshape(len(rows), len(columns))  # every row has every column
+    table = pd.DataFrame(grid, index=pd.Index(lines, name="line"), columns=columns)
+    unnamed = [k for k, name in enumerate(columns) if not name]
+    for k in unnamed:  # a trailing separator on every line (spreadsheet exports): an empty column
+        if (table.iloc[:, k] != "").any():
+            row = int(np.flatnonzero(table.iloc[:, k] != "")[0])
+            raise InputError(
+                path,
+                f"{line_of(table, row)}, column {k + 1}",
+                f"a value ({table.iloc[row, k]!r}) in a column without a name; expected a name for "
+                f"every column in the header (line {header_line})",
+            )
+    table = table.drop(columns=[""]) if unnamed else table
     if table.empty:
         raise InputError(
             path, None, "the table has a header but no rows; expected one row per example under it"
@@ -67,9 +78,31 @@ def read_table(path: str | Path, role: str) -> pd.DataFrame:
     return table
 
 
+def _check_header(path: Path, columns: list[str], delimiter: str) -> None:
+    if not columns:
+        raise InputError(path, None, "no header; expected the column names on the first line")
+    other = next(
+        (s for s in (";", ",", "\t", "|") if s != delimiter and len(columns) == 1 and s in columns[0]), None
+    )
+    if other is not None:
+        raise InputError(
+            path,
+            "header",
+            f"one column named {columns[0]!r}: the file looks separated by {other!r}; expected "
+            f"{'commas (a .csv file)' if delimiter == ',' else 'tabs (a .tsv or .txt file)'}: save it so, "
+            "or give it the suffix of its separator",
+        )
+    named = [name for name in columns if name]
+    duplicated = sorted({name for name in named if named.count(name) > 1})
+    if duplicated:
+        raise InputError(
+            path, "header", f"duplicate column name(s) {duplicated}; every column needs its own name"
+        )
+
+
 def line_of(rows: pd.DataFrame | pd.Series, position: int) -> str:
     """The file line of the row at ``position`` (tables from ``read_table``)."""
-    return f"line {rows.index[position] + 2}"
+    return f"line {rows.index[position]}"
 
 
 def is_missing(column: pd.Series) -> np.ndarray:
@@ -91,7 +124,7 @@ def parse_labels(
     require_columns(table, columns, path)
     if task == "regression":
         y = np.column_stack(
-            [_numbers(table[c], c, path, "a number (regression target)") for c in columns]
+            [numbers(table[c], c, path, "a number (regression target)") for c in columns]
         ).astype(np.float32)
         return y, [], list(columns), [";".join(row) for row in table[columns].to_numpy()]
     if task == "multilabel":
@@ -104,12 +137,19 @@ def parse_labels(
         )
     column = columns[0]
     labels = table[column]
-    missing = np.flatnonzero(is_missing(labels))
+    # A configured class spelled like a missing value (a class named NA) is that class.
+    missing = np.flatnonzero(is_missing(labels) & ~labels.isin(classes or []).to_numpy())
     if len(missing):
+        value = labels.iloc[missing[0]]
         raise InputError(
             path,
             f"{line_of(labels, missing[0])}, column {column!r}",
-            "missing label; expected a class name in every row",
+            "missing label; expected a class name in every row"
+            + (
+                f" ({value!r} reads as a missing value: if it is a class name, list it in classes)"
+                if value
+                else ""
+            ),
         )
     found = sorted(set(labels))
     classes = list(classes) if classes else found
@@ -137,18 +177,26 @@ def parse_labels(
     return y.astype(np.float32), classes, targets, labels.tolist()
 
 
-def _numbers(column: pd.Series, name: str, path: str | Path, expected: str) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(
-        values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-    )
+def numbers(column: pd.Series, name: str, path: str | Path, expected: str, gaps: bool = False) -> np.ndarray:
+    """The column as float64 (missing cells NaN when ``gaps`` allows them). A cell that is not a
+    finite number within the float32 range (the type of the prepared arrays) raises InputError
+    naming its line and column: infinity or 1e39 would become inf there, and NaN losses later."""
+    missing = is_missing(column) if gaps else np.zeros(len(column), dtype=bool)
+    values = pd.to_numeric(column.mask(missing), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~missing & ~(np.abs(values) <= FLOAT32_MAX))  # NaN compares False
     if len(bad):
+        value = values[bad[0]]
         raise InputError(
             path,
             f"{line_of(column, bad[0])}, column {name!r}",
-            f"expected {expected}, found {column.iloc[bad[0]]!r}",
+            f"expected {expected}, found {column.iloc[bad[0]]!r}"
+            + (
+                f"; values are kept as 32-bit floats, within ±{FLOAT32_MAX:.1e}"
+                if not np.isnan(value)
+                else ""
+            ),
         )
-    return values.to_numpy(dtype=np.float64)
+    return values
 
 
 def _zero_one(column: pd.Series, name: str, path: str | Path) -> np.ndarray:

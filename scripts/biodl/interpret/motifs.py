@@ -48,6 +48,7 @@ import pandas as pd
 
 from biodl.core.errors import InputError, require, require_file
 from biodl.core.files import atomic_path
+from biodl.core.text_input import read_lines
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def read_meme(path: str | PathLike[str]) -> list[Motif]:
     """The motifs of a MEME (minimal) file, checked record by record."""
     path = require_file(path, "MEME motif file")
     motifs: list[Motif] = []
-    lines = path.read_text(errors="replace").splitlines()
+    lines = read_lines(path, "MEME motif file")
     i = 0
     while i < len(lines):
         line = lines[i].strip()

@@ -51,6 +51,5 @@ def warm_up(folder: str | PathLike[str]) -> None:
 if __name__ == "__main__":
     started = time.perf_counter()
     warm_up(sys.argv[1])
-    print(
-        f"numba kernels of Tomtom and TF-MoDISco ready in {sys.argv[1]} ({time.perf_counter() - started:.0f} s)"
-    )
+    seconds = time.perf_counter() - started
+    print(f"numba kernels of Tomtom and TF-MoDISco ready in {sys.argv[1]} ({seconds:.0f} s)")

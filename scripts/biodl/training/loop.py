@@ -20,7 +20,8 @@ The optimiser, learning-rate schedule, clipping and class weights come from ``tr
 (``biodl.models.optimization``). With ``run.checkpoint`` (a ``RunFolder``) every finished epoch is
 checkpointed (``biodl.training.checkpoint``); a rerun with the same settings, seed and data
 resumes after the last checkpointed epoch and ends with the same history and weights as an
-uninterrupted run. The checkpoint is deleted once the outputs are written.
+uninterrupted run. The checkpoint is deleted once the outputs are written. While it trains, the
+run holds its lock (``biodl.core.run_lock``): a second training of the same run stops at once.
 ``run.init_model`` (a trained run's ``model.keras``, from ``init_from``) gives the starting
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
@@ -49,6 +50,7 @@ import pandas as pd
 from biodl.config.models import NetworkModel
 from biodl.core.errors import require, require_file
 from biodl.core.files import RunFolder, atomic_path, write_tsv
+from biodl.core.run_lock import run_lock
 from biodl.data.dataset import PreparedDataset, open_dataset
 from biodl.models.export import export_model
 from biodl.models.networks import build_model
@@ -115,7 +117,7 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     _check_run(run, dataset)
     training = run.model.training
     configure_tensorflow(run.seed, run.threads)
-    with precision(training.mixed_precision):
+    with run_lock(run.checkpoint), precision(training.mixed_precision):
         with distribution_strategy(training.distribute).scope():
             model, trainer = compile_network(run.model, dataset, run.init_model)
         return _fit(_Fitting(run, dataset, model, trainer), list(callbacks))

@@ -1,8 +1,10 @@
 """Reading BED and narrowPeak files.
 
-Contract: ``read_bed(path, chrom_sizes)`` reads BED or narrowPeak records (header, track, browser
-and comment lines skipped; LF or CRLF line ends), checks every record (at least three columns,
-integer coordinates, start < end, a known chromosome and an end within it when
+Contract: ``read_bed(path, chrom_sizes)`` reads BED or narrowPeak records, plain or gzip-compressed
+(header, track, browser and comment lines skipped; any line ends, a byte-order mark: the text is
+read through ``biodl.core.text_input``, which refuses binary data with its line), checks every
+record (at least three columns, integer coordinates, start < end, a known chromosome and an end
+within it when
 ``chrom_sizes`` is given, strand ``+ - .``) and returns a frame with ``chrom``, ``start``,
 ``end``, ``name``, ``strand``, ``summit`` (narrowPeak column 10, else -1) and ``line`` (the file
 line of each record). The first bad record raises ``InputError`` naming the file and line. The
@@ -20,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from biodl.core.errors import InputError, _require_uncompressed, require_file
+from biodl.core.errors import InputError, require_file
+from biodl.core.text_input import open_text
 
 BED_BLOCK = 1 << 22  # characters read at a time (then to the end of the line): bounds the memory of parsing
 
@@ -41,10 +44,9 @@ def read_bed(path: str | PathLike[str], chrom_sizes: dict[str, int] | None = Non
     flag, and words the error for the first one in file order.
     """
     path = require_file(path, "BED file", "one region per line: chrom, start, end (tab-separated)")
-    _require_uncompressed(path, "BED file")
     frames = []
     read = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:  # text mode turns \r\n and \r into \n
+    with open_text(path, "BED file") as handle:
         while text := handle.read(BED_BLOCK):
             lines = (text + handle.readline()).removesuffix("\n").split("\n")
             frames.append(_bed_block(path, lines, read, chrom_sizes))

@@ -91,18 +91,20 @@ def to_codes(sequence: str | bytes | np.ndarray, source: str, record: str, offse
 
     ``offset`` is added to reported positions (for sequences that are slices of a record).
     """
-    if isinstance(sequence, str):
+    text = sequence if isinstance(sequence, str) else None
+    if isinstance(sequence, str):  # one byte per character: a non-ASCII one becomes an invalid '?'
         sequence = sequence.encode("ascii", errors="replace")
     raw = np.frombuffer(sequence, dtype=np.uint8) if isinstance(sequence, bytes) else sequence
     codes = CODE_TABLE[raw]
     bad = np.flatnonzero(codes == INVALID)
     if bad.size:
         position = int(bad[0])
-        char = chr(raw[position])
+        char = text[position] if text is not None else chr(raw[position])
+        found = f"binary data (byte 0x{ord(char):02x})" if ord(char) < 0x20 else f"invalid character {char!r}"
         raise InputError(
             source,
             f"record {record!r}, position {offset + position + 1}",
-            f"invalid character {char!r}; expected A, C, G, T (any case) or an IUPAC ambiguity code "
+            f"{found}; expected A, C, G, T (any case) or an IUPAC ambiguity code "
             f"({''.join(IUPAC)}); {bad.size} invalid character(s) in this record",
         )
     return codes

@@ -1,19 +1,37 @@
 """Opening FASTA files (genomes, sequence files) for random access.
 
-Contract: ``open_fasta(path, index_dir)`` opens a FASTA with pyfaidx, using its own up-to-date
-``.fai`` when it has one (read-only) and otherwise building an index in ``index_dir``, never in the
-input folder. A gzip file, a missing header, duplicate record names or unevenly wrapped lines
-raise ``InputError`` naming the file and line.
+Contract:
+- ``open_fasta(path, index_dir)`` opens a FASTA with pyfaidx, using its own up-to-date ``.fai``
+  when it has one (read-only) and otherwise building an index in ``index_dir``, never in the input
+  folder. Text is read as every reader reads it (``biodl.core.text_input``): a FASTA with a
+  byte-order mark, old Mac (CR) or mixed line ends, which pyfaidx misreads byte by byte, is
+  accepted by indexing a normalised copy (UTF-8, LF, same line numbers) written into
+  ``index_dir``; the results are those of the clean file. A gzip file, a missing header, binary
+  data or bytes that are not UTF-8, a record without a name, duplicate record names or unevenly
+  wrapped lines raise
+  ``InputError`` naming the file (as given) and line.
+- ``record_codes(fasta, path, record)`` is a record's sequence as base codes
+  (``biodl.data.dna.encode.to_codes``); an invalid character is reported with its record,
+  position and file line.
 """
 
 from __future__ import annotations
 
+import logging
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pyfaidx
 
 from biodl.core.errors import InputError, _require_uncompressed, require_file
+from biodl.core.text_input import needs_normalising, open_text, text_lines, write_normalised
+from biodl.data.dna import encode
+
+logger = logging.getLogger(__name__)
+
+WHAT = "FASTA file"
+COUNT_BLOCK = 1 << 24  # bytes read at a time when counting lines up to a position
 
 
 def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyfaidx.Fasta:
@@ -25,26 +43,76 @@ def open_fasta(path: str | PathLike[str], index_dir: str | PathLike[str]) -> pyf
     Python: about 20 s for a human genome, in every preparation job. Upper-casing is left to
     the encoder; malformed files raise ``InputError``.
     """
-    path = require_file(path, "FASTA file", "FASTA records: a '>name' line, then lines of sequence")
-    _require_uncompressed(path, "FASTA file")
-    with open(path, "rb") as handle:
-        first = handle.readline().strip()
-    if not first.startswith(b">"):
-        raise InputError(
-            path,
-            "line 1",
-            f"expected a FASTA header starting with '>', found {first[:40].decode(errors='replace')!r}",
-        )
+    path = require_file(path, WHAT, "FASTA records: a '>name' line, then lines of sequence")
+    _require_uncompressed(path, WHAT)
+    with open_text(path, WHAT) as text:
+        first = text.readline().strip()
+    if not first.startswith(">"):
+        raise InputError(path, "line 1", f"expected a FASTA header starting with '>', found {first[:40]!r}")
+    index_dir = Path(index_dir)
+    if needs_normalising(path):
+        return _open_normalised(path, index_dir)
     own_index = path.with_name(path.name + ".fai")
     reuse = _index_fits(path, own_index)
-    index = own_index if reuse else Path(index_dir) / own_index.name
+    index = own_index if reuse else index_dir / own_index.name
     index.parent.mkdir(parents=True, exist_ok=True)
     try:
         return pyfaidx.Fasta(str(path), indexname=str(index), as_raw=True, rebuild=not reuse)
     except (pyfaidx.FastaIndexingError, pyfaidx.FetchError, ValueError) as error:
         # pyfaidx names neither the line nor the fix; find them (only on this failure path).
-        where, problem = _fasta_layout_problem(path) or (None, f"not a valid FASTA file ({error})")
-        raise InputError(path, where, problem) from error
+        problem = _fasta_layout_problem(path)
+        if problem is None and _has_cr(path):  # CRLF and LF mixed: one width in bytes no longer
+            return _open_normalised(path, index_dir)
+        where, what = problem or (None, f"not a valid FASTA file ({error})")
+        raise InputError(path, where, what) from error
+
+
+def _open_normalised(path: Path, index_dir: Path) -> pyfaidx.Fasta:
+    """pyfaidx on a copy of ``path`` with LF line ends and no byte-order mark, in ``index_dir``."""
+    copy = index_dir / "normalised" / path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    write_normalised(path, WHAT, copy)
+    logger.info("%s has a byte-order mark or CR line ends; reading a normalised copy (%s)", path, copy)
+    try:
+        return pyfaidx.Fasta(str(copy), indexname=str(copy) + ".fai", as_raw=True, rebuild=True)
+    except (pyfaidx.FastaIndexingError, pyfaidx.FetchError, ValueError) as error:
+        where, what = _fasta_layout_problem(path) or (None, f"not a valid FASTA file ({error})")
+        raise InputError(path, where, what) from error
+
+
+def _has_cr(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        while block := handle.read(COUNT_BLOCK):
+            if b"\r" in block:
+                return True
+    return False
+
+
+def record_codes(fasta: pyfaidx.Fasta, path: str | PathLike[str], record: str) -> np.ndarray:
+    """The base codes of ``record``; an invalid character names its record, position and line."""
+    sequence = fasta[record][:]
+    try:
+        return encode.to_codes(sequence, str(path), record)
+    except InputError as error:
+        codes = encode.CODE_TABLE[np.frombuffer(sequence.encode("ascii", errors="replace"), np.uint8)]
+        position = int(np.flatnonzero(codes == encode.INVALID)[0])
+        line = _line_of_base(fasta, record, position)
+        raise InputError(error.source, f"{error.where}, line {line}", error.problem) from None
+
+
+def _line_of_base(fasta: pyfaidx.Fasta, record: str, position: int) -> int:
+    """The file line of base ``position`` (0-based) of ``record``: line breaks before its byte."""
+    entry = fasta.faidx.index[record]
+    offset = entry.offset + (position // entry.lenc) * entry.lenb + position % entry.lenc
+    breaks = 0
+    with open(fasta.filename, "rb") as handle:
+        while offset > 0:
+            block = handle.read(min(COUNT_BLOCK, offset))
+            if not block:
+                break
+            breaks += block.count(b"\n")
+            offset -= len(block)
+    return breaks + 1
 
 
 def _index_fits(fasta: Path, index: Path) -> bool:
@@ -80,33 +148,37 @@ def _fasta_layout_problem(path: Path) -> tuple[str, str] | None:
     """The first duplicate record name or unevenly wrapped sequence line, as (where, problem).
 
     An index (``.fai``) needs unique names and, within a record, lines of one width (the last
-    may be shorter).
+    may be shorter). Read through ``biodl.core.text_input``, which raises ``InputError`` at
+    binary data or bytes that are not UTF-8.
     """
     first_line: dict[str, int] = {}
     name, width, short_line = "", 0, 0
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip(b"\r\n")
-            if line.startswith(b">"):
-                name = (line[1:].split() or [b""])[0].decode(errors="replace")
-                if name in first_line:
-                    return f"line {number}", (
-                        f"duplicate record name {name!r} (first on line {first_line[name]}); "
-                        "expected every record to have its own name"
-                    )
-                first_line[name], width, short_line = number, 0, 0
-                continue
-            if not line:
-                continue
-            if short_line or (width and len(line) > width):
-                bad = short_line or number
-                return f"line {bad}", (
-                    f"sequence line of record {name!r} is not {width} bases wide like the lines "
-                    "before it; expected every line of a record but its last to have the same "
-                    "length (re-wrap the file to one line width)"
+    for number, line in text_lines(path, WHAT):
+        if line.startswith(">"):
+            name = (line[1:].split() or [""])[0]
+            if not name:
+                return (
+                    f"line {number}",
+                    "a '>' line without a record name; expected '>name' to start a record",
                 )
-            if not width:
-                width = len(line)
-            elif len(line) < width:
-                short_line = number
+            if name in first_line:
+                return f"line {number}", (
+                    f"duplicate record name {name!r} (first on line {first_line[name]}); "
+                    "expected every record to have its own name"
+                )
+            first_line[name], width, short_line = number, 0, 0
+            continue
+        if not line:
+            continue
+        if short_line or (width and len(line) > width):
+            bad = short_line or number
+            return f"line {bad}", (
+                f"sequence line of record {name!r} is not {width} bases wide like the lines "
+                "before it; expected every line of a record but its last to have the same "
+                "length (re-wrap the file to one line width)"
+            )
+        if not width:
+            width = len(line)
+        elif len(line) < width:
+            short_line = number
     return None

@@ -32,7 +32,7 @@ from biodl.data.dna import encode
 from biodl.data.dna.background import candidate_starts, match_gc
 from biodl.data.dna.bed import read_bed
 from biodl.data.dna.examples import DnaJob, Labelling, chunks, input_files
-from biodl.data.dna.fasta import open_fasta
+from biodl.data.dna.fasta import open_fasta, record_codes
 from biodl.data.dna.windows import drop_duplicates, gather, make_windows, one_hot_windows
 from biodl.data.shards import ShardWriter
 
@@ -49,7 +49,7 @@ class Genome:
 
     def codes(self, chrom: str) -> np.ndarray:
         """One chromosome's sequence as base codes (``biodl.data.dna.encode.to_codes``)."""
-        return encode.to_codes(self.fasta[chrom][:], str(self.path), chrom)
+        return record_codes(self.fasta, self.path, chrom)
 
 
 def from_genome(job: DnaJob, labels: Labelling) -> None:

@@ -30,7 +30,7 @@ from biodl.core.errors import InputError
 from biodl.data import splits, tabular
 from biodl.data.dna import encode
 from biodl.data.dna.examples import DnaJob, Labelling, chunks, input_files, labelling
-from biodl.data.dna.fasta import open_fasta
+from biodl.data.dna.fasta import open_fasta, record_codes
 from biodl.data.dna.windows import drop_duplicates
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,7 @@ def from_table(job: DnaJob) -> Labelling:
     label_columns = list(settings.label_columns)
     tabular.require_columns(table, [settings.sequence_column, *label_columns], path)
     lines = [tabular.line_of(table, i) for i in range(len(table))]
-    sequences = [
-        encode.to_codes(seq, str(path), line)
-        for line, seq in zip(lines, table[settings.sequence_column], strict=True)
-    ]
+    sequences = _table_sequences(table, settings.sequence_column, path)
     if settings.task == "regression" or len(label_columns) > 1:
         task = "regression" if settings.task == "regression" else "multilabel"
         if spec.negatives.method != "none":
@@ -99,8 +96,12 @@ def from_table(job: DnaJob) -> Labelling:
                 f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1, "
                 "or set table.task: regression to predict the numbers",
             )
+        # The configured classes, when they name every label, so that a class named like a
+        # missing value (NA) is read as that class; labelling() checks them against the labels.
+        values, configured = set(column), list(spec.classes or [])
+        named = [c for c in configured if c in values] if values <= set(configured) else None
         _, found, _, label_texts = tabular.parse_labels(
-            table, label_columns, "multiclass" if column.nunique() > 2 else "binary", None, path
+            table, label_columns, "multiclass" if column.nunique() > 2 else "binary", named, path
         )
         labels = labelling(spec, found)
     # One label text and one sequence per table row.
@@ -129,6 +130,36 @@ def from_table(job: DnaJob) -> Labelling:
     return labels
 
 
+def _table_sequences(table: pd.DataFrame, column: str, path: Path) -> list[np.ndarray]:
+    """Every row's sequence as base codes; an empty or missing cell (``NA``) is refused."""
+    cells = table[column]
+    missing = np.flatnonzero(tabular.is_missing(cells))
+    if len(missing):
+        raise InputError(
+            path,
+            f"{tabular.line_of(cells, int(missing[0]))}, column {column!r}",
+            f"no sequence ({cells.iloc[int(missing[0])]!r} is an empty or missing value); expected a DNA "
+            "sequence in every row (delete the rows without one)",
+        )
+    lines = [tabular.line_of(cells, i) for i in range(len(cells))]
+    return [
+        _informative(encode.to_codes(seq, str(path), line), path, f"{line}, column {column!r}")
+        for line, seq in zip(lines, cells, strict=True)
+    ]
+
+
+def _informative(codes: np.ndarray, source: str | Path, where: str) -> np.ndarray:
+    """``codes``, unless no base is A, C, G or T: an all-N sequence is no example of its class."""
+    if not (codes < len(encode.BASES)).any():
+        raise InputError(
+            source,
+            where,
+            f"the sequence has no A, C, G or T (only {', '.join(sorted(set(encode.decode(codes))))}); "
+            "expected a DNA sequence with at least one base",
+        )
+    return codes
+
+
 def fit_length(codes: np.ndarray, length: int) -> np.ndarray:
     """Centre-crop a longer sequence or N-pad a shorter one to ``length``."""
     if len(codes) >= length:
@@ -151,14 +182,14 @@ def _records(job: DnaJob) -> Iterator[Record]:
         if not len(fasta.keys()):
             raise InputError(path, None, "no FASTA records found")
         for record in fasta.keys():
-            sequence = fasta[record][:]
-            if not len(sequence):
+            if not len(fasta[record]):
                 raise InputError(
                     path,
                     f"record {record!r}",
                     "has no sequence; expected lines of sequence after its '>' line",
                 )
-            yield str(path), record, label, encode.to_codes(sequence, str(path), record)
+            codes = record_codes(fasta, path, record)
+            yield str(path), record, label, _informative(codes, path, f"record {record!r}")
 
 
 def _fit_all(records: list[Record], length: int, edge: str) -> tuple[pd.DataFrame, np.ndarray]:

@@ -31,7 +31,7 @@ from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles
 from biodl.data.image.preview import Thumbnail, TilingPreview
 from biodl.data.image.sample_sheet import SampleSheet, SheetRow
 from biodl.data.image.sources import ImageSource
-from biodl.data.image.tiling import boxes, class_plane, mask_downsample, tile_classes
+from biodl.data.image.tiling import boxes, class_plane_and_values, mask_downsample, tile_classes
 from biodl.data.shards import ShardWriter
 
 # Tiles read and handed to the shard writer at a time (memory: this many tiles of pixels).
@@ -72,6 +72,7 @@ class Tally:
         self.tissue_rows: Counter[int] = Counter()  # sheet line → tiles with enough tissue
         self.best_tissue: dict[int, float] = {}
         self.levels: set[int] = set()
+        self.mask_values: set[int] = set()  # every value seen in the masks
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,9 @@ def tile_source(
     if mask is not None:
         values = mask.plane(source.slice_index)
         factor = mask_downsample(source.size, values.shape, dataset.tiling.mask_downsample, mask.path)
-        plane = MaskPlane(class_plane(values, dataset.value_classes), factor)
+        classes, seen = class_plane_and_values(values, dataset.value_classes)
+        sinks.tally.mask_values.update(int(value) for value in seen)
+        plane = MaskPlane(classes, factor)
     sinks.tally.images += 1
     sinks.tally.levels.add(grid.resolution.level)
     tiler = _SourceTiler(dataset, sinks, source, grid, plane)

@@ -86,7 +86,7 @@ def prepare_image(spec: ImageDataset, seed: int, files: ImageFiles, threads: int
                 preview.prune()
             for row in rows:
                 _require_tissue(row, sheet, tally, tiling)
-        _check_class_per_split(sheet, classes, tally)
+        _check_class_per_split(sheet, classes, value_classes, tally)
         task = "binary" if len(classes) == 2 else "multiclass"
         mean, std = histogram.mean_std()
         description = close_dataset(
@@ -173,7 +173,9 @@ def _require_tissue(row: SheetRow, sheet: SampleSheet, tally: Tally, tiling: Til
         )
 
 
-def _check_class_per_split(sheet: SampleSheet, classes: list[str], tally: Tally) -> None:
+def _check_class_per_split(
+    sheet: SampleSheet, classes: list[str], value_classes: dict[int, int], tally: Tally
+) -> None:
     table = {split: {c: tally.kept[(split, c)] for c in classes} for split in SPLITS}
     for split in SPLITS:
         missing = [c for c in classes if not table[split][c]]
@@ -183,8 +185,25 @@ def _check_class_per_split(sheet: SampleSheet, classes: list[str], tally: Tally)
                 f"split {split!r}",
                 f"no tiles of class(es) {', '.join(map(repr, missing))}; "
                 f"every class needs tiles in every split (tiles per split "
-                f"and class: {table})",
+                f"and class: {table}){_mask_values(classes, value_classes, tally)}",
             )
+
+
+def _mask_values(classes: list[str], value_classes: dict[int, int], tally: Tally) -> str:
+    """For masks: which values the masks hold, which the classes take, and which no class takes."""
+    if not tally.mask_values:
+        return ""
+    taken = {
+        name: sorted(v for v, k in value_classes.items() if k == number)
+        for number, name in enumerate(classes, 1)
+    }
+    unclaimed = sorted(tally.mask_values - set(value_classes))
+    absent = sorted(set(value_classes) - tally.mask_values)
+    return (
+        f"; the masks hold the values {sorted(tally.mask_values)}, the classes take {taken}"
+        + (f"; values {unclaimed} belong to no class (unlabelled)" if unclaimed else "")
+        + (f"; values {absent} are in no mask" if absent else "")
+    )
 
 
 def _tiling_summary(tiling: Tiling, tally: Tally) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The sample sheet of an image dataset: its images, their labels or masks, groups and splits.
 
 Contract:
-- ``read_sample_sheet(path)`` reads a CSV (``.csv``) or TSV (any other suffix) with a header
-  and returns a :class:`SampleSheet`, one :class:`SheetRow` per data line. Columns:
+- ``read_sample_sheet(path)`` reads a CSV (``.csv``) or TSV (any other suffix) with a header,
+  through ``biodl.core.text_input`` (any line ends, a byte-order mark, lines numbered as in the
+  file), and returns a :class:`SampleSheet`, one :class:`SheetRow` per data line. Columns:
 
   ``image`` (required)  path of a slide, a 2-D image or a NIfTI volume;
   ``label`` or ``mask`` (exactly one of the two columns)  the image's class, or a label mask
@@ -13,7 +14,8 @@ Contract:
   ``slices`` (optional)  ``first-last`` (inclusive) slice indices of a volume; default: all.
 
   Empty optional cells take the default. Relative paths are resolved against the sheet's
-  folder, so a sheet and its images move together. No image is opened here, so the
+  folder, so a sheet and its images move together; a path written with Windows separators
+  (``images\\a.png``) that names no file is read with ``/``. No image is opened here, so the
   configuration check (``biodl.config``) reads the sheet cheaply before any job starts.
 - Checked here, each as ``InputError(sheet, "line N", problem)``: missing or unknown columns,
   empty cells, files that do not exist, malformed regions and slice ranges, unknown split
@@ -23,13 +25,13 @@ Contract:
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
 from biodl.core.errors import InputError, require_file
+from biodl.core.text_input import csv_records
 from biodl.core.vocabulary import SPLITS
 
 REQUIRED_COLUMNS = ("image",)
@@ -110,16 +112,15 @@ def read_sample_sheet(path: str | PathLike[str]) -> SampleSheet:
     """Read and check a sample sheet (see the module contract)."""
     path = require_file(path, "sample sheet")
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        columns = [c.strip() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
-        labels_from = _check_header(path, columns)
-        rows = [
-            _row(path, number, record, labels_from)
-            for number, record in enumerate(reader, start=2)
-            if any((v or "").strip() for v in record.values())
-        ]
+    records = csv_records(path, "sample sheet", delimiter)
+    columns = [c.strip() for c in next(records, (0, []))[1]]
+    labels_from = _check_header(path, columns)
+    rows = []
+    for number, cells in records:
+        if len(cells) > len(columns):
+            raise InputError(path, f"line {number}", f"more cells than the {len(columns)} header columns")
+        if any(cell.strip() for cell in cells):
+            rows.append(_row(path, number, dict(zip(columns, cells, strict=False)), labels_from))
     if not rows:
         raise InputError(path, None, "the sample sheet lists no images")
     _check_splits(path, rows, "split" in columns)
@@ -145,7 +146,7 @@ def _check_header(path: Path, columns: list[str]) -> str:
     return given[0]
 
 
-def _cell(record: dict[str, str | None], column: str) -> str:
+def _cell(record: dict[str, str], column: str) -> str:
     return (record.get(column) or "").strip()
 
 
@@ -153,15 +154,16 @@ def _file(sheet: Path, where: str, column: str, value: str) -> Path:
     if not value:
         raise InputError(sheet, where, f"empty {column!r} cell")
     path = Path(value) if Path(value).is_absolute() else sheet.parent / value
+    if not path.is_file() and "\\" in value:  # a sheet written on Windows: images\a.png
+        posix = Path(value.replace("\\", "/"))
+        path = posix if posix.is_absolute() else sheet.parent / posix
     if not path.is_file():
         raise InputError(sheet, where, f"{column} file not found: {path}")
     return path
 
 
-def _row(sheet: Path, number: int, record: dict[str, str | None], labels_from: str) -> SheetRow:
+def _row(sheet: Path, number: int, record: dict[str, str], labels_from: str) -> SheetRow:
     where = f"line {number}"
-    if None in record:  # csv puts surplus cells under the key None
-        raise InputError(sheet, where, f"more cells than the {len(record) - 1} header columns")
     image = _file(sheet, where, "image", _cell(record, "image"))
     label = mask = None
     if labels_from == "label":

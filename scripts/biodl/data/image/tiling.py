@@ -19,7 +19,8 @@ Contract:
   mask) that is True; outside the mask counts as False. Summed-area table: O(1) per box.
 - ``mask_downsample(image_size, mask_shape, stated, path)`` is the number of level-0 pixels per
   mask pixel: checked against the sizes when stated, inferred from them otherwise.
-- ``class_plane(values, value_classes)`` maps mask values to class numbers 1..K (0: unlabelled);
+- ``class_plane(values, value_classes)`` maps mask values to class numbers 1..K (0: unlabelled;
+  ``class_plane_and_values`` also gives the distinct values seen);
   ``tile_classes(plane, boxes, n_classes)`` gives each box's majority class, its coverage of the
   box's labelled pixels, the labelled fraction of the box, and whether the top two classes tie.
 """
@@ -124,9 +125,16 @@ def mask_downsample(
 
 def class_plane(values: np.ndarray, value_classes: dict[int, int]) -> np.ndarray:
     """Mask values → class numbers 1..K; values of no class → 0 (unlabelled)."""
+    return class_plane_and_values(values, value_classes)[0]
+
+
+def class_plane_and_values(
+    values: np.ndarray, value_classes: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``class_plane`` and the distinct mask values it saw (for messages about unclaimed values)."""
     uniques, inverse = np.unique(values, return_inverse=True)
     lookup = np.array([value_classes.get(int(v), 0) for v in uniques], dtype=np.int64)
-    return lookup[inverse].reshape(values.shape)
+    return lookup[inverse].reshape(values.shape), uniques
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ Contract (``prepare_table(spec, seed, files)``): from one table dataset's typed 
   inputs with it — numeric columns as numbers, categorical ones as text, missing cells as NaN) and,
   last, ``dataset.json`` with the feature names and the fitted statistics (medians, means, scales,
   categories).
-A feature column whose values are partly numbers and partly text, or that has no value at all,
-is refused with the file, line and column named.
+A feature column whose values are partly numbers and partly text, that has no value at all, or
+holds a number that is not finite or beyond the float32 range, or only numbers written with a
+decimal comma (read as text they would become categories), or inferred text with another value
+on every row (an identifier, not a feature); an id (``id_column``) on two rows and a row without a
+group (``group_column``) are refused with the file, line and column named.
 """
 
 from __future__ import annotations
@@ -44,12 +47,16 @@ from biodl.data.shards import TableFiles, close_dataset, writer_for
 log = logging.getLogger(__name__)
 
 MISSING_CATEGORY = "missing"
+DECIMAL_COMMA = r"[-+]?\d*,\d+"  # 1,5 or -0,25: every value of a column like this is refused
+MIN_ROWS_FOR_IDENTIFIERS = 10  # fewer rows may well hold distinct categories by chance
 
 
 def prepare_table(spec: TableDataset, seed: int, files: TableFiles) -> dict[str, Any]:
     """Prepare one table dataset; see the module contract. Returns the dataset description."""
     path = Path(spec.path)
     table = tabular.read_table(path, "feature table")
+    if spec.id_column is not None:
+        _require_unique_ids(table, spec.id_column, path)
     y, classes, targets, label_text = tabular.parse_labels(
         table,
         list(spec.label_columns),
@@ -83,7 +90,7 @@ def prepare_table(spec: TableDataset, seed: int, files: TableFiles) -> dict[str,
     metadata = pd.DataFrame(
         {
             "source": path.name,
-            "row": table.index.to_numpy() + 2,
+            "row": table.index.to_numpy(),
             "id": table[spec.id_column] if spec.id_column is not None else "",
             "group": table[spec.group_column] if spec.group_column is not None else "",
             "label": label_text,
@@ -134,32 +141,81 @@ def _feature_columns(table: pd.DataFrame, spec: TableDataset, path: Path) -> tup
         tabular.require_columns(table, list(declared), path)
     numeric, categorical = [], []
     for column in columns:
-        values = table[column]
-        present = ~tabular.is_missing(values)
-        if not present.any():
+        if declared is not None and column in declared:
+            _require_values(table[column], column, path)
+            categorical.append(column)
+        elif _is_numeric(table[column], column, path, inferred=declared is None):
+            numeric.append(column)
+        else:
+            categorical.append(column)
+    return numeric, categorical
+
+
+def _require_values(values: pd.Series, column: str, path: Path) -> np.ndarray:
+    """The rows with a value; a column without any is refused."""
+    present = ~tabular.is_missing(values)
+    if not present.any():
+        raise InputError(
+            path,
+            f"column {column!r}",
+            "has no values at all (every cell empty or NA); expected at least one value, "
+            "or drop the column from the features",
+        )
+    return present
+
+
+def _is_numeric(values: pd.Series, column: str, path: Path, inferred: bool) -> bool:
+    """Whether a feature column holds numbers (checked finite, in float32 range) or, when the kinds
+    are ``inferred``, text categories. Refused: numbers mixed with text, numbers written with a
+    comma, and (inferred) text with another value on every row, an identifier rather than a feature."""
+    present = _require_values(values, column, path)
+    first = int(np.flatnonzero(present)[0])
+    is_number = pd.to_numeric(values[present], errors="coerce").notna().to_numpy()
+    if is_number.all():
+        tabular.numbers(values, column, path, "a finite number", gaps=True)  # no inf, no 1e39
+        return True
+    if inferred and not is_number.any():
+        if values[present].str.fullmatch(DECIMAL_COMMA).all():
+            raise InputError(
+                path,
+                f"{tabular.line_of(values, first)}, column {column!r}",
+                f"{values.iloc[first]!r} looks like a number written with a comma (a decimal comma or "
+                "a thousands separator); expected plain numbers (1.5, 14082), or list the column in "
+                "categorical_columns if it holds categories",
+            )
+        if present.sum() >= MIN_ROWS_FOR_IDENTIFIERS and values[present].is_unique:
             raise InputError(
                 path,
                 f"column {column!r}",
-                "has no values at all (every cell empty or NA); expected at least one value, "
-                "or drop the column from the features",
+                f"has another value on every row ({values.iloc[first]!r}, ...), like an identifier: as a "
+                "feature it would be one category per row; expected id_column (or group_column) to name "
+                "it, or feature_columns without it, or categorical_columns to keep it",
             )
-        if declared is not None and column in declared:
-            categorical.append(column)
-            continue
-        is_number = pd.to_numeric(values[present], errors="coerce").notna().to_numpy()
-        if is_number.all():
-            numeric.append(column)
-        elif declared is None and not is_number.any():
-            categorical.append(column)
-        else:
-            row = int(np.flatnonzero(present)[np.flatnonzero(~is_number)[0]])
-            raise InputError(
-                path,
-                f"{tabular.line_of(values, row)}, column {column!r}",
-                f"expected a number, found {values.iloc[row]!r} "
-                "(list the column in categorical_columns if it holds categories)",
-            )
-    return numeric, categorical
+        return False
+    row = int(np.flatnonzero(present)[np.flatnonzero(~is_number)[0]])
+    raise InputError(
+        path,
+        f"{tabular.line_of(values, row)}, column {column!r}",
+        f"expected a number, found {values.iloc[row]!r} "
+        "(list the column in categorical_columns if it holds categories)",
+    )
+
+
+def _require_unique_ids(table: pd.DataFrame, id_column: str, path: Path) -> None:
+    """Two rows with one id would be one example counted twice, possibly in two splits."""
+    tabular.require_columns(table, [id_column], path)
+    ids = table[id_column]
+    repeated = np.flatnonzero(ids.duplicated().to_numpy())
+    if len(repeated):
+        row = int(repeated[0])
+        first = int(np.flatnonzero((ids == ids.iloc[row]).to_numpy())[0])
+        raise InputError(
+            path,
+            f"{tabular.line_of(ids, row)}, column {id_column!r}",
+            f"id {ids.iloc[row]!r} is also on {tabular.line_of(ids, first)}; expected one row per id "
+            "(rows that belong together, such as one patient's samples, share a group_column value "
+            "instead, which keeps them in one split)",
+        )
 
 
 def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
@@ -236,8 +292,17 @@ def _assign_splits(
     """Split per row: whole groups at random (``group_column``), else stratified by label."""
     fractions, source = spec.split, str(Path(spec.path))
     if spec.group_column is not None:
+        groups = table[spec.group_column]
+        missing = np.flatnonzero(tabular.is_missing(groups))
+        if len(missing):  # rows without a group would all become one group: ""
+            raise InputError(
+                source,
+                f"{tabular.line_of(groups, int(missing[0]))}, column {spec.group_column!r}",
+                f"no group ({groups.iloc[int(missing[0])]!r}); expected a group in every row, so that "
+                "rows of one group stay in one split",
+            )
         return splits.grouped_random(
-            table[spec.group_column].tolist(),
+            groups.tolist(),
             None,
             fractions.validation_fraction,
             fractions.test_fraction,
