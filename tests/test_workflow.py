@@ -185,6 +185,8 @@ def tiny_run(tmp_path_factory):
             config,
             "--report",
             "report.html",
+            "--report-stylesheet",
+            str(ROOT / "workflow/report/report.css"),
             cwd=workdir,
         )
     return workdir, run, report

@@ -86,12 +86,25 @@ if any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv):
     check_results_belong_to_this_config()
 
 
+def report_stylesheet():
+    """The report's stylesheet (workflow/report/report.css): relative to the working directory
+    when the workflow is there (the README's command), else absolute."""
+    if WORKFLOW_DIR is None:
+        return None
+    stylesheet = WORKFLOW_DIR / "workflow/report/report.css"
+    try:
+        return str(stylesheet.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(stylesheet.resolve())
+
+
 def report_command():
-    """The command that makes this config's report, for the leaderboard job's closing log line."""
-    configfiles = " ".join(
-        f"--configfile {path}" for path in workflow.overwrite_configfiles
-    )
-    return f"snakemake --report report.html {configfiles}".rstrip()
+    """The command that makes this config's report, for the leaderboard job's closing log line:
+    with the stylesheet without which tall pages and figures of the report are cut off."""
+    stylesheet = report_stylesheet()
+    options = [f"--report-stylesheet {stylesheet}"] if stylesheet else []
+    options += [f"--configfile {path}" for path in workflow.overwrite_configfiles]
+    return " ".join(["snakemake --report report.html", *options])
 
 
 def _names_pattern(names):
