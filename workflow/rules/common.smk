@@ -98,6 +98,18 @@ def report_stylesheet():
         return str(stylesheet.resolve())
 
 
+def landing_text():
+    """The report's landing text (biodl.report.landing), called by workflow/report/workflow.rst
+    when the report is made, so it states the results and settings of this working directory."""
+    from biodl.report.landing import landing_rst
+
+    return landing_rst(
+        config,
+        "results/summary.tsv",
+        lambda dataset, model: f"results/search/{dataset}/{model}/trials.tsv",
+    )
+
+
 def report_command():
     """The command that makes this config's report, for the leaderboard job's closing log line:
     with the stylesheet without which tall pages and figures of the report are cut off."""
