@@ -100,7 +100,8 @@ def report_stylesheet():
 
 def landing_text():
     """The report's landing text (biodl.report.landing), called by workflow/report/workflow.rst
-    when the report is made, so it states the results and settings of this working directory."""
+    when the report is made, so it states the results and settings of this working directory.
+    """
     from biodl.report.landing import landing_rst
 
     return landing_rst(
@@ -112,7 +113,8 @@ def landing_text():
 
 def report_command():
     """The command that makes this config's report, for the leaderboard job's closing log line:
-    with the stylesheet without which tall pages and figures of the report are cut off."""
+    with the stylesheet without which tall pages and figures of the report are cut off.
+    """
     stylesheet = report_stylesheet()
     options = [f"--report-stylesheet {stylesheet}"] if stylesheet else []
     options += [f"--configfile {path}" for path in workflow.overwrite_configfiles]
@@ -212,6 +214,51 @@ def is_network(model):
     return VARIANTS[model].is_network
 
 
+# A run's items in the report in the order a reader needs them: the numbers, the curves that
+# judge the predictions, how training went, then interpretation. Snakemake lists a run's items by
+# their labels, so the first label ("#") is this rank.
+RUN_REPORT_ORDER = (
+    "metrics",
+    "ROC curve",
+    "PR curve",
+    "predicted vs observed",
+    "calibration",
+    "confusion matrix",
+    "confusion counts",
+    "training curves",
+    "sanity check",
+    "search trials",
+    "predictions",
+    "permutation importance plot",
+    "permutation importance",
+    "filter matches",
+    "filter logos and matches",
+    "Tomtom matches",
+    "filter influence",
+    "filter motifs (MEME)",
+    "attribution logos",
+    "TF-MoDISco pattern logos",
+    "TF-MoDISco patterns",
+    "motif insertion plot",
+    "motif insertion effects",
+    "activation maximisation",
+    "saliency and Grad-CAM",
+    "first-layer kernels",
+    "feature maps",
+)
+
+
+def run_labels(figure):
+    """The report labels of one run's item: its rank (RUN_REPORT_ORDER), dataset, model, name."""
+    rank = RUN_REPORT_ORDER.index(figure) + 1
+    return {
+        "#": f"{rank:02d}",
+        "dataset": "{dataset}",
+        "model": "{model}",
+        "figure": figure,
+    }
+
+
 def run_report(name, figure, step="evaluation", caption_prefix=""):
     """An output of one run (results/<step>/...) in the report under its dataset and model;
     caption: workflow/report/<caption_prefix><name without its suffix>.rst"""
@@ -220,7 +267,7 @@ def run_report(name, figure, step="evaluation", caption_prefix=""):
         caption=f"../report/{caption_prefix}{Path(name).stem}.rst",
         category="{dataset}",
         subcategory="{model}",
-        labels={"dataset": "{dataset}", "model": "{model}", "figure": figure},
+        labels=run_labels(figure),
     )
 
 
