@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from biodl.evaluation.summary import SUMMARY_COLUMNS
-from biodl.report.html_tables import filters_html, format_number, leaderboard_html, metrics_html, write_html
+from biodl.report.html_tables import (
+    filters_html,
+    format_number,
+    leaderboard_html,
+    metrics_html,
+    tsv_table_html,
+    write_html,
+)
 
 NAN = math.nan
 
@@ -307,3 +314,39 @@ def test_headings_state_the_averaging_of_multiclass_and_multilabel_tasks():
             RUN_COLUMNS + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"],
         ),
     ]
+
+
+def test_confusion_table_is_a_matrix_per_target_with_row_totals():
+    counts = pd.DataFrame(
+        {
+            "target": ["all"] * 4 + ["b"] * 4,
+            "true": ["x", "x", "y", "y"] * 2,
+            "predicted": ["x", "y", "x", "y"] * 2,
+            "count": [5, 1, 2, 7, 1, 2, 3, 4],
+        }
+    )
+    page = tsv_table_html(counts, "confusion", "confusion of m on d")
+    assert re.findall(r"<h2>(.*?)</h2>", page) == ["all", "b"]
+    rows = [[re.sub(r"<.*?>", "", text) for _, text in cells(row)] for row in body_rows(page)]
+    assert rows == [["x", "5", "1", "6"], ["y", "2", "7", "9"], ["x", "1", "2", "3"], ["y", "3", "4", "7"]]
+    assert "true \\ predicted" in page
+
+
+def test_tsv_table_shows_every_row_sortable_numbers_by_value(tmp_path):
+    trials = pd.DataFrame(
+        {
+            "trial": ["m.trial01", "m.trial02"],
+            "training.learning_rate": [0.000123456, 0.01],
+            "validation_score": [0.81, NAN],
+            "chosen": [True, False],
+        }
+    )
+    trials.to_csv(tmp_path / "trials.tsv", sep="\t", index=False)
+    page = tsv_table_html(pd.read_csv(tmp_path / "trials.tsv", sep="\t"), "trials", "trials")
+    rows = [cells(row) for row in body_rows(page)]
+    assert [[re.sub(r"<.*?>", "", text) for _, text in row] for row in rows] == [
+        ["m.trial01", "0.0001235", "0.81", "True"],
+        ["m.trial02", "0.01", "", "False"],
+    ]
+    assert 'data-sort="0.000123456"' in rows[0][1][0] and 'data-sort=""' in rows[1][2][0]
+    assert '<table class="sortable">' in page and "<script>" in page

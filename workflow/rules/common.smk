@@ -224,15 +224,19 @@ RUN_REPORT_ORDER = (
     "predicted vs observed",
     "calibration",
     "confusion matrix",
+    "confusion table",
     "confusion counts",
     "training curves",
     "sanity check",
+    "search trials table",
     "search trials",
     "predictions",
     "permutation importance plot",
+    "permutation importance table",
     "permutation importance",
     "filter matches",
     "filter logos and matches",
+    "Tomtom matches table",
     "Tomtom matches",
     "filter influence",
     "filter motifs (MEME)",
@@ -248,11 +252,34 @@ RUN_REPORT_ORDER = (
 )
 
 
+# A run's TSVs that the report also shows as HTML tables (by the tsv_table rule), name -> (the folder
+# under results/, the item's name in the report).
+TSV_TABLES = {
+    "confusion": ("evaluation", "confusion table"),
+    "trials": ("search", "search trials table"),
+    "importance": ("interpretation", "permutation importance table"),
+    "tomtom": ("interpretation", "Tomtom matches table"),
+}
+
+
+def tsv_table(path):
+    """The HTML table of a run's TSV (rule tsv_table), where the report shows one."""
+    path = Path(path)
+    step = TSV_TABLES.get(path.stem, (None,))[0]
+    if path.suffix == ".tsv" and step == path.parts[1]:
+        return [str(path.with_suffix(".html"))]
+    return []
+
+
+def run_rank(figure):
+    """A run item's place in the report (RUN_REPORT_ORDER), as text that sorts as a number."""
+    return f"{RUN_REPORT_ORDER.index(figure) + 1:02d}"
+
+
 def run_labels(figure):
     """The report labels of one run's item: its rank (RUN_REPORT_ORDER), dataset, model, name."""
-    rank = RUN_REPORT_ORDER.index(figure) + 1
     return {
-        "#": f"{rank:02d}",
+        "#": run_rank(figure),
         "dataset": "{dataset}",
         "model": "{model}",
         "figure": figure,
@@ -402,7 +429,7 @@ def run_files():
         for dataset, model in RUNS
         if VARIANTS[model].role == "search"
     ]
-    return runs
+    return runs + [table for path in runs for table in tsv_table(path)]
 
 
 def final_outputs():

@@ -23,6 +23,11 @@ Contract:
 - ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
   first-layer filters ranked by influence, each with its sites, information content and best
   JASPAR match (ID, name, q-value, offset, strand); sortable.
+- ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
+  ``importance``, ``tomtom``, ``trials``) as a page, every row shown, sortable: numbers right-aligned
+  (whole numbers as such, others to four significant digits), text left, missing values empty.
+  ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
+  a row per true class with its total, a column per predicted class.
 - ``write_html(text, path)`` writes atomically.
 """
 
@@ -328,3 +333,52 @@ def filters_html(influence: pd.DataFrame) -> str:
 def write_html(text: str, path: str | PathLike[str]) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+# The run TSVs shown as tables in the report, with the note above each (their captions say more).
+TSV_TABLE_NOTES = {
+    "confusion": "Test-split counts: a row per true class (with its total), a column per predicted class.",
+    "importance": "Permutation importance of each input feature, most important first.",
+    "tomtom": "Tomtom matches of the first-layer filters (one row per filter and database motif).",
+    "trials": "The search's trials: sampled settings, validation score and the chosen trial.",
+}
+
+
+def _value_cell(value: object) -> str:
+    """A cell of a TSV table: numbers right-aligned and sortable by value, text left."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '<td data-sort=""></td>'
+    if isinstance(value, (bool, str)):
+        return _text_cell(value)
+    number = float(value)  # type: ignore[arg-type]
+    text = f"{int(number)}" if number.is_integer() and abs(number) < 1e15 else f"{number:.4g}"
+    return f'<td data-sort="{number!r}">{text}</td>'
+
+
+def _frame_table(table: pd.DataFrame) -> str:
+    head = [(str(column), not pd.api.types.is_numeric_dtype(table[column])) for column in table.columns]
+    rows = [
+        "<tr>" + "".join(_value_cell(value) for value in record) + "</tr>"
+        for record in table.itertuples(index=False, name=None)
+    ]
+    return _table(head, rows, sortable=True)
+
+
+def _confusion_tables(table: pd.DataFrame) -> str:
+    """One matrix per target: true classes down, predicted across, row totals last."""
+    sections = []
+    for target, counts in table.groupby("target", sort=False):
+        matrix = counts.pivot_table(
+            index="true", columns="predicted", values="count", aggfunc="sum", sort=False
+        )
+        matrix = matrix.fillna(0).astype(int)
+        matrix["total"] = matrix.sum(axis=1)
+        matrix = matrix.reset_index().rename(columns={"true": "true \\ predicted"})
+        sections.append(f"<h2>{html.escape(str(target))}</h2>" + _frame_table(matrix))
+    return "".join(sections)
+
+
+def tsv_table_html(table: pd.DataFrame, name: str, title: str) -> str:
+    """A run's TSV as a page (module contract)."""
+    body = _confusion_tables(table) if name == "confusion" else _frame_table(table)
+    return _page(title, html.escape(TSV_TABLE_NOTES[name]), body, sortable=True)
