@@ -286,6 +286,13 @@ def run_labels(figure):
     }
 
 
+def tsv_table_labels(wildcards):
+    """The report labels of a run's TSV shown as a table (TSV_TABLES), like run_labels."""
+    figure = TSV_TABLES[wildcards.name][1]
+    labels = run_labels(figure)
+    return labels | {"dataset": wildcards.dataset, "model": wildcards.model}
+
+
 def run_report(name, figure, step="evaluation", caption_prefix=""):
     """An output of one run (results/<step>/...) in the report under its dataset and model;
     caption: workflow/report/<caption_prefix><name without its suffix>.rst"""

@@ -39,12 +39,7 @@ rule tsv_table:
             caption="../report/tsv_table.rst",
             category="{dataset}",
             subcategory="{model}",
-            labels={
-                "#": lambda wildcards: run_rank(TSV_TABLES[wildcards.name][1]),
-                "dataset": "{dataset}",
-                "model": "{model}",
-                "figure": lambda wildcards: TSV_TABLES[wildcards.name][1],
-            },
+            labels=tsv_table_labels,
         ),
     log:
         "logs/tsv_table/{step}/{dataset}/{model}/{name}.log",
