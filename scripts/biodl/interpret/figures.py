@@ -43,8 +43,10 @@ from matplotlib.transforms import Affine2D
 from biodl.interpret.motifs import BASES, Motif, information_content
 from biodl.report.figures import _figure
 
-LOGO_ROW = (6.0, 1.3)
-ATTRIBUTION_ROW = (14.0, 1.6)
+# Widths keep each figure within about 1350 pixels at 150 dpi, so a browser window of 1400 pixels
+# (beside the report's menu) shrinks it by at most a third and 8-point titles stay above 10 pixels.
+LOGO_ROW = (4.5, 1.3)
+ATTRIBUTION_ROW = (9.0, 1.6)
 IMAGE_PANEL = (1.6, 1.6)
 # Saliency and Grad-CAM panels: room for a colour bar and a two-line title.
 OVERLAY_PANEL = (2.4, 2.2)
