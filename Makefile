@@ -34,7 +34,7 @@ install: $(VENV)/.installed $(NUMBA_CACHE)/.compiled
 
 demo: install
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report report.html
+	$(BIN)/snakemake --report report.html --report-stylesheet workflow/report/report.css
 
 test: install browser lint
 	$(BIN)/python -m pytest

@@ -22,7 +22,7 @@ from biodl.config.models import check_model
 from biodl.config.settings import InterpretSettings
 from biodl.data.dna.prepare import prepare_dna
 from biodl.data.shards import PreparedFiles
-from biodl.interpret.dna import DnaRun, interpret_dna
+from biodl.interpret.dna import DnaRun, interpret_dna, sequence_name
 from biodl.interpret.motifs import Motif, read_meme, write_meme
 from biodl.training.loop import TrainingRun, train_model
 
@@ -268,3 +268,20 @@ def test_mutagenesis_regions_are_found_by_name_or_coordinates(make_dataset: Call
     assert _chosen_rows(dataset, settings) == [4, 3]
     with pytest.raises(InputError, match="mutagenesis_regions.*'chr9:1-10' names no sequence"):
         _chosen_rows(dataset, dataclasses.replace(FAST, mutagenesis_regions=("chr9:1-10",)))
+
+
+@pytest.mark.parametrize(
+    ("chrom", "start", "end", "strand", "name", "expected"),
+    [
+        # A genome window: 0-based start, the 20 bases shown from offset 30, 1-based inclusive.
+        ("chrII", 1000, 1300, "+", "YBL013W", "chrII:1031-1050(+)"),
+        ("chrII", 1000, 1300, ".", "peak1", "chrII:1031-1050(+)"),
+        # Read reverse-complemented: offset 30 is 30 bases in from the window's end.
+        ("chrII", 1000, 1300, "-", "YBL014C", "chrII:1251-1270(-)"),
+        # A FASTA record has no coordinates: its id and the bases shown.
+        (".", -1, -1, "+", "chr11:190037-190237", "chr11:190037-190237 bases 31-50"),
+    ],
+)
+def test_attribution_panels_are_named_by_coordinates_or_record(chrom, start, end, strand, name, expected):
+    row = pd.Series({"chrom": chrom, "start": start, "end": end, "strand": strand, "name": name})
+    assert sequence_name(row, 30, 20) == expected

@@ -218,3 +218,22 @@ def test_comparison_has_a_panel_per_dataset_with_sorted_runs_and_distinct_baseli
     assert peaks.containers[2].lines[0].get_marker() == "o"
     assert "R²" in expression.get_xlabel()
     assert any(text.get_text() == "undefined" for text in expression.texts)  # the run with NaN R²
+
+
+def test_comparison_axis_spans_the_runs_so_close_runs_stay_apart(tmp_path: Path) -> None:
+    fig = plot_comparison(_summary(), tmp_path / "summary.png")
+    peaks, expression = _visible_panels(fig)
+    low, high = peaks.get_xlim()
+    # 0.75 to 0.94 with a margin, not the metric's whole 0.5 to 1 range.
+    assert 0.70 < low < 0.75 and 0.94 < high < 0.97
+    assert [t.get_text() for t in peaks.texts] == ["0.800", "0.850", "0.910"]
+    # Chance (0.5) is off this axis and the legend says so, with no line drawn.
+    assert any("off the axis" in t.get_text() for t in peaks.get_legend().get_texts())
+    assert not any(list(line.get_xdata()) == [0.5, 0.5] for line in peaks.lines)
+    # Inside the axis, the no-skill line is drawn: R² 0 on a panel of runs around it.
+    frame = _summary()
+    frame.loc[frame["model"] == "mlp", ["r2_ci_low"]] = -0.1
+    fig = plot_comparison(frame, tmp_path / "again.png")
+    expression = _visible_panels(fig)[1]
+    assert expression.get_xlim()[0] < 0 < expression.get_xlim()[1]
+    assert any(list(line.get_xdata()) == [0, 0] for line in expression.lines)

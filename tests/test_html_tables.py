@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from biodl.evaluation.summary import SUMMARY_COLUMNS
-from biodl.report.html_tables import filters_html, format_number, leaderboard_html, metrics_html, write_html
+from biodl.report.html_tables import (
+    filters_html,
+    format_number,
+    leaderboard_html,
+    metrics_html,
+    tsv_table_html,
+    write_html,
+)
 
 NAN = math.nan
 
@@ -97,20 +104,32 @@ def test_leaderboard_has_a_row_per_run_with_values_and_intervals():
     rows = body_rows(page)
     assert len(rows) == 4
     first = cells(rows[0])
-    assert [re.sub(r"<.*?>", "", text) for _, text in first[:5]] == ["ctcf", "cnn", "cnn1d", "binary", "100"]
-    assert "0.976" in first[5][1] and "0.948 – 0.994" in first[5][1]
-    # One table per task family, each with its own metrics.
-    tables = re.findall(r"<h2>(.*?)</h2><table.*?<thead>(.*?)</thead>", page, re.S)
-    run_columns = ["dataset", "model", "kind", "task", "test examples"]
-    assert [(family, re.findall(r"<th[^>]*>(.*?)</th>", head)) for family, head in tables] == [
-        ("Classification", run_columns + ["auROC", "auPRC", "F1", "accuracy"]),
-        ("Regression", run_columns + ["MSE", "MAE", "Pearson r", "R²"]),
+    assert [re.sub(r"<.*?>", "", text) for _, text in first[:4]] == ["ctcf", "cnn", "cnn1d", "100"]
+    assert "0.976" in first[4][1] and "0.948 – 0.994" in first[4][1]
+    # One table per task, each with its own metrics.
+    assert headings(page) == [
+        ("Binary classification", RUN_COLUMNS + ["auROC", "auPRC", "F1", "accuracy"]),
+        ("Regression", RUN_COLUMNS + ["MSE", "MAE", "Pearson r", "R²"]),
     ]
+
+
+def headings(page):
+    """(table title, column headings) of every table on the page."""
+    tables = re.findall(r"<h2>(.*?)</h2><table.*?<thead>(.*?)</thead>", page, re.S)
+    return [(title, re.findall(r"<th[^>]*>(.*?)</th>", head)) for title, head in tables]
+
+
+RUN_COLUMNS = ["dataset", "model", "kind", "test examples"]
+
+
+def bold(row):
+    """The indices of a row's bold cells."""
+    return [i for i, (attributes, _) in enumerate(cells(row)) if 'class="best"' in attributes]
 
 
 def test_leaderboard_marks_the_best_run_per_dataset_lowest_error_for_mse():
     rows = [cells(row) for row in body_rows(leaderboard_html(SUMMARY))]
-    auroc, auprc, mse, r2 = 5, 6, 5, 8
+    auroc, auprc, mse, r2 = 4, 5, 4, 7
     assert 'class="best"' in rows[0][auroc][0] and 'class="best"' not in rows[1][auroc][0]
     assert 'class="best"' in rows[1][auprc][0]  # the baseline wins this one
     assert 'class="best"' in rows[3][mse][0] and 'class="best"' not in rows[2][mse][0]
@@ -119,7 +138,7 @@ def test_leaderboard_marks_the_best_run_per_dataset_lowest_error_for_mse():
 
 def test_leaderboard_shows_undefined_values_as_nan_and_tags_baselines():
     rows = [cells(row) for row in body_rows(leaderboard_html(SUMMARY))]
-    f1, mse = 7, 5
+    f1, mse = 6, 4
     assert rows[1][f1][1].startswith("NaN") and 'data-sort=""' in rows[1][f1][0]
     assert rows[1][1][1] == 'linear <span class="tag">baseline</span>' and "tag" not in rows[0][1][1]
     # Sorting keys are the raw numbers, not the formatted text.
@@ -233,3 +252,101 @@ def test_filter_table_ranks_filters_with_their_matches_and_leaves_missing_matche
         ["2", "7", "-0.0008", "12", "2.1", "", "", "", "", ""],
     ]
     assert 'data-sort="1.2467e-16"' in page and "<script>" in page
+
+
+def test_a_dataset_with_one_run_has_nothing_bold():
+    frame = summary_frame(
+        [
+            ("alone", "cnn", "cnn1d", "binary", 9, {"auroc": 0.9, "f1": 0.8}),
+            ("pair", "cnn", "cnn1d", "binary", 9, {"auroc": 0.9, "f1": NAN}),
+            ("pair", "linear", "baseline", "binary", 9, {"auroc": 0.7, "f1": 0.6}),
+        ]
+    )
+    rows = body_rows(leaderboard_html(frame))
+    auroc = 4
+    # The lone run is compared with nothing; in the pair, F1 has one defined value: no comparison.
+    assert bold(rows[0]) == [] and bold(rows[1]) == [auroc] and bold(rows[2]) == []
+
+
+def test_members_and_trials_are_never_marked_best():
+    frame = summary_frame(
+        [
+            ("cancer", "mlp_folds", "mlp", "binary", 9, {"role": "ensemble", "auroc": 0.8}),
+            (
+                "cancer",
+                "mlp_folds.fold1",
+                "mlp",
+                "binary",
+                9,
+                {"role": "member", "member_of": "mlp_folds", "auroc": 0.95},
+            ),
+            ("cancer", "mlp_search.trial01", "mlp", "binary", 9, {"role": "trial", "auroc": 0.99}),
+            ("cancer", "linear", "baseline", "binary", 9, {"role": "model", "auroc": 0.7}),
+            ("tiny", "cnn", "cnn1d", "binary", 9, {"role": "model", "auroc": 0.6}),
+            ("tiny", "cnn.fold1", "cnn1d", "binary", 9, {"role": "member", "member_of": "cnn", "auroc": 0.9}),
+        ]
+    )
+    rows = body_rows(leaderboard_html(frame))
+    auroc = 4
+    # The ensemble beats the baseline; its better member and the trial are parts, not rivals.
+    assert [bold(row) for row in rows[:4]] == [[auroc], [], [], []]
+    # A run and one of its own members are no comparison.
+    assert bold(rows[4]) == [] and bold(rows[5]) == []
+
+
+def test_headings_state_the_averaging_of_multiclass_and_multilabel_tasks():
+    frame = summary_frame(
+        [
+            ("brain", "cnn", "cnn2d", "multiclass", 9, {"auroc": 0.9, "f1": 0.5, "accuracy": 0.7}),
+            ("tasks", "cnn", "cnn1d", "multilabel", 9, {"auroc": 0.8, "f1": 0.4, "accuracy": 0.8}),
+            ("ctcf", "cnn", "cnn1d", "binary", 9, {"auroc": 0.8, "f1": 0.4, "accuracy": 0.8}),
+        ]
+    )
+    page = leaderboard_html(frame)
+    assert headings(page) == [
+        ("Binary classification", RUN_COLUMNS + ["auROC", "auPRC", "F1", "accuracy"]),
+        (
+            "Multiclass classification",
+            RUN_COLUMNS + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"],
+        ),
+        (
+            "Multilabel classification",
+            RUN_COLUMNS + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"],
+        ),
+    ]
+
+
+def test_confusion_table_is_a_matrix_per_target_with_row_totals():
+    counts = pd.DataFrame(
+        {
+            "target": ["all"] * 4 + ["b"] * 4,
+            "true": ["x", "x", "y", "y"] * 2,
+            "predicted": ["x", "y", "x", "y"] * 2,
+            "count": [5, 1, 2, 7, 1, 2, 3, 4],
+        }
+    )
+    page = tsv_table_html(counts, "confusion", "confusion of m on d")
+    assert re.findall(r"<h2>(.*?)</h2>", page) == ["all", "b"]
+    rows = [[re.sub(r"<.*?>", "", text) for _, text in cells(row)] for row in body_rows(page)]
+    assert rows == [["x", "5", "1", "6"], ["y", "2", "7", "9"], ["x", "1", "2", "3"], ["y", "3", "4", "7"]]
+    assert "true \\ predicted" in page
+
+
+def test_tsv_table_shows_every_row_sortable_numbers_by_value(tmp_path):
+    trials = pd.DataFrame(
+        {
+            "trial": ["m.trial01", "m.trial02"],
+            "training.learning_rate": [0.000123456, 0.01],
+            "validation_score": [0.81, NAN],
+            "chosen": [True, False],
+        }
+    )
+    trials.to_csv(tmp_path / "trials.tsv", sep="\t", index=False)
+    page = tsv_table_html(pd.read_csv(tmp_path / "trials.tsv", sep="\t"), "trials", "trials")
+    rows = [cells(row) for row in body_rows(page)]
+    assert [[re.sub(r"<.*?>", "", text) for _, text in row] for row in rows] == [
+        ["m.trial01", "0.0001235", "0.81", "True"],
+        ["m.trial02", "0.01", "", "False"],
+    ]
+    assert 'data-sort="0.000123456"' in rows[0][1][0] and 'data-sort=""' in rows[1][2][0]
+    assert '<table class="sortable">' in page and "<script>" in page

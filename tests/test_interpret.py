@@ -158,3 +158,11 @@ def test_image_maps_are_written_and_grad_cam_finds_the_bright_half(tmp_path: Pat
     right = tiles["x"][..., 8:, :].mean(axis=(1, 2, 3)) > tiles["x"][..., :8, :].mean(axis=(1, 2, 3))
     on_right = cams[..., 8:].mean(axis=(1, 2)) > cams[..., :8].mean(axis=(1, 2))
     assert right.any() and (on_right[right]).all()
+    # A binary network's one unit: its top tiles (right) and its bottom tiles (left) are both shown,
+    # each named by its position, true label and score.
+    assert list(units) == [0, 0, 0, 0]
+    assert (tiles["score"][:2] > 0.5).all() and (tiles["score"][2:] < 0.5).all()
+    names = image.tile_names(dataset, "validation", tiles, units)
+    for index, score, name in zip(tiles["index"], tiles["score"], names, strict=True):
+        label = "right" if index % 2 else "left"
+        assert name == f"tile {index}: synthetic x={index * 16} y=0\ntrue {label}; right score {score:.2f}"

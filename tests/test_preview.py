@@ -39,6 +39,14 @@ def test_images_are_chosen_in_turn_from_each_split_and_pruned():
 def test_save_writes_a_png(tmp_path):
     preview = TilingPreview(["a", "b"], max_images=3, max_px=100)
     add(preview, "slide", "train", 3)
-    preview.save(tmp_path / "preview.png")
+    figure = preview.save(tmp_path / "preview.png")
     with Image.open(tmp_path / "preview.png") as image:
         assert image.format == "PNG" and image.width > 100
+    # A scale bar one tile long: 64 level-0 pixels, 4 of the thumbnail's (shrunk to downsample 16).
+    ax = figure.axes[0]
+    bars = [artist for artist in ax.artists if "one tile" in str(artist.txt_label.get_text())]
+    assert len(bars) == 1 and bars[0].txt_label.get_text() == "64 px (one tile)"
+    assert bars[0].size_bar.get_children()[0].get_width() == 4.0
+    # Text a reader can read: no label under 10 points.
+    texts = [ax.title, *ax.texts, *figure.legends[0].get_texts()]
+    assert min(text.get_fontsize() for text in texts) >= 10

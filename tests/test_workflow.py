@@ -45,11 +45,13 @@ def test_dry_run_of_the_demo_lists_every_step():
         "interpret_image": "2",
         "interpret_table": "2",
         "filter_table": "4",
+        # TSVs shown as tables: 15 confusion counts, 1 search's trials, 2 importances, 4 Tomtom.
+        "tsv_table": "22",
         "summarize": "1",
         "leaderboard": "1",
         "record_config": "1",
         "all": "1",
-        "total": "71",
+        "total": "93",
     }
 
 
@@ -185,6 +187,8 @@ def tiny_run(tmp_path_factory):
             config,
             "--report",
             "report.html",
+            "--report-stylesheet",
+            str(ROOT / "workflow/report/report.css"),
             cwd=workdir,
         )
     return workdir, run, report
@@ -233,11 +237,20 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
         assert text in html
 
 
+# One run of each modality, looked at item by item in the report.
+BROWSED_RUNS = (("ctcf", "tiny"), ("brain", "tiles"), ("cancer", "mlp"))
+
+
 @pytest.mark.workflow
-def test_report_renders_in_chromium(tiny_run):
-    """The tiny run's report as a reader sees it: landing page, leaderboard, one run's figures."""
+def test_report_renders_in_chromium(tiny_run, tmp_path):
+    """The tiny run's report as a reader sees it at 1400 x 1000: the landing page with the best
+    models on its first screen, the leaderboard, and every item of one run per modality, each
+    reachable (not cut off, scrollable to its end), every image decoding, every table with rows."""
     from report_browser import (
         BROKEN_IMAGES_SCRIPT,
+        VIEWPORT,
+        assert_frame_layout,
+        assert_reachable,
         open_menu,
         report_page,
         screenshot,
@@ -250,13 +263,15 @@ def test_report_renders_in_chromium(tiny_run):
     assert run.returncode == 0 and report.returncode == 0, (run.stderr + (report.stderr if report else ""))[
         -3000:
     ]
+    shots = tmp_path / "screenshots"
     runs = [(dataset, model) for dataset, models in TINY["runs"].items() for model in models]
     with report_page(workdir / "report.html") as page:
         landing = page.inner_text("body")
         assert "Deep learning on genomic and medical data" in landing
         for name in [*TINY["datasets"], *TINY["models"], "Summary"]:
             assert name in landing
-        screenshot(page, "landing")
+        check_landing(page, assert_reachable, VIEWPORT)
+        screenshot(page, shots, "landing")
         images = page.evaluate(BROKEN_IMAGES_SCRIPT)
         assert images["broken"] == []
         expected_images = {
@@ -270,6 +285,7 @@ def test_report_renders_in_chromium(tiny_run):
         open_menu(page, "Summary")
         show_result(page, "leaderboard")
         leaderboard = shown_frame(page)
+        assert assert_frame_layout(leaderboard, "leaderboard") >= 2
         rows = leaderboard.locator("tbody tr")
         assert rows.count() == len(runs)
         shown = {
@@ -277,24 +293,82 @@ def test_report_renders_in_chromium(tiny_run):
             for i in range(rows.count())
         }
         assert shown == set(runs)
-        leaderboard.get_by_role("columnheader", name="auROC").click()
+        # Two runs on ctcf and cancer: bold marks a winner; one run on yeast and brain: nothing bold.
+        for dataset, models in TINY["runs"].items():
+            dataset_rows = rows.filter(has=leaderboard.locator("td:first-child", has_text=dataset))
+            assert (dataset_rows.locator("td.best").count() > 0) == (len(models) > 1), dataset
+        leaderboard.get_by_role("columnheader", name="auROC").first.click()
         aurocs = [
             float(text.split()[0])
             for text in leaderboard.locator("table")
-            .first.locator("tbody tr td:nth-child(6)")
+            .first.locator("tbody tr td:nth-child(5)")
             .all_inner_texts()
         ]
         assert aurocs == sorted(aurocs, reverse=True)
-        screenshot(page, "leaderboard")
+        screenshot(page, shots, "leaderboard")
 
+        for dataset, model in BROWSED_RUNS:
+            browse_run(page, dataset, model, shots, assert_reachable, assert_frame_layout, screenshot)
         open_menu(page, "ctcf", "tiny")
         show_result(page, "ROC curve")
         assert shown_image(page).evaluate("image => image.naturalWidth") > 500
-        screenshot(page, "run")
         show_result(page, "metrics")
         metric_names = shown_frame(page).locator("tbody tr td:first-child").all_inner_texts()
         assert {"auROC", "auPRC", "F1", "accuracy"} <= set(metric_names)
         assert page.errors == []
+
+
+def check_landing(page, assert_reachable, viewport):
+    """The landing page starts in the window and states each dataset's best run on its first screen."""
+    assert_reachable(page, "landing page")
+    heading = page.get_by_text("Best model per dataset").first
+    assert 0 <= heading.bounding_box()["y"] < viewport["height"]
+    for dataset in TINY["runs"]:
+        line = page.locator("li").filter(has_text=f"{dataset}:").filter(has_text=" — ").first
+        box = line.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= viewport["height"], dataset
+
+
+def browse_run(page, dataset, model, shots, assert_reachable, assert_frame_layout, screenshot):
+    """Every item of one run's page, in the report's order: metrics first, interpretation last;
+    each shown item reachable, its image decoded or its tables filled."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from report_browser import open_menu
+
+    open_menu(page, dataset, model)
+    eyes = page.locator("a[iconname=eye]")
+    names = [
+        eyes.nth(i).locator("xpath=ancestor::tr").first.inner_text().split("\t") for i in range(eyes.count())
+    ]
+    figures = [" ".join(" ".join(cells).split()) for cells in names]
+    assert "metrics" in figures[0], figures
+    roc_or_scatter = next(
+        i for i, text in enumerate(figures) if "ROC curve" in text or "predicted vs" in text
+    )
+    curves = next(i for i, text in enumerate(figures) if "training curves" in text)
+    assert roc_or_scatter < curves, figures
+    for i in range(eyes.count()):
+        before = page.evaluate("() => app.state.resultPath || ''")
+        eyes.nth(i).click()
+        try:
+            page.wait_for_function(
+                "before => (app.state.resultPath || '') !== before", arg=before, timeout=3000
+            )
+        except PlaywrightTimeout:
+            continue  # a file Snakemake offers only as a download (a TSV): its table is an item of its own
+        content, path = page.evaluate("() => [app.state.content, app.state.resultPath]")
+        what = f"{dataset}/{model} {path}"
+        if content == "img":
+            image = page.locator("div.p-3 > img").first
+            page.wait_for_function("image => image.complete", arg=image.element_handle())
+            assert image.evaluate("image => image.naturalWidth") > 0, what
+        elif content == "html":
+            frame = page.locator("iframe").first.element_handle().content_frame()
+            frame.wait_for_load_state()
+            assert_frame_layout(frame, what)
+        if content in ("img", "html", "text"):
+            assert_reachable(page, what)
+            screenshot(page, shots, f"{dataset}-{model}-{i:02d}")
 
 
 def test_invalid_config_is_rejected_before_any_job(workdir):

@@ -86,12 +86,39 @@ if any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv):
     check_results_belong_to_this_config()
 
 
-def report_command():
-    """The command that makes this config's report, for the leaderboard job's closing log line."""
-    configfiles = " ".join(
-        f"--configfile {path}" for path in workflow.overwrite_configfiles
+def report_stylesheet():
+    """The report's stylesheet (workflow/report/report.css): relative to the working directory
+    when the workflow is there (the README's command), else absolute."""
+    if WORKFLOW_DIR is None:
+        return None
+    stylesheet = WORKFLOW_DIR / "workflow/report/report.css"
+    try:
+        return str(stylesheet.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(stylesheet.resolve())
+
+
+def landing_text():
+    """The report's landing text (biodl.report.landing), called by workflow/report/workflow.rst
+    when the report is made, so it states the results and settings of this working directory.
+    """
+    from biodl.report.landing import landing_rst
+
+    return landing_rst(
+        config,
+        "results/summary.tsv",
+        lambda dataset, model: f"results/search/{dataset}/{model}/trials.tsv",
     )
-    return f"snakemake --report report.html {configfiles}".rstrip()
+
+
+def report_command():
+    """The command that makes this config's report, for the leaderboard job's closing log line:
+    with the stylesheet without which tall pages and figures of the report are cut off.
+    """
+    stylesheet = report_stylesheet()
+    options = [f"--report-stylesheet {stylesheet}"] if stylesheet else []
+    options += [f"--configfile {path}" for path in workflow.overwrite_configfiles]
+    return " ".join(["snakemake --report report.html", *options])
 
 
 def _names_pattern(names):
@@ -187,6 +214,85 @@ def is_network(model):
     return VARIANTS[model].is_network
 
 
+# A run's items in the report in the order a reader needs them: the numbers, the curves that
+# judge the predictions, how training went, then interpretation. Snakemake lists a run's items by
+# their labels, so the first label ("#") is this rank.
+RUN_REPORT_ORDER = (
+    "metrics",
+    "ROC curve",
+    "PR curve",
+    "predicted vs observed",
+    "calibration",
+    "confusion matrix",
+    "confusion table",
+    "confusion counts",
+    "training curves",
+    "sanity check",
+    "search trials table",
+    "search trials",
+    "predictions",
+    "permutation importance plot",
+    "permutation importance table",
+    "permutation importance",
+    "filter matches",
+    "filter logos and matches",
+    "Tomtom matches table",
+    "Tomtom matches",
+    "filter influence",
+    "filter motifs (MEME)",
+    "attribution logos",
+    "TF-MoDISco pattern logos",
+    "TF-MoDISco patterns",
+    "motif insertion plot",
+    "motif insertion effects",
+    "activation maximisation",
+    "saliency and Grad-CAM",
+    "first-layer kernels",
+    "feature maps",
+)
+
+
+# A run's TSVs that the report also shows as HTML tables (by the tsv_table rule), name -> (the folder
+# under results/, the item's name in the report).
+TSV_TABLES = {
+    "confusion": ("evaluation", "confusion table"),
+    "trials": ("search", "search trials table"),
+    "importance": ("interpretation", "permutation importance table"),
+    "tomtom": ("interpretation", "Tomtom matches table"),
+}
+
+
+def tsv_table(path):
+    """The HTML table of a run's TSV (rule tsv_table), where the report shows one."""
+    path = Path(path)
+    step = TSV_TABLES.get(path.stem, (None,))[0]
+    if path.suffix == ".tsv" and step == path.parts[1]:
+        return [str(path.with_suffix(".html"))]
+    return []
+
+
+def run_rank(figure):
+    """A run item's place in the report (RUN_REPORT_ORDER), as text that sorts as a number."""
+    return f"{RUN_REPORT_ORDER.index(figure) + 1:02d}"
+
+
+def run_labels(figure):
+    """The report labels of one run's item: its rank (RUN_REPORT_ORDER), dataset, model, name."""
+    return {
+        "#": run_rank(figure),
+        "dataset": "{dataset}",
+        "model": "{model}",
+        "figure": figure,
+    }
+
+
+def tsv_table_labels(wildcards):
+    """The report labels of a run's TSV shown as a table (TSV_TABLES), like run_labels."""
+    figure = TSV_TABLES[wildcards.name][1]
+    labels = run_labels(figure)
+    return labels | {"dataset": wildcards.dataset, "model": wildcards.model}
+
+
 def run_report(name, figure, step="evaluation", caption_prefix=""):
     """An output of one run (results/<step>/...) in the report under its dataset and model;
     caption: workflow/report/<caption_prefix><name without its suffix>.rst"""
@@ -195,7 +301,7 @@ def run_report(name, figure, step="evaluation", caption_prefix=""):
         caption=f"../report/{caption_prefix}{Path(name).stem}.rst",
         category="{dataset}",
         subcategory="{model}",
-        labels={"dataset": "{dataset}", "model": "{model}", "figure": figure},
+        labels=run_labels(figure),
     )
 
 
@@ -330,7 +436,7 @@ def run_files():
         for dataset, model in RUNS
         if VARIANTS[model].role == "search"
     ]
-    return runs
+    return runs + [table for path in runs for table in tsv_table(path)]
 
 
 def final_outputs():

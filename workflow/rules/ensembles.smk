@@ -36,11 +36,7 @@ rule select_trial:
             caption="../report/trials.rst",
             category="{dataset}",
             subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "model": "{model}",
-                "figure": "search trials",
-            },
+            labels=run_labels("search trials"),
         ),
     log:
         "logs/select_trial/{dataset}/{model}.log",

@@ -89,11 +89,7 @@ rule sanity_check:
             caption="../report/sanity_check.rst",
             category="{dataset}",
             subcategory="{model}",
-            labels={
-                "dataset": "{dataset}",
-                "model": "{model}",
-                "figure": "sanity check",
-            },
+            labels=run_labels("sanity check"),
         ),
     log:
         "logs/sanity_check/{dataset}/{model}.log",

@@ -46,6 +46,7 @@ import pandas as pd
 
 from biodl.config.settings import InterpretSettings
 from biodl.core.files import atomic_dir, write_tsv
+from biodl.data.dataset import load_metadata
 from biodl.interpret.calibration import calibrate, trim
 from biodl.interpret.discovery import (
     DiscoveryContext,
@@ -398,13 +399,14 @@ def _attribution_figure(
     ism = attribution.ism_scores(attribution.in_silico_mutagenesis(model, x[top], unit[top]), x[top])
     rng = np.random.default_rng(context.seed)
     width = settings.attribution_window
+    metadata = load_metadata(dataset, settings.split)
     matrices, titles, starts = [], [], []
     for i, s, m in zip(top, sal, ism, strict=True):
         references = dinucleotide_references(x[i : i + 1], settings.attribution_references, rng)
         shap = deep_shap(members, x[i : i + 1], AttributionContext(int(unit[i]), references))[0] * x[i]
         w = _window(np.abs(m).sum(axis=1), width)
         name = (
-            f"{'chosen ' if i in chosen else ''}{settings.split} sequence {i}, "
+            f"{'chosen: ' if i in chosen else ''}{sequence_name(metadata.iloc[int(i)], w, width)}, "
             f"output {dataset.targets[unit[i]]} (logit {logits[i, unit[i]]:.2f})"
         )
         matrices += [shap[w : w + width], s[w : w + width], m[w : w + width]]
@@ -415,6 +417,22 @@ def _attribution_figure(
         ]
         starts += [w, w, w]
     figures.plot_logos(matrices, titles, path, kind="attribution", starts=starts)
+
+
+def sequence_name(row: Any, offset: int, width: int) -> str:
+    """A window of a prepared sequence as a reader finds it: ``chrom:start-end(strand)`` (1-based,
+    inclusive: the ``width`` bases from ``offset`` shown in a logo) for genome windows, else the
+    sequence's record id (``name``) with the bases shown."""
+    start, end = int(row["start"]), int(row["end"])
+    if row["chrom"] != "." and start >= 0:
+        # A window on the minus strand was read reverse-complemented: its bases run from its end.
+        strand = "-" if row["strand"] == "-" else "+"
+        if strand == "-":
+            first, last = end - offset - width + 1, end - offset
+        else:
+            first, last = start + offset + 1, start + offset + width
+        return f"{row['chrom']}:{first}-{last}({strand})"
+    return f"{row['name']} bases {offset + 1}-{offset + width}"
 
 
 def _chosen_rows(dataset: Any, settings: InterpretSettings) -> list[int]:

@@ -43,9 +43,13 @@ from matplotlib.transforms import Affine2D
 from biodl.interpret.motifs import BASES, Motif, information_content
 from biodl.report.figures import _figure
 
-LOGO_ROW = (6.0, 1.3)
-ATTRIBUTION_ROW = (14.0, 1.6)
+# Widths keep each figure within about 1350 pixels at 150 dpi, so a browser window of 1400 pixels
+# (beside the report's menu) shrinks it by at most a third and 8-point titles stay above 10 pixels.
+LOGO_ROW = (4.5, 1.3)
+ATTRIBUTION_ROW = (9.0, 1.6)
 IMAGE_PANEL = (1.6, 1.6)
+# Saliency and Grad-CAM panels: room for a colour bar and a two-line title.
+OVERLAY_PANEL = (2.4, 2.2)
 UNIFORM = np.full(4, 0.25)
 # logomaker's "classic" scheme: A green, C blue, G orange, T red.
 LOGO_COLOURS = {"A": "#008000", "C": "#0000ff", "G": "#ffa500", "T": "#ff0000"}
@@ -216,15 +220,20 @@ def plot_image_grid(
 def plot_overlays(
     tiles: np.ndarray, saliency: np.ndarray, cams: np.ndarray, titles: list[str], path: str | PathLike[str]
 ) -> Figure:
-    """Per tile: the tile, |gradient| (max over channels), Grad-CAM over the tile."""
-    with _figure(path, max(len(tiles), 1), 3, panel_size=IMAGE_PANEL) as (fig, axes):
+    """Per tile: the tile, |gradient| (max over channels, scaled to the tile's largest) and
+    Grad-CAM over the tile, each map with its colour bar."""
+    with _figure(path, max(len(tiles), 1), 3, panel_size=OVERLAY_PANEL) as (fig, axes):
         for tile, sal, cam, name, (a, b, c) in zip(tiles, saliency, cams, titles, axes, strict=False):
             _show(a, tile)
-            a.set_title(name, fontsize=7)
-            _show(b, np.abs(sal).max(axis=-1), cmap="magma")
-            b.set_title("saliency |gradient|", fontsize=7)
+            a.set_title(name, fontsize=7, loc="left")
+            magnitude = np.abs(sal).max(axis=-1)
+            _show(b, magnitude / max(float(magnitude.max()), 1e-12), cmap="magma")
+            b.images[0].set_clim(0, 1)
+            fig.colorbar(b.images[0], ax=b, fraction=0.046, pad=0.03, label="|gradient| / max")
+            b.set_title("saliency", fontsize=7)
             _show(c, tile)
-            c.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+            overlay = c.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+            fig.colorbar(overlay, ax=c, fraction=0.046, pad=0.03, label="Grad-CAM (0-1)")
             c.set_title("Grad-CAM", fontsize=7)
     return fig
 

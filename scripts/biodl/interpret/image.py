@@ -4,21 +4,25 @@ saliency and Grad-CAM.
 Contract: ``interpret_image(dataset_dir, model_path, outputs, settings)`` writes the first-layer
 kernels (``filter_grid``), feature maps of the first block for the example tiles
 (``feature_maps``), activation-maximisation images per filter (``maximisation_images``), and
-saliency and Grad-CAM of the example tiles (``saliency_gradcam``). Example tiles: for each class
-(output unit), the ``example_tiles // units`` (at least 1) tiles of the split that score highest
-on it, each explained for that unit.
+saliency and Grad-CAM of the example tiles (``saliency_gradcam``). Example tiles: for each class,
+the ``example_tiles // classes`` (at least 1) tiles of the split that score highest on it, each
+explained for the output unit that scores it; a binary network's one unit scores both classes,
+so its negative class's tiles are those it scores lowest. Each tile is named by its index in the
+split, its image and position (``metadata.tsv``: ``x``, ``y``), its true label and the score of
+the explained unit.
 """
 
 from __future__ import annotations
 
 import logging
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from biodl.config.settings import InterpretSettings
-from biodl.data.dataset import PreparedDataset, input_shards, to_inputs
+from biodl.data.dataset import PreparedDataset, input_shards, load_metadata, to_inputs
 from biodl.interpret.inputs import BATCH_SIZE, load
 from biodl.interpret.motifs import (
     first_conv,
@@ -49,7 +53,7 @@ def interpret_image(
     )
 
     tiles, units = _example_tiles(dataset, model, settings)
-    names = [f"tile {i}, {dataset.targets[u]}" for i, u in zip(tiles["index"], units, strict=False)]
+    names = tile_names(dataset, settings.split, tiles, units)
     maps = attribution.feature_maps(model, tiles["x"])
     shown = min(conv.filters, 7)
     images, titles = [], []
@@ -81,6 +85,19 @@ def interpret_image(
     return {"filters": conv.filters, "tiles": len(units)}
 
 
+def tile_names(
+    dataset: PreparedDataset, split: str, tiles: dict[str, np.ndarray], units: np.ndarray
+) -> list[str]:
+    """Each example tile's panel title: index, image and position, true label, explained score."""
+    metadata = load_metadata(dataset, split)
+    names = []
+    for index, unit, score in zip(tiles["index"], units, tiles["score"], strict=True):
+        row = metadata.iloc[int(index)]
+        where = f"{Path(str(row['image'])).name} x={row['x']} y={row['y']}"
+        names.append(f"tile {index}: {where}\ntrue {row['label']}; {dataset.targets[unit]} score {score:.2f}")
+    return names
+
+
 def _example_tiles(
     dataset: PreparedDataset, model: Any, settings: InterpretSettings
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -88,18 +105,23 @@ def _example_tiles(
     scores = np.asarray(
         model.predict(ShardBatches(dataset, settings.split, BATCH_SIZE, labels=False), verbose=0)
     )
-    per_unit = max(1, settings.example_tiles // scores.shape[1])
+    # (unit, sign): the tiles a unit scores highest, and for a single sigmoid unit also lowest.
+    rankings = [(u, -1.0) for u in range(scores.shape[1])]
+    if scores.shape[1] == 1:
+        rankings.append((0, 1.0))
+    per_class = max(1, settings.example_tiles // len(rankings))
     picked: list[int] = []
     units: list[int] = []
-    for u in range(scores.shape[1]):
+    for u, sign in rankings:
         # A tile already shown for an earlier class is not repeated.
-        ranked = [int(i) for i in np.argsort(-scores[:, u], kind="stable") if int(i) not in picked]
-        picked += ranked[:per_unit]
-        units += [u] * len(ranked[:per_unit])
+        ranked = [int(i) for i in np.argsort(sign * scores[:, u], kind="stable") if int(i) not in picked]
+        picked += ranked[:per_class]
+        units += [u] * len(ranked[:per_class])
     # Only the chosen rows are read from the memory-mapped shards.
     shards = input_shards(dataset, settings.split)
     bounds = np.cumsum([0] + [len(s) for s in shards])
     owner = np.searchsorted(bounds, picked, side="right") - 1
     rows = [shards[k][i - bounds[k]] for i, k in zip(picked, owner, strict=False)]
     x = to_inputs(np.stack(rows), dataset.ambiguous)
-    return {"x": x, "index": np.asarray(picked)}, np.asarray(units)
+    score = scores[picked, units] if picked else np.zeros(0)
+    return {"x": x, "index": np.asarray(picked), "score": score}, np.asarray(units)

@@ -1,1 +1,2 @@
-"""The report's pieces: evaluation figures (``figures``) and HTML tables (``html_tables``)."""
+"""The report's pieces: evaluation figures (``figures``), HTML tables (``html_tables``) and the
+landing page's text from the real results and settings (``landing``)."""

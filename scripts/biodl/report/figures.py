@@ -19,7 +19,10 @@ through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attach
   one panel per tracked metric, the kept (best) epoch marked in every panel.
 - ``plot_comparison`` takes the summary frame (``biodl.evaluation.summary``): one panel per dataset, each
   run's primary metric (auroc for classification, r2 for regression) with its bootstrap
-  interval as error bars, best run on top; baselines (kind ``baseline``) drawn as grey squares.
+  interval as error bars and its value written above, best run on top; baselines (kind
+  ``baseline``) drawn as grey squares. The x axis spans the dataset's values and intervals, not
+  the metric's whole range, so close runs stay apart; the no-skill line is drawn where it falls
+  inside, else the legend says it is off the axis.
 """
 
 from __future__ import annotations
@@ -369,6 +372,25 @@ def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str
     return fig
 
 
+def _zoom_to_runs(ax: Axes, runs: pd.DataFrame, metric: str) -> None:
+    """The x axis spans the runs' values and intervals (so close runs stay apart), with the
+    no-skill line where it falls inside; outside, the legend says it is off the axis."""
+    low_column, high_column = ci_columns(metric)
+    values = pd.concat([runs[metric], runs[low_column], runs[high_column]]).astype(float).dropna()
+    reference, reference_label = NO_SKILL[metric]
+    if values.empty:
+        ax.axvline(reference, color="grey", ls="--", lw=1, label=reference_label)
+        return
+    low, high = float(values.min()), float(values.max())
+    pad = max(high - low, 0.02) * 0.15
+    low, high = low - pad, high + pad
+    if low <= reference <= high:
+        ax.axvline(reference, color="grey", ls="--", lw=1, label=reference_label)
+    else:
+        ax.plot([], [], color="grey", ls="--", lw=1, label=f"{reference_label}: off the axis")
+    ax.set_xlim(low, high)
+
+
 def _comparison_panel(ax: Axes, runs: pd.DataFrame, colours: dict[str, tuple[float, ...]]) -> None:
     task = runs["task"].iloc[0]
     metric = PRIMARY_METRIC[task]
@@ -393,8 +415,15 @@ def _comparison_panel(ax: Axes, runs: pd.DataFrame, colours: dict[str, tuple[flo
         ax.errorbar(
             value, y, xerr=error, fmt="s" if baseline else "o", ms=7, color=colour, capsize=3, label=run.kind
         )
-    reference, reference_label = NO_SKILL[metric]
-    ax.axvline(reference, color="grey", ls="--", lw=1, label=reference_label)
+        ax.annotate(
+            f"{value:.3f}",
+            (value, y),
+            xytext=(0, 7),
+            textcoords="offset points",
+            ha="center",
+            fontsize="small",
+        )
+    _zoom_to_runs(ax, runs, metric)
     ax.set_yticks(range(len(runs)), runs["model"])
     ax.set_ylim(-0.6, len(runs) - 0.4)
     ax.set(xlabel=f"Test {AXIS_LABELS[metric]}", ylabel="Model")

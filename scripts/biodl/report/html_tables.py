@@ -6,18 +6,28 @@ network access).
 
 Contract:
 - ``leaderboard_html(summary)``: the frame of ``biodl.evaluation.summary.summarize`` (or
-  ``summary.tsv`` read back) → a table per task family (classification, regression), a row per
-  run (dataset, model, kind, task, test examples) and a column per headline metric of the
-  family's tasks, each cell ``value`` with its confidence interval beneath; empty where the
-  metric does not apply, ``NaN`` where it is undefined. Per dataset, the best value of each
-  metric is bold (higher is better except for ``mse`` and ``mae``). Baselines, ensembles, their
-  members and searches carry a tag. Clicking a column heading sorts by it (by the number, not
-  its text); the page works without its script.
+  ``summary.tsv`` read back) → a table per task (binary, multiclass, multilabel, regression), a
+  row per run (dataset, model, kind, test examples) and a column per headline metric of the
+  task, its heading stating the averaging (``F1 (macro)`` for multiclass and multilabel,
+  ``accuracy (top-1)`` for multiclass), each cell ``value`` with its confidence interval
+  beneath; ``NaN`` where it is undefined. Bold marks the best value of a metric within a
+  dataset only where there is a comparison: at least two *comparable* runs (plain models,
+  baselines, ensembles and searches: never an ensemble's members or a search's trials, which
+  are parts of another run) with a value. Higher is better except for ``mse`` and ``mae``.
+  Baselines, ensembles, their members and searches carry a tag. Clicking a column heading
+  sorts by it (by the number, not its text); the page works without its script. Text cells
+  wrap, so the page fits a 1400-pixel window beside the report's menu without sideways
+  scrolling.
 - ``metrics_html(metrics, title)``: a run's ``metrics.tsv`` frame (metric, target, value,
   ci_low, ci_high) → a table with the interval in one column.
 - ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
   first-layer filters ranked by influence, each with its sites, information content and best
   JASPAR match (ID, name, q-value, offset, strand); sortable.
+- ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
+  ``importance``, ``tomtom``, ``trials``) as a page, every row shown, sortable: numbers right-aligned
+  (whole numbers as such, others to four significant digits), text left, missing values empty.
+  ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
+  a row per true class with its total, a column per predicted class.
 - ``write_html(text, path)`` writes atomically.
 """
 
@@ -36,8 +46,30 @@ from biodl.evaluation.summary import SUMMARY_METRICS, ci_columns
 
 LOWER_IS_BETTER = frozenset({"mse", "mae", "brier"})
 COUNT_METRICS = frozenset({"n", "n_positive"})
-# The leaderboard has one table per family, so each shows only the metrics of its tasks.
-TASK_FAMILIES = {"Classification": ("binary", "multiclass", "multilabel"), "Regression": ("regression",)}
+# The leaderboard has one table per task, so each shows only its metrics, with its averaging.
+TASK_TITLES = {
+    "binary": "Binary classification",
+    "multiclass": "Multiclass classification",
+    "multilabel": "Multilabel classification",
+    "regression": "Regression",
+}
+# Headings where a task's headline value is an average (biodl.evaluation.metrics: macro rows).
+TASK_METRIC_LABELS = {
+    "multiclass": {
+        "auroc": "auROC (macro, one-vs-rest)",
+        "auprc": "auPRC (macro)",
+        "f1": "F1 (macro)",
+        "accuracy": "accuracy (top-1)",
+    },
+    "multilabel": {
+        "auroc": "auROC (macro)",
+        "auprc": "auPRC (macro)",
+        "f1": "F1 (macro)",
+        "accuracy": "accuracy (macro)",
+    },
+}
+# Runs that are parts of another run: never a dataset's best (biodl.workflow.variants roles).
+PART_ROLES = frozenset({"member", "trial"})
 METRIC_LABELS = {
     "auroc": "auROC",
     "auprc": "auPRC",
@@ -59,12 +91,14 @@ METRIC_LABELS = {
 
 # A backslash at the end of a line continues it: the page gets one line per rule.
 _STYLE = """
-body { font-family: system-ui, sans-serif; font-size: 14px; color: #1e293b; margin: 1.5em; }
+body { font-family: system-ui, sans-serif; font-size: 13px; color: #1e293b; margin: 1em; }
 h1 { font-size: 18px; margin: 0 0 0.3em 0; }
 h2 { font-size: 15px; margin: 1.2em 0 0.4em 0; }
 p.note { color: #475569; margin: 0 0 1em 0; max-width: 60em; }
 table { border-collapse: collapse; }
-th, td { padding: 0.3em 0.55em; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
+th, td { padding: 0.3em 0.5em; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
+td.text, th { white-space: normal; }
+td.text { max-width: 16em; overflow-wrap: anywhere; }
 th { background: #f1f5f9; position: sticky; top: 0; }
 th.sortable { cursor: pointer; }
 th.sortable::after { content: " \\2195"; color: #94a3b8; }
@@ -72,8 +106,8 @@ td.text, th.text { text-align: left; }
 tr.first-of-dataset td { border-top: 2px solid #94a3b8; }
 td .ci { display: block; font-size: 11px; color: #64748b; }
 td.best { font-weight: 700; }
-span.tag { font-size: 11px; color: #92400e; background: #fef3c7; \
-border-radius: 3px; padding: 0 4px; margin-left: 4px; }
+span.tag { display: inline-block; font-size: 11px; color: #92400e; background: #fef3c7; \
+border-radius: 3px; padding: 0 4px; margin-left: 4px; white-space: nowrap; }
 """
 
 # Sorts the table by the clicked column, by each cell's data-sort value (numbers as numbers);
@@ -166,36 +200,52 @@ def run_tags(run: dict[str, object]) -> list[str]:
     return tags
 
 
+def comparable(summary: pd.DataFrame) -> pd.Series:
+    """The runs that compete for a dataset's best: not a member of an ensemble nor a search's trial."""
+    if "role" not in summary.columns:
+        return pd.Series(True, index=summary.index)
+    return ~summary["role"].astype(object).isin(PART_ROLES)
+
+
 def _best_per_dataset(summary: pd.DataFrame, metric: str) -> pd.Series:
-    """Whether each run has its dataset's best value of ``metric`` (ties all count)."""
-    values = summary[metric].astype(float)
+    """Whether each run has its dataset's best value of ``metric`` (ties all count) among the
+    comparable runs, where at least two of them have a value."""
+    values = summary[metric].astype(float).where(comparable(summary))
     grouped = values.groupby(summary["dataset"])
     target = grouped.transform("min" if metric in LOWER_IS_BETTER else "max")
-    return values.notna() & (values == target)
+    compared = grouped.transform("count") >= 2
+    return values.notna() & (values == target) & compared
 
 
 def leaderboard_html(summary: pd.DataFrame) -> str:
     """The leaderboard page of the module contract."""
     sections = []
-    for family, tasks in TASK_FAMILIES.items():
-        runs = summary[summary["task"].isin(tasks)]
+    for task, title in TASK_TITLES.items():
+        runs = summary[summary["task"] == task]
         if len(runs):
-            sections.append(f"<h2>{family}</h2>" + _leaderboard_table(runs.reset_index(drop=True)))
+            sections.append(f"<h2>{title}</h2>" + _leaderboard_table(runs.reset_index(drop=True), task))
     note = (
         "Every run's headline metrics on its test split, with the bootstrap confidence interval "
-        "beneath each value. Bold: the best value of the dataset's runs (lowest for MSE and MAE). "
-        "Click a column heading to sort by it."
+        "beneath each value. Bold: the best value among a dataset's runs (lowest for MSE and MAE), "
+        "shown only where the dataset has two or more runs to compare; an ensemble's members and "
+        "a search's trials are parts of another run and never marked. Several classes or labels: "
+        "macro averages (the unweighted mean over classes or labels); several regression targets: "
+        "the mean over targets. Click a column heading to sort by it."
     )
     return _page("Leaderboard: all runs", note, "".join(sections), sortable=True)
 
 
-def _leaderboard_table(summary: pd.DataFrame) -> str:
-    """The runs of one task family: a column per headline metric of their tasks."""
-    tasks = list(dict.fromkeys(summary["task"]))
-    metrics = [m for m in SUMMARY_METRICS if any(m in HEADLINE_METRICS[task] for task in tasks)]
+def metric_heading(metric: str, task: str) -> str:
+    """A leaderboard column's heading: the metric, with its averaging where the task averages."""
+    return TASK_METRIC_LABELS.get(task, {}).get(metric, METRIC_LABELS[metric])
+
+
+def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
+    """The runs of one task: a column per headline metric of the task."""
+    metrics = [m for m in SUMMARY_METRICS if m in HEADLINE_METRICS[task]]
     best = {metric: _best_per_dataset(summary, metric) for metric in metrics}
-    head = [("dataset", True), ("model", True), ("kind", True), ("task", True), ("test examples", False)]
-    head += [(METRIC_LABELS[m], False) for m in metrics]
+    head = [("dataset", True), ("model", True), ("kind", True), ("test examples", False)]
+    head += [(metric_heading(m, task), False) for m in metrics]
     rows, previous = [], None
     for i, run in enumerate(summary.to_dict("records")):
         tag = "".join(f' <span class="tag">{html.escape(text)}</span>' for text in run_tags(run))
@@ -203,13 +253,9 @@ def _leaderboard_table(summary: pd.DataFrame) -> str:
             _text_cell(run["dataset"]),
             _text_cell(run["model"], extra=tag),
             _text_cell(run["kind"]),
-            _text_cell(run["task"]),
             f'<td data-sort="{int(run["n_test"])}">{int(run["n_test"])}</td>',
         ]
         for metric in metrics:
-            if metric not in HEADLINE_METRICS[run["task"]]:
-                cells.append('<td data-sort=""></td>')
-                continue
             low, high = (float(run[c]) for c in ci_columns(metric))
             cells.append(_metric_cell(float(run[metric]), low, high, bool(best[metric].iloc[i])))
         css = ' class="first-of-dataset"' if previous is not None and run["dataset"] != previous else ""
@@ -287,3 +333,52 @@ def filters_html(influence: pd.DataFrame) -> str:
 def write_html(text: str, path: str | PathLike[str]) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+# The run TSVs shown as tables in the report, with the note above each (their captions say more).
+TSV_TABLE_NOTES = {
+    "confusion": "Test-split counts: a row per true class (with its total), a column per predicted class.",
+    "importance": "Permutation importance of each input feature, most important first.",
+    "tomtom": "Tomtom matches of the first-layer filters (one row per filter and database motif).",
+    "trials": "The search's trials: sampled settings, validation score and the chosen trial.",
+}
+
+
+def _value_cell(value: object) -> str:
+    """A cell of a TSV table: numbers right-aligned and sortable by value, text left."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '<td data-sort=""></td>'
+    if isinstance(value, (bool, str)):
+        return _text_cell(value)
+    number = float(value)  # type: ignore[arg-type]
+    text = f"{int(number)}" if number.is_integer() and abs(number) < 1e15 else f"{number:.4g}"
+    return f'<td data-sort="{number!r}">{text}</td>'
+
+
+def _frame_table(table: pd.DataFrame) -> str:
+    head = [(str(column), not pd.api.types.is_numeric_dtype(table[column])) for column in table.columns]
+    rows = [
+        "<tr>" + "".join(_value_cell(value) for value in record) + "</tr>"
+        for record in table.itertuples(index=False, name=None)
+    ]
+    return _table(head, rows, sortable=True)
+
+
+def _confusion_tables(table: pd.DataFrame) -> str:
+    """One matrix per target: true classes down, predicted across, row totals last."""
+    sections = []
+    for target, counts in table.groupby("target", sort=False):
+        matrix = counts.pivot_table(
+            index="true", columns="predicted", values="count", aggfunc="sum", sort=False
+        )
+        matrix = matrix.fillna(0).astype(int)
+        matrix["total"] = matrix.sum(axis=1)
+        matrix = matrix.reset_index().rename(columns={"true": "true \\ predicted"})
+        sections.append(f"<h2>{html.escape(str(target))}</h2>" + _frame_table(matrix))
+    return "".join(sections)
+
+
+def tsv_table_html(table: pd.DataFrame, name: str, title: str) -> str:
+    """A run's TSV as a page (module contract)."""
+    body = _confusion_tables(table) if name == "confusion" else _frame_table(table)
+    return _page(title, html.escape(TSV_TABLE_NOTES[name]), body, sortable=True)

@@ -9,7 +9,9 @@ Contract:
 - Shown: up to ``max_images`` images, taken in turn from each split (train, validation, test)
   as the one with the most kept tiles there, so every split appears when it can.
 - ``save(path)`` draws one panel per image (tile outlines coloured by class, regions dashed and
-  named by split) and writes the PNG atomically.
+  named by split, a scale bar one tile long labelled with its size in level-0 pixels), with text
+  of at least 10 points (above 10 pixels when the figure is fitted into a 1400-pixel window),
+  writes the PNG atomically and returns the figure.
 """
 
 from __future__ import annotations
@@ -26,10 +28,33 @@ from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from biodl.core.files import atomic_path
 from biodl.core.vocabulary import SPLITS
 from biodl.data.image.sources import resize
+
+TEXT_POINTS = 10
+
+
+def _scale_bar(ax: Axes, boxes: np.ndarray, downsample: float) -> None:
+    """A bar one tile long (``boxes`` in thumbnail pixels), labelled in level-0 pixels."""
+    if not len(boxes):
+        return
+    length = float(np.median(boxes[:, 2] - boxes[:, 0]))
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length,
+        f"{length * downsample:.0f} px (one tile)",
+        "lower right",
+        pad=0.3,
+        color="black",
+        frameon=True,
+        size_vertical=max(length / 8, 1),
+        fontproperties={"size": TEXT_POINTS},
+    )
+    bar.patch.set_alpha(0.7)
+    ax.add_artist(bar)
 
 
 @dataclass(frozen=True)
@@ -104,7 +129,7 @@ class TilingPreview:
                     names.append(ranked[split].pop(0).name)
         return names
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> Figure:
         names = self.chosen(self.max_images)
         columns = min(3, max(1, len(names)))
         rows = max(1, -(-len(names) // columns))
@@ -117,10 +142,17 @@ class TilingPreview:
         for ax, name in zip(axes.ravel(), names, strict=False):
             self._draw(ax, self.panels[name], colours)
         handles = [Line2D([], [], color=colours(i), lw=2, label=c) for i, c in enumerate(self.classes)]
-        figure.legend(handles=handles, loc="lower center", ncol=min(len(self.classes), 6), frameon=False)
+        figure.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=min(len(self.classes), 6),
+            frameon=False,
+            fontsize=TEXT_POINTS,
+        )
         figure.tight_layout(rect=(0, 0.06, 1, 1))
         with atomic_path(path) as tmp:
             figure.savefig(tmp, dpi=110)
+        return figure
 
     def _draw(self, ax: Axes, panel: ImagePanel, colours: Colormap) -> None:
         shown = panel.thumbnail[..., 0] if panel.thumbnail.shape[2] == 1 else panel.thumbnail
@@ -151,10 +183,11 @@ class TilingPreview:
                 y * scale + 2,
                 split,
                 va="top",
-                fontsize=7,
+                fontsize=TEXT_POINTS,
                 bbox={"facecolor": "white", "alpha": 0.7, "pad": 1, "linewidth": 0},
             )
         counts = ", ".join(
             f"{split} {panel.per_split[split]}" for split in SPLITS if split in panel.per_split
         )
-        ax.set_title(f"{Path(panel.name).name}\ntiles: {counts}", fontsize=8)
+        ax.set_title(f"{Path(panel.name).name}\ntiles: {counts}", fontsize=TEXT_POINTS)
+        _scale_bar(ax, tile_boxes, panel.downsample)
