@@ -76,6 +76,7 @@ class Training:
     min_delta: float
     mixed_precision: bool
     distribute: bool
+    device: Literal["auto", "gpu", "cpu"]
     regression_loss: Literal["mse", "huber"]
     huber_delta: float
 
