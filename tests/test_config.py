@@ -201,6 +201,7 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
         "class_weight": None,
         "mixed_precision": False,
         "distribute": False,
+        "device": "auto",
         "schedule": {
             "kind": "constant",
             "factor": 0.5,
