@@ -14,6 +14,7 @@ Contract:
   whether this TensorFlow is a CPU-only build (install the CUDA one: ``make install TF=gpu``) or
   sees no device (driver, ``CUDA_VISIBLE_DEVICES``, no GPU allocated by Slurm); ``auto`` takes a
   GPU when TensorFlow sees one, else the CPU. It returns the GPUs training may use.
+  ``no_gpu_reason()`` is the message of that error (why no GPU, what to do).
 - ``device_summary(gpus, mixed)`` is the log line naming the device(s) and the precision, e.g.
   ``training on GPU /physical_device:GPU:0 (NVIDIA H200), mixed precision on``.
 """
@@ -104,7 +105,11 @@ def use_device(device: Device, source: str) -> list[tf.config.PhysicalDevice]:
             _hide_gpus()
         return []
     if device == "gpu" and not gpus:
-        raise InputError(source, "training.device", _no_gpu_reason())
+        raise InputError(
+            source,
+            "training.device",
+            f"gpu asked, but {no_gpu_reason()}; or set training.device to auto or cpu",
+        )
     return gpus
 
 
@@ -116,17 +121,16 @@ def _hide_gpus() -> None:
         logger.warning("TensorFlow already runs on the GPU in this process; training.device cpu not applied")
 
 
-def _no_gpu_reason() -> str:
-    """Why TensorFlow sees no GPU, and what to do, for the error of ``device: gpu``."""
+def no_gpu_reason() -> str:
+    """Why TensorFlow sees no GPU, and what to do about it."""
     if not tf.test.is_built_with_cuda():
         return (
-            f"gpu asked, but this TensorFlow ({tf.__version__}) is a CPU-only build; install the CUDA "
-            "build (make install TF=gpu, or pip install -e '.[gpu]') or set training.device to auto or cpu"
+            f"this TensorFlow ({tf.__version__}) is a CPU-only build; install the CUDA build "
+            "(make install TF=gpu, or pip install -e '.[gpu]')"
         )
     return (
-        f"gpu asked, but TensorFlow {tf.__version__} (CUDA build) sees no GPU: check nvidia-smi, "
-        "CUDA_VISIBLE_DEVICES and, on Slurm, that the job was given a GPU; or set training.device "
-        "to auto or cpu"
+        f"TensorFlow {tf.__version__} (CUDA build) sees no GPU: check nvidia-smi, "
+        "CUDA_VISIBLE_DEVICES and, on Slurm, that the job was given a GPU"
     )
 
 
