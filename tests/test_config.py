@@ -34,6 +34,7 @@ def test_without_runs_every_model_runs_on_the_datasets_it_fits():
     takes = {
         "cnn_motif": {"dna"},
         "cnn_deep": {"dna"},
+        "danq_small": {"dna"},
         "cnn_tiles": {"image"},
         "mlp": {"table"},
         "mlp_folds": {"table"},
