@@ -249,6 +249,8 @@ def test_mixed_precision_and_distribution_switches_train_on_the_cpu(
         history = _train(binary_dataset, tmp_path, config)
     assert np.isfinite(history[["loss", "val_loss", "gradient_norm"]].to_numpy()).all()
     assert "tiny: training on the CPU, mixed precision on" in caplog.text
+    # Convolution (8 filters of 8 x 4 + biases), dense 8, one output: 264 + 72 + 9 = 345 parameters.
+    assert "tiny: 345 parameters (345 trainable)" in caplog.text
     assert keras.config.dtype_policy().name == "float32"  # restored for whatever runs next
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.get_layer("conv1").compute_dtype == "float32"  # saved for full-precision prediction anywhere

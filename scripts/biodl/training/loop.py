@@ -26,7 +26,8 @@ run holds its lock (``biodl.core.run_lock``): a second training of the same run 
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
 ``training.device`` (``auto``, ``gpu``: fail without a GPU, ``cpu``) picks the device; the log
-names it and whether ``training.mixed_precision`` (float16 computations) is on;
+names it and whether ``training.mixed_precision`` (float16 computations) is on, and the network's
+parameter count;
 ``training.distribute`` mirrors the model over all local GPUs (``biodl.training.device``).
 ``run.threads`` sizes TensorFlow's thread pools and the reads in flight of the input stream
 (``biodl.training.batches``). Every epoch is logged, named by the run.
@@ -129,6 +130,12 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     with run_lock(run.checkpoint), precision(training.mixed_precision):
         with distribution_strategy(training.distribute, gpus).scope():
             model, trainer = compile_network(run.model, dataset, run.init_model)
+        logger.info(
+            "%s: %s parameters (%s trainable)",
+            run.model.name,
+            f"{model.count_params():,}",
+            f"{sum(int(np.prod(w.shape)) for w in model.trainable_weights):,}",
+        )
         return _fit(_Fitting(run, dataset, model, trainer), list(callbacks))
 
 
