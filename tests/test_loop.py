@@ -305,3 +305,11 @@ def test_a_run_that_asks_for_a_gpu_fails_before_training_without_one(
     with pytest.raises(InputError, match="model tiny, training.device: gpu asked, but"):
         _train(binary_dataset, tmp_path, config)
     assert not (tmp_path / "model.keras").exists() and not (tmp_path / "history.tsv").exists()
+
+
+def test_mirroring_over_gpus_that_device_cpu_hides_is_refused(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
+    config = {**tiny_config, "training": {**tiny_config["training"], "device": "cpu", "distribute": True}}
+    with pytest.raises(InputError, match="model tiny, training.distribute: mirrors the model over GPUs"):
+        _train(binary_dataset, tmp_path, config)

@@ -165,6 +165,12 @@ def _check_run(run: TrainingRun, dataset: PreparedDataset) -> None:
         "a model started from another run's weights names that run in init_from and gets its model file; "
         f"found init_from {settings.init_from} and model file {run.init_model}",
     )
+    require(
+        not (settings.training.distribute and settings.training.device == "cpu"),
+        source,
+        "training.distribute",
+        "mirrors the model over GPUs, which training.device cpu hides; set one of them",
+    )
     if settings.init_from is None:
         for key, unset in (("freeze_layers", 0), ("fine_tune_learning_rate", None)):
             require(
