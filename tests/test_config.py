@@ -106,6 +106,21 @@ def broken(edit):
             "'cnn_motif' is a cnn1d, which takes dna datasets",
         ),
         (
+            lambda c: c.update(runs={"skin_epithelium": ["danq_small"]}),
+            "runs.skin_epithelium",
+            "'danq_small' is a danq, which takes dna datasets",
+        ),
+        (
+            lambda c: c["models"]["danq_small"].update(recurrent="rnn"),
+            "models.danq_small.recurrent",
+            "expected one of lstm, gru",
+        ),
+        (
+            lambda c: c["models"]["danq_small"].update(conv_layers=[{"filters": 4, "kernel_size": 3}]),
+            "models.danq_small",
+            "unknown key 'conv_layers'",
+        ),
+        (
             lambda c: c["datasets"]["diabetes"].update(task="survival"),
             "datasets.diabetes.task",
             "expected one of binary",
