@@ -31,6 +31,7 @@ import numpy as np
 from biodl.config.checks import check_fits
 from biodl.config.models import (
     NETWORK_KINDS,
+    ZOO_KINDS,
     Cnn1dModel,
     Cnn2dModel,
     ConvLayer,
@@ -46,7 +47,8 @@ from biodl.models.zoo import zoo_features
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 
 
-INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1, "basset": 2, "deepsea": 2, "danq": 2, "dilated_resnet": 2}
+# The zoo's architectures take one-hot sequences, as cnn1d.
+INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1, **dict.fromkeys(ZOO_KINDS, 2)}
 
 
 def output_activation(task: str) -> str:
