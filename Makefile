@@ -10,12 +10,20 @@
 #   make browser  install Debian's chromium for the report test (root; skipped by the test without it)
 #   make constraints  rewrite constraints.txt (every package pulled in, pinned) from a fresh install,
 #                 after a pin in pyproject.toml or requirements-dev.txt changed
-# TF=gpu installs TensorFlow's CUDA build instead of the CPU one, into a new .venv (rm -rf .venv first).
+# TF=gpu (or GPU=1) installs TensorFlow's CUDA build instead of the CPU one, into a new .venv
+# (rm -rf .venv first). Without TF or GPU, the CUDA build is taken when `nvidia-smi -L` lists an
+# NVIDIA GPU; GPU=0 keeps the CPU build on such a machine.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
+ifeq ($(GPU),1)
+TF ?= gpu
+endif
+ifeq ($(GPU),0)
 TF ?= cpu
+endif
+TF ?= $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && echo gpu || echo cpu)
 PIP_INSTALL := pip install --quiet --disable-pip-version-check
 
 .PHONY: install demo test lint browser constraints

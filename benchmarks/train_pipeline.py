@@ -96,10 +96,27 @@ STREAM_MODEL = {
 }
 
 
+# The model zoo's residual network at the size of the demo's data (danq_small is in the demo).
+RESNET_MODEL = {
+    "kind": "dilated_resnet",
+    "description": "Dilated residual network: 32 filters, 6 residual blocks.",
+    "filters": 32,
+    "layers": 6,
+    "training": {"batch_size": 64},
+}
+
+
 def models() -> dict[str, dict[str, Any]]:
-    """The benchmarked models: the demo's cnn_motif, the tiny one and the memory check's."""
+    """The benchmarked models: the demo's cnn_motif and danq_small, a small dilated residual
+    network, the tiny one and the memory check's."""
     demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
-    return {"cnn_motif": demo["cnn_motif"], "tiny": TINY_MODEL, "stream": STREAM_MODEL}
+    return {
+        "cnn_motif": demo["cnn_motif"],
+        "danq_small": demo["danq_small"],
+        "resnet": RESNET_MODEL,
+        "tiny": TINY_MODEL,
+        "stream": STREAM_MODEL,
+    }
 
 
 # ---------------------------------------------------------------------------- synthetic data

@@ -16,7 +16,7 @@ def train() -> None:
     # Imported once logging is set up, so messages from loading TensorFlow reach the log.
     from pathlib import Path
 
-    from biodl.config.models import Cnn1dModel, model_settings
+    from biodl.config.models import Cnn1dModel, ZooModel, model_settings
     from biodl.core.files import RunFolder
     from biodl.evaluation.inference import predict_model
     from biodl.report.figures import plot_training_curves
@@ -39,7 +39,7 @@ def train() -> None:
         threads=snakemake.threads,
     )
     history = train_model(run)
-    average_strands = isinstance(settings, Cnn1dModel) and settings.augmentation.average_strands
+    average_strands = isinstance(settings, Cnn1dModel | ZooModel) and settings.augmentation.average_strands
     predict_model(run.dataset, run.model_path, snakemake.output.predictions, average_strands=average_strands)
     plot_training_curves(history, snakemake.output.training_curves, title=f"{dataset} / {model}")
 

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import tensorflow as tf
 
 ROOT = Path(__file__).resolve().parents[1]
+HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
 
 def smoke(script: str, *extra: str) -> str:
@@ -63,3 +65,22 @@ def test_interpretation_benchmark_prints_step_times_and_specificity() -> None:
 def test_text_reader_benchmark_prints_the_ratio_to_pandas() -> None:
     out = smoke("text_readers.py")
     assert "ratio biodl / pandas, table" in out and "ratio biodl / pandas, BED" in out
+
+
+@pytest.mark.skipif(HAS_GPU, reason="this machine has a GPU: the check would run in full")
+def test_gpu_check_without_a_gpu_says_so_and_fails() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "No GPU visible to TensorFlow:" in done.stdout and "Nothing was trained" in done.stdout
+
+
+@pytest.mark.workflow
+def test_gpu_check_smoke_trains_the_demo_dna_model_on_the_cpu() -> None:
+    out = smoke("gpu_check.py")
+    assert "samples/s" in out and "cnn_motif" in out and "cpu" in out

@@ -34,6 +34,7 @@ def test_without_runs_every_model_runs_on_the_datasets_it_fits():
     takes = {
         "cnn_motif": {"dna"},
         "cnn_deep": {"dna"},
+        "danq_small": {"dna"},
         "cnn_tiles": {"image"},
         "mlp": {"table"},
         "mlp_folds": {"table"},
@@ -103,6 +104,21 @@ def broken(edit):
             lambda c: c.update(runs={"diabetes": ["cnn_motif"]}),
             "runs.diabetes",
             "'cnn_motif' is a cnn1d, which takes dna datasets",
+        ),
+        (
+            lambda c: c.update(runs={"skin_epithelium": ["danq_small"]}),
+            "runs.skin_epithelium",
+            "'danq_small' is a danq, which takes dna datasets",
+        ),
+        (
+            lambda c: c["models"]["danq_small"].update(recurrent="rnn"),
+            "models.danq_small.recurrent",
+            "expected one of lstm, gru",
+        ),
+        (
+            lambda c: c["models"]["danq_small"].update(conv_layers=[{"filters": 4, "kernel_size": 3}]),
+            "models.danq_small",
+            "unknown key 'conv_layers'",
         ),
         (
             lambda c: c["datasets"]["diabetes"].update(task="survival"),
@@ -201,6 +217,7 @@ def test_model_settings_outside_the_workflow_get_the_schema_defaults():
         "class_weight": None,
         "mixed_precision": False,
         "distribute": False,
+        "device": "auto",
         "schedule": {
             "kind": "constant",
             "factor": 0.5,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -164,3 +165,40 @@ def test_the_readme_snippet_scores_a_table_as_the_workflow_does(diabetes_run: Pa
     shared = [i for i, line in enumerate(lines) if line in by_row]
     assert len(shared) == len(predictions)
     np.testing.assert_allclose(scores[shared], [by_row[lines[i]] for i in shared], rtol=1e-4)
+
+
+def test_zoo_models_with_residual_and_recurrent_layers_load_without_the_library(
+    make_dataset: Callable[..., Path], tmp_path: Path
+) -> None:
+    dataset = make_dataset(length=120, sizes=(48, 16, 16), shard_size=32)
+    zoo = {
+        "danq": {
+            "kind": "danq",
+            "width": 0.03,
+            "dense_layers": [],
+            "augmentation": {"reverse_complement": True},
+        },
+        "resnet": {"kind": "dilated_resnet", "filters": 4, "layers": 3},
+    }
+    for name, config in zoo.items():
+        config = {**config, "training": {"batch_size": 16, "epochs": 1}}
+        train_model(
+            TrainingRun(dataset, check_model(name, config), 1, tmp_path / f"{name}.keras", tmp_path / "h.tsv")
+        )
+        predict_model(dataset, tmp_path / f"{name}.keras", tmp_path / f"{name}.tsv")
+    prepared = open_dataset(dataset)
+    x = to_inputs(np.concatenate(input_shards(prepared, "test")), prepared.ambiguous).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    done = plain_python(
+        "import keras, numpy as np\n"
+        "for name in ('danq', 'resnet'):\n"
+        "    model = keras.models.load_model(name + '.keras')\n"
+        "    np.save(name + '.npy', model.predict(np.load('x.npy'), verbose=0))\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in zoo:
+        test = pd.read_csv(tmp_path / f"{name}.tsv", sep="\t").query("split == 'test'")
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"{name}.npy")[:, 0], test["y_score"], rtol=1e-5, atol=1e-6
+        )

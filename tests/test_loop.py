@@ -248,7 +248,9 @@ def test_mixed_precision_and_distribution_switches_train_on_the_cpu(
     with caplog.at_level(logging.INFO, logger="biodl.training"):
         history = _train(binary_dataset, tmp_path, config)
     assert np.isfinite(history[["loss", "val_loss", "gradient_norm"]].to_numpy()).all()
-    assert "mixed precision" in caplog.text and "training on the CPU" in caplog.text
+    assert "tiny: training on the CPU, mixed precision on" in caplog.text
+    # Convolution (8 filters of 8 x 4 + biases), dense 8, one output: 264 + 72 + 9 = 345 parameters.
+    assert "tiny: 345 parameters (345 trainable)" in caplog.text
     assert keras.config.dtype_policy().name == "float32"  # restored for whatever runs next
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.get_layer("conv1").compute_dtype == "float32"  # saved for full-precision prediction anywhere
@@ -293,3 +295,21 @@ def test_init_from_links_the_two_runs_in_the_workflow(tmp_path: Path) -> None:
         run.returncode != 0
         and "models.tuned.init_from.dataset: unknown dataset 'ctfc'" in run.stdout + run.stderr
     )
+
+
+def test_a_run_that_asks_for_a_gpu_fails_before_training_without_one(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
+    # The test machines have no GPU (and tensorflow-cpu): device gpu must stop at once, not train on the CPU.
+    config = {**tiny_config, "training": {**tiny_config["training"], "device": "gpu"}}
+    with pytest.raises(InputError, match="model tiny, training.device: gpu asked, but"):
+        _train(binary_dataset, tmp_path, config)
+    assert not (tmp_path / "model.keras").exists() and not (tmp_path / "history.tsv").exists()
+
+
+def test_mirroring_over_gpus_that_device_cpu_hides_is_refused(
+    binary_dataset: Path, tiny_config: dict, tmp_path: Path
+) -> None:
+    config = {**tiny_config, "training": {**tiny_config["training"], "device": "cpu", "distribute": True}}
+    with pytest.raises(InputError, match="model tiny, training.distribute: mirrors the model over GPUs"):
+        _train(binary_dataset, tmp_path, config)

@@ -21,7 +21,10 @@ from biodl.models.networks import TASK_OUTPUTS, build_model
         ("regression", 2, "linear"),
     ],
 )
-@pytest.mark.parametrize(("kind", "input_shape"), [("cnn1d", (50, 4)), ("mlp", (12,))])
+@pytest.mark.parametrize(
+    ("kind", "input_shape"),
+    [("cnn1d", (50, 4)), ("mlp", (12,)), ("dilated_resnet", (50, 4)), ("danq", (50, 4))],
+)
 def test_output_layer_follows_the_task(
     task: str, n_outputs: int, activation: str, kind: str, input_shape: tuple[int, ...]
 ) -> None:

@@ -16,8 +16,10 @@ import yaml
 from test_workflow import snakemake
 
 from biodl.config.checks import validate_config
+from biodl.config.schema import validate_model
 from biodl.core.errors import InputError
 from biodl.workflow.variants import (
+    Variant,
     describe_variant,
     evaluated_runs,
     expand_variants,
@@ -392,3 +394,26 @@ def test_ensemble_and_search_run_through_snakemake(tmp_path: Path) -> None:
         and (evaluation / "search/metrics.tsv").exists()
     )
     assert trials["validation_score"].max() == trials.loc[trials["chosen"], "validation_score"].item()
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        (
+            {"kind": "danq", "width": 0.1, "recurrent": "gru", "dense_layers": []},
+            "danq: DanQ (Quang & Xie 2016), 0.1 x the published filters, bidirectional GRU, "
+            "no hidden dense layer; adam",
+        ),
+        ({"kind": "basset"}, "basset: Basset (Kelley et al. 2016), dense 1000-1000; adam"),
+        (
+            {"kind": "dilated_resnet", "augmentation": {"reverse_complement": True}},
+            "dilated_resnet: dilated residual network (BPNet / ChromBPNet): 64 filters, first kernel 21, "
+            "9 residual blocks of kernel 3, global average pooling, no hidden dense layer; adam",
+        ),
+    ],
+)
+def test_zoo_models_are_described_by_their_source(config: dict, words: str) -> None:
+    settings = validate_model("zoo", copy.deepcopy(config))
+    described = describe_variant(Variant("zoo", "zoo", config["kind"], "model", settings, seed=3))
+    assert described.startswith(words)
+    assert ("reverse complement" in described) == ("augmentation" in config)

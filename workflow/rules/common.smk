@@ -33,6 +33,7 @@ from biodl.config.runs import datasets_of, input_files, is_regression
 from biodl.config.checks import validate_config
 from biodl.config.config_file import check_config_files
 from biodl.core.errors import InputError
+from biodl.workflow.gpu_jobs import GpuJobs, gpus_for
 from biodl.workflow.variants import (
     describe_variant,
     evaluated_runs,
@@ -50,6 +51,8 @@ except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
 RUNS = evaluated_runs(config, VARIANTS)
+# Which training jobs ask Slurm for a GPU (biodl.workflow.gpu_jobs).
+GPU_JOBS = GpuJobs.from_validated(config["gpu_jobs"])
 
 # The validated config the results were made with (written by record_config); `snakemake --report`
 # refuses results of another config instead of embedding them under this one's name.
@@ -202,6 +205,17 @@ def init_model(model):
     if not source:
         return []
     return f"results/models/{source['dataset']}/{source['model']}/model.keras"
+
+
+def train_gpus(wildcards, input):
+    """GPUs a training job asks Slurm for: its model's training.device and the gpu_jobs
+    section decide (biodl.workflow.gpu_jobs)."""
+    return gpus_for(
+        model_kind(wildcards.model),
+        model_config(wildcards.model)["training"]["device"],
+        shards_mb(input.shards),
+        GPU_JOBS,
+    )
 
 
 def shards_mb(shards):

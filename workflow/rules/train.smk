@@ -32,8 +32,10 @@ rule train:
             * int(shards_mb(input.shards))
             // 600
         ),
-        # Slurm: --gpus=1 --cpus-per-gpu=2 (the threads above); local runs set no GPU limit.
-        gpu=1,
+        # Slurm: --gpus=1 --cpus-per-gpu=2 (the threads above) where the model's training.device
+        # and the gpu_jobs section ask for a GPU (mlps and small datasets do not, by default);
+        # else gpu=0: --cpus-per-task=2 and no GPU. Local runs set no GPU limit.
+        gpu=train_gpus,
         cpus_per_gpu=2,
     params:
         model_config=lambda wildcards: model_config(wildcards.model),

@@ -3,8 +3,10 @@
 Contract:
 - ``model_settings(name, mapping)`` turns a model's validated settings (every default filled by the
   schema; a search trial's with its sampled values) into the frozen dataclass of its kind:
-  ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel`` (the networks, ``NetworkModel``) or
-  ``BaselineModel``. Lists become tuples, nested sections dataclasses (``Training``,
+  ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel``, the named DNA architectures of the model zoo
+  (``BassetModel``, ``DeepSeaModel``, ``DanQModel``, ``DilatedResNetModel``, all ``ZooModel``;
+  built by ``biodl.models.zoo``) (the networks, ``NetworkModel``) or ``BaselineModel``.
+  Lists become tuples, nested sections dataclasses (``Training``,
   ``Schedule``, ``ConvLayer``, ``DenseLayer``, ``InitFrom``, ``DnaAugmentation``,
   ``ImageAugmentation``). ``ensemble`` and ``search`` are not part of it: they say how many
   runs a model makes (``biodl.workflow.variants``), not how one trains.
@@ -24,8 +26,17 @@ from typing import Any, Literal
 from biodl.config.schema import validate_model
 from biodl.config.settings import build
 
-ModelKind = Literal["cnn1d", "cnn2d", "mlp", "baseline"]
-NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp")
+ModelKind = Literal["cnn1d", "cnn2d", "mlp", "basset", "deepsea", "danq", "dilated_resnet", "baseline"]
+# The named architectures of biodl.models.zoo: DNA networks like cnn1d.
+ZOO_KINDS = ("basset", "deepsea", "danq", "dilated_resnet")
+NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp", *ZOO_KINDS)
+# Where each zoo architecture comes from, for the run descriptions.
+ZOO_CITATIONS = {
+    "basset": "Basset (Kelley et al. 2016)",
+    "deepsea": "DeepSEA (Zhou & Troyanskaya 2015)",
+    "danq": "DanQ (Quang & Xie 2016)",
+    "dilated_resnet": "dilated residual network (BPNet / ChromBPNet)",
+}
 # Keys of models.<name> that describe the family of runs rather than one training.
 FAMILY_KEYS = ("ensemble", "search")
 
@@ -65,6 +76,7 @@ class Training:
     min_delta: float
     mixed_precision: bool
     distribute: bool
+    device: Literal["auto", "gpu", "cpu"]
     regression_loss: Literal["mse", "huber"]
     huber_delta: float
 
@@ -176,10 +188,47 @@ class MlpModel(NetworkModel):
     input_dropout: float
 
 
+@dataclasses.dataclass(frozen=True)
+class ZooModel(NetworkModel):
+    """A named DNA architecture (``biodl.models.zoo``): its own convolutions, then ``dense_layers``."""
+
+    augmentation: DnaAugmentation
+
+
+@dataclasses.dataclass(frozen=True)
+class BassetModel(ZooModel):
+    width: float
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepSeaModel(ZooModel):
+    width: float
+
+
+@dataclasses.dataclass(frozen=True)
+class DanQModel(ZooModel):
+    width: float
+    recurrent: Literal["lstm", "gru"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DilatedResNetModel(ZooModel):
+    filters: int
+    first_kernel: int
+    kernel_size: int
+    layers: int
+    dropout: float
+    global_pool: Literal["max", "average"]
+
+
 KIND_SETTINGS: dict[str, type[ModelSettings]] = {
     "cnn1d": Cnn1dModel,
     "cnn2d": Cnn2dModel,
     "mlp": MlpModel,
+    "basset": BassetModel,
+    "deepsea": DeepSeaModel,
+    "danq": DanQModel,
+    "dilated_resnet": DilatedResNetModel,
     "baseline": BaselineModel,
 }
 

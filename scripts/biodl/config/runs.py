@@ -42,7 +42,17 @@ def _image_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 # The data each model kind takes.
-KIND_MODALITIES = {"cnn1d": ("dna",), "cnn2d": ("image",), "mlp": ("table",), "baseline": ("dna", "table")}
+KIND_MODALITIES = {
+    "cnn1d": ("dna",),
+    "cnn2d": ("image",),
+    "mlp": ("table",),
+    "baseline": ("dna", "table"),
+    # The model zoo (biodl.models.zoo).
+    "basset": ("dna",),
+    "deepsea": ("dna",),
+    "danq": ("dna",),
+    "dilated_resnet": ("dna",),
+}
 
 
 INPUT_FILES: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {

@@ -24,7 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from biodl.config.models import Cnn1dModel, Cnn2dModel, NetworkModel
+from biodl.config.models import Cnn1dModel, Cnn2dModel, NetworkModel, ZooModel
 from biodl.data.dataset import PreparedDataset
 from biodl.models.augmentation import no_augmentation
 from biodl.models.networks import build_model
@@ -36,7 +36,7 @@ TARGET_UNITS = "target_units"
 def export_model(trained: keras.Model, settings: NetworkModel, dataset: PreparedDataset) -> keras.Model:
     """The inference network of a trained one (see the module contract)."""
     plain: NetworkModel = settings
-    if isinstance(settings, Cnn1dModel | Cnn2dModel):
+    if isinstance(settings, Cnn1dModel | Cnn2dModel | ZooModel):
         changes: dict[str, Any] = {"augmentation": no_augmentation(settings.augmentation)}
         plain = dataclasses.replace(settings, **changes)
     normalization = (dataset.channel_mean, dataset.channel_std) if dataset.modality == "image" else None

@@ -12,7 +12,9 @@ Contract:
   flips, 90° rotations, shifts, brightness and contrast; then per-channel normalisation with
   the ``normalization`` mean and standard deviation of the training split; same-padded
   convolution blocks with pooling; global pooling or flatten), or
-  ``mlp`` on ``(features,)`` inputs (optional input dropout); then dense layers (optional batch
+  ``mlp`` on ``(features,)`` inputs (optional input dropout), or a named DNA architecture of
+  the model zoo (``basset``, ``deepsea``, ``danq``, ``dilated_resnet``: ``biodl.models.zoo``) on
+  ``(length, 4)`` inputs after the DNA augmentation; then dense layers (optional batch
   norm and dropout) and an output layer that follows the task (binary / multilabel: sigmoid;
   multiclass: softmax; regression: linear). Every kernel takes the configured initialiser,
   L1/L2 penalty and max-norm constraint (``max_norm``: each unit's incoming weights).
@@ -29,44 +31,24 @@ import numpy as np
 from biodl.config.checks import check_fits
 from biodl.config.models import (
     NETWORK_KINDS,
+    ZOO_KINDS,
     Cnn1dModel,
     Cnn2dModel,
     ConvLayer,
-    DenseLayer,
     MlpModel,
     NetworkModel,
+    ZooModel,
 )
 from biodl.core.errors import InputError, require
 from biodl.models.augmentation import dna_augmentation, image_augmentation
+from biodl.models.layers import CONV_LAYERS, conv_block, dense_block, max_norm
+from biodl.models.zoo import zoo_features
 
 TASK_OUTPUTS = {"binary": "sigmoid", "multilabel": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 
 
-INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1}
-
-
-# Per number of spatial dimensions: convolution, max / average pooling, global max / average pooling.
-CONV_LAYERS = {
-    1: (
-        keras.layers.Conv1D,
-        keras.layers.MaxPooling1D,
-        keras.layers.AveragePooling1D,
-        keras.layers.GlobalMaxPooling1D,
-        keras.layers.GlobalAveragePooling1D,
-    ),
-    2: (
-        keras.layers.Conv2D,
-        keras.layers.MaxPooling2D,
-        keras.layers.AveragePooling2D,
-        keras.layers.GlobalMaxPooling2D,
-        keras.layers.GlobalAveragePooling2D,
-    ),
-}
-
-
-# Sequences: valid convolutions, so a filter only sees real bases (check_fits guards the length).
-# Tiles: same padding, so only pooling shrinks them (_check_pooling).
-PADDING = {1: "valid", 2: "same"}
+# The zoo's architectures take one-hot sequences, as cnn1d.
+INPUT_RANK = {"cnn1d": 2, "cnn2d": 3, "mlp": 1, **dict.fromkeys(ZOO_KINDS, 2)}
 
 
 def output_activation(task: str) -> str:
@@ -85,7 +67,7 @@ def build_model(
     weights = _kernel_settings(settings)
     inputs, x = _feature_layers(settings, tuple(input_shape), normalization, weights)
     for i, layer in enumerate(settings.dense_layers, start=1):
-        x = _dense_block(x, layer, settings.activation, weights, i)
+        x = dense_block(x, layer, settings.activation, weights, f"dense{i}")
     # float32 outputs under mixed precision too, so probabilities and the loss keep their precision.
     outputs = keras.layers.Dense(
         n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights
@@ -146,6 +128,13 @@ def _feature_layers(
         inputs = keras.Input(shape=input_shape, name="sequence")
         x = dna_augmentation(settings.augmentation, inputs)
         return inputs, _convolutions(settings, x, weights, dims=1)
+    if isinstance(settings, ZooModel):
+        inputs = keras.Input(shape=input_shape, name="sequence")
+        x = dna_augmentation(settings.augmentation, inputs)
+        # A convolution's max-norm runs over its whole window and input channels.
+        return inputs, zoo_features(
+            settings, x, {**weights, "kernel_constraint": max_norm(settings.max_norm, 1)}
+        )
     if isinstance(settings, Cnn2dModel):
         if normalization is None:
             raise InputError(
@@ -171,7 +160,7 @@ def _convolutions(settings: Cnn1dModel | Cnn2dModel, x: Any, weights: dict[str, 
     # A convolution's max-norm runs over its whole window and input channels.
     conv_weights = {**weights, "kernel_constraint": max_norm(settings.max_norm, dims)}
     for i, layer in enumerate(settings.conv_layers, start=1):
-        x = _conv_block(x, layer, settings.activation, conv_weights, i, dims)
+        x = conv_block(x, layer, settings.activation, conv_weights, f"conv{i}", dims)
     global_max, global_average = CONV_LAYERS[dims][3:]
     if settings.global_pool == "max":
         return global_max(name="global_max_pool")(x)
@@ -191,48 +180,6 @@ def _check_pooling(model_name: str, conv_layers: tuple[ConvLayer, ...], side: in
             f"expected pool_size <= {side}",
         )
         side //= layer.pool_size
-
-
-def _dense_block(x: Any, layer: DenseLayer, activation: str, weights: dict[str, Any], i: int) -> Any:
-    # With batch norm the activation comes after normalisation, so the dense layer is linear.
-    x = keras.layers.Dense(
-        layer.units, activation=None if layer.batch_norm else activation, name=f"dense{i}", **weights
-    )(x)
-    if layer.batch_norm:
-        x = keras.layers.BatchNormalization(name=f"dense{i}_batch_norm")(x)
-        x = keras.layers.Activation(activation, name=f"dense{i}_activation")(x)
-    if layer.dropout > 0:
-        x = keras.layers.Dropout(layer.dropout, name=f"dense{i}_dropout")(x)
-    return x
-
-
-def _conv_block(x: Any, layer: ConvLayer, activation: str, weights: dict[str, Any], i: int, dims: int) -> Any:
-    conv, max_pool, average_pool = CONV_LAYERS[dims][:3]
-    x = conv(
-        layer.filters,
-        layer.kernel_size,
-        padding=PADDING[dims],
-        activation=None if layer.batch_norm else activation,
-        name=f"conv{i}",
-        **weights,
-    )(x)
-    if layer.batch_norm:
-        x = keras.layers.BatchNormalization(name=f"conv{i}_batch_norm")(x)
-        x = keras.layers.Activation(activation, name=f"conv{i}_activation")(x)
-    if layer.pool_size > 1:
-        pool = max_pool if layer.pool == "max" else average_pool
-        x = pool(layer.pool_size, name=f"conv{i}_{layer.pool}_pool")(x)
-    if layer.dropout > 0:
-        x = keras.layers.Dropout(layer.dropout, name=f"conv{i}_dropout")(x)
-    return x
-
-
-def max_norm(value: float | None, dims: int) -> keras.constraints.Constraint | None:
-    """A max-norm constraint on each unit's incoming weights: a dense kernel is (inputs, units),
-    a convolution kernel (*window, channels, filters), so the norm runs over all axes but the last."""
-    return (
-        None if value is None else keras.constraints.MaxNorm(value, axis=list(range(dims + 1)) if dims else 0)
-    )
 
 
 def _keras_name(model_name: str) -> str:

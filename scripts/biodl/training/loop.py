@@ -25,7 +25,9 @@ run holds its lock (``biodl.core.run_lock``): a second training of the same run 
 ``run.init_model`` (a trained run's ``model.keras``, from ``init_from``) gives the starting
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
-``training.mixed_precision`` computes in float16;
+``training.device`` (``auto``, ``gpu``: fail without a GPU, ``cpu``) picks the device; the log
+names it and whether ``training.mixed_precision`` (float16 computations) is on, and the network's
+parameter count;
 ``training.distribute`` mirrors the model over all local GPUs (``biodl.training.device``).
 ``run.threads`` sizes TensorFlow's thread pools and the reads in flight of the input stream
 (``biodl.training.batches``). Every epoch is logged, named by the run.
@@ -73,7 +75,13 @@ from biodl.training.callbacks import (
     history_frame,
 )
 from biodl.training.checkpoint import Checkpoint, Saved, fingerprint
-from biodl.training.device import configure_tensorflow, distribution_strategy, precision
+from biodl.training.device import (
+    configure_tensorflow,
+    device_summary,
+    distribution_strategy,
+    precision,
+    use_device,
+)
 from biodl.training.transfer import copy_weights, freeze_layers
 
 logger = logging.getLogger(__name__)
@@ -116,10 +124,18 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     dataset = open_dataset(run.dataset, fold=run.fold)
     _check_run(run, dataset)
     training = run.model.training
+    gpus = use_device(training.device, f"model {run.model.name}")
     configure_tensorflow(run.seed, run.threads)
+    logger.info("%s: %s", run.model.name, device_summary(gpus, training.mixed_precision))
     with run_lock(run.checkpoint), precision(training.mixed_precision):
-        with distribution_strategy(training.distribute).scope():
+        with distribution_strategy(training.distribute, gpus).scope():
             model, trainer = compile_network(run.model, dataset, run.init_model)
+        logger.info(
+            "%s: %s parameters (%s trainable)",
+            run.model.name,
+            f"{model.count_params():,}",
+            f"{sum(int(np.prod(w.shape)) for w in model.trainable_weights):,}",
+        )
         return _fit(_Fitting(run, dataset, model, trainer), list(callbacks))
 
 
@@ -148,6 +164,12 @@ def _check_run(run: TrainingRun, dataset: PreparedDataset) -> None:
         "init_from",
         "a model started from another run's weights names that run in init_from and gets its model file; "
         f"found init_from {settings.init_from} and model file {run.init_model}",
+    )
+    require(
+        not (settings.training.distribute and settings.training.device == "cpu"),
+        source,
+        "training.distribute",
+        "mirrors the model over GPUs, which training.device cpu hides; set one of them",
     )
     if settings.init_from is None:
         for key, unset in (("freeze_layers", 0), ("fine_tune_learning_rate", None)):

@@ -27,8 +27,10 @@ import pandas as pd
 from biodl.config.models import (
     Cnn1dModel,
     Cnn2dModel,
+    DilatedResNetModel,
     MlpModel,
     NetworkModel,
+    ZooModel,
 )
 from biodl.config.settings import SanitySettings
 from biodl.core.errors import require
@@ -60,6 +62,11 @@ def unregularised(settings: NetworkModel) -> NetworkModel:
         changes["augmentation"] = no_augmentation(settings.augmentation)
     if isinstance(settings, MlpModel):
         changes["input_dropout"] = 0
+    if isinstance(settings, ZooModel):
+        # The published architectures' own dropout stays: it is part of their shape.
+        changes["augmentation"] = no_augmentation(settings.augmentation)
+    if isinstance(settings, DilatedResNetModel):
+        changes["dropout"] = 0
     return dataclasses.replace(settings, **changes)
 
 

@@ -54,7 +54,20 @@ from typing import Any
 
 import numpy as np
 
-from biodl.config.models import BaselineModel, Cnn1dModel, Cnn2dModel, NetworkModel, Training, model_settings
+from biodl.config.models import (
+    ZOO_CITATIONS,
+    BaselineModel,
+    BassetModel,
+    Cnn1dModel,
+    Cnn2dModel,
+    DanQModel,
+    DeepSeaModel,
+    DilatedResNetModel,
+    NetworkModel,
+    Training,
+    ZooModel,
+    model_settings,
+)
 from biodl.config.runs import runs
 from biodl.config.schema import validate_model
 from biodl.core.errors import InputError, require
@@ -364,6 +377,8 @@ def describe_variant(variant: Variant) -> str:
 
 def _architecture(settings: NetworkModel) -> str:
     layers = []
+    if isinstance(settings, ZooModel):
+        layers = [_zoo_architecture(settings)]
     if isinstance(settings, Cnn1dModel | Cnn2dModel):
         layers = [f"{layer.filters} filters of {layer.kernel_size}" for layer in settings.conv_layers]
         layers.append(
@@ -372,6 +387,22 @@ def _architecture(settings: NetworkModel) -> str:
     dense = [str(layer.units) for layer in settings.dense_layers]
     layers.append(f"dense {'-'.join(dense)}" if dense else "no hidden dense layer")
     return ", ".join(layers)
+
+
+def _zoo_architecture(settings: ZooModel) -> str:
+    """A zoo architecture in words: its source and how it departs from the published shape."""
+    source = ZOO_CITATIONS[settings.kind]
+    if isinstance(settings, DilatedResNetModel):
+        return (
+            f"{source}: {settings.filters} filters, first kernel {settings.first_kernel}, "
+            f"{settings.layers} residual blocks of kernel {settings.kernel_size}, "
+            f"global {settings.global_pool} pooling"
+        )
+    assert isinstance(settings, BassetModel | DeepSeaModel | DanQModel), "every zoo kind is described"
+    text = source + ("" if settings.width == 1 else f", {settings.width} x the published filters")
+    if isinstance(settings, DanQModel):
+        text += f", bidirectional {settings.recurrent.upper()}"
+    return text
 
 
 def _training(training: Training) -> str:
@@ -387,7 +418,7 @@ def _training(training: Training) -> str:
 
 def _augmentation(settings: NetworkModel) -> list[str]:
     """The training-time augmentations that are switched on, in words."""
-    if isinstance(settings, Cnn1dModel):
+    if isinstance(settings, Cnn1dModel | ZooModel):
         dna = settings.augmentation
         found = [
             text
