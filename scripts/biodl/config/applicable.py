@@ -43,6 +43,10 @@ def _holds_out_by_location(spec: Spec) -> bool:
     return _has_genome(spec)
 
 
+def _has_tasks(spec: Spec) -> bool:
+    return "tasks" in spec
+
+
 def _generates_negatives(spec: Spec) -> bool:
     return spec["negatives"]["method"] != "none"
 
@@ -105,6 +109,16 @@ RULES = (
         "negatives.method",
         lambda spec: not _generates_negatives(spec) or _single_label_table(spec),
         "negatives get a class of their own; a regression or multi-label table has no class for them",
+    ),
+    Rule(
+        "dna",
+        "anchor",
+        lambda spec: not _has_tasks(spec),
+        "windows of tasks are centred on the merged regions of all tasks (overlap.merge_distance)",
+    ),
+    *(
+        Rule("dna", f"overlap.{key}", _has_tasks, "overlap labels the windows of tasks (genome with tasks)")
+        for key in ("measure", "min_fraction", "ambiguous", "merge_distance")
     ),
     Rule("dna", "negatives.ratio", _generates_negatives, NEGATIVES),
     Rule("dna", "negatives.label", _generates_negatives, NEGATIVES),
