@@ -758,8 +758,14 @@ BAD = [
         ("peaks.bed, line 3:", "binary data (byte 0x00 at column 3)", "expected the BED file as text"),
     ),
     Case(
-        "chromosome hold-outs on sequence files",
+        "chromosome hold-outs on sequence files whose names give no location",
         "sequences",
+        set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
+        ("bound.fa, record 'seq0':", "the name does not give a location", "chrom:start-end"),
+    ),
+    Case(
+        "chromosome hold-outs on a sequence table",
+        "sequence table",
         set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
         ("config, datasets.d.split.validation:", "does not apply", "set split.validation_fraction"),
     ),

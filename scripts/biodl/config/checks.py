@@ -129,6 +129,14 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             f"{key}.split",
             "genome input holds out whole chromosomes or regions: set split.validation and split.test",
         )
+    holdouts = spec["split"]["validation"], spec["split"]["test"]
+    if "sequences" in spec and any(holdouts) and not all(holdouts):
+        raise InputError(
+            "config",
+            f"{key}.split",
+            "sequence files are held out by the chromosomes their record names give when both "
+            "split.validation and split.test are set; set both, or neither for a random split",
+        )
     if "classes" in spec and spec.get("table", {}).get("task") == "regression":
         raise InputError(
             "config", f"{key}.classes", "classes order the class names of a classification, not regression"
