@@ -63,3 +63,8 @@ def test_interpretation_benchmark_prints_step_times_and_specificity() -> None:
 def test_text_reader_benchmark_prints_the_ratio_to_pandas() -> None:
     out = smoke("text_readers.py")
     assert "ratio biodl / pandas, table" in out and "ratio biodl / pandas, BED" in out
+
+
+def test_multitask_label_benchmark_prints_seconds_and_peak_memory() -> None:
+    out = smoke("multitask_labels.py")
+    assert "windows x 4 tasks: biodl" in out and "peak" in out and "positive share" in out

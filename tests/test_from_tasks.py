@@ -1,5 +1,7 @@
 """biodl.data.dna.from_tasks: a multi-label dataset from one interval file per task."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyfaidx
@@ -150,3 +152,30 @@ def test_union_regions_merges_across_tasks_within_the_distance():
 def test_label_texts_name_the_positive_tasks():
     y = np.array([[1, 0, np.nan], [0, 0, 0], [1, 1, 1]], np.float32)
     assert label_texts(y, ["a", "b", "c"]) == ["a", "", "a;b;c"]
+
+
+def test_the_shipped_insulator_demo_prepares_with_both_labels_of_every_task_in_every_split(tmp_path):
+    """config/insulators.yaml on resources/fly: real peaks over real dm3 sequence."""
+    import yaml
+
+    from biodl.config.checks import validate_config
+    from biodl.config.datasets import dataset_settings
+    from biodl.data.dna.prepare import prepare_dna
+    from biodl.data.shards import PreparedFiles
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config" / "insulators.yaml").read_text())
+    for key, path in config["datasets"]["fly_insulators"]["tasks"].items():
+        config["datasets"]["fly_insulators"]["tasks"][key] = str(root / path)
+    config["datasets"]["fly_insulators"]["genome"] = str(
+        root / config["datasets"]["fly_insulators"]["genome"]
+    )
+    config = validate_config(config, base_dir=root, workflow_dir=root)
+    spec = dataset_settings("fly_insulators", config["datasets"]["fly_insulators"])
+    description = prepare_dna(spec, 42, PreparedFiles.in_folder(tmp_path / "out"))
+    assert description["targets"] == list(spec.tasks)
+    metadata = pd.read_csv(tmp_path / "out" / "metadata.tsv", sep="\t")
+    for split, chroms in (("validation", {"chrX"}), ("test", {"chr2L"})):
+        _, y = load_split(tmp_path / "out", description, split)
+        assert set(metadata.loc[metadata["split"] == split, "chrom"]) == chroms
+        assert ((y == 1).sum(axis=0) >= 10).all() and ((y == 0).sum(axis=0) >= 10).all()

@@ -157,8 +157,11 @@ def label_windows(
     chroms = np.asarray(chroms, dtype=object)
     starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
     labels = np.zeros((len(chroms), len(tasks)), np.float32)
-    for chrom in pd.unique(chroms):
-        rows = np.flatnonzero(chroms == chrom)
+    codes, names = pd.factorize(chroms)
+    order = np.argsort(codes, kind="stable")  # rows grouped by chromosome, in their order
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for c, chrom in enumerate(names):
+        rows = order[bounds[c] : bounds[c + 1]]
         for block in range(0, len(rows), BLOCK):
             part = rows[block : block + BLOCK]
             for t, task in enumerate(tasks):
@@ -174,7 +177,7 @@ def _label(intervals: _ChromIntervals, starts: np.ndarray, ends: np.ndarray, rul
     if rule.measure in ("window", "either"):
         positive |= covered >= rule.min_fraction * (ends - starts)
     if rule.measure in ("peak", "either"):
-        touched = covered > 0  # only these windows can hold part of an interval
+        touched = (covered > 0) & ~positive  # only these windows can hold part of an interval
         fraction = np.zeros(len(starts))
         fraction[touched] = intervals.best_peak_fraction(starts[touched], ends[touched])
         positive |= fraction >= rule.min_fraction
