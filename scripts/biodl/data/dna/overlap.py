@@ -162,12 +162,15 @@ def label_windows(
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     for c, chrom in enumerate(names):
         rows = order[bounds[c] : bounds[c + 1]]
+        on_chrom = [task.by_chrom.get(str(chrom)) for task in tasks]
         for block in range(0, len(rows), BLOCK):
             part = rows[block : block + BLOCK]
-            for t, task in enumerate(tasks):
-                intervals = task.by_chrom.get(str(chrom))
+            block_starts, block_ends = starts[part], ends[part]
+            block_labels = np.zeros((len(part), len(tasks)), np.float32)
+            for t, intervals in enumerate(on_chrom):
                 if intervals is not None:
-                    labels[part, t] = _label(intervals, starts[part], ends[part], rule)
+                    block_labels[:, t] = _label(intervals, block_starts, block_ends, rule)
+            labels[part] = block_labels
     return labels
 
 
