@@ -58,7 +58,11 @@ def test_labels_match_brute_force_on_random_intervals(measure, ambiguous, min_fr
     # Tasks of short, long (nested, overlapping) and sparse intervals.
     frames = [random_intervals(rng, 60, 80), random_intervals(rng, 40, 900), random_intervals(rng, 3, 50)]
     tasks = [TaskIntervals.build(f"t{k}", frame) for k, frame in enumerate(frames)]
-    chroms, starts, ends = random_windows(rng, 300, 200)
+    # Windows of two lengths, as the peak measure is answered per window length.
+    chroms, starts, ends = (
+        np.concatenate(parts)
+        for parts in zip(random_windows(rng, 200, 200), random_windows(rng, 100, 57), strict=True)
+    )
     labels = label_windows(chroms, starts, ends, tasks, rule)
     expected = np.array(
         [
@@ -164,3 +168,11 @@ def test_interval_past_the_chromosome_end_suggests_another_assembly(tmp_path):
     path.write_text("chrA\t10\t20\nchrB\t2990\t3010\n")
     with pytest.raises(InputError, match=r"line 2: end 3010 is past the end of chrB .*another assembly"):
         read_tasks([("a", path)], SIZES, "g.fa")
+
+
+def test_intervals_too_long_for_the_window_never_make_it_a_positive_by_the_peak_measure():
+    task = TaskIntervals.build("t", pd.DataFrame({"chrom": ["chrA"], "start": [0], "end": [1000]}))
+    labels = label_windows(
+        np.array(["chrA"], object), [100], [300], [task], OverlapRule("peak", 0.5, "negative")
+    )
+    assert labels.tolist() == [[0.0]]  # 200 of 1000 bases inside: 0.2

@@ -11,9 +11,8 @@ Contract:
   Every other window is 0.
 - ``TaskIntervals.build(frame)`` indexes one task's intervals (a ``read_bed`` frame) per
   chromosome: merged intervals with cumulative lengths (window coverage by two binary searches
-  per window) and the raw intervals sorted by start within length classes (powers of two), so
-  the intervals that may overlap a window are one contiguous run per class: found by binary
-  search, never by a loop over windows.
+  per window) and, per window length, the merged ranges of window starts that hold enough of
+  one interval (one binary search per window): no loop over windows or pairs.
 - ``label_windows(chroms, starts, ends, tasks, rule)`` returns float32 (n windows, n tasks)
   labels. Windows are taken chromosome by chromosome and in blocks of ``BLOCK`` windows, so the
   temporary arrays stay bounded by the block, whatever the number of windows.
@@ -27,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -63,10 +62,12 @@ class OverlapRule:
 class _ChromIntervals:
     """One chromosome's intervals of one task, indexed for overlap queries."""
 
-    merged_starts: np.ndarray  # disjoint, sorted
+    starts: np.ndarray  # the intervals, sorted by start
+    ends: np.ndarray
+    merged_starts: np.ndarray  # their union: disjoint, sorted
     merged_ends: np.ndarray
     merged_before: np.ndarray  # bases covered by merged intervals 0..k-1 (length k + 1)
-    classes: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (longest length, starts, ends) sorted by start
+    peak_ranges: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, starts: np.ndarray, ends: np.ndarray) -> _ChromIntervals:
@@ -74,12 +75,7 @@ class _ChromIntervals:
         starts, ends = starts[order], ends[order]
         merged_starts, merged_ends = merge(starts, ends)
         before = np.concatenate([[0], np.cumsum(merged_ends - merged_starts)])
-        length_class = np.ceil(np.log2(np.maximum(ends - starts, 1))).astype(np.int64)
-        classes = tuple(
-            (int((ends - starts)[in_class].max()), starts[in_class], ends[in_class])
-            for in_class in (length_class == k for k in np.unique(length_class))
-        )
-        return cls(merged_starts, merged_ends, before, classes)
+        return cls(starts, ends, merged_starts, merged_ends, before)
 
     def covered_before(self, points: np.ndarray) -> np.ndarray:
         """Bases covered by the intervals left of each point."""
@@ -93,27 +89,39 @@ class _ChromIntervals:
             return np.zeros(len(starts), np.int64)
         return self.covered_before(ends) - self.covered_before(starts)
 
-    def best_peak_fraction(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Per window, the largest fraction of one interval that lies inside it (0 if none)."""
-        best = np.zeros(len(starts))
-        for longest, class_starts, class_ends in self.classes:
-            # An interval of this class overlaps [s, e) only if it starts in (s - longest, e).
-            first = np.searchsorted(class_starts, starts - longest, side="right")
-            stop = np.searchsorted(class_starts, ends, side="left")
-            counts = np.maximum(stop - first, 0)
-            total = int(counts.sum())
-            if not total:
+    def holds_peak(self, starts: np.ndarray, ends: np.ndarray, min_fraction: float) -> np.ndarray:
+        """Whether at least ``min_fraction`` of one interval lies inside each window.
+
+        For windows of one length L, an interval [a, b) needing t bases inside is met exactly
+        by the window starts in [a + t - L, b - t] (when t <= L): the union of these ranges,
+        built once per length, answers every window with one binary search.
+        """
+        result = np.zeros(len(starts), bool)
+        lengths = ends - starts
+        for length in np.unique(lengths):
+            same = lengths == length
+            low, high = self._peak_ranges(int(length), min_fraction)
+            if not len(low):  # no interval can put enough of itself into a window this short
                 continue
-            window = np.repeat(np.arange(len(starts)), counts)
-            offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            peak = first[window] + np.arange(total) - offsets[window]
-            inside = np.minimum(ends[window], class_ends[peak]) - np.maximum(
-                starts[window], class_starts[peak]
-            )
-            fraction = np.maximum(inside, 0) / (class_ends[peak] - class_starts[peak])
-            hit = counts > 0  # the pairs come grouped by window, in window order
-            best[hit] = np.maximum(best[hit], np.maximum.reduceat(fraction, offsets[hit]))
-        return best
+            k = np.searchsorted(low, starts[same], side="right") - 1
+            result[same] = (k >= 0) & (starts[same] < high[np.maximum(k, 0)])
+        return result
+
+    def _peak_ranges(self, length: int, min_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        """The merged ranges of window starts (half-open) meeting ``holds_peak``, cached."""
+        key = (length, min_fraction)
+        if key not in self.peak_ranges:
+            sizes = self.ends - self.starts
+            # The fewest bases t with t / size >= min_fraction, as the reference computes it.
+            need = np.ceil(min_fraction * sizes).astype(np.int64)
+            need = np.where((need - 1) / sizes >= min_fraction, need - 1, need)
+            need = np.maximum(np.where(need / sizes < min_fraction, need + 1, need), 1)
+            fits = need <= length
+            low = self.starts[fits] + need[fits] - length
+            high = self.ends[fits] - need[fits] + 1
+            order = np.argsort(low, kind="stable")
+            self.peak_ranges[key] = merge(low[order], high[order])
+        return self.peak_ranges[key]
 
 
 @dataclass(frozen=True)
@@ -180,10 +188,8 @@ def _label(intervals: _ChromIntervals, starts: np.ndarray, ends: np.ndarray, rul
     if rule.measure in ("window", "either"):
         positive |= covered >= rule.min_fraction * (ends - starts)
     if rule.measure in ("peak", "either"):
-        touched = (covered > 0) & ~positive  # only these windows can hold part of an interval
-        fraction = np.zeros(len(starts))
-        fraction[touched] = intervals.best_peak_fraction(starts[touched], ends[touched])
-        positive |= fraction >= rule.min_fraction
+        undecided = (covered > 0) & ~positive  # only these windows can hold part of an interval
+        positive[undecided] = intervals.holds_peak(starts[undecided], ends[undecided], rule.min_fraction)
     label = positive.astype(np.float32)
     if rule.ambiguous == "missing":
         label[(covered > 0) & ~positive] = np.nan
