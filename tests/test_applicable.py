@@ -37,7 +37,11 @@ def test_every_rule_names_a_key_of_the_schema() -> None:
 
 # (base dataset, what is written, the refused key)
 REFUSED = [
-    ("sequences", {"split": {"test": ["chr3"]}}, "split.test"),
+    (
+        "sequences",
+        {"split": {"validation": ["chr2"], "test": ["chr3"], "test_fraction": 0.2}},
+        "split.test_fraction",
+    ),
     ("sequence table", {"split": {"validation": ["chr1"]}}, "split.validation"),
     (
         "genome",
@@ -76,6 +80,7 @@ def test_a_written_key_that_cannot_apply_is_refused_with_its_reason(
         ("genome", {"negatives": {"method": "gc_matched", "gc_bins": 10, "blacklist": "peaks.bed"}}),
         ("genome", {"anchor": "centre", "negatives": {"method": "shuffle", "ratio": 2, "label": "bg"}}),
         ("sequences", {"split": {"validation_fraction": 0.2, "test_fraction": 0.2}}),
+        ("sequences", {"split": {"validation": ["chr2"], "test": ["chr3"]}}),
         ("masks", {"labels": {"min_coverage": 0.8}}),
         # Written with the default value: it changes nothing, so it is not refused.
         ("sequences", {"split": {"validation": [], "test": []}, "anchor": "auto"}),

@@ -285,6 +285,22 @@ def write(path: str, content: str | bytes) -> Callable[[Path, dict], None]:
     return mutate
 
 
+def with_tasks(files: dict[str, str]) -> Callable[[Path, dict], None]:
+    """A mutation turning the genome dataset into a multi-task one: task name → BED text (written
+    as ``<name>.bed``); the peaks file is the first task."""
+
+    def mutate(folder: Path, config: dict) -> None:
+        spec = config["datasets"]["d"]
+        spec.pop("regions")
+        spec["negatives"] = {"method": "gc_matched"}
+        spec["tasks"] = {"peaks": "peaks.bed"}
+        for name, text in files.items():
+            (folder / f"{name}.bed").write_text(text)
+            spec["tasks"][name] = f"{name}.bed"
+
+    return mutate
+
+
 def set_key(keys: str, value: Any) -> Callable[[Path, dict], None]:
     """A mutation setting a dotted config key (``datasets.d.length``)."""
 
@@ -758,8 +774,26 @@ BAD = [
         ("peaks.bed, line 3:", "binary data (byte 0x00 at column 3)", "expected the BED file as text"),
     ),
     Case(
-        "chromosome hold-outs on sequence files",
+        "chromosome hold-outs on sequence files whose names give no location",
         "sequences",
+        set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
+        ("bound.fa, record 'seq0':", "the name does not give a location", "chrom:start-end"),
+    ),
+    Case(
+        "a task's chromosome named without the genome's chr prefix",
+        "genome",
+        with_tasks({"other": "chr1\t200\t300\n2\t200\t300\n"}),
+        ("other.bed, line 2:", "chromosome '2' is not in the genome genome.fa", "the genome calls it 'chr2'"),
+    ),
+    Case(
+        "a task without a positive in a split",
+        "genome",
+        with_tasks({"other": "chr1\t200\t300\nchr2\t200\t300\n"}),
+        ("task 'other', split 'test':", "0 positive", "hold out other chromosomes"),
+    ),
+    Case(
+        "chromosome hold-outs on a sequence table",
+        "sequence table",
         set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
         ("config, datasets.d.split.validation:", "does not apply", "set split.validation_fraction"),
     ),

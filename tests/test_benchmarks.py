@@ -84,3 +84,8 @@ def test_gpu_check_without_a_gpu_says_so_and_fails() -> None:
 def test_gpu_check_smoke_trains_the_demo_dna_model_on_the_cpu() -> None:
     out = smoke("gpu_check.py")
     assert "samples/s" in out and "cnn_motif" in out and "cpu" in out
+
+
+def test_multitask_label_benchmark_prints_seconds_and_peak_memory() -> None:
+    out = smoke("multitask_labels.py")
+    assert "windows x 4 tasks: biodl" in out and "peak" in out and "positive share" in out

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from dna_fixtures import load_split, run, write_sequence_files
+from dna_fixtures import fasta_text, load_split, run, write_sequence_files
 
 from biodl.core.errors import InputError
-from biodl.data.dna import encode
+from biodl.data.dna import encode, from_sequences
 from biodl.data.dna.from_sequences import fit_length
 
 
@@ -257,3 +257,95 @@ def test_negatives_are_refused_for_regression_tables(tmp_path):
     table = {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["activity"], "task": "regression"}
     with pytest.raises(InputError, match="a regression or multi-label table has no class for them"):
         run(tmp_path, {"modality": "dna", "length": 4, "negatives": {"method": "shuffle"}, "table": table})
+
+
+def write_located_records(folder, names_per_class):
+    """One FASTA per class of 100 bp records named by location; returns the dataset's sequences."""
+    rng = np.random.default_rng(4)
+    sequences = {}
+    for label, names in names_per_class.items():
+        records = [(name, "".join(rng.choice(list("ACGT"), 100))) for name in names]
+        (folder / f"{label}.fa").write_text(fasta_text(records))
+        sequences[label] = f"{label}.fa"
+    return sequences
+
+
+def located_names(offset):
+    return [f"chr{c}:{1 + 1000 * k + offset}-{100 + 1000 * k + offset}" for c in (1, 2, 3) for k in range(12)]
+
+
+def test_sequence_files_named_by_location_hold_out_chromosomes_without_leakage(tmp_path):
+    names = {"pos": located_names(0), "neg": [*located_names(500)[:-1], "chr3:35501-35600_r"]}
+    sequences = write_located_records(tmp_path, names)
+    spec = {
+        "modality": "dna",
+        "sequences": sequences,
+        "length": 100,
+        "negatives": {"method": "shuffle", "ratio": 1},
+        "split": {"validation": ["chr2"], "test": ["chr3"]},
+    }
+    _, _, metadata = run(tmp_path, spec)
+    for split, chrom in (("train", "chr1"), ("validation", "chr2"), ("test", "chr3")):
+        rows = metadata[metadata["split"] == split]
+        assert set(rows["chrom"]) == {chrom}
+        records = rows.loc[rows["source"] != "dinucleotide_shuffle", "name"]
+        assert all(name.startswith(f"{chrom}:") for name in records)
+        shuffles = rows.loc[rows["source"] == "dinucleotide_shuffle", "name"].str.removesuffix("_shuffle0")
+        assert set(shuffles) == set(records)  # a shuffle stays in its sequence's split
+    records = metadata[metadata["source"] != "dinucleotide_shuffle"]
+    assert sorted(records["name"]) == sorted(names["pos"] + names["neg"])  # each record once
+    first = records.set_index("name").loc["chr1:1-100"]
+    assert (first["start"], first["end"], first["strand"]) == (0, 100, "+")  # 1-based inclusive
+    assert records.set_index("name").loc["chr3:35501-35600_r", "strand"] == "-"
+
+
+def test_region_hold_outs_drop_records_across_their_boundary(tmp_path):
+    sequences = write_located_records(tmp_path, {"pos": located_names(0), "neg": located_names(500)})
+    spec = {
+        "modality": "dna",
+        "sequences": sequences,
+        "length": 100,
+        "split": {"validation": ["chr2"], "test": ["chr1:1-5550"]},  # cuts chr1:5501-5600
+    }
+    _, _, metadata = run(tmp_path, spec)
+    assert "chr1:5501-5600" not in set(metadata["name"])
+    test = metadata[metadata["split"] == "test"]
+    assert set(test["chrom"]) == {"chr1"} and test["end"].max() <= 5550
+
+
+def test_parse_headers_reads_both_coordinate_conventions_and_strand():
+    frame = pd.DataFrame(
+        {
+            "source": "s.fa",
+            "name": ["chr2L:11-20", "chr2L:10-20", "X:1-5(-)", "X:1-5(+)"],
+            "length": [10, 10, 5, 4],
+        }
+    )
+    located = from_sequences.parse_headers(frame)
+    assert located.values.tolist() == [
+        ["chr2L", 10, 20, "+"],  # 1-based inclusive: 10 bases
+        ["chr2L", 10, 20, "+"],  # bedtools' 0-based half-open: 10 bases
+        ["X", 0, 5, "-"],
+        ["X", 1, 5, "+"],  # 4 bases: half-open
+    ]
+
+
+def test_a_record_without_a_location_is_named_when_chromosomes_are_held_out(tmp_path):
+    sequences = write_located_records(
+        tmp_path, {"pos": [*located_names(0), "peak7"], "neg": located_names(500)}
+    )
+    spec = {
+        "modality": "dna",
+        "sequences": sequences,
+        "length": 100,
+        "split": {"validation": ["chr2"], "test": ["chr3"]},
+    }
+    with pytest.raises(InputError, match=r"pos\.fa, record 'peak7': the name does not give a location"):
+        run(tmp_path, spec)
+
+
+def test_one_hold_out_list_alone_is_refused_for_sequence_files(tmp_path):
+    sequences = write_located_records(tmp_path, {"pos": located_names(0), "neg": located_names(500)})
+    spec = {"modality": "dna", "sequences": sequences, "length": 100, "split": {"test": ["chr3"]}}
+    with pytest.raises(InputError, match=r"datasets\.d\.split: .*set both"):
+        run(tmp_path, spec)

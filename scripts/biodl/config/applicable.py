@@ -39,8 +39,18 @@ def _has_genome(spec: Spec) -> bool:
 
 
 def _holds_out_by_location(spec: Spec) -> bool:
-    """Whether hold-outs by chromosome or region can place the examples: genome input."""
-    return _has_genome(spec)
+    """Whether hold-outs by chromosome or region can place the examples: genome input, or
+    sequence files whose record names give locations (checked when they are read)."""
+    return _has_genome(spec) or "sequences" in spec
+
+
+def _split_at_random(spec: Spec) -> bool:
+    """Whether fractions are drawn: sequence files without hold-outs, and tables."""
+    return not _has_genome(spec) and not (spec["split"]["validation"] or spec["split"]["test"])
+
+
+def _has_tasks(spec: Spec) -> bool:
+    return "tasks" in spec
 
 
 def _generates_negatives(spec: Spec) -> bool:
@@ -73,12 +83,13 @@ def _lists_volumes(spec: Spec) -> bool:
 
 
 HOLD_OUTS = (
-    "whole chromosomes or regions are held out of genome input (genome with regions); sequence "
-    "files and tables are split at random: set split.validation_fraction and split.test_fraction"
+    "whole chromosomes or regions are held out of genome input (genome with regions or tasks) and "
+    "of sequence files whose record names give chrom:start-end; tables are split at random: set "
+    "split.validation_fraction and split.test_fraction"
 )
 FRACTIONS = (
-    "genome input holds out whole chromosomes or regions (split.validation, split.test), so no "
-    "fraction is drawn at random"
+    "genome input (and sequence files given split.validation and split.test) holds out whole "
+    "chromosomes or regions, so no fraction is drawn at random"
 )
 GC_MATCHED = "applies to GC-matched negatives drawn from the genome (negatives.method: gc_matched)"
 NEGATIVES = "applies to generated negatives; negatives.method is none"
@@ -86,8 +97,8 @@ NEGATIVES = "applies to generated negatives; negatives.method is none"
 RULES = (
     Rule("dna", "split.validation", _holds_out_by_location, HOLD_OUTS),
     Rule("dna", "split.test", _holds_out_by_location, HOLD_OUTS),
-    Rule("dna", "split.validation_fraction", lambda spec: not _holds_out_by_location(spec), FRACTIONS),
-    Rule("dna", "split.test_fraction", lambda spec: not _holds_out_by_location(spec), FRACTIONS),
+    Rule("dna", "split.validation_fraction", _split_at_random, FRACTIONS),
+    Rule("dna", "split.test_fraction", _split_at_random, FRACTIONS),
     Rule(
         "dna",
         "anchor",
@@ -105,6 +116,16 @@ RULES = (
         "negatives.method",
         lambda spec: not _generates_negatives(spec) or _single_label_table(spec),
         "negatives get a class of their own; a regression or multi-label table has no class for them",
+    ),
+    Rule(
+        "dna",
+        "anchor",
+        lambda spec: not _has_tasks(spec),
+        "windows of tasks are centred on the merged regions of all tasks (overlap.merge_distance)",
+    ),
+    *(
+        Rule("dna", f"overlap.{key}", _has_tasks, "overlap labels the windows of tasks (genome with tasks)")
+        for key in ("measure", "min_fraction", "ambiguous", "merge_distance")
     ),
     Rule("dna", "negatives.ratio", _generates_negatives, NEGATIVES),
     Rule("dna", "negatives.label", _generates_negatives, NEGATIVES),

@@ -112,13 +112,30 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             key,
             f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}",
         )
-    if ("genome" in spec) != ("regions" in spec):
-        raise InputError("config", key, "genome and regions go together: regions are intervals on the genome")
+    on_genome = [kind for kind in ("regions", "tasks") if kind in spec]
+    if ("genome" in spec) != bool(on_genome) or len(on_genome) > 1:
+        raise InputError(
+            "config",
+            key,
+            "genome and regions go together, or genome and tasks: regions (one class per file) or "
+            "tasks (one label per file) are intervals on the genome; give the genome and one of the two, "
+            f"found {['genome'] if 'genome' in spec else []} with {on_genome or 'neither'}",
+        )
+    if "tasks" in spec:
+        _check_tasks(spec, key)
     if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
         raise InputError(
             "config",
             f"{key}.split",
             "genome input holds out whole chromosomes or regions: set split.validation and split.test",
+        )
+    holdouts = spec["split"]["validation"], spec["split"]["test"]
+    if "sequences" in spec and any(holdouts) and not all(holdouts):
+        raise InputError(
+            "config",
+            f"{key}.split",
+            "sequence files are held out by the chromosomes their record names give when both "
+            "split.validation and split.test are set; set both, or neither for a random split",
         )
     if "classes" in spec and spec.get("table", {}).get("task") == "regression":
         raise InputError(
@@ -131,6 +148,21 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             "config",
             f"{key}.negatives.ratio",
             f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}",
+        )
+
+
+def _check_tasks(spec: dict[str, Any], key: str) -> None:
+    """A multi-label dataset has no class order and no negatives class: each task is a label."""
+    if "classes" in spec:
+        raise InputError(
+            "config", f"{key}.classes", "tasks are labels of their own, in config order; remove classes"
+        )
+    if spec["negatives"]["method"] == "shuffle":
+        raise InputError(
+            "config",
+            f"{key}.negatives.method",
+            "tasks take gc_matched background windows (labelled by overlap like every window) or none; "
+            "a shuffled sequence has no place on the genome to label",
         )
 
 

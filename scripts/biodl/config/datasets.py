@@ -4,13 +4,14 @@ Contract:
 - ``dataset_settings(name, mapping)`` turns a dataset's validated settings (every default filled by
   the schema) into the frozen dataclass of its modality: ``DnaDataset``, ``ImageDataset`` or
   ``TableDataset`` (``DatasetSpec`` is any of the three). Lists become tuples, nested sections
-  dataclasses (``Negatives``, ``HoldoutSplit``, ``RandomSplit``, ``SequenceTable``,
+  dataclasses (``Negatives``, ``Overlap``, ``HoldoutSplit``, ``RandomSplit``, ``SequenceTable``,
   ``TileSettings``, ``TissueSettings``, ``MaskLabels``, ``PreviewSettings``). Paths stay the
   strings the user wrote (relative to the working directory, as every step runs there).
 - The dataclasses hold no defaults: ``config.schema.yaml`` has them. Keys the schema leaves
-  optional without a default (a DNA dataset's ``genome``, ``regions``, ``sequences`` or
-  ``table``; ``classes``; a table's ``feature_columns``, ``categorical_columns``, ``id_column``,
-  ``group_column``) are ``None`` when not set (``biodl.config.settings.build``).
+  optional without a default (a DNA dataset's ``genome``, ``regions``, ``tasks``,
+  ``sequences`` or ``table``; ``classes``; a table's ``feature_columns``,
+  ``categorical_columns``, ``id_column``, ``group_column``) are ``None`` when not set
+  (``biodl.config.settings.build``).
 - ``check_dataset(name, raw)`` is for code that runs outside the workflow (tests, notebooks,
   benchmarks): it checks the name and validates ``raw`` as the workflow does (the schema, with
   defaults filled, then the checks a schema cannot express, ``biodl.config.checks``), and then
@@ -83,6 +84,17 @@ class Negatives:
 
 
 @dataclasses.dataclass(frozen=True)
+class Overlap:
+    """``overlap``: when a window is a positive, negative or missing label of a task (``tasks``
+    input; ``biodl.data.dna.overlap``), and how close regions are merged into one window."""
+
+    measure: Literal["window", "peak", "either"]
+    min_fraction: float
+    ambiguous: Literal["missing", "negative"]
+    merge_distance: int
+
+
+@dataclasses.dataclass(frozen=True)
 class HoldoutSplit:
     """``split`` of a DNA dataset: hold-out chromosomes or regions (genome input), or fractions
     of a stratified random split (sequence files and tables)."""
@@ -95,10 +107,13 @@ class HoldoutSplit:
 
 @dataclasses.dataclass(frozen=True)
 class DnaDataset(DatasetSettings):
-    """A DNA dataset: exactly one of ``genome`` (with ``regions``), ``sequences`` or ``table`` is set."""
+    """A DNA dataset: exactly one of ``genome`` (with ``regions`` or ``tasks``), ``sequences`` or
+    ``table`` is set."""
 
     genome: str | None
     regions: dict[str, str] | None  # class name → BED or narrowPeak file
+    tasks: dict[str, str] | None  # task name → BED or narrowPeak file (multi-label)
+    overlap: Overlap
     sequences: dict[str, str] | None  # class name → FASTA file
     table: SequenceTable | None
     length: int

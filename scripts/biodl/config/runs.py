@@ -20,7 +20,7 @@ from biodl.data.image.sample_sheet import read_sample_sheet
 def _dna_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if "genome" in spec:
         yield "genome", spec["genome"]
-    for group in ("regions", "sequences"):
+    for group in ("regions", "tasks", "sequences"):
         for label, path in spec.get(group, {}).items():
             yield f"{group}.{label}", path
     if "table" in spec:

@@ -52,6 +52,8 @@ def input_files(spec: DnaDataset) -> str:
     """The user's files the examples come from, as written in the config (for messages)."""
     if spec.genome is not None and spec.regions is not None:
         return ", ".join(map(str, spec.regions.values()))
+    if spec.genome is not None and spec.tasks is not None:
+        return ", ".join(map(str, spec.tasks.values()))
     if spec.sequences is not None:
         return ", ".join(map(str, spec.sequences.values()))
     assert spec.table is not None, "a DNA dataset has one input (biodl.config.checks)"

@@ -104,14 +104,17 @@ def from_genome(job: DnaJob, labels: Labelling) -> None:
     )
     windows = windows.assign(start=windows["win_start"], end=windows["win_end"])
     if spec.negatives.method == "gc_matched":
-        windows = pd.concat([windows, _gc_matched(job, genome, windows, holdouts)], ignore_index=True)
+        windows = pd.concat([windows, gc_matched(job, genome, windows, holdouts)], ignore_index=True)
     # Sorted, so each chromosome is one block of rows; only the columns the metadata keeps stay.
     windows = windows.sort_values(["chrom", "start", "strand", "label"], kind="stable", ignore_index=True)
-    _write_windows(job, labels, genome, windows[[*job.writer.row_columns, "split"]])
+    write_windows(job, labels, genome, windows[[*job.writer.row_columns, "split"]])
 
 
-def _write_windows(job: DnaJob, labels: Labelling, genome: Genome, windows: pd.DataFrame) -> None:
-    """Encode and write ``windows`` (sorted by chromosome and position), one chromosome at a time."""
+def write_windows(
+    job: DnaJob, labels: Labelling, genome: Genome, windows: pd.DataFrame, y: np.ndarray | None = None
+) -> None:
+    """Encode and write ``windows`` (sorted by chromosome and position), one chromosome at a time;
+    their targets are ``y`` (one row per window) when given, else from their ``label`` column."""
     spec, writer = job.spec, job.writer
     length, shuffle = spec.length, spec.negatives.method == "shuffle"
     chroms = windows["chrom"].to_numpy()
@@ -138,7 +141,7 @@ def _write_windows(job: DnaJob, labels: Labelling, genome: Genome, windows: pd.D
             slot = None if shuffle else writer.slot(rows["split"].iat[0], len(rows), (length, 4), np.uint8)
             x = one_hot_windows(chrom_codes, starts, length, spec.ambiguous, out=slot)
             x[minus] = encode.reverse_complement(x[minus])
-            job.emit(rows, x, labels)
+            job.emit(rows, x, labels, None if y is None else y[first + part.start : first + part.stop])
             if shuffle:
                 codes = gather(chrom_codes, starts, length, encode.N_CODE)
                 codes[minus] = encode.reverse_complement_codes(codes[minus])
@@ -158,10 +161,11 @@ def _writer_parts(split_of_rows: np.ndarray, writer: ShardWriter) -> Iterator[sl
             start = end
 
 
-def _gc_matched(
+def gc_matched(
     job: DnaJob, genome: Genome, positives: pd.DataFrame, holdouts: dict[str, list[splits.Region]]
 ) -> pd.DataFrame:
-    """Background windows GC-matched to the positives, split by split, away from positives."""
+    """Background windows GC-matched to the positives (``chrom``, ``start``, ``end``, ``split``),
+    split by split, away from the positives' bases (and the blacklist)."""
     settings, length = job.spec.negatives, job.spec.length
     stride = settings.stride or max(1, length // 4)
     blacklist = read_bed(settings.blacklist) if settings.blacklist else None

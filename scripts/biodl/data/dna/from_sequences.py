@@ -5,16 +5,21 @@ Contract:
   with N on both sides (``edge: pad``) or dropped (``edge: drop``, counted in the log).
 - ``from_sequence_files(job, labels)``: every record of each class's FASTA file (an empty file
   or record raises ``InputError``); duplicate sequences are kept once (the first). Splits are
-  stratified at random by class with the config's seed; ``negatives: shuffle`` adds ``ratio``
-  dinucleotide shuffles of each sequence, in its split; ``gc_matched`` needs a genome and is an
-  error here.
+  stratified at random by class with the config's seed, or, with ``split.validation`` and
+  ``split.test``, by the chromosomes (or regions) that record names give as ``chrom:start-end``
+  (``parse_headers``: samtools' 1-based inclusive form, or bedtools' 0-based half-open form
+  when the sequence is ``end - start`` long; a trailing ``(+)``/``(-)`` or ``_r``, a reverse
+  complement, gives the strand): every record must name its location, records straddling a
+  hold-out region are dropped, so no sequence is in two splits. ``negatives: shuffle`` adds
+  ``ratio`` dinucleotide shuffles of each sequence, in its split; ``gc_matched`` needs a genome
+  and is an error here.
 - ``from_table(job)`` reads ``table.path`` (``biodl.data.tabular``): one column of class names
   (binary or multiclass, negatives allowed, duplicates dropped as for files), several 0/1
   columns (multilabel) or numbers (``task: regression``), split stratified by label set or
   target quintile. A single column of numbers that are not all 0/1 is refused unless the task
   is regression. It returns the dataset's ``Labelling``. A sequence's name is its table line.
 - Metadata: ``source`` the file, ``name`` the record (or table line), ``chrom`` ``.``,
-  ``start``/``end`` -1, strand ``+``.
+  ``start``/``end`` -1, strand ``+`` (with hold-outs by record name: the location it gives).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ log = logging.getLogger(__name__)
 # A sequence as read: source file, record (or table line), label text, base codes.
 Record = tuple[str, str, str, np.ndarray]
 
+# A record name that gives its location: chrom:start-end, then an optional strand mark.
+HEADER = r"^(?P<chrom>[^:\s]+):(?P<start>\d+)-(?P<end>\d+)(?P<strand>\([+-]\)|_r)?$"
+
 
 def from_sequence_files(job: DnaJob, labels: Labelling) -> None:
     """Write the sequences of every class's FASTA file (see the module contract)."""
@@ -58,15 +66,68 @@ def from_sequence_files(job: DnaJob, labels: Labelling) -> None:
             f"{spec.key}.negatives.method",
             "gc_matched needs a genome; use shuffle for sequence files",
         )
-    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
-    frame["split"] = splits.stratified_random(
-        frame["label"].to_numpy(),
-        spec.split.validation_fraction,
-        spec.split.test_fraction,
-        job.seed,
-        spec.key,
-    )
+    if spec.split.validation or spec.split.test:
+        frame, codes = _held_out_by_header(job, frame, codes)
+    else:
+        frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+        frame["split"] = splits.stratified_random(
+            frame["label"].to_numpy(),
+            spec.split.validation_fraction,
+            spec.split.test_fraction,
+            job.seed,
+            spec.key,
+        )
     _emit_with_shuffles(job, labels, frame, codes)
+
+
+def parse_headers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``chrom``, ``start``, ``end`` (0-based, half-open) and ``strand`` of every record from its
+    ``chrom:start-end`` name (see the module contract); the first name that does not parse
+    raises ``InputError`` naming its file and record."""
+    parsed = frame["name"].astype(str).str.extract(HEADER)
+    bad = np.flatnonzero(parsed["chrom"].isna().to_numpy())
+    if len(bad):
+        row = frame.iloc[int(bad[0])]
+        raise InputError(
+            row["source"],
+            f"record {row['name']!r}",
+            "the name does not give a location; expected chrom:start-end (e.g. chr2L:1001-3000, "
+            "optionally followed by (+), (-) or _r) in every record to hold out chromosomes "
+            "(split.validation, split.test), or no hold-outs for a random split",
+        )
+    start, end = parsed["start"].astype(np.int64), parsed["end"].astype(np.int64)
+    half_open = (end - start).to_numpy() == frame["length"].to_numpy()
+    start = start.where(half_open, start - 1)  # 1-based inclusive unless the length says otherwise
+    bad = np.flatnonzero((start < 0).to_numpy() | (end <= start).to_numpy())
+    if len(bad):
+        row = frame.iloc[int(bad[0])]
+        raise InputError(row["source"], f"record {row['name']!r}", "expected start <= end in chrom:start-end")
+    strand = np.where(parsed["strand"].isin(["(-)", "_r"]), "-", "+")
+    return pd.DataFrame({"chrom": parsed["chrom"], "start": start, "end": end, "strand": strand})
+
+
+def _held_out_by_header(
+    job: DnaJob, frame: pd.DataFrame, codes: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Split the records by the chromosomes or regions their headers name (no record in two
+    splits; a record straddling a hold-out boundary is dropped)."""
+    spec = job.spec
+    located = parse_headers(frame)
+    frame = frame.drop(columns="length").assign(**{c: located[c].to_numpy() for c in located})
+    sizes = frame.groupby("chrom")["end"].max().to_dict()
+    holdouts = splits.parse_holdouts(
+        list(spec.split.validation), list(spec.split.test), sizes, f"{spec.key}.split"
+    )
+    frame["split"] = splits.assign_by_location(
+        frame["chrom"].to_numpy(), frame["start"].to_numpy(), frame["end"].to_numpy(), holdouts
+    )
+    kept = (frame["split"] != "").to_numpy()
+    if not kept.any():
+        raise InputError(input_files(spec), None, "every record straddles a hold-out boundary")
+    log.info(
+        "split by the chromosomes of the record names: %s", frame.loc[kept, "split"].value_counts().to_dict()
+    )
+    return frame.loc[kept].reset_index(drop=True), codes[kept]
 
 
 def from_table(job: DnaJob) -> Labelling:
@@ -198,11 +259,11 @@ def _fit_all(records: list[Record], length: int, edge: str) -> tuple[pd.DataFram
         if len(seq) < length and edge == "drop":
             short += 1
             continue
-        rows.append((source, record, label))
+        rows.append((source, record, label, len(seq)))
         codes.append(fit_length(seq, length))
     if short:
         log.info("dropped %d sequence(s) shorter than %d bp (edge: drop)", short, length)
-    frame = pd.DataFrame(rows, columns=["source", "name", "label"])
+    frame = pd.DataFrame(rows, columns=["source", "name", "label", "length"])
     return frame, np.stack(codes) if codes else np.empty((0, length), np.uint8)
 
 

@@ -5,15 +5,18 @@ Contract (``prepare_dna(spec, seed, files)``): from one dataset's typed settings
 - ``shards/{split}-{k:05d}.x.npy``: ``uint8`` (n, length, 4) one-hot, A C G T, written shard by
   shard so memory stays bounded by one shard and one chromosome;
 - ``shards/{split}-{k:05d}.y.npy``: ``float32`` (n, T) labels (binary: 1 = positive class;
-  multiclass: one-hot over ``classes``; multilabel: one column per label column);
+  multiclass: one-hot over ``classes``; multilabel: one column per label column or task, NaN
+  where a label is missing);
 - ``metadata.tsv``: split, shard, offset, source, name, chrom, start, end, strand, label — in
   shard order, so predictions can be traced back to their interval or record;
 - ``dataset.json``: task, classes, targets, input shape, ambiguous mode, per-split shards and
   counts (written last: its presence means the dataset is complete).
 
 Inputs (exactly one): ``genome`` + ``regions`` (class → BED/narrowPeak,
-``biodl.data.dna.from_genome``), ``sequences`` (class → FASTA of sequences) or ``table``
-(CSV/TSV with a sequence column and label columns; both ``biodl.data.dna.from_sequences``).
+``biodl.data.dna.from_genome``), ``genome`` + ``tasks`` (task → BED/narrowPeak, a multi-label
+dataset labelled by overlap, ``biodl.data.dna.from_tasks``), ``sequences`` (class → FASTA of
+sequences) or ``table`` (CSV/TSV with a sequence column and label columns; both
+``biodl.data.dna.from_sequences``).
 Classes: the negative label first when negatives are generated, then the configured classes in
 config order; with two classes the task is binary and the second class is the positive one
 (``biodl.data.dna.examples``). Every random choice draws from one generator seeded with ``seed``.
@@ -32,6 +35,7 @@ from biodl.core.files import atomic_dir, write_json
 from biodl.data.dna.examples import DnaJob, Labelling, input_files, labelling
 from biodl.data.dna.from_genome import from_genome
 from biodl.data.dna.from_sequences import from_sequence_files, from_table
+from biodl.data.dna.from_tasks import from_tasks
 from biodl.data.shards import PreparedFiles, close_dataset, writer_for
 
 
@@ -63,6 +67,8 @@ def prepare_dna(spec: DnaDataset, seed: int, files: PreparedFiles) -> dict[str, 
 def _write_examples(job: DnaJob) -> Labelling:
     """Hand every example of the dataset's one input to the writer; return its classes and task."""
     spec = job.spec
+    if spec.tasks is not None:
+        return from_tasks(job)
     if spec.genome is not None:
         assert spec.regions is not None, "genome input comes with regions (biodl.config.checks)"
         labels = labelling(spec, list(spec.regions))
