@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import cast
 
 import keras
 import numpy as np
@@ -70,7 +71,9 @@ class TrainedModel:
         return scores
 
     def _predict_chunk(self, codes: np.ndarray) -> np.ndarray:
-        x = to_inputs(encode.one_hot(codes, self.dataset.ambiguous), self.dataset.ambiguous)
+        ambiguous = self.dataset.ambiguous
+        assert ambiguous in encode.AMBIGUOUS_MODES, "checked when dataset.json is read"
+        x = to_inputs(encode.one_hot(codes, cast(encode.AmbiguousMode, ambiguous)), ambiguous)
         views = [x, np.ascontiguousarray(encode.reverse_complement(x))] if self.average_strands else [x]
         total = np.zeros((len(codes), len(self.targets)), dtype=np.float64)
         for network in self.networks:
