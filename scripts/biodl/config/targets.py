@@ -90,7 +90,7 @@ def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
         )
 
 
-def _check_run(config: Mapping[str, Any], run: str, key: str) -> None:
+def _check_run(config: dict[str, Any], run: str, key: str) -> None:
     dataset, model = run.split("/")
     datasets, models = config["datasets"], config["models"]
     require(dataset in datasets, "config", key, f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
