@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyBigWig
 import pytest
 import yaml
 
@@ -54,6 +56,7 @@ CONFIG: dict[str, Any] = {
         "peaks": {"run": "yeast/tiny", "regions": "new/regions.bed", "genome": GENOME},
         "snps": {"run": "yeast/tiny", "vcf": "new/variants.vcf", "genome": GENOME},
         "pair_peaks": {"run": "yeast/pair", "regions": "new/regions.bed", "genome": GENOME},
+        "chr1_scan": {"run": "yeast/tiny", "scan": "new/scan.bed", "genome": GENOME, "stride": 50},
     },
 }
 OUTPUTS = [
@@ -62,6 +65,7 @@ OUTPUTS = [
     "results/apply/peaks/tiny/scores.bed",
     "results/apply/snps/tiny/effects.tsv",
     "results/apply/snps/tiny/unscored.tsv",
+    "results/apply/chr1_scan/tiny/scan_summary.tsv",
 ]
 
 
@@ -88,6 +92,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     new.mkdir()
     starts = [50_000, 60_000, 70_000]
     (new / "sequences.fa").write_text("".join(f">s{s}\n{chrom[s : s + LENGTH]}\n" for s in starts))
+    (new / "scan.bed").write_text("chrI\t50000\t52000\n")
     (new / "regions.bed").write_text("".join(f"chrI\t{s}\t{s + 100}\tr{s}\t0\t+\n" for s in starts))
     records = [
         (80_000 + 100 * k, chrom[80_000 + 100 * k - 1], "ACGT".replace(chrom[80_000 + 100 * k - 1], "")[:1])
@@ -113,6 +118,7 @@ def test_the_default_target_has_apply_outputs_only_when_configured(workdir: Path
     assert counts["apply_sequences"] == "1"
     assert counts["apply_regions"] == "2"
     assert counts["apply_variants"] == "1"
+    assert counts["apply_scan"] == "1"
     plain = snakemake(workdir, {k: v for k, v in CONFIG.items() if k != "apply"}, "-n", "--quiet", "rules")
     assert plain.returncode == 0, plain.stderr[-3000:]
     assert "apply_" not in plain.stdout
@@ -155,5 +161,17 @@ def test_apply_rules_score_new_inputs(workdir: Path) -> None:
     assert effects["effect"].is_monotonic_decreasing
     diff = effects["promoter_alt"] - effects["promoter_ref"]
     assert effects["promoter_diff"].to_numpy() == pytest.approx(diff.to_numpy(), abs=1e-9)
+    summary = pd.read_csv(workdir / OUTPUTS[5], sep="\t")
+    assert summary["windows"].tolist() == [40]
+    track = pyBigWig.open(str(workdir / "results/apply/chr1_scan/tiny/tracks/promoter.bw"))
+    try:
+        assert track.chroms() == {"chrI": len(_chromosome("chrI")), "chrII": len(_chromosome("chrII"))}
+        values = np.array(track.values("chrI", 49_975, 51_975))
+        assert np.isfinite(values).all()  # the 50-base bins around the 40 centres, 50000 to 51950
+        centre = int(summary["max_centre"].iat[0])
+        assert values.max() == pytest.approx(summary["max"].iat[0], rel=1e-5)
+        assert track.values("chrI", centre, centre + 1)[0] == pytest.approx(summary["max"].iat[0], rel=1e-5)
+    finally:
+        track.close()
     log = (workdir / "logs/apply/snps/tiny.log").read_text()
     assert "1 variant(s) not scored: 1 REF differs from the genome" in log

@@ -12,7 +12,7 @@ import pyBigWig
 import pytest
 from apply_fixtures import centre_model
 
-from biodl.apply.scan import _bins, scan_centres, scan_regions, track_file, write_tracks
+from biodl.apply.scan import _bins, scan_centres, scan_regions, summarise_scan, track_file, write_tracks
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.core.errors import InputError
 from biodl.data.dna import encode
@@ -99,3 +99,16 @@ def test_bins_tile_the_centres_without_overlap() -> None:
     assert starts.tolist() == [15, 25, 28, 85]
     assert ends.tolist() == [25, 28, 38, 95]
     assert track_file("site a/b") == "site_a_b.bw"
+
+
+def test_the_summary_names_the_top_window() -> None:
+    scan = pd.DataFrame({"chrom": ["chr1", "chr1", "chr2"], "centre": [20, 30, 25], "a": [0.1, 0.9, 0.5]})
+    summary = summarise_scan(scan, ("a",)).iloc[0]
+    assert (summary["windows"], summary["max"], summary["max_chrom"], summary["max_centre"]) == (
+        3,
+        0.9,
+        "chr1",
+        30,
+    )
+    assert summary["mean"] == pytest.approx(0.5) and summary["median"] == pytest.approx(0.5)
+    assert summary["q90"] == pytest.approx(0.82)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyBigWig
 import pytest
 from apply_fixtures import centre_model, hand_score
 
-from biodl.apply.steps import ApplyJob, apply_regions, apply_sequences, apply_variants
+from biodl.apply.steps import ApplyJob, apply_regions, apply_scan, apply_sequences, apply_variants
 
 LENGTH = 40
 
@@ -61,3 +62,19 @@ def test_variants_step_writes_effects_and_unscored(job: ApplyJob, tmp_path: Path
     assert effects["id"].tolist() == ["ok", "ok"] and sorted(effects["alt"]) == [alts[0], alts[1]]
     unscored = pd.read_csv(outputs["unscored"], sep="\t")
     assert unscored[["id", "ref", "genome_ref"]].values.tolist() == [["bad", wrong, chromosome[99]]]
+
+
+def test_scan_step_writes_tracks_and_summary(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "s.bed").write_text("chr1\t0\t150\n")
+    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
+    apply_scan(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, outputs)
+    summary = pd.read_csv(outputs["summary"], sep="\t")
+    assert summary[["task", "windows"]].values.tolist() == [["bound", len(range(20, 131, 10))]]
+    track = pyBigWig.open(str(tmp_path / "tracks/bound.bw"))
+    try:
+        assert track.chroms() == {"chr1": 150}
+        assert track.values("chr1", 70, 71)[0] == pytest.approx(
+            hand_score(chromosome[50:90], False), rel=1e-5
+        )
+    finally:
+        track.close()

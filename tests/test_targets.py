@@ -33,6 +33,7 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
             "peaks": {"run": "ctcf/cnn_motif", "sequences": FASTA},
             "promoters": {"run": "yeast_promoters/cnn_deep", "regions": BED, "genome": GENOME},
             "snps": {"run": "yeast_promoters/cnn_motif", "vcf": str(tmp_path / "v.vcf"), "genome": GENOME},
+            "tracks": {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 50},
         }
     )
     assert targets_of(config, "sequences") == ["peaks"]
@@ -40,6 +41,8 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
     target = ApplyTarget.from_validated("promoters", config["apply"]["promoters"])
     assert target == ApplyTarget("promoters", "yeast_promoters", "cnn_deep", "regions", BED, GENOME)
     assert ApplyTarget.from_validated("peaks", config["apply"]["peaks"]).genome is None
+    scan = ApplyTarget.from_validated("tracks", config["apply"]["tracks"])
+    assert (scan.kind, scan.stride, targets_of(config, "scan")) == ("scan", 50, ["tracks"])
 
 
 def test_no_apply_section_is_fine() -> None:
@@ -77,6 +80,12 @@ def test_no_apply_section_is_fine() -> None:
         ({"run": "yeast_promoters/linear", "sequences": FASTA}, r"model 'linear' is a baseline"),
         ({"run": "ctcf", "sequences": FASTA}, r"apply\.t\.run: 'ctcf' is not allowed"),
         ({"run": "ctcf/cnn_motif", "bed": BED}, r"apply\.t.*bed"),
+        ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME}, r"apply\.t: a scan needs stride"),
+        (
+            {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME, "stride": 10},
+            r"apply\.t\.stride: cannot apply: only a scan steps windows",
+        ),
+        ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 0}, r"apply\.t\.stride"),
     ],
 )
 def test_bad_targets_name_their_key(target: dict[str, Any], message: str) -> None:

@@ -86,3 +86,34 @@ rule apply_variants:
         seed=config["seed"],
     script:
         "../../scripts/apply_variants.py"
+
+
+rule apply_scan:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        regions=apply_input("scan"),
+        genome=apply_input("genome"),
+    output:
+        tracks=directory("results/apply/{target}/{model}/tracks"),
+        summary=apply_report("scan_summary.tsv", "genome scan summary"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("scan"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        # One chromosome's codes and a chunk of windows at a time.
+        mem_mb=lambda wildcards, input, attempt: attempt * max(4000, 4 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(30, int(input.size_mb) // 2),
+    params:
+        average_strands=apply_average_strands,
+        stride=apply_stride,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_scan.py"

@@ -377,6 +377,10 @@ def apply_average_strands(wildcards):
     return settings["augmentation"]["average_strands"]
 
 
+def apply_stride(wildcards):
+    return config["apply"][wildcards.target]["stride"]
+
+
 def apply_input(key):
     """Input function: one file the target names (its input, or its genome)."""
     return lambda wildcards: config["apply"][wildcards.target][key]
@@ -404,6 +408,7 @@ def apply_outputs():
         "sequences": ["scores.tsv"],
         "regions": ["scores.tsv", "scores.bed"],
         "vcf": ["effects.tsv", "unscored.tsv"],
+        "scan": ["tracks", "scan_summary.tsv"],
     }
     return [
         f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"

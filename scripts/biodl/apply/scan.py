@@ -19,6 +19,8 @@ Contract:
   centred on base ``c`` covers the ``stride``-wide bin ``[c - stride // 2, c - stride // 2 +
   stride)``, cut where the next centre's bin starts and at the chromosome ends; nothing is
   averaged over overlapping windows, and positions without a scanned window have no value.
+- ``summarise_scan(scan, targets)``: one row per task: ``windows`` scored, ``mean``, ``median``,
+  ``q90``, ``max`` and where the maximum is (``max_chrom``, ``max_centre``), for the report.
 """
 
 from __future__ import annotations
@@ -155,3 +157,24 @@ def _bins(centres: np.ndarray, stride: int, size: int) -> tuple[np.ndarray, np.n
     starts = np.clip(centres - stride // 2, 0, size)
     ends = np.minimum(starts + stride, np.append(starts[1:], size))
     return starts, np.maximum(ends, starts + 1).clip(max=size)
+
+
+def summarise_scan(scan: pd.DataFrame, targets: tuple[str, ...]) -> pd.DataFrame:
+    """Per task: windows scored, mean, median, 90th percentile, maximum and where it is."""
+    rows = []
+    for task in targets:
+        values = scan[task].to_numpy(np.float64)
+        best = int(np.argmax(values)) if len(values) else None
+        rows.append(
+            {
+                "task": task,
+                "windows": len(values),
+                "mean": float(values.mean()) if len(values) else np.nan,
+                "median": float(np.median(values)) if len(values) else np.nan,
+                "q90": float(np.quantile(values, 0.9)) if len(values) else np.nan,
+                "max": float(values[best]) if best is not None else np.nan,
+                "max_chrom": scan["chrom"].iat[best] if best is not None else ".",
+                "max_centre": int(scan["centre"].iat[best]) if best is not None else -1,
+            }
+        )
+    return pd.DataFrame(rows)

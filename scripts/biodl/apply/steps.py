@@ -9,7 +9,9 @@ temporary folder, never beside the user's files) and writes its outputs atomical
 - ``apply_regions(job, regions, genome, outputs)``: ``scores`` (TSV) and ``bed`` (BED6+);
 - ``apply_variants(job, vcf, genome, outputs)``: ``effects`` (TSV, sorted by effect) and
   ``unscored`` (TSV: the variants not scored, with the genome's bases and the reason; only a
-  header when every variant was scored).
+  header when every variant was scored);
+- ``apply_scan(job, regions, genome, stride, outputs)``: ``tracks`` (a folder: one bigWig per
+  task and ``tracks.tsv``) and ``summary`` (TSV per task, ``biodl.apply.scan.summarise_scan``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biodl.apply.genome import open_genome
+from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
 from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants
@@ -79,3 +82,13 @@ def apply_variants(
         len(result.unscored),
         outputs["unscored"],
     )
+
+
+def apply_scan(
+    job: ApplyJob, regions: str | Path, genome: str | Path, stride: int, outputs: Mapping[str, str | Path]
+) -> None:
+    model = job.load()
+    with tempfile.TemporaryDirectory() as index_dir:
+        scan, sizes = scan_regions(model, regions, genome, index_dir, stride)
+    write_tracks(scan, sizes, model.targets, stride, outputs["tracks"])
+    write_tsv(summarise_scan(scan, model.targets), outputs["summary"])

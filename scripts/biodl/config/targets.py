@@ -4,12 +4,14 @@ Contract:
 - ``check_targets(config, base_dir)`` (called by ``biodl.config.checks.validate_config``) checks
   every target of a validated config: ``run`` names ``<dataset>/<model>``, a DNA dataset and a
   1-D CNN (or an ensemble of them) that the workflow trains on it (``runs``); the target gives
-  exactly one input (``sequences``, ``regions`` or ``vcf``); ``genome`` is given with
-  ``regions`` and ``vcf`` and refused with ``sequences`` (it cannot apply: the sequences are
-  scored as they are); every file exists. Each problem raises ``InputError("config",
+  exactly one input (``sequences``, ``regions``, ``vcf`` or ``scan``); ``genome`` is given with
+  ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
+  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise; every file
+  exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
-  is its input (``sequences``, ``regions``, ``vcf``), ``dataset`` and ``model`` its run.
+  is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
+  ``stride`` the scan's step (``None`` for other inputs).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -23,8 +25,8 @@ from typing import Any
 from biodl.config.runs import runs
 from biodl.core.errors import InputError, require
 
-INPUT_KINDS = ("sequences", "regions", "vcf")
-NEEDS_GENOME = ("regions", "vcf")
+INPUT_KINDS = ("sequences", "regions", "vcf", "scan")
+NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
 
 
@@ -38,12 +40,13 @@ class ApplyTarget:
     kind: str
     path: str
     genome: str | None
+    stride: int | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
         kind = next(k for k in INPUT_KINDS if k in mapping)
         dataset, model = mapping["run"].split("/")
-        return cls(name, dataset, model, kind, mapping[kind], mapping.get("genome"))
+        return cls(name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"))
 
 
 def targets_of(config: Mapping[str, Any], kind: str) -> list[str]:
@@ -56,6 +59,7 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
     for name, spec in config.get("apply", {}).items():
         key = f"apply.{name}"
         _check_inputs(spec, key)
+        _check_stride(spec, key)
         _check_run(config, spec["run"], f"{key}.run")
         for file_key in (*INPUT_KINDS, "genome"):
             if file_key in spec:
@@ -73,7 +77,7 @@ def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
         len(given) == 1,
         "config",
         key,
-        "give exactly one input: sequences (FASTA), regions (BED/narrowPeak) or vcf; "
+        "give exactly one input: sequences (FASTA), regions (BED/narrowPeak), vcf or scan (BED); "
         f"found {given or 'none'}",
     )
     if given[0] in NEEDS_GENOME:
@@ -87,6 +91,18 @@ def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
             f"{key}.genome",
             "cannot apply to sequences, which are scored as they are; remove genome, or give regions "
             "(BED) to score windows of the genome",
+        )
+
+
+def _check_stride(spec: Mapping[str, Any], key: str) -> None:
+    if "scan" in spec:
+        require("stride" in spec, "config", key, "a scan needs stride: the bases between window centres")
+    else:
+        require(
+            "stride" not in spec,
+            "config",
+            f"{key}.stride",
+            "cannot apply: only a scan steps windows along the genome (give scan: a BED of regions)",
         )
 
 
