@@ -45,9 +45,15 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
     assert (scan.kind, scan.stride, targets_of(config, "scan")) == ("scan", 50, ["tracks"])
 
 
-def test_no_apply_section_is_fine() -> None:
+def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
-    assert targets_of(config, "regions") == []
+    target = ApplyTarget.from_validated("chr20_variants", config["apply"]["chr20_variants"])
+    assert (target.kind, target.dataset, target.model) == ("vcf", "ctcf", "cnn_motif")
+
+
+def test_no_apply_section_is_fine() -> None:
+    config = validate_config({k: v for k, v in copy.deepcopy(DEMO).items() if k != "apply"}, base_dir=ROOT)
+    assert targets_of(config, "regions") == [] and "apply" not in config
 
 
 @pytest.mark.parametrize(
