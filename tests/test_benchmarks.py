@@ -63,3 +63,8 @@ def test_interpretation_benchmark_prints_step_times_and_specificity() -> None:
 def test_text_reader_benchmark_prints_the_ratio_to_pandas() -> None:
     out = smoke("text_readers.py")
     assert "ratio biodl / pandas, table" in out and "ratio biodl / pandas, BED" in out
+
+
+def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() -> None:
+    out = smoke("apply_variants.py")
+    assert "variants/s" in out and "ratio workflow / bare" in out

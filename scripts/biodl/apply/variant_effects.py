@@ -110,37 +110,32 @@ def variant_windows(
 def score_variants(model: TrainedModel, variants: pd.DataFrame, genome: Genome) -> VariantEffects:
     """REF-checked variants scored on REF and ALT windows (see the module contract)."""
     chromosomes = GenomeCodes(genome)
-    ref_windows, alt_windows, scored, unscored = [], [], [], []
+    ref_windows, alt_windows, scored = [], [], []
+    unscored: list[tuple[int, str, str]] = []
     for chrom, rows in variants.groupby("chrom", sort=False).groups.items():
         sequence = chromosomes.codes(str(chrom))
-        for index in rows:
-            variant = variants.loc[index]
-            problem = _unscorable(sequence, variant, model.length)
-            if problem is not None:
-                unscored.append((index, *problem))
+        for variant in variants.loc[rows].itertuples():
+            first = int(variant.pos) - 1
+            genome_ref = encode.decode(sequence[max(first, 0) : first + len(variant.ref)])
+            if genome_ref != variant.ref:
+                unscored.append((variant.Index, genome_ref, "REF differs from the genome"))
                 continue
             windows = variant_windows(sequence, int(variant.pos), variant.ref, variant.alt, model.length)
-            assert windows is not None, "checked by _unscorable"
+            if windows is None:
+                reason = (
+                    f"within {model.length // 2} bases of the chromosome end: no {model.length}-base window"
+                )
+                unscored.append((variant.Index, genome_ref, reason))
+                continue
             ref_windows.append(windows[0])
             alt_windows.append(windows[1])
-            scored.append(index)
+            scored.append(variant.Index)
     _log_unscored(variants, unscored)
     empty = np.empty((0, model.length), np.uint8)
     ref_scores = model.predict(np.stack(ref_windows) if ref_windows else empty)
     alt_scores = model.predict(np.stack(alt_windows) if alt_windows else empty)
     effects = _effects(variants.loc[scored].reset_index(drop=True), model, ref_scores, alt_scores)
     return VariantEffects(effects, _unscored_frame(variants, unscored))
-
-
-def _unscorable(sequence: np.ndarray, variant: pd.Series, length: int) -> tuple[str, str] | None:
-    """(genome bases, reason) when a variant cannot be scored, else None."""
-    first = int(variant.pos) - 1
-    genome_ref = encode.decode(sequence[max(first, 0) : first + len(variant.ref)])
-    if genome_ref != variant.ref:
-        return genome_ref, "REF differs from the genome"
-    if variant_windows(sequence, int(variant.pos), variant.ref, variant.alt, length) is None:
-        return genome_ref, f"within {length // 2} bases of the chromosome end: no {length}-base window"
-    return None
 
 
 def _log_unscored(variants: pd.DataFrame, unscored: list[tuple[int, str, str]]) -> None:
