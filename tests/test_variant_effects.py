@@ -175,7 +175,7 @@ def test_effects_are_scored_on_both_strands_and_sorted(
     assert effects.loc["snv_a", "bound_diff"] < 0 < effects.loc["snv_t", "bound_diff"]
     # The - strand reads the base left of the variant: a T there counts in both REF and ALT scores.
     assert effects.loc["snv_t", "bound_ref"] == pytest.approx((sigmoid(-BIAS) + sigmoid(WEIGHT - BIAS)) / 2)
-    assert effects.loc["left", "bound_diff"] == 0  # neither base the model reads changes
+    assert effects.loc["left", "bound_diff"] == pytest.approx(0, abs=1e-6)  # neither base read changes
     assert (np.diff(result.effects["effect"]) <= 0).all()
     np.testing.assert_allclose(result.effects["effect"], result.effects["bound_diff"].abs())
 
