@@ -7,8 +7,9 @@ shapes checked against the dataset). Several paths are the members of an ensembl
 are averaged. Only DNA datasets apply (``InputError`` otherwise).
 
 ``TrainedModel.predict(codes)`` takes windows as base codes (``biodl.data.dna.encode``), an
-``(n, length)`` ``uint8`` array of exactly the model's input length (``InputError``-free: callers
-check lengths with ``require_length``, which names the record and both lengths), one-hot encodes
+``(n, length)`` ``uint8`` array of exactly the model's input length (readers check each input
+first with ``require_length``, whose ``InputError`` names the record and both lengths; a wrong
+shape here is a bug and raises ``ValueError``), one-hot encodes
 them as preparation stored them and the readers hand them to the network
 (``biodl.data.dataset.to_inputs``), and returns ``(n, tasks)`` float64 scores: probabilities for
 classification, the target's units for regression. With ``average_strands`` each score is the
