@@ -39,9 +39,10 @@ def model(make_dataset: Callable[..., Path], tmp_path: Path) -> TrainedModel:
     return load_trained(make_dataset(length=LENGTH), [centre_model(LENGTH, tmp_path / "m.keras")], True)
 
 
-def test_centres_step_through_regions_and_stay_inside_chromosomes() -> None:
+def test_centres_step_through_regions_and_stay_inside_chromosomes(caplog: pytest.LogCaptureFixture) -> None:
     regions = pd.DataFrame({"chrom": ["chr1", "chr1", "chr2"], "start": [0, 50, 100], "end": [100, 130, 150]})
     centres = scan_centres(regions, SIZES, LENGTH, 25)
+    assert "1 window centre(s) dropped: within 20 bases" in caplog.text  # chr1:0
     # chr1: 0 and (within 20 bases of the start) dropped, 25 too; 50 and 75 from both regions, once.
     assert centres.values.tolist() == [
         ["chr1", 25], ["chr1", 50], ["chr1", 75], ["chr1", 100], ["chr1", 125], ["chr2", 100], ["chr2", 125],

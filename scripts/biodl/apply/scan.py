@@ -47,27 +47,23 @@ SCAN_CHUNK = 16384  # windows gathered and predicted at a time
 
 def scan_centres(regions: pd.DataFrame, sizes: dict[str, int], length: int, stride: int) -> pd.DataFrame:
     """Window centres over the regions (see the module contract)."""
-    frames = []
+    frames, dropped = [], 0
     for row in regions.itertuples():
         centres = np.arange(row.start, row.end, stride, dtype=np.int64)
         starts = centred_start(centres, length)
         fits = (starts >= 0) & (starts + length <= sizes[row.chrom])
-        frames.append(
-            pd.DataFrame({"chrom": row.chrom, "centre": centres[fits], "dropped": int((~fits).sum())})
+        frames.append(pd.DataFrame({"chrom": row.chrom, "centre": centres[fits]}))
+        dropped += int((~fits).sum())
+    if dropped:
+        logger.warning(
+            "%d window centre(s) dropped: within %d bases of a chromosome end", dropped, length // 2
         )
     if not frames:
         return pd.DataFrame({"chrom": pd.Series(dtype=object), "centre": pd.Series(dtype=np.int64)})
-    centres = pd.concat(frames, ignore_index=True)
-    if centres["dropped"].any():
-        logger.warning(
-            "%d window centre(s) dropped: within %d bases of a chromosome end",
-            centres["dropped"].sum(),
-            length // 2,
-        )
     order = {chrom: k for k, chrom in enumerate(sizes)}
-    centres = centres.drop(columns="dropped").drop_duplicates(["chrom", "centre"])
+    centres = pd.concat(frames, ignore_index=True).drop_duplicates(["chrom", "centre"])
     return centres.sort_values(
-        ["chrom", "centre"], key=lambda c: c.map(order) if c.name == "chrom" else c
+        ["chrom", "centre"], key=lambda column: column.map(order) if column.name == "chrom" else column
     ).reset_index(drop=True)
 
 
