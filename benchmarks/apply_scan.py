@@ -68,9 +68,7 @@ def memory_child(mb: float, stride: int, threads: int) -> None:
         before = peak_rss_mb()
         scan, _ = scan_regions(model, bed, genome, Path(tmp) / "index", stride)
         after = peak_rss_mb()
-        print(
-            f"  {mb:g} Mb, {len(scan)} windows: peak RSS {before:.0f} MB before the scan, {after:.0f} MB after"
-        )
+        print(f"  {mb:g} Mb, {len(scan)} windows: peak RSS {before:.0f} MB before, {after:.0f} MB after")
 
 
 def throughput(args: argparse.Namespace) -> None:
