@@ -9,9 +9,9 @@
      as float32 beforehand.
    The genome FASTA is written once; each contender runs ``--runs`` times in turns. Printed:
    windows/s per run, the medians and the ratio workflow / bare (goal >= 0.9).
-2. Memory. In a fresh process each, a scan of ``--memory-mb`` megabases (comma-separated, default
-   1 and 10) with the workflow; printed: the peak RSS (VmHWM) after importing TensorFlow and
-   building the network, and after the scan.
+2. Memory. In a fresh process each (the genome written beforehand by this one), a scan of
+   ``--memory-mb`` megabases (comma-separated, default 1 and 10) with the workflow; printed: the
+   peak RSS (VmHWM) after importing TensorFlow and building the network, and after the scan.
 
 Usage (from the repository root, a few minutes on 2 cores):
     .venv/bin/python benchmarks/apply_scan.py [--mb 1] [--stride 50] [--runs 5] [--threads 2]
@@ -40,11 +40,15 @@ LENGTH = 200
 
 
 def write_genome(folder: Path, mb: float) -> tuple[Path, Path]:
+    """A random chromosome of ``mb`` megabases (60 bases a line) and a BED spanning it."""
     size = int(mb * 1_000_000)
     rng = np.random.default_rng(SEED)
-    sequence = "".join(np.array(list("ACGT"))[rng.integers(0, 4, size)])
+    text = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes()
     genome = folder / "genome.fa"
-    genome.write_text(">chr1\n" + "\n".join(sequence[i : i + 60] for i in range(0, size, 60)) + "\n")
+    with open(genome, "wb") as handle:
+        handle.write(b">chr1\n")
+        for start in range(0, size, 60):
+            handle.write(text[start : start + 60] + b"\n")
     (folder / "scan.bed").write_text(f"chr1\t0\t{size}\n")
     return genome, folder / "scan.bed"
 
@@ -56,13 +60,14 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def memory_child(mb: float, stride: int, threads: int) -> None:
+def memory_child(folder: Path, mb: float, stride: int, threads: int) -> None:
+    """Scan the genome the parent wrote in ``folder`` (so writing it is not in this peak)."""
     from apply_variants import demo_model
 
     from biodl.apply.scan import scan_regions
 
     with tempfile.TemporaryDirectory() as tmp:
-        genome, bed = write_genome(Path(tmp), mb)
+        genome, bed = folder / "genome.fa", folder / "scan.bed"
         model = demo_model(threads)
         model.predict(np.zeros((1, LENGTH), np.uint8))
         before = peak_rss_mb()
@@ -119,9 +124,10 @@ def main() -> None:
     parser.add_argument("--skip", choices=["throughput", "memory"])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--child-mb", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--child-folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_mb is not None:
-        memory_child(args.child_mb, args.stride, args.threads)
+        memory_child(args.child_folder, args.child_mb, args.stride, args.threads)
         return
     if args.smoke:
         args.mb, args.runs, args.memory_mb = 0.05, 1, "0.05"
@@ -129,17 +135,11 @@ def main() -> None:
         throughput(args)
     if args.skip != "memory":
         for mb in args.memory_mb.split(","):
-            command = [
-                sys.executable,
-                __file__,
-                "--child-mb",
-                mb,
-                "--stride",
-                str(args.stride),
-                "--threads",
-                str(args.threads),
-            ]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            with tempfile.TemporaryDirectory() as folder:
+                write_genome(Path(folder), float(mb))
+                options = ["--child-mb", mb, "--child-folder", folder, "--stride", str(args.stride)]
+                command = [sys.executable, __file__, *options, "--threads", str(args.threads)]
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
             print(done.stdout.strip())
 
 
