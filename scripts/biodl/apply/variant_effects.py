@@ -132,8 +132,8 @@ def score_variants(model: TrainedModel, variants: pd.DataFrame, genome: Genome) 
             scored.append(variant.Index)
     _log_unscored(variants, unscored)
     # REF and ALT windows predicted together: one call per chunk instead of two.
-    windows = np.stack(ref_windows + alt_windows) if scored else np.empty((0, model.length), np.uint8)
-    scores = model.predict(windows)
+    stacked = np.stack(ref_windows + alt_windows) if scored else np.empty((0, model.length), np.uint8)
+    scores = model.predict(stacked)
     ref_scores, alt_scores = scores[: len(scored)], scores[len(scored) :]
     effects = _effects(variants.loc[scored].reset_index(drop=True), model, ref_scores, alt_scores)
     return VariantEffects(effects, _unscored_frame(variants, unscored))
