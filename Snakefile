@@ -32,9 +32,11 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/apply.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        apply_outputs(),

@@ -51,8 +51,9 @@ def test_dry_run_of_the_demo_lists_every_step():
         "summarize": "1",
         "leaderboard": "1",
         "record_config": "1",
+        "apply_variants": "1",
         "all": "1",
-        "total": "96",
+        "total": "97",
     }
 
 

@@ -461,3 +461,77 @@ def final_outputs():
         "results/leaderboard.html",
         RECORDED_CONFIG,
     ]
+
+
+# Apply targets (config apply:, biodl.config.targets; rules in apply.smk).
+from biodl.config.targets import ApplyTarget, targets_of
+
+
+def apply_target(wildcards):
+    """The target of a job, checked against the model in its output path."""
+    target = ApplyTarget.from_validated(
+        wildcards.target, config["apply"][wildcards.target]
+    )
+    if wildcards.model != target.model:
+        raise WorkflowError(
+            f"results/apply/{wildcards.target}/ holds the outputs of model {target.model} "
+            f"(apply.{wildcards.target}.run), not {wildcards.model}"
+        )
+    return target
+
+
+def apply_models(wildcards):
+    """The model file(s) of a target's run: an ensemble's members, else its own."""
+    target = apply_target(wildcards)
+    variant = VARIANTS[target.model]
+    names = variant.members if variant.role == "ensemble" else (target.model,)
+    return [f"results/models/{target.dataset}/{name}/model.keras" for name in names]
+
+
+def apply_dataset(wildcards):
+    return f"results/prepared/{apply_target(wildcards).dataset}/dataset.json"
+
+
+def apply_average_strands(wildcards):
+    settings = VARIANTS[apply_target(wildcards).model].settings
+    return settings["augmentation"]["average_strands"]
+
+
+def apply_stride(wildcards):
+    return config["apply"][wildcards.target]["stride"]
+
+
+def apply_input(key):
+    """Input function: one file the target names (its input, or its genome)."""
+    return lambda wildcards: config["apply"][wildcards.target][key]
+
+
+def apply_pattern(kind):
+    """Regex of the target names whose input is ``kind``."""
+    return _names_pattern(targets_of(config, kind))
+
+
+def apply_report(name, table):
+    """An output of one target, in the report under Apply."""
+    return report(
+        f"results/apply/{{target}}/{{model}}/{name}",
+        caption=f"../report/apply_{Path(name).stem}.rst",
+        category="Apply",
+        subcategory="{target}",
+        labels={"target": "{target}", "model": "{model}", "table": table},
+    )
+
+
+def apply_outputs():
+    """Every apply target's outputs (nothing without an apply: section)."""
+    names = {
+        "sequences": ["scores.tsv"],
+        "regions": ["scores.tsv", "scores.bed"],
+        "vcf": ["effects.tsv", "unscored.tsv"],
+        "scan": ["tracks", "scan_summary.tsv"],
+    }
+    return [
+        f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"
+        for name, spec in config.get("apply", {}).items()
+        for output in names[ApplyTarget.from_validated(name, spec).kind]
+    ]

@@ -5,7 +5,8 @@ schema (``biodl.config.schema``), fills in every default in place, then checks w
 cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
 dataset (``biodl.config.applicable``), runs name known datasets and models that
 fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
-(``check_fits``), ``init_from`` names a dataset and a network trained once. Every problem raises
+(``check_fits``), ``init_from`` names a dataset and a network trained once, ``apply`` targets
+name trained runs and existing files (``biodl.config.targets``). Every problem raises
 ``InputError`` with one message naming the offending key.
 """
 
@@ -24,6 +25,7 @@ from biodl.config.models import ConvLayer, ConvLayers
 from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, fits, runs
 from biodl.config.schema import SCHEMA, apply_schema
 from biodl.config.settings import build
+from biodl.config.targets import check_targets
 from biodl.core.errors import InputError, require
 from biodl.data.image.sample_sheet import read_sample_sheet, resolve_classes
 
@@ -56,6 +58,7 @@ def validate_config(
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
     _check_transfer_cycles(config)
+    check_targets(config, Path(base_dir))
     return config
 
 

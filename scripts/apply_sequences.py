@@ -1,0 +1,27 @@
+"""Snakemake script of rule apply_sequences: a trained run scores a FASTA of sequences
+(biodl.apply.steps.apply_sequences).
+
+input: dataset (dataset.json), models (model.keras, or the ensemble members'), sequences (FASTA);
+output: scores (TSV); params: average_strands, seed; threads.
+"""
+
+from biodl.core.log import run_step
+
+
+def apply() -> None:
+    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
+    from pathlib import Path
+
+    from biodl.apply.steps import ApplyJob, apply_sequences
+
+    job = ApplyJob(
+        Path(snakemake.input.dataset),
+        tuple(Path(path) for path in snakemake.input.models),
+        snakemake.params.average_strands,
+        snakemake.params.seed,
+        snakemake.threads,
+    )
+    apply_sequences(job, snakemake.input.sequences, dict(snakemake.output.items()))
+
+
+run_step(snakemake, apply)

@@ -1,0 +1,28 @@
+"""Snakemake script of rule apply_variants: a trained run scores the REF and ALT windows of a
+VCF's variants on a genome (biodl.apply.steps.apply_variants).
+
+input: dataset (dataset.json), models (model.keras, or the ensemble members'), vcf (VCF, plain
+or bgzipped), genome (FASTA); output: effects (TSV), unscored (TSV); params: average_strands,
+seed; threads.
+"""
+
+from biodl.core.log import run_step
+
+
+def apply() -> None:
+    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
+    from pathlib import Path
+
+    from biodl.apply.steps import ApplyJob, apply_variants
+
+    job = ApplyJob(
+        Path(snakemake.input.dataset),
+        tuple(Path(path) for path in snakemake.input.models),
+        snakemake.params.average_strands,
+        snakemake.params.seed,
+        snakemake.threads,
+    )
+    apply_variants(job, snakemake.input.vcf, snakemake.input.genome, dict(snakemake.output.items()))
+
+
+run_step(snakemake, apply)

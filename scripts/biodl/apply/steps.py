@@ -1,0 +1,94 @@
+"""The apply steps as the workflow runs them: a job's trained run → its output files.
+
+Contract: ``ApplyJob`` names the run (its ``dataset.json``, the model file or the ensemble
+members' files, whether both strands are averaged), the seed and the threads TensorFlow may use
+(``biodl.training.device.configure_tensorflow``). Each step reads its inputs through
+``biodl.apply.sequences`` or ``biodl.apply.variant_effects`` (FASTA indexes are built in a
+temporary folder, never beside the user's files) and writes its outputs atomically:
+- ``apply_sequences(job, fasta, outputs)``: ``scores`` (TSV);
+- ``apply_regions(job, regions, genome, outputs)``: ``scores`` (TSV) and ``bed`` (BED6+);
+- ``apply_variants(job, vcf, genome, outputs)``: ``effects`` (TSV, sorted by effect) and
+  ``unscored`` (TSV: the variants not scored, with the genome's bases and the reason; only a
+  header when every variant was scored);
+- ``apply_scan(job, regions, genome, stride, outputs)``: ``tracks`` (a folder: one bigWig per
+  task and ``tracks.tsv``) and ``summary`` (TSV per task, ``biodl.apply.scan.summarise_scan``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from biodl.apply.genome import open_genome
+from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
+from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
+from biodl.apply.trained import TrainedModel, load_trained
+from biodl.apply.variant_effects import read_variants, score_variants
+from biodl.core.files import write_tsv
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApplyJob:
+    """A trained run and how to run it."""
+
+    dataset: Path
+    models: tuple[Path, ...]
+    average_strands: bool
+    seed: int
+    threads: int
+
+    def load(self) -> TrainedModel:
+        from biodl.training.device import configure_tensorflow  # TensorFlow: only when a job runs
+
+        configure_tensorflow(self.seed, self.threads)
+        return load_trained(self.dataset, self.models, self.average_strands)
+
+
+def apply_sequences(job: ApplyJob, fasta: str | Path, outputs: Mapping[str, str | Path]) -> None:
+    model = job.load()
+    with tempfile.TemporaryDirectory() as index_dir:
+        scores = score_fasta(model, fasta, index_dir)
+    write_tsv(scores, outputs["scores"])
+
+
+def apply_regions(
+    job: ApplyJob, regions: str | Path, genome: str | Path, outputs: Mapping[str, str | Path]
+) -> None:
+    model = job.load()
+    with tempfile.TemporaryDirectory() as index_dir:
+        scores = score_regions(model, regions, genome, index_dir)
+    write_tsv(scores, outputs["scores"])
+    write_scores_bed(scores, model.targets, model.probabilities, outputs["bed"])
+
+
+def apply_variants(
+    job: ApplyJob, vcf: str | Path, genome: str | Path, outputs: Mapping[str, str | Path]
+) -> None:
+    model = job.load()
+    with tempfile.TemporaryDirectory() as index_dir:
+        opened = open_genome(genome, index_dir)
+        variants = read_variants(vcf, opened.sizes)
+        result = score_variants(model, variants, opened)
+    write_tsv(result.effects, outputs["effects"])
+    write_tsv(result.unscored, outputs["unscored"])
+    logger.info(
+        "%d variant(s) scored, %d not (see %s)",
+        len(result.effects),
+        len(result.unscored),
+        outputs["unscored"],
+    )
+
+
+def apply_scan(
+    job: ApplyJob, regions: str | Path, genome: str | Path, stride: int, outputs: Mapping[str, str | Path]
+) -> None:
+    model = job.load()
+    with tempfile.TemporaryDirectory() as index_dir:
+        scan, sizes = scan_regions(model, regions, genome, index_dir, stride)
+    write_tracks(scan, sizes, model.targets, stride, outputs["tracks"])
+    write_tsv(summarise_scan(scan, model.targets), outputs["summary"])

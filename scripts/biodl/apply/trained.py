@@ -1,0 +1,121 @@
+"""A trained DNA run, loaded to score new sequences.
+
+Contract: ``load_trained(dataset_dir, model_paths, average_strands)`` opens the run's prepared
+dataset (``dataset.json``: input length, tasks, how ambiguous bases are encoded) and loads each
+saved model with ``biodl.evaluation.inference.load_model`` (no arbitrary code; input and output
+shapes checked against the dataset). Several paths are the members of an ensemble, whose scores
+are averaged. Only DNA datasets apply (``InputError`` otherwise).
+
+``TrainedModel.predict(codes)`` takes windows as base codes (``biodl.data.dna.encode``), an
+``(n, length)`` ``uint8`` array of exactly the model's input length (readers check each input
+first with ``require_length``, whose ``InputError`` names the record and both lengths; a wrong
+shape here is a bug and raises ``ValueError``), one-hot encodes
+them as preparation stored them and the readers hand them to the network
+(``biodl.data.dataset.to_inputs``), and returns ``(n, tasks)`` float64 scores: probabilities for
+classification, the target's units for regression. With ``average_strands`` each score is the
+mean of the predictions for the window and for its reverse complement, as at evaluation. Windows
+are predicted ``PREDICT_CHUNK`` at a time, so memory is bounded by the chunk, not the input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import cast
+
+import keras
+import numpy as np
+
+from biodl.core.errors import InputError, require
+from biodl.data.dataset import PreparedDataset, open_dataset, to_inputs
+from biodl.data.dna import encode
+from biodl.evaluation.inference import PREDICT_BATCH_SIZE, load_model
+
+logger = logging.getLogger(__name__)
+
+PREDICT_CHUNK = 8192  # windows encoded and predicted at a time
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A run's network(s) and the dataset they were trained on."""
+
+    networks: tuple[keras.Model, ...]
+    dataset: PreparedDataset
+    average_strands: bool
+
+    @property
+    def length(self) -> int:
+        return int(self.dataset.input_shape[0])
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.dataset.targets
+
+    @property
+    def probabilities(self) -> bool:
+        """Whether the scores are probabilities (classification) rather than target values."""
+        return self.dataset.task != "regression"
+
+    def predict(self, codes: np.ndarray) -> np.ndarray:
+        """Scores ``(n, tasks)`` of windows given as base codes ``(n, length)``."""
+        codes = np.asarray(codes, dtype=np.uint8)
+        if codes.ndim != 2 or codes.shape[1] != self.length:
+            raise ValueError(f"expected windows of shape (n, {self.length}), got {codes.shape}")
+        scores = np.empty((len(codes), len(self.targets)), dtype=np.float64)
+        for first in range(0, len(codes), PREDICT_CHUNK):
+            chunk = slice(first, first + PREDICT_CHUNK)
+            scores[chunk] = self._predict_chunk(codes[chunk])
+        return scores
+
+    def _predict_chunk(self, codes: np.ndarray) -> np.ndarray:
+        ambiguous = self.dataset.ambiguous
+        assert ambiguous in encode.AMBIGUOUS_MODES, "checked when dataset.json is read"
+        x = to_inputs(encode.one_hot(codes, cast(encode.AmbiguousMode, ambiguous)), ambiguous)
+        if self.average_strands:  # both strands in one call: Keras's per-call cost is paid once
+            x = np.concatenate([x, encode.reverse_complement(x)])
+        total = np.zeros((len(x), len(self.targets)), dtype=np.float64)
+        for network in self.networks:
+            total += np.asarray(network.predict(x, batch_size=PREDICT_BATCH_SIZE, verbose=0), np.float64)
+        total /= len(self.networks)
+        return (total[: len(codes)] + total[len(codes) :]) / 2 if self.average_strands else total
+
+
+def load_trained(
+    dataset_dir: str | PathLike[str], model_paths: Sequence[str | PathLike[str]], average_strands: bool
+) -> TrainedModel:
+    """The run's model(s) on its dataset (see the module contract)."""
+    dataset = open_dataset(dataset_dir)
+    require(
+        dataset.modality == "dna",
+        dataset.manifest,
+        "modality",
+        f"applying a model to sequences needs a DNA dataset, {dataset.name} is a {dataset.modality} dataset",
+    )
+    if not model_paths:
+        raise ValueError("load_trained needs at least one model path")
+    networks = tuple(load_model(Path(path), dataset) for path in model_paths)
+    logger.info(
+        "loaded %d network(s) of %s: input length %d, tasks %s%s",
+        len(networks),
+        dataset.name,
+        dataset.input_shape[0],
+        ", ".join(dataset.targets),
+        ", both strands averaged" if average_strands else "",
+    )
+    return TrainedModel(networks, dataset, average_strands)
+
+
+def require_length(codes: np.ndarray, model: TrainedModel, source: str | PathLike[str], where: str) -> None:
+    """Refuse a sequence whose length is not the model's input length, saying both."""
+    if len(codes) != model.length:
+        raise InputError(
+            source,
+            where,
+            f"sequence is {len(codes)} bases long, the model takes {model.length} "
+            f"(the input length of dataset {model.dataset.name}); give sequences of {model.length} bases "
+            "or regions over a genome (windows of that length centred on them)",
+        )

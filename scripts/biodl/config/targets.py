@@ -1,0 +1,131 @@
+"""The ``apply:`` section: trained runs applied to new inputs, checked once, then typed.
+
+Contract:
+- ``check_targets(config, base_dir)`` (called by ``biodl.config.checks.validate_config``) checks
+  every target of a validated config: ``run`` names ``<dataset>/<model>``, a DNA dataset and a
+  1-D CNN (or an ensemble of them) that the workflow trains on it (``runs``); the target gives
+  exactly one input (``sequences``, ``regions``, ``vcf`` or ``scan``); ``genome`` is given with
+  ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
+  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise; every file
+  exists. Each problem raises ``InputError("config",
+  "apply.<target>[.<key>]", ...)``.
+- ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
+  is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
+  ``stride`` the scan's step (``None`` for other inputs).
+- ``targets_of(config, kind)`` names the targets of one input kind, in config order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biodl.config.runs import runs
+from biodl.core.errors import InputError, require
+
+INPUT_KINDS = ("sequences", "regions", "vcf", "scan")
+NEEDS_GENOME = ("regions", "vcf", "scan")
+APPLIED_KINDS = ("cnn1d",)
+
+
+@dataclass(frozen=True)
+class ApplyTarget:
+    """One ``apply:`` target, validated (see the module contract)."""
+
+    name: str
+    dataset: str
+    model: str
+    kind: str
+    path: str
+    genome: str | None
+    stride: int | None = None
+
+    @classmethod
+    def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
+        kind = next(k for k in INPUT_KINDS if k in mapping)
+        dataset, model = mapping["run"].split("/")
+        return cls(name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"))
+
+
+def targets_of(config: Mapping[str, Any], kind: str) -> list[str]:
+    """The names of the targets whose input is ``kind``."""
+    return [name for name, spec in config.get("apply", {}).items() if kind in spec]
+
+
+def check_targets(config: dict[str, Any], base_dir: Path) -> None:
+    """Check every ``apply:`` target (see the module contract)."""
+    for name, spec in config.get("apply", {}).items():
+        key = f"apply.{name}"
+        _check_inputs(spec, key)
+        _check_stride(spec, key)
+        _check_run(config, spec["run"], f"{key}.run")
+        for file_key in (*INPUT_KINDS, "genome"):
+            if file_key in spec:
+                require(
+                    (base_dir / spec[file_key]).is_file(),
+                    "config",
+                    f"{key}.{file_key}",
+                    f"file not found: {spec[file_key]}",
+                )
+
+
+def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
+    given = [kind for kind in INPUT_KINDS if kind in spec]
+    require(
+        len(given) == 1,
+        "config",
+        key,
+        "give exactly one input: sequences (FASTA), regions (BED/narrowPeak), vcf or scan (BED); "
+        f"found {given or 'none'}",
+    )
+    if given[0] in NEEDS_GENOME:
+        require(
+            "genome" in spec, "config", key, f"{given[0]} are positions on a genome: give genome (FASTA) too"
+        )
+    else:
+        require(
+            "genome" not in spec,
+            "config",
+            f"{key}.genome",
+            "cannot apply to sequences, which are scored as they are; remove genome, or give regions "
+            "(BED) to score windows of the genome",
+        )
+
+
+def _check_stride(spec: Mapping[str, Any], key: str) -> None:
+    if "scan" in spec:
+        require("stride" in spec, "config", key, "a scan needs stride: the bases between window centres")
+    else:
+        require(
+            "stride" not in spec,
+            "config",
+            f"{key}.stride",
+            "cannot apply: only a scan steps windows along the genome (give scan: a BED of regions)",
+        )
+
+
+def _check_run(config: dict[str, Any], run: str, key: str) -> None:
+    dataset, model = run.split("/")
+    datasets, models = config["datasets"], config["models"]
+    require(dataset in datasets, "config", key, f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
+    require(model in models, "config", key, f"unknown model {model!r}; known: {', '.join(models)}")
+    modality, kind = datasets[dataset]["modality"], models[model]["kind"]
+    require(modality == "dna", "config", key, f"{dataset} is a {modality} dataset; apply scores DNA only")
+    require(
+        kind in APPLIED_KINDS,
+        "config",
+        key,
+        f"model {model!r} is a {kind}; apply runs {' or '.join(APPLIED_KINDS)} networks "
+        "(or ensembles of them)",
+    )
+    require(
+        "search" not in models[model],
+        "config",
+        key,
+        f"model {model!r} is a search, whose chosen trial is known only after training; name a plain "
+        "model or an ensemble",
+    )
+    if (dataset, model) not in runs(config):
+        raise InputError("config", key, f"the workflow does not train {model!r} on {dataset!r} (see runs:)")

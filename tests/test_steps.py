@@ -1,0 +1,80 @@
+"""biodl.apply.steps: each apply step writes its files from a job's run and the user's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+from apply_fixtures import centre_model, hand_score
+
+from biodl.apply.steps import ApplyJob, apply_regions, apply_scan, apply_sequences, apply_variants
+
+LENGTH = 40
+
+
+@pytest.fixture
+def job(make_dataset: Callable[..., Path], tmp_path: Path) -> ApplyJob:
+    return ApplyJob(make_dataset(length=LENGTH), (centre_model(LENGTH, tmp_path / "m.keras"),), False, 1, 1)
+
+
+@pytest.fixture
+def chromosome(tmp_path: Path) -> str:
+    sequence = "".join(np.random.default_rng(2).choice(list("ACGT"), 150))
+    (tmp_path / "g.fa").write_text(f">chr1\n{sequence}\n")
+    return sequence
+
+
+def test_sequences_step_writes_scores(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "s.fa").write_text(f">a\n{chromosome[:LENGTH]}\n>b\n{chromosome[50 : 50 + LENGTH]}\n")
+    apply_sequences(job, tmp_path / "s.fa", {"scores": tmp_path / "out.tsv"})
+    scores = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert scores["id"].tolist() == ["a", "b"]
+    expected = [hand_score(chromosome[:LENGTH], False), hand_score(chromosome[50 : 50 + LENGTH], False)]
+    np.testing.assert_allclose(scores["bound"], expected, rtol=1e-5)
+    assert not list(tmp_path.glob("*.fai"))  # indexes go to a temporary folder
+
+
+def test_regions_step_writes_tsv_and_bed(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "r.bed").write_text("chr1\t60\t80\tpeak\n")
+    outputs = {"scores": tmp_path / "r.tsv", "bed": tmp_path / "r.bed.out"}
+    apply_regions(job, tmp_path / "r.bed", tmp_path / "g.fa", outputs)
+    score = hand_score(chromosome[50:90], False)
+    assert pd.read_csv(outputs["scores"], sep="\t")["bound"].tolist() == pytest.approx([score], rel=1e-5)
+    fields = outputs["bed"].read_text().splitlines()[1].split("\t")
+    assert fields[:6] == ["chr1", "60", "80", "peak", str(round(1000 * score)), "."]
+
+
+def test_variants_step_writes_effects_and_unscored(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    ref, wrong = chromosome[69], "ACGT".replace(chromosome[99], "")[0]
+    alts = "ACGT".replace(ref, "")
+    (tmp_path / "v.vcf").write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t70\tok\t{ref}\t{alts[0]},{alts[1]}\t.\t.\t.\n"
+        f"chr1\t100\tbad\t{wrong}\tT\t.\t.\t.\n"
+    )
+    outputs = {"effects": tmp_path / "e.tsv", "unscored": tmp_path / "u.tsv"}
+    apply_variants(job, tmp_path / "v.vcf", tmp_path / "g.fa", outputs)
+    effects = pd.read_csv(outputs["effects"], sep="\t")
+    assert effects["id"].tolist() == ["ok", "ok"] and sorted(effects["alt"]) == [alts[0], alts[1]]
+    unscored = pd.read_csv(outputs["unscored"], sep="\t")
+    assert unscored[["id", "ref", "genome_ref"]].values.tolist() == [["bad", wrong, chromosome[99]]]
+
+
+def test_scan_step_writes_tracks_and_summary(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "s.bed").write_text("chr1\t0\t150\n")
+    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
+    apply_scan(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, outputs)
+    summary = pd.read_csv(outputs["summary"], sep="\t")
+    assert summary[["task", "windows"]].values.tolist() == [["bound", len(range(20, 131, 10))]]
+    track = pyBigWig.open(str(tmp_path / "tracks/bound.bw"))
+    try:
+        assert track.chroms() == {"chr1": 150}
+        assert track.values("chr1", 70, 71)[0] == pytest.approx(
+            hand_score(chromosome[50:90], False), rel=1e-5
+        )
+    finally:
+        track.close()

@@ -1,0 +1,118 @@
+"""biodl.config.targets: the apply section, checked once, then typed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from biodl.config.checks import validate_config
+from biodl.config.targets import ApplyTarget, targets_of
+from biodl.core.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+FASTA = "resources/ctcf/Gm12878.CTCF.top500.w200.fa"
+GENOME = "resources/yeast/sacCer_chrI_chrII.fa"
+BED = "resources/yeast/promoters.bed"
+
+
+def check(apply: dict[str, Any]) -> dict[str, Any]:
+    config = copy.deepcopy(DEMO)
+    config["apply"] = apply
+    return validate_config(config, base_dir=ROOT)
+
+
+def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
+    (tmp_path / "v.vcf").write_text("##fileformat=VCFv4.2\n")
+    config = check(
+        {
+            "peaks": {"run": "ctcf/cnn_motif", "sequences": FASTA},
+            "promoters": {"run": "yeast_promoters/cnn_deep", "regions": BED, "genome": GENOME},
+            "snps": {"run": "yeast_promoters/cnn_motif", "vcf": str(tmp_path / "v.vcf"), "genome": GENOME},
+            "tracks": {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 50},
+        }
+    )
+    assert targets_of(config, "sequences") == ["peaks"]
+    assert targets_of(config, "vcf") == ["snps"]
+    target = ApplyTarget.from_validated("promoters", config["apply"]["promoters"])
+    assert target == ApplyTarget("promoters", "yeast_promoters", "cnn_deep", "regions", BED, GENOME)
+    assert ApplyTarget.from_validated("peaks", config["apply"]["peaks"]).genome is None
+    scan = ApplyTarget.from_validated("tracks", config["apply"]["tracks"])
+    assert (scan.kind, scan.stride, targets_of(config, "scan")) == ("scan", 50, ["tracks"])
+
+
+def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
+    config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
+    target = ApplyTarget.from_validated("chr20_variants", config["apply"]["chr20_variants"])
+    assert (target.kind, target.dataset, target.model) == ("vcf", "ctcf", "cnn_motif")
+
+
+def test_no_apply_section_is_fine() -> None:
+    config = validate_config({k: v for k, v in copy.deepcopy(DEMO).items() if k != "apply"}, base_dir=ROOT)
+    assert targets_of(config, "regions") == [] and "apply" not in config
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"run": "ctcf/cnn_motif"}, r"apply\.t: give exactly one input.*found none"),
+        (
+            {"run": "ctcf/cnn_motif", "sequences": FASTA, "regions": BED, "genome": GENOME},
+            r"apply\.t: give exactly one input.*\['sequences', 'regions'\]",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "regions": BED},
+            r"apply\.t: regions are positions on a genome: give genome",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "sequences": FASTA, "genome": GENOME},
+            r"apply\.t\.genome: cannot apply to sequences",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "sequences": "missing.fa"},
+            r"apply\.t\.sequences: file not found: missing\.fa",
+        ),
+        ({"run": "nope/cnn_motif", "sequences": FASTA}, r"apply\.t\.run: unknown dataset 'nope'"),
+        ({"run": "ctcf/nope", "sequences": FASTA}, r"apply\.t\.run: unknown model 'nope'"),
+        (
+            {"run": "diabetes/mlp", "sequences": FASTA},
+            r"apply\.t\.run: diabetes is a table dataset; apply scores DNA only",
+        ),
+        ({"run": "ctcf/linear", "sequences": FASTA}, r"apply\.t\.run: model 'linear' is a baseline"),
+        ({"run": "yeast_promoters/linear", "sequences": FASTA}, r"model 'linear' is a baseline"),
+        ({"run": "ctcf", "sequences": FASTA}, r"apply\.t\.run: 'ctcf' is not allowed"),
+        ({"run": "ctcf/cnn_motif", "bed": BED}, r"apply\.t.*bed"),
+        ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME}, r"apply\.t: a scan needs stride"),
+        (
+            {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME, "stride": 10},
+            r"apply\.t\.stride: cannot apply: only a scan steps windows",
+        ),
+        ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 0}, r"apply\.t\.stride"),
+    ],
+)
+def test_bad_targets_name_their_key(target: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check({"t": target})
+
+
+def test_a_run_the_workflow_does_not_train_is_refused() -> None:
+    config = copy.deepcopy(DEMO)
+    config["runs"]["ctcf"] = ["cnn_deep"]
+    config["apply"] = {"t": {"run": "ctcf/cnn_motif", "sequences": FASTA}}
+    with pytest.raises(InputError, match=r"apply\.t\.run: the workflow does not train 'cnn_motif' on 'ctcf'"):
+        validate_config(config, base_dir=ROOT)
+
+
+def test_a_search_is_refused() -> None:
+    config = copy.deepcopy(DEMO)
+    config["models"]["cnn_motif"]["search"] = {
+        "trials": 2,
+        "space": {"training.learning_rate": {"choice": [0.01, 0.001]}},
+    }
+    config["apply"] = {"t": {"run": "ctcf/cnn_motif", "sequences": FASTA}}
+    with pytest.raises(InputError, match=r"apply\.t\.run: model 'cnn_motif' is a search"):
+        validate_config(config, base_dir=ROOT)

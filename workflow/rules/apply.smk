@@ -1,0 +1,119 @@
+# Trained runs applied to new inputs (config apply:, biodl.config.targets): one rule per input
+# kind, one job per target. Outputs: results/apply/{target}/{model}/, the model being the one the
+# target's run names (an ensemble: its members' models, averaged).
+
+
+rule apply_sequences:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        sequences=apply_input("sequences"),
+    output:
+        scores=apply_report("scores.tsv", "sequence scores"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("sequences"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 40 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt * max(15, int(input.size_mb)),
+    params:
+        average_strands=apply_average_strands,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_sequences.py"
+
+
+rule apply_regions:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        regions=apply_input("regions"),
+        genome=apply_input("genome"),
+    output:
+        scores=apply_report("scores.tsv", "region scores"),
+        bed=apply_report("scores.bed", "region scores (BED)"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("regions"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        # One chromosome's codes plus the windows: a few times the genome's largest chromosome.
+        mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 4 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(15, int(input.size_mb) // 10),
+    params:
+        average_strands=apply_average_strands,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_regions.py"
+
+
+rule apply_variants:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        vcf=apply_input("vcf"),
+        genome=apply_input("genome"),
+    output:
+        effects=apply_report("effects.tsv", "variant effects"),
+        unscored=apply_report("unscored.tsv", "variants not scored"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("vcf"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 4 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(15, int(input.size_mb) // 10),
+    params:
+        average_strands=apply_average_strands,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_variants.py"
+
+
+rule apply_scan:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        regions=apply_input("scan"),
+        genome=apply_input("genome"),
+    output:
+        tracks=directory("results/apply/{target}/{model}/tracks"),
+        summary=apply_report("scan_summary.tsv", "genome scan summary"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("scan"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        # One chromosome's codes and a chunk of windows at a time.
+        mem_mb=lambda wildcards, input, attempt: attempt * max(4000, 4 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(30, int(input.size_mb) // 2),
+    params:
+        average_strands=apply_average_strands,
+        stride=apply_stride,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_scan.py"
