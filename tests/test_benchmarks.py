@@ -89,6 +89,8 @@ def test_gpu_check_smoke_trains_the_demo_dna_model_on_the_cpu() -> None:
 def test_multitask_label_benchmark_prints_seconds_and_peak_memory() -> None:
     out = smoke("multitask_labels.py")
     assert "windows x 4 tasks: biodl" in out and "peak" in out and "positive share" in out
+
+
 def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() -> None:
     out = smoke("apply_variants.py")
     assert "variants/s" in out and "ratio workflow / bare" in out
