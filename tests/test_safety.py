@@ -235,6 +235,18 @@ def write_problems(source: str, filename: str) -> list[str]:
         and _name(item.context_expr.func).rsplit(".", 1)[-1] in ATOMIC
         and isinstance(item.optional_vars, ast.Name)
     }
+    # Handles opened on a temporary name are temporary too (``with open(tmp, "w") as handle``).
+    temporary |= {
+        item.optional_vars.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.With)
+        for item in node.items
+        if isinstance(item.context_expr, ast.Call)
+        and _name(item.context_expr.func) == "open"
+        and item.context_expr.args
+        and _names(item.context_expr.args[0]) & temporary
+        and isinstance(item.optional_vars, ast.Name)
+    }
     problems = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -288,15 +300,20 @@ def test_the_write_audit_catches_writes_in_place() -> None:
         "    with atomic_path(path) as tmp:\n"
         "        with open(tmp, 'wb') as handle:\n"
         "            handle.write(b'x')\n"
+        "            frame.to_csv(handle)\n"
         "def bad(frame, path, fig):\n"
         "    frame.to_csv(path)\n"
         "    fig.savefig(path / 'a.png')\n"
         "    path.write_text('x')\n"
         "    open(path, 'w')\n"
+        "    with open(path, 'w') as out:\n"
+        "        frame.to_csv(out)\n"
     )
     assert write_problems(code, "w.py") == [
-        "w.py:9: frame.to_csv writes path in place",
-        "w.py:10: fig.savefig writes path / 'a.png' in place",
-        "w.py:11: path.write_text writes path in place",
-        "w.py:12: open writes path in place",
+        "w.py:10: frame.to_csv writes path in place",
+        "w.py:11: fig.savefig writes path / 'a.png' in place",
+        "w.py:12: path.write_text writes path in place",
+        "w.py:13: open writes path in place",
+        "w.py:14: open writes path in place",
+        "w.py:15: frame.to_csv writes out in place",
     ]
