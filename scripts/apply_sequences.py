@@ -10,17 +10,9 @@ from biodl.core.log import run_step
 
 def apply() -> None:
     # Imported once logging is set up, so messages from loading TensorFlow reach the log.
-    from pathlib import Path
-
     from biodl.apply.steps import ApplyJob, apply_sequences
 
-    job = ApplyJob(
-        Path(snakemake.input.dataset),
-        tuple(Path(path) for path in snakemake.input.models),
-        snakemake.params.average_strands,
-        snakemake.params.seed,
-        snakemake.threads,
-    )
+    job = ApplyJob.of_rule(snakemake)
     apply_sequences(job, snakemake.input.sequences, dict(snakemake.output.items()))
 
 

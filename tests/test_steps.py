@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,17 @@ def chromosome(tmp_path: Path) -> str:
     sequence = "".join(np.random.default_rng(2).choice(list("ACGT"), 150))
     (tmp_path / "g.fa").write_text(f">chr1\n{sequence}\n")
     return sequence
+
+
+def test_a_job_is_read_from_the_rules_snakemake_object() -> None:
+    rule = SimpleNamespace(
+        input=SimpleNamespace(dataset="d/dataset.json", models=["m1.keras", "m2.keras"]),
+        params=SimpleNamespace(average_strands=True, seed=7),
+        threads=3,
+    )
+    assert ApplyJob.of_rule(rule) == ApplyJob(
+        Path("d/dataset.json"), (Path("m1.keras"), Path("m2.keras")), True, 7, 3
+    )
 
 
 def test_sequences_step_writes_scores(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:

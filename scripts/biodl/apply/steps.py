@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from biodl.apply.genome import open_genome
 from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
@@ -41,6 +42,18 @@ class ApplyJob:
     average_strands: bool
     seed: int
     threads: int
+
+    @classmethod
+    def of_rule(cls, snakemake: Any) -> ApplyJob:
+        """The job of an apply rule's Snakemake object: ``input.dataset``, ``input.models``,
+        ``params.average_strands``, ``params.seed`` and ``threads``."""
+        return cls(
+            Path(snakemake.input.dataset),
+            tuple(Path(path) for path in snakemake.input.models),
+            snakemake.params.average_strands,
+            snakemake.params.seed,
+            snakemake.threads,
+        )
 
     def load(self) -> TrainedModel:
         from biodl.training.device import configure_tensorflow  # TensorFlow: only when a job runs
