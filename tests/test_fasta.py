@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from biodl.core.errors import InputError
-from biodl.data.dna.fasta import open_fasta
+from biodl.data.dna.fasta import open_fasta, other_spelling
 
 
 def write(tmp_path, text, name):
@@ -58,3 +58,13 @@ def test_unevenly_wrapped_fasta_names_the_line(tmp_path):
         InputError, match=r"wrapped.fa, line 3: sequence line of record 's1' is not 4 bases wide"
     ):
         open_fasta(path, tmp_path / "index")
+
+
+@pytest.mark.parametrize(
+    ("chrom", "known", "expected"),
+    [("chr1", ["1", "2"], "1"), ("1", ["chr1"], "chr1"), ("chrX", ["chrX", "X"], "X"), ("7", ["chr1"], None)],
+)
+def test_other_spelling_adds_or_removes_the_chr_prefix(
+    chrom: str, known: list[str], expected: str | None
+) -> None:
+    assert other_spelling(chrom, known) == expected

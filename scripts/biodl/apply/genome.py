@@ -20,7 +20,7 @@ from os import PathLike
 import numpy as np
 
 from biodl.core.errors import InputError
-from biodl.data.dna.fasta import open_fasta
+from biodl.data.dna.fasta import open_fasta, other_spelling
 from biodl.data.dna.from_genome import Genome
 
 CHR = "chr"
@@ -50,8 +50,8 @@ def require_chromosome(sizes: dict[str, int], chrom: str, source: str | PathLike
     """Refuse a chromosome absent from the genome, with a hint about a ``chr`` prefix."""
     if chrom in sizes:
         return
-    other = chrom.removeprefix(CHR) if chrom.startswith(CHR) else CHR + chrom
-    if other in sizes:
+    other = other_spelling(chrom, sizes)
+    if other is not None:
         hint = (
             f"; the genome calls it {other!r}: the input and the genome name chromosomes differently "
             f"({'with' if chrom.startswith(CHR) else 'without'} a 'chr' prefix), rename one of them"

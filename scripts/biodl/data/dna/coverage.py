@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from biodl.core.errors import InputError, require_file
+from biodl.data.dna.fasta import other_spelling
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +178,10 @@ def _window_max(values: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.n
 
 
 def _prefix_hint(name: str, sizes: dict[str, int]) -> str:
-    other = name.removeprefix("chr") if name.startswith("chr") else f"chr{name}"
-    if other in sizes:
-        return (
-            f"; the bigWig calls it {other!r}: the track and the genome name chromosomes "
-            "differently (a 'chr' prefix)"
-        )
-    return ""
+    other = other_spelling(name, sizes)
+    if other is None:
+        return ""
+    return (
+        f"; the bigWig calls it {other!r}: the track and the genome name chromosomes "
+        "differently (a 'chr' prefix)"
+    )

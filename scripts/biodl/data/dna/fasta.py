@@ -13,11 +13,15 @@ Contract:
 - ``record_codes(fasta, path, record)`` is a record's sequence as base codes
   (``biodl.data.dna.encode.to_codes``); an invalid character is reported with its record,
   position and file line.
+- ``other_spelling(chrom, known)``: the name ``chrom`` has among ``known`` with a ``chr`` prefix
+  added or removed (``chr1`` / ``1``), or None: the hint for a chromosome absent from a genome or a
+  track because two files name chromosomes differently.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from os import PathLike
 from pathlib import Path
 
@@ -86,6 +90,12 @@ def _has_cr(path: Path) -> bool:
             if b"\r" in block:
                 return True
     return False
+
+
+def other_spelling(chrom: str, known: Collection[str]) -> str | None:
+    """``chrom`` with its ``chr`` prefix removed or added, where ``known`` has that name."""
+    other = chrom.removeprefix("chr") if chrom.startswith("chr") else f"chr{chrom}"
+    return other if other in known else None
 
 
 def record_codes(fasta: pyfaidx.Fasta, path: str | PathLike[str], record: str) -> np.ndarray:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from biodl.core.errors import InputError
 from biodl.data.dna.bed import read_bed
+from biodl.data.dna.fasta import other_spelling
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +246,10 @@ def check_chromosomes(frame: pd.DataFrame, path: Path, chrom_sizes: Mapping[str,
 
 def _prefix_hint(name: str, chrom_sizes: Mapping[str, int]) -> str:
     """A hint when the name matches the genome's with a ``chr`` prefix added or removed."""
-    other = name.removeprefix("chr") if name.startswith("chr") else f"chr{name}"
-    if other in chrom_sizes:
-        return (
-            f"; the genome calls it {other!r}: the file and the genome name chromosomes differently "
-            "(a 'chr' prefix): rename one of them"
-        )
-    return ""
+    other = other_spelling(name, chrom_sizes)
+    if other is None:
+        return ""
+    return (
+        f"; the genome calls it {other!r}: the file and the genome name chromosomes differently "
+        "(a 'chr' prefix): rename one of them"
+    )
