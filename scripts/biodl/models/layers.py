@@ -17,6 +17,10 @@ the kernel settings of ``networks``: initialiser, L1/L2 penalty, max-norm constr
 - ``recurrent_block(x, kind, units, name)``: a bidirectional LSTM or GRU over the positions of a
   1-D feature map (``(batch, positions, channels)`` → ``(batch, positions, 2 * units)``), as DanQ
   puts after its convolution. Its kernels keep Keras's initialisers.
+- ``flat_convolutions(x, model, layers, weights)``: a chain of 1-D ``conv_block``s (``conv1``,
+  ``conv2``, ...) after ``biodl.config.checks.check_fits`` has refused a sequence too short for
+  them (naming ``model``'s ``kind``), flattened (``flatten``): the feature extractor of Basset and
+  DeepSEA.
 - ``scaled(published, width)``: a published number of filters or units times ``width``, at least 1.
 - ``max_norm(value, dims)``: the max-norm constraint on each unit's incoming weights (or ``None``).
 """
@@ -28,7 +32,8 @@ from typing import Any, Literal
 
 import keras
 
-from biodl.config.models import ConvLayer, DenseLayer
+from biodl.config.checks import check_fits
+from biodl.config.models import ConvLayer, DenseLayer, NetworkModel
 
 # Per number of spatial dimensions: convolution, max / average pooling, global max / average pooling.
 CONV_LAYERS = {
@@ -88,6 +93,16 @@ def conv_block(
     if layer.dropout > 0:
         x = keras.layers.Dropout(layer.dropout, name=f"{name}_dropout")(x)
     return x
+
+
+def flat_convolutions(
+    x: Any, model: NetworkModel, layers: tuple[ConvLayer, ...], weights: dict[str, Any]
+) -> Any:
+    """``layers`` as 1-D convolution blocks on ``x``, flattened (see the module contract)."""
+    check_fits(model.name, layers, x.shape[1])
+    for i, layer in enumerate(layers, start=1):
+        x = conv_block(x, layer, model.activation, weights, f"conv{i}", dims=1)
+    return keras.layers.Flatten(name="flatten")(x)
 
 
 def dense_block(x: Any, layer: DenseLayer, activation: str, weights: dict[str, Any], name: str) -> Any:

@@ -22,11 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
-from biodl.config.checks import check_fits
 from biodl.config.models import BassetModel, ConvLayer
-from biodl.models.layers import conv_block, scaled
+from biodl.models.layers import flat_convolutions, scaled
 
 
 def conv_layers(settings: BassetModel) -> tuple[ConvLayer, ...]:
@@ -39,8 +36,4 @@ def conv_layers(settings: BassetModel) -> tuple[ConvLayer, ...]:
 
 def features(settings: BassetModel, x: Any, weights: dict[str, Any]) -> Any:
     """Basset's convolutions of one-hot sequences ``x``, flattened."""
-    layers = conv_layers(settings)
-    check_fits(settings.name, layers, x.shape[1])
-    for i, layer in enumerate(layers, start=1):
-        x = conv_block(x, layer, settings.activation, weights, f"conv{i}", dims=1)
-    return keras.layers.Flatten(name="flatten")(x)
+    return flat_convolutions(x, settings, conv_layers(settings), weights)
