@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodl.apply.genome import GenomeCodes, centred_start, open_genome, require_chromosome, require_window
+from biodl.apply.genome import GenomeCodes, centred_start, require_chromosome, require_window
 from biodl.core.errors import InputError
 from biodl.data.dna import encode
+from biodl.data.dna.from_genome import Genome
 
 SIZES = {"chr1": 100, "chr2": 50}
 
 
 def test_the_genome_gives_sizes_and_codes(tmp_path: Path) -> None:
     (tmp_path / "g.fa").write_text(">chr1\nACGTN\nacg\n>chr2\nTTTT\n")
-    genome = open_genome(tmp_path / "g.fa", tmp_path / "index")
+    genome = Genome.open(tmp_path / "g.fa", tmp_path / "index")
     assert genome.sizes == {"chr1": 8, "chr2": 4}
     codes = GenomeCodes(genome)
     assert encode.decode(codes.codes("chr1")) == "ACGTNACG"

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from apply_fixtures import BIAS, WEIGHT, centre_model, hand_score, sigmoid
 
-from biodl.apply.genome import open_genome
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants, variant_windows
 from biodl.core.errors import InputError
 from biodl.data.dna import encode
+from biodl.data.dna.from_genome import Genome
 
 # Indices:    0         1         2
 #             012345678901234567890123
@@ -103,7 +103,7 @@ def _record(sequence: str, pos: int, alt: str, ref_length: int = 1, ident: str =
 def test_multi_allelic_records_are_split_and_symbolic_alleles_skipped(
     genome: tuple[Path, str], tmp_path: Path, compress: bool
 ) -> None:
-    sizes = open_genome(genome[0], tmp_path / "index").sizes
+    sizes = Genome.open(genome[0], tmp_path / "index").sizes
     path = _vcf(
         tmp_path, ["chr1\t50\trs1\tA\tC,gT,<DEL>\t.\t.\t.", "chr1\t60\t.\tAC\tA,*\t.\t.\t."], compress
     )
@@ -120,7 +120,7 @@ def test_multi_allelic_records_are_split_and_symbolic_alleles_skipped(
 def test_a_chromosome_absent_from_the_genome_hints_at_the_prefix(
     genome: tuple[Path, str], tmp_path: Path
 ) -> None:
-    sizes = open_genome(genome[0], tmp_path / "index").sizes
+    sizes = Genome.open(genome[0], tmp_path / "index").sizes
     path = _vcf(tmp_path, ["1\t50\t.\tA\tC\t.\t.\t."])
     with pytest.raises(
         InputError,
@@ -153,7 +153,7 @@ def test_effects_are_scored_on_both_strands_and_sorted(
     wrong = "chr1\t130\tmismatch\t" + ("A" if sequence[129] != "A" else "C") + "\tG\t.\t.\t."
     near_end = _record(sequence, 195, "A" if sequence[194] != "A" else "C", ident="end")
     variants = read_variants(_vcf(tmp_path, [*records, wrong, near_end]), {"chr1": 200})
-    result = score_variants(model, variants, open_genome(path, tmp_path / "index"))
+    result = score_variants(model, variants, Genome.open(path, tmp_path / "index"))
 
     assert result.unscored["id"].tolist() == ["mismatch", "end"]
     assert result.unscored["genome_ref"].tolist() == [sequence[129], sequence[194]]
@@ -184,6 +184,6 @@ def test_nothing_scorable_gives_empty_tables(
     model: TrainedModel, genome: tuple[Path, str], tmp_path: Path
 ) -> None:
     variants = pd.DataFrame({"chrom": ["chr1"], "pos": [3], "id": ["."], "ref": [genome[1][2]], "alt": ["N"]})
-    result = score_variants(model, variants, open_genome(genome[0], tmp_path / "index"))
+    result = score_variants(model, variants, Genome.open(genome[0], tmp_path / "index"))
     assert result.effects.empty and "bound_diff" in result.effects.columns
     assert result.unscored["reason"].tolist() == ["within 20 bases of the chromosome end: no 40-base window"]

@@ -1,9 +1,8 @@
 """The genome a model is applied over: windows centred on positions, chromosomes checked.
 
 Contract:
-- ``open_genome(path, index_dir)`` opens a genome FASTA as preparation does
-  (``biodl.data.dna.fasta.open_fasta``; ``biodl.data.dna.from_genome.Genome``), with its
-  chromosome sizes. ``GenomeCodes`` keeps the base codes of one chromosome at a time
+- The genome is opened as preparation opens it (``biodl.data.dna.from_genome.Genome.open``).
+  ``GenomeCodes keeps the base codes of one chromosome at a time
   (``codes(chrom)``), so memory is bounded by the largest chromosome.
 - ``require_chromosome(sizes, chrom, source, where)`` raises ``InputError`` for a chromosome the
   genome lacks; when the genome has the same name with or without a ``chr`` prefix the message
@@ -20,16 +19,10 @@ from os import PathLike
 import numpy as np
 
 from biodl.core.errors import InputError
-from biodl.data.dna.fasta import open_fasta, other_spelling
+from biodl.data.dna.fasta import other_spelling
 from biodl.data.dna.from_genome import Genome
 
 CHR = "chr"
-
-
-def open_genome(path: str | PathLike[str], index_dir: str | PathLike[str]) -> Genome:
-    """The genome FASTA opened for random access, with its chromosome sizes in file order."""
-    fasta = open_fasta(path, index_dir)
-    return Genome(str(path), fasta, {chrom: len(fasta[chrom]) for chrom in fasta.keys()})
 
 
 class GenomeCodes:

@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biodl.apply.genome import GenomeCodes, centred_start, open_genome, require_chromosome
+from biodl.apply.genome import GenomeCodes, centred_start, require_chromosome
 from biodl.apply.trained import TrainedModel
 from biodl.core.errors import InputError
 from biodl.core.files import atomic_dir, write_tsv
 from biodl.data.dna import encode
 from biodl.data.dna.bed import read_bed
+from biodl.data.dna.from_genome import Genome
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def scan_regions(
     stride: int,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Scores of windows every ``stride`` bases over the regions, and the genome's sizes."""
-    genome = open_genome(genome_path, index_dir)
+    genome = Genome.open(genome_path, index_dir)
     regions = read_bed(path)
     for row in regions.itertuples():
         require_chromosome(genome.sizes, row.chrom, path, f"line {row.line}")

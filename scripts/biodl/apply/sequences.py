@@ -31,13 +31,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from biodl.apply.genome import GenomeCodes, centred_start, open_genome, require_chromosome, require_window
+from biodl.apply.genome import GenomeCodes, centred_start, require_chromosome, require_window
 from biodl.apply.trained import TrainedModel, require_length
 from biodl.core.errors import InputError
 from biodl.core.files import atomic_path
 from biodl.data.dna import encode
 from biodl.data.dna.bed import read_bed
 from biodl.data.dna.fasta import open_fasta, record_codes
+from biodl.data.dna.from_genome import Genome
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def score_regions(
     index_dir: str | PathLike[str],
 ) -> pd.DataFrame:
     """Scores of the windows centred on every region of a BED/narrowPeak file (see the contract)."""
-    genome = open_genome(genome_path, index_dir)
+    genome = Genome.open(genome_path, index_dir)
     regions = read_bed(path)
     starts = centred_start((regions["start"].to_numpy() + regions["end"].to_numpy()) // 2, model.length)
     for row in regions.itertuples():

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biodl.apply.genome import open_genome
 from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
 from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants
 from biodl.core.files import write_tsv
+from biodl.data.dna.from_genome import Genome
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def apply_variants(
 ) -> None:
     model = job.load()
     with tempfile.TemporaryDirectory() as index_dir:
-        opened = open_genome(genome, index_dir)
+        opened = Genome.open(genome, index_dir)
         variants = read_variants(vcf, opened.sizes)
         result = score_variants(model, variants, opened)
     write_tsv(result.effects, outputs["effects"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from os import PathLike
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,13 @@ class Genome:
     fasta: pyfaidx.Fasta
     sizes: dict[str, int]
 
+    @classmethod
+    def open(cls, path: str | PathLike[str], index_dir: str | PathLike[str]) -> Genome:
+        """The genome FASTA at ``path`` (``biodl.data.dna.fasta.open_fasta``, its index in
+        ``index_dir`` unless it has its own), with its chromosome sizes."""
+        fasta = open_fasta(path, index_dir)
+        return cls(str(path), fasta, {chrom: len(fasta[chrom]) for chrom in fasta.keys()})
+
     def codes(self, chrom: str) -> np.ndarray:
         """One chromosome's sequence as base codes (``biodl.data.dna.encode.to_codes``)."""
         return record_codes(self.fasta, self.path, chrom)
@@ -56,8 +64,7 @@ def from_genome(job: DnaJob, labels: Labelling) -> None:
     """Write the windows of every region, and their negatives (see the module contract)."""
     spec = job.spec
     assert spec.genome is not None and spec.regions is not None, "checked by biodl.config.checks"
-    fasta = open_fasta(spec.genome, job.index_dir)
-    genome = Genome(spec.genome, fasta, {chrom: len(fasta[chrom]) for chrom in fasta.keys()})
+    genome = Genome.open(spec.genome, job.index_dir)
     length = spec.length
     regions = pd.concat(
         [

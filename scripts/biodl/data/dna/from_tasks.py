@@ -32,7 +32,6 @@ from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
 from biodl.data import splits
 from biodl.data.dna.examples import DnaJob, Labelling, input_files
-from biodl.data.dna.fasta import open_fasta
 from biodl.data.dna.from_genome import Genome, gc_matched, write_windows
 from biodl.data.dna.overlap import OverlapRule, TaskIntervals, label_windows, merge, read_tasks
 from biodl.data.dna.windows import make_windows
@@ -44,8 +43,7 @@ def from_tasks(job: DnaJob) -> Labelling:
     """Write the union windows and background of every task, labelled by overlap (see the contract)."""
     spec = job.spec
     assert spec.genome is not None and spec.tasks is not None, "checked by biodl.config.checks"
-    fasta = open_fasta(spec.genome, job.index_dir)
-    genome = Genome(spec.genome, fasta, {chrom: len(fasta[chrom]) for chrom in fasta.keys()})
+    genome = Genome.open(spec.genome, job.index_dir)
     tasks = read_tasks(list(spec.tasks.items()), genome.sizes, spec.genome)
     labels = Labelling(list(spec.tasks), "multilabel")
     regions = union_regions(tasks, spec.overlap.merge_distance)
