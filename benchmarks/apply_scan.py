@@ -79,15 +79,15 @@ def memory_child(folder: Path, mb: float, stride: int, threads: int) -> None:
 def throughput(args: argparse.Namespace) -> None:
     from apply_variants import demo_model
 
-    from biodl.apply.genome import open_genome
     from biodl.apply.scan import scan_centres, scan_regions
     from biodl.data.dna import encode
     from biodl.data.dna.bed import read_bed
+    from biodl.data.dna.from_genome import Genome
 
     with tempfile.TemporaryDirectory() as tmp:
         genome_path, bed = write_genome(Path(tmp), args.mb)
         model = demo_model(args.threads)
-        genome = open_genome(genome_path, Path(tmp) / "index")
+        genome = Genome.open(genome_path, Path(tmp) / "index")
         centres = scan_centres(read_bed(bed), genome.sizes, LENGTH, args.stride)["centre"].to_numpy()
         windows = np.lib.stride_tricks.sliding_window_view(genome.codes("chr1"), LENGTH)[
             centres - LENGTH // 2

@@ -113,11 +113,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.variants, args.runs = 200, 1
-    from biodl.apply.genome import open_genome
+    from biodl.data.dna.from_genome import Genome
 
     with tempfile.TemporaryDirectory() as tmp:
         genome_path, vcf = write_inputs(Path(tmp), args.variants)
-        genome = open_genome(genome_path, Path(tmp) / "index")
+        genome = Genome.open(genome_path, Path(tmp) / "index")
         model = demo_model(args.threads)
         views = bare_inputs(model, vcf, genome)
         run_bare(model, views)  # trace the graph once, outside the timings

@@ -2,7 +2,7 @@
 
 Contract:
 - The genome is opened as preparation opens it (``biodl.data.dna.from_genome.Genome.open``).
-  ``GenomeCodes keeps the base codes of one chromosome at a time
+  ``GenomeCodes`` keeps the base codes of one chromosome at a time
   (``codes(chrom)``), so memory is bounded by the largest chromosome.
 - ``require_chromosome(sizes, chrom, source, where)`` raises ``InputError`` for a chromosome the
   genome lacks; when the genome has the same name with or without a ``chr`` prefix the message
