@@ -153,6 +153,11 @@ def broken(edit):
             "models.mlp.init_from.model",
             "'mlp_folds' is an ensemble; expected a network model trained once",
         ),
+        (
+            lambda c: c["models"].update(slides={"kind": "attention_mil"}),
+            "models.slides.kind",
+            "attention_mil is trained by the library (biodl.training.mil.train_mil",
+        ),
     ],
 )
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):

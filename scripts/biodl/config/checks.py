@@ -38,6 +38,10 @@ JASPAR_COLLECTIONS = ("vertebrates", "fungi", "insects", "plants", "nematodes", 
 JASPAR_FILE = "resources/jaspar/JASPAR2024_CORE_{}_non-redundant.meme"
 
 
+# Model kinds the library builds and trains that the workflow's rules do not run yet.
+LIBRARY_KINDS = {"attention_mil": "biodl.training.mil.train_mil; benchmarks/mil_slides.py"}
+
+
 def validate_config(
     config: dict[str, Any],
     schema_path: str | PathLike[str] = SCHEMA,
@@ -54,6 +58,7 @@ def validate_config(
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
     refuse_inapplicable(given, config)
+    _refuse_library_kinds(config)
     _check_runs(config)
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
@@ -217,6 +222,18 @@ DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "table": _check_table,
     "image": _check_image,
 }
+
+
+def _refuse_library_kinds(config: dict[str, Any]) -> None:
+    """Kinds the library trains but no workflow rule runs yet (``LIBRARY_KINDS``) are refused."""
+    for model, settings in config["models"].items():
+        if settings["kind"] in LIBRARY_KINDS:
+            raise InputError(
+                "config",
+                f"models.{model}.kind",
+                f"{settings['kind']} is trained by the library ({LIBRARY_KINDS[settings['kind']]}); "
+                "the workflow's rules do not run it yet",
+            )
 
 
 def _check_runs(config: dict[str, Any]) -> None:

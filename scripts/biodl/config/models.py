@@ -5,7 +5,8 @@ Contract:
   schema; a search trial's with its sampled values) into the frozen dataclass of its kind:
   ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel``, the named DNA architectures of the model zoo
   (``BassetModel``, ``DeepSeaModel``, ``DanQModel``, ``DilatedResNetModel``, all ``ZooModel``;
-  built by ``biodl.models.zoo``) (the networks, ``NetworkModel``) or ``BaselineModel``.
+  built by ``biodl.models.zoo``), ``AttentionMilModel`` (bags of tiles, ``biodl.models.attention_mil``)
+  (the networks, ``NetworkModel``) or ``BaselineModel``.
   Lists become tuples, nested sections dataclasses (``Training``,
   ``Schedule``, ``ConvLayer``, ``DenseLayer``, ``InitFrom``, ``DnaAugmentation``,
   ``ImageAugmentation``). ``ensemble`` and ``search`` are not part of it: they say how many
@@ -26,7 +27,9 @@ from typing import Any, Literal
 from biodl.config.schema import validate_model
 from biodl.config.settings import build
 
-ModelKind = Literal["cnn1d", "cnn2d", "mlp", "basset", "deepsea", "danq", "dilated_resnet", "baseline"]
+ModelKind = Literal[
+    "cnn1d", "cnn2d", "mlp", "basset", "deepsea", "danq", "dilated_resnet", "attention_mil", "baseline"
+]
 # The named architectures of biodl.models.zoo: DNA networks like cnn1d.
 ZOO_KINDS = ("basset", "deepsea", "danq", "dilated_resnet")
 NETWORK_KINDS = ("cnn1d", "cnn2d", "mlp", *ZOO_KINDS)
@@ -184,6 +187,16 @@ class Cnn2dModel(NetworkModel):
 
 
 @dataclasses.dataclass(frozen=True)
+class AttentionMilModel(NetworkModel):
+    """Attention MIL over bags of tiles (``biodl.models.attention_mil``); ``dense_layers`` are per tile."""
+
+    conv_layers: tuple[ConvLayer, ...]
+    global_pool: Literal["max", "average"]
+    attention_units: int
+    max_tiles: int
+
+
+@dataclasses.dataclass(frozen=True)
 class MlpModel(NetworkModel):
     input_dropout: float
 
@@ -229,6 +242,7 @@ KIND_SETTINGS: dict[str, type[ModelSettings]] = {
     "deepsea": DeepSeaModel,
     "danq": DanQModel,
     "dilated_resnet": DilatedResNetModel,
+    "attention_mil": AttentionMilModel,
     "baseline": BaselineModel,
 }
 

@@ -52,6 +52,8 @@ KIND_MODALITIES = {
     "deepsea": ("dna",),
     "danq": ("dna",),
     "dilated_resnet": ("dna",),
+    # Bags of tiles (biodl.training.mil); refused by the workflow's configuration check for now.
+    "attention_mil": ("image",),
 }
 
 

@@ -64,7 +64,7 @@ def build_model(
 ) -> keras.Model:
     """The uncompiled network for ``task`` with ``n_outputs`` outputs (see the module contract)."""
     _check_outputs_and_inputs(settings, input_shape, task, n_outputs)
-    weights = _kernel_settings(settings)
+    weights = kernel_settings(settings)
     inputs, x = _feature_layers(settings, tuple(input_shape), normalization, weights)
     for i, layer in enumerate(settings.dense_layers, start=1):
         x = dense_block(x, layer, settings.activation, weights, f"dense{i}")
@@ -72,7 +72,7 @@ def build_model(
     outputs = keras.layers.Dense(
         n_outputs, activation=output_activation(task), name="output", dtype="float32", **weights
     )(x)
-    return keras.Model(inputs, outputs, name=_keras_name(settings.name))
+    return keras.Model(inputs, outputs, name=keras_name(settings.name))
 
 
 def _check_outputs_and_inputs(
@@ -105,7 +105,7 @@ def _check_outputs_and_inputs(
     )
 
 
-def _kernel_settings(settings: NetworkModel) -> dict[str, Any]:
+def kernel_settings(settings: NetworkModel) -> dict[str, Any]:
     """Initialiser, L1/L2 penalty and max-norm constraint of every dense kernel."""
     return {
         "kernel_initializer": settings.initializer,
@@ -182,6 +182,6 @@ def _check_pooling(model_name: str, conv_layers: tuple[ConvLayer, ...], side: in
         side //= layer.pool_size
 
 
-def _keras_name(model_name: str) -> str:
+def keras_name(model_name: str) -> str:
     """``model_name`` made acceptable to Keras (no path separators), for the saved model."""
     return "".join(c if c.isalnum() or c in "_-." else "_" for c in model_name) or "model"
