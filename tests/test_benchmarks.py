@@ -99,3 +99,8 @@ def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() ->
 def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() -> None:
     out = smoke("apply_scan.py")
     assert "windows/s" in out and "ratio workflow / bare" in out and "peak RSS" in out
+
+
+def test_mil_benchmark_prints_slide_level_test_metrics(tmp_path: Path) -> None:
+    out = smoke("mil_slides.py", "--out", str(tmp_path))
+    assert "slide-level test metrics" in out and "auroc" in out and "bags: validation" in out
