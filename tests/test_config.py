@@ -158,6 +158,11 @@ def broken(edit):
             "models.slides.kind",
             "attention_mil is trained by the library (biodl.training.mil.train_mil",
         ),
+        (
+            lambda c: c["models"].update(pretrain={"kind": "conv_autoencoder"}),
+            "models.pretrain.kind",
+            "conv_autoencoder is trained by the library (biodl.training.pretraining",
+        ),
     ],
 )
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):

@@ -39,7 +39,11 @@ JASPAR_FILE = "resources/jaspar/JASPAR2024_CORE_{}_non-redundant.meme"
 
 
 # Model kinds the library builds and trains that the workflow's rules do not run yet.
-LIBRARY_KINDS = {"attention_mil": "biodl.training.mil.train_mil; benchmarks/mil_slides.py"}
+LIBRARY_KINDS = {
+    "attention_mil": "biodl.training.mil.train_mil; benchmarks/mil_slides.py",
+    "dense_autoencoder": "biodl.training.pretraining.train_autoencoder",
+    "conv_autoencoder": "biodl.training.pretraining.train_autoencoder",
+}
 
 
 def validate_config(

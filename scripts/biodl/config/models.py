@@ -5,7 +5,8 @@ Contract:
   schema; a search trial's with its sampled values) into the frozen dataclass of its kind:
   ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel``, the named DNA architectures of the model zoo
   (``BassetModel``, ``DeepSeaModel``, ``DanQModel``, ``DilatedResNetModel``, all ``ZooModel``;
-  built by ``biodl.models.zoo``), ``AttentionMilModel`` (bags of tiles, ``biodl.models.attention_mil``)
+  built by ``biodl.models.zoo``), ``AttentionMilModel`` (bags of tiles, ``biodl.models.attention_mil``),
+  ``DenseAutoencoderModel`` / ``ConvAutoencoderModel`` (``biodl.models.autoencoder``)
   (the networks, ``NetworkModel``) or ``BaselineModel``.
   Lists become tuples, nested sections dataclasses (``Training``,
   ``Schedule``, ``ConvLayer``, ``DenseLayer``, ``InitFrom``, ``DnaAugmentation``,
@@ -28,7 +29,17 @@ from biodl.config.schema import validate_model
 from biodl.config.settings import build
 
 ModelKind = Literal[
-    "cnn1d", "cnn2d", "mlp", "basset", "deepsea", "danq", "dilated_resnet", "attention_mil", "baseline"
+    "cnn1d",
+    "cnn2d",
+    "mlp",
+    "basset",
+    "deepsea",
+    "danq",
+    "dilated_resnet",
+    "attention_mil",
+    "dense_autoencoder",
+    "conv_autoencoder",
+    "baseline",
 ]
 # The named architectures of biodl.models.zoo: DNA networks like cnn1d.
 ZOO_KINDS = ("basset", "deepsea", "danq", "dilated_resnet")
@@ -197,6 +208,33 @@ class AttentionMilModel(NetworkModel):
 
 
 @dataclasses.dataclass(frozen=True)
+class AutoencoderModel(ModelSettings):
+    """An autoencoder (``biodl.models.autoencoder``): trained to reconstruct its inputs, no labels."""
+
+    activation: str
+    initializer: str
+    l1: float
+    l2: float
+    max_norm: float | None
+    training: Training
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseAutoencoderModel(AutoencoderModel):
+    """Tables: ``dense_layers`` are the encoder, mirrored by the decoder."""
+
+    dense_layers: tuple[DenseLayer, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvAutoencoderModel(AutoencoderModel):
+    """One-hot DNA: ``conv_layers`` are the encoder; a convolution of ``decoder_kernel`` decodes."""
+
+    conv_layers: tuple[ConvLayer, ...]
+    decoder_kernel: int
+
+
+@dataclasses.dataclass(frozen=True)
 class MlpModel(NetworkModel):
     input_dropout: float
 
@@ -243,6 +281,8 @@ KIND_SETTINGS: dict[str, type[ModelSettings]] = {
     "danq": DanQModel,
     "dilated_resnet": DilatedResNetModel,
     "attention_mil": AttentionMilModel,
+    "dense_autoencoder": DenseAutoencoderModel,
+    "conv_autoencoder": ConvAutoencoderModel,
     "baseline": BaselineModel,
 }
 

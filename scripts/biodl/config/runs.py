@@ -54,6 +54,9 @@ KIND_MODALITIES = {
     "dilated_resnet": ("dna",),
     # Bags of tiles (biodl.training.mil); refused by the workflow's configuration check for now.
     "attention_mil": ("image",),
+    # Unsupervised pre-training (biodl.training.pretraining); refused by the check for now too.
+    "dense_autoencoder": ("table",),
+    "conv_autoencoder": ("dna",),
 }
 
 

@@ -32,6 +32,7 @@ from biodl.config.checks import check_fits
 from biodl.config.models import (
     NETWORK_KINDS,
     ZOO_KINDS,
+    AutoencoderModel,
     Cnn1dModel,
     Cnn2dModel,
     ConvLayer,
@@ -105,7 +106,7 @@ def _check_outputs_and_inputs(
     )
 
 
-def kernel_settings(settings: NetworkModel) -> dict[str, Any]:
+def kernel_settings(settings: NetworkModel | AutoencoderModel) -> dict[str, Any]:
     """Initialiser, L1/L2 penalty and max-norm constraint of every dense kernel."""
     return {
         "kernel_initializer": settings.initializer,

@@ -1,0 +1,84 @@
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from biodl.config.models import check_model
+from biodl.core.errors import InputError
+from biodl.data.dataset import open_dataset
+from biodl.models.autoencoder import encoder_layers
+from biodl.training.loop import compile_network
+from biodl.training.pretraining import AutoencoderRun, train_autoencoder
+
+CONV = [{"filters": 8, "kernel_size": 7, "pool_size": 2}]
+AUTOENCODER = {
+    "kind": "conv_autoencoder",
+    "conv_layers": CONV,
+    "decoder_kernel": 5,
+    "training": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
+}
+
+
+def ae_run(dataset, out, **changes):
+    return AutoencoderRun(
+        dataset=dataset,
+        model=check_model("ae", {**AUTOENCODER, **changes}),
+        seed=3,
+        model_path=out / "model.keras",
+        history_path=out / "history.tsv",
+    )
+
+
+def test_pretrained_encoder_starts_a_supervised_cnn(binary_dataset, tmp_path):
+    run = ae_run(binary_dataset, tmp_path)
+    history = train_autoencoder(run)
+    written = pd.read_csv(run.history_path, sep="\t")
+    assert list(written.columns) == ["epoch", "loss", "val_loss", "learning_rate", "best"]
+    assert len(history) == 3 and written["best"].sum() == 1
+    # better than knowing nothing: uniform base probabilities cost ln 4 per position
+    assert written["val_loss"].min() < np.log(4)
+    autoencoder = keras.models.load_model(run.model_path)  # plain Keras
+    settings = check_model(
+        "cnn",
+        {
+            "kind": "cnn1d",
+            "conv_layers": CONV,
+            "dense_layers": [],
+            "init_from": {"dataset": "d", "model": "ae"},
+        },
+    )
+    model, _ = compile_network(settings, open_dataset(binary_dataset), run.model_path)
+    assert encoder_layers(autoencoder) == ["conv1"]
+    for a, b in zip(
+        model.get_layer("conv1").get_weights(), autoencoder.get_layer("conv1").get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_same_seed_same_history(binary_dataset, tmp_path):
+    one = train_autoencoder(
+        ae_run(binary_dataset, tmp_path / "one", training={**AUTOENCODER["training"], "epochs": 1})
+    )
+    two = train_autoencoder(
+        ae_run(binary_dataset, tmp_path / "two", training={**AUTOENCODER["training"], "epochs": 1})
+    )
+    pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"kind": "dense_autoencoder", "dense_layers": [{"units": 4}], "conv_layers": None}, "kind"),
+        ({"training": {"monitor": "val_auroc"}}, "training.monitor"),
+        ({"training": {"class_weight": "balanced"}}, "training.class_weight"),
+    ],
+)
+def test_settings_that_cannot_apply_are_refused(binary_dataset, tmp_path, changes, key):
+    raw = {**AUTOENCODER, **changes}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    if raw["kind"] == "dense_autoencoder":
+        raw.pop("decoder_kernel")
+    run = AutoencoderRun(binary_dataset, check_model("ae", raw), 3, tmp_path / "m.keras", tmp_path / "h.tsv")
+    with pytest.raises(InputError) as caught:
+        train_autoencoder(run)
+    assert caught.value.where == key
