@@ -12,24 +12,12 @@ from pathlib import Path
 import numpy as np
 from image_fixtures import PINK, write_png, write_sheet
 
-from biodl.config.checks import validate_config
-from biodl.config.datasets import ImageDataset, dataset_settings
+from biodl.config.datasets import ImageDataset, check_dataset
 from biodl.data.image.prepare import prepare_image
 from biodl.data.shards import ImageFiles
 
-ROOT = Path(__file__).resolve().parents[1]
 PURPLE = (90, 40, 120)
 TILE = 32
-DNA_RUN = {
-    "datasets": {
-        "ctcf": {
-            "modality": "dna",
-            "sequences": {"CTCF": "resources/ctcf/Gm12878.CTCF.top500.w200.fa"},
-            "length": 200,
-        }
-    },
-    "models": {"m": {"kind": "cnn1d"}},
-}
 
 
 def bag_image(tumour: bool, rng: np.random.Generator) -> np.ndarray:
@@ -57,8 +45,7 @@ def prepare_bags(tmp_path: Path, n: int = 16, seed: int = 3) -> Path:
         "tissue": {"background": "none"},  # every tile is tissue: nine per bag
         "split": {"validation_fraction": 0.25, "test_fraction": 0.25},
     }
-    config = {**DNA_RUN, "datasets": {**DNA_RUN["datasets"], "d": dataset}}
-    spec = dataset_settings("d", validate_config(config, base_dir=ROOT)["datasets"]["d"])
+    spec = check_dataset("d", dataset)
     assert isinstance(spec, ImageDataset)
     out = tmp_path / "prepared"
     prepare_image(spec, seed, ImageFiles.in_folder(out))

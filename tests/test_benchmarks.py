@@ -104,3 +104,4 @@ def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() ->
 def test_mil_benchmark_prints_slide_level_test_metrics(tmp_path: Path) -> None:
     out = smoke("mil_slides.py", "--out", str(tmp_path))
     assert "slide-level test metrics" in out and "auroc" in out and "bags: validation" in out
+    assert "training throughput: bag stream" in out

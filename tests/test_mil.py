@@ -82,6 +82,7 @@ def test_same_seed_same_history(prepared, tmp_path):
         ({"training": {"class_weight": "balanced"}}, "training.class_weight"),
         ({"training": {"distribute": True}}, "training.distribute"),
         ({"freeze_layers": 1}, "freeze_layers"),
+        ({"fine_tune_learning_rate": 0.001}, "fine_tune_learning_rate"),
     ],
 )
 def test_settings_that_cannot_apply_are_refused(prepared, tmp_path, changes, key):

@@ -131,7 +131,8 @@ def _check_run(run: MilRun, dataset: PreparedDataset) -> None:
         f"found init_from {run.model.init_from} and model file {run.init_model}",
     )
     if run.model.init_from is None:
-        require(run.model.freeze_layers == 0, source, "freeze_layers", "applies with init_from only")
+        for key, unset in (("freeze_layers", 0), ("fine_tune_learning_rate", None)):
+            require(getattr(run.model, key) == unset, source, key, "applies with init_from only")
 
 
 def mil_network(settings: AttentionMilModel, dataset: PreparedDataset, max_tiles: int) -> keras.Model:
