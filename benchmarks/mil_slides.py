@@ -133,7 +133,7 @@ def throughput(prepared: Path, mil: MilRun, epochs: int) -> None:
 
     def fit(model: Any, source: str, n_epochs: int) -> None:
         if source == "stream":
-            model.fit(stream, epochs=n_epochs, verbose=0)
+            model.fit(stream.tf_dataset(2), steps_per_epoch=len(stream), epochs=n_epochs, verbose=0)
         else:
             model.fit(inputs, labels, batch_size=size, epochs=n_epochs, verbose=0)
 

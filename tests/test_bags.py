@@ -83,3 +83,19 @@ def test_shuffled_batches_change_order_per_epoch_from_the_seed(prepared):
     one.on_epoch_end()
     assert not np.array_equal(first, one.order)
     assert sorted(one.order) == list(range(len(bags)))
+
+
+def test_the_tf_stream_gives_the_same_batches_epoch_after_epoch(prepared):
+    dataset = open_dataset(prepared)
+    bags = split_bags(dataset, max_tiles=9, seed=0)["train"]
+    batches = BagBatches(dataset, "train", bags, 3, 9, shuffle=True, seed=5)
+    streamed = list(batches.tf_dataset(threads=2).take(2 * len(batches)))
+    for i, (inputs, labels) in enumerate(streamed):
+        expected_inputs, expected_labels = batches.batch(*divmod(i, len(batches)))
+        np.testing.assert_array_equal(inputs["tiles"], expected_inputs["tiles"])
+        np.testing.assert_array_equal(inputs["mask"], expected_inputs["mask"])
+        np.testing.assert_array_equal(labels, expected_labels)
+    first, second = (
+        np.concatenate([s[1] for s in streamed[k : k + len(batches)]]) for k in (0, len(batches))
+    )
+    assert sorted(first[:, 0]) == sorted(second[:, 0])  # each epoch holds every bag once

@@ -186,11 +186,12 @@ def _fit(
         run.seed,
     )
     fitted = model.fit(
-        train,
-        validation_data=validation,
+        train.tf_dataset(run.threads),
+        validation_data=validation.tf_dataset(run.threads),
         epochs=training.epochs,
+        steps_per_epoch=len(train),  # the shuffled stream is endless
         callbacks=[controller, stopper],
-        shuffle=False,
+        shuffle=False,  # BagBatches orders the bags from the seed
         verbose=0,
     )
     frame = pd.DataFrame(fitted.history)

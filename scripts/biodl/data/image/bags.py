@@ -19,6 +19,9 @@ Contract:
   own tiles (cyclically, so batch normalisation sees only real tissue) whose mask is 0: the
   model gives them no attention. ``shuffle=True`` reorders the bags every epoch from
   ``seed`` and the epoch number; otherwise bags keep their order (predictions line up with them).
+  ``tf_dataset(threads)`` streams the same batches through ``tf.data`` (what training reads:
+  Keras feeds a ``PyDataset`` through a Python generator, slower on CPU; see
+  ``benchmarks/mil_slides.py``).
 """
 
 from __future__ import annotations
@@ -127,13 +130,18 @@ class BagBatches(keras.utils.PyDataset):
         self.rows = ShardRows(open_inputs(dataset, split, open_labels(dataset, split)))
         self.bags, self.batch_size, self.max_tiles = bags, batch_size, max_tiles
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
-        self.order = self._order()
+        self.order = self.order_of(0)
 
     def __len__(self) -> int:
         return -(-len(self.bags) // self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        chosen = [self.bags[i] for i in self.order[index * self.batch_size : (index + 1) * self.batch_size]]
+        return self.batch(self.epoch, index)
+
+    def batch(self, epoch: int, index: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Batch ``index`` of epoch ``epoch``'s order."""
+        order = self.order if epoch == self.epoch else self.order_of(epoch)
+        chosen = [self.bags[i] for i in order[index * self.batch_size : (index + 1) * self.batch_size]]
         tiles = np.empty((len(chosen), self.max_tiles, *self.rows.row_shape), dtype=np.float32)
         mask = np.zeros((len(chosen), self.max_tiles), dtype=np.float32)
         for i, bag in enumerate(chosen):
@@ -144,9 +152,35 @@ class BagBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
-        self.order = self._order()
+        self.order = self.order_of(self.epoch)
 
-    def _order(self) -> np.ndarray:
+    def order_of(self, epoch: int) -> np.ndarray:
+        """The bags' order in ``epoch``: stored, or a permutation drawn from (seed, epoch)."""
         if not self.shuffle:
             return np.arange(len(self.bags))
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.bags))
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.bags))
+
+    def tf_dataset(self, threads: int = 1) -> Any:
+        """The same batches as a ``tf.data.Dataset`` for ``Model.fit``: batch ``i`` of the stream is
+        batch ``i % len(self)`` of epoch ``i // len(self)`` (endless when shuffled, one pass
+        otherwise), up to ``threads`` read at once and delivered in order."""
+        import tensorflow as tf
+
+        n, tile_shape, targets = len(self), self.rows.row_shape, len(self.bags[0].label)
+
+        def read(index: np.int64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            inputs, labels = self.batch(*divmod(int(index), n))
+            return inputs["tiles"], inputs["mask"], labels.astype(np.float32)
+
+        def call(index: Any) -> tuple[dict[str, Any], Any]:
+            tiles, mask, labels = tf.numpy_function(read, [index], [tf.float32] * 3, stateful=False)
+            return {
+                "tiles": tf.ensure_shape(tiles, (None, self.max_tiles, *tile_shape)),
+                "mask": tf.ensure_shape(mask, (None, self.max_tiles)),
+            }, tf.ensure_shape(labels, (None, targets))
+
+        end = np.iinfo(np.int64).max if self.shuffle else n
+        stream = tf.data.Dataset.range(end).map(call, num_parallel_calls=threads, deterministic=True)
+        if not self.shuffle:
+            stream = stream.apply(tf.data.experimental.assert_cardinality(n))
+        return stream.prefetch(2)
