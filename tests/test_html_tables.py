@@ -350,3 +350,10 @@ def test_tsv_table_shows_every_row_sortable_numbers_by_value(tmp_path):
     ]
     assert 'data-sort="0.000123456"' in rows[0][1][0] and 'data-sort=""' in rows[1][2][0]
     assert '<table class="sortable">' in page and "<script>" in page
+
+
+def test_tsv_table_headings_can_wrap_at_underscores():
+    tomtom = pd.DataFrame({"filter": ["filter3"], "target_name": ["CTCF"], "p_value": [1e-5]})
+    page = tsv_table_html(tomtom, "tomtom", "Tomtom")
+    headings = re.findall(r"<th [^>]*>(.*?)</th>", page)
+    assert headings == ["filter", "target name", "p value"]

@@ -25,7 +25,8 @@ Contract:
   JASPAR match (ID, name, q-value, offset, strand); sortable.
 - ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
   ``importance``, ``tomtom``, ``trials``) as a page, every row shown, sortable: numbers right-aligned
-  (whole numbers as such, others to four significant digits), text left, missing values empty.
+  (whole numbers as such, others to four significant digits), text left, missing values empty;
+  headings show column names with spaces for underscores, so that they wrap in a narrow window.
   ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
   a row per true class with its total, a column per predicted class.
 - ``write_html(text, path)`` writes atomically.
@@ -356,7 +357,12 @@ def _value_cell(value: object) -> str:
 
 
 def _frame_table(table: pd.DataFrame) -> str:
-    head = [(str(column), not pd.api.types.is_numeric_dtype(table[column])) for column in table.columns]
+    # Headings shown with spaces for underscores so that they can wrap: a dozen unbreakable
+    # column names (Tomtom's) made the page wider than a 1400-pixel window.
+    head = [
+        (str(column).replace("_", " "), not pd.api.types.is_numeric_dtype(table[column]))
+        for column in table.columns
+    ]
     rows = [
         "<tr>" + "".join(_value_cell(value) for value in record) + "</tr>"
         for record in table.itertuples(index=False, name=None)
