@@ -281,3 +281,12 @@ def test_motif_collections_by_taxon_are_found_in_the_workflows_folder_from_any_w
         validate_config(config)
     assert caught.value.where == "datasets.yeast_promoters.motif_database"
     assert "file not found: fungus" in caught.value.problem and "fungi" in caught.value.problem
+
+
+def test_check_network_types_a_network_and_refuses_a_baseline():
+    from biodl.config.models import Cnn1dModel, check_network
+
+    network = check_network("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}]})
+    assert isinstance(network, Cnn1dModel)
+    with pytest.raises(InputError, match=r"models\.lin\.kind.*expected a network, found 'baseline'"):
+        check_network("lin", {"kind": "baseline", "estimator": "linear"})
