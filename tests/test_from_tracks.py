@@ -1,5 +1,8 @@
 """biodl.data.dna.from_tracks: a regression dataset from coverage tracks and peak strengths."""
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyBigWig
@@ -178,3 +181,39 @@ def test_windows_keys_without_tracks_are_refused(genome):
     }
     with pytest.raises(InputError, match=r"datasets\.d\.windows\.stride: does not apply .*genome \+ tracks"):
         run(genome, spec)
+
+
+def test_the_shipped_blood_demo_prepares_every_region_with_its_six_values(tmp_path):
+    """config/tracks.yaml on resources/blood: real values over real chr20 sequence."""
+    import yaml
+
+    from biodl.config.checks import validate_config
+    from biodl.config.datasets import dataset_settings
+    from biodl.data.dna.prepare import prepare_dna
+    from biodl.data.shards import PreparedFiles
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config" / "tracks.yaml").read_text())
+    config = validate_config(config, base_dir=root, workflow_dir=root)
+    spec = dataset_settings("blood_cells", config["datasets"]["blood_cells"])
+    spec = dataclasses.replace(
+        spec,
+        genome=str(root / spec.genome),
+        windows=dataclasses.replace(spec.windows, regions=str(root / spec.windows.regions)),
+        tracks={k: dataclasses.replace(t, path=str(root / t.path)) for k, t in spec.tracks.items()},
+    )
+    description = prepare_dna(spec, 42, PreparedFiles.in_folder(tmp_path / "out"))
+    assert description["task"] == "regression"
+    assert description["targets"] == ["Mono", "CD4", "CD8", "Nkcell", "Bcell", "Ery"]
+    metadata = pd.read_csv(tmp_path / "out" / "metadata.tsv", sep="\t")
+    assert metadata["split"].value_counts().to_dict() == {"train": 204, "validation": 44, "test": 44}
+    # Each window is one region, and its targets are the region's values in the six bedGraphs.
+    for t, name in enumerate(description["targets"]):
+        graph = pd.read_csv(
+            root / "resources" / "blood" / f"{name}.bedGraph", sep="\t", skiprows=1, header=None
+        )
+        values = dict(zip(graph[1], graph[3], strict=True))
+        for split in ("train", "validation", "test"):
+            _, y = load_split(tmp_path / "out", description, split)
+            starts = metadata.loc[metadata["split"] == split, "start"]
+            np.testing.assert_allclose(y[:, t], [values[s] for s in starts], rtol=1e-6)
