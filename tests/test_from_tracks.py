@@ -117,6 +117,12 @@ def test_windows_without_a_value_are_dropped_and_counted(genome, caplog):
     assert ((metadata["end"] - 1) % 1000 < 900).all() and (metadata["start"] % 1000 < 900).all()
 
 
+def test_a_split_without_windows_is_named(genome):
+    spec = tracks_dataset(split={"validation": ["chr2"], "test": ["chr3:1-300"]})
+    with pytest.raises(InputError, match=r"split 'test': 0 window\(s\) with values; expected at least 2"):
+        run(genome, spec)
+
+
 def test_an_unknown_file_name_needs_a_format(genome):
     (genome / "cov.data").write_bytes((genome / "cov.bw").read_bytes())
     with pytest.raises(

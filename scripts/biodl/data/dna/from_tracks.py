@@ -18,7 +18,8 @@ Contract of ``from_tracks(job)``:
   (``biodl.data.dna.coverage.window_statistic``, which logs how many windows have some). The
   regression loss takes no missing target, so a window with a NaN target (``skip`` with no
   covered base, ``missing`` with an uncovered one, ``log1p_sum`` of a sum below -1) is dropped,
-  counted per track in the log; none left raises ``InputError``.
+  counted per track in the log; none left, or a split with fewer than two windows (named),
+  raises ``InputError``.
 - Metadata: ``source`` ``regions`` or ``bins``; ``name`` the region's name (else
   ``chrom:start``); ``label`` the targets joined by ``;`` (as for a regression table).
 Returns the ``Labelling``: no classes, task ``regression``; the targets are the track names.
@@ -34,6 +35,7 @@ import pandas as pd
 
 from biodl.config.datasets import DnaDataset, TrackTarget
 from biodl.core.errors import InputError
+from biodl.core.vocabulary import SPLITS
 from biodl.data import splits
 from biodl.data.dna.background import window_gc_and_n
 from biodl.data.dna.bed import read_bed
@@ -45,6 +47,7 @@ from biodl.data.dna.windows import drop_duplicates, make_windows
 
 log = logging.getLogger(__name__)
 
+MIN_PER_SPLIT = 2  # windows per split: a correlation needs two
 SUFFIXES = {
     "bigwig": re.compile(r"\.(bw|bigwig)$", re.IGNORECASE),
     "bedgraph": re.compile(r"\.(bedgraph|bdg|bg)(\.gz)?$", re.IGNORECASE),
@@ -80,10 +83,24 @@ def from_tracks(job: DnaJob) -> Labelling:
             "hold-out boundary, or without data: see uncovered); expected at least one",
         )
     windows["label"] = [";".join(f"{v:.6g}" for v in row) for row in y]
-    for split in ("train", "validation", "test"):
-        log.info("%s: %d windows", split, int((windows["split"] == split).sum()))
+    require_windows_per_split(windows["split"].to_numpy(), input_files(spec))
     write_windows(job, Labelling([], "regression"), genome, windows[[*job.writer.row_columns, "split"]], y)
     return Labelling([], "regression")
+
+
+def require_windows_per_split(split_of_rows: np.ndarray, source: str) -> None:
+    """Refuse a split with fewer than ``MIN_PER_SPLIT`` windows, naming it (see the contract)."""
+    for split in SPLITS:
+        count = int((split_of_rows == split).sum())
+        log.info("%s: %d windows", split, count)
+        if count < MIN_PER_SPLIT:
+            raise InputError(
+                source,
+                f"split {split!r}",
+                f"{count} window(s) with values; expected at least {MIN_PER_SPLIT}, so that the targets "
+                "can be learned and correlated: hold out other chromosomes or regions (split.validation, "
+                "split.test)",
+            )
 
 
 def track_format(spec: DnaDataset, name: str, target: TrackTarget) -> str:
