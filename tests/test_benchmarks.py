@@ -99,3 +99,8 @@ def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() ->
 def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() -> None:
     out = smoke("genome_scan.py")
     assert "windows/s" in out and "ratio workflow / bare" in out and "peak RSS" in out
+
+
+def test_coverage_benchmark_prints_the_ratio_to_pybigwig_stats_and_peak_memory() -> None:
+    out = smoke("coverage_targets.py")
+    assert "5,000 windows: biodl" in out and "x pyBigWig stats" in out and "means agree" in out

@@ -307,11 +307,15 @@ def test_headings_state_the_averaging_of_multiclass_and_multilabel_tasks():
         ("Binary classification", RUN_COLUMNS + ["auROC", "auPRC", "F1", "accuracy"]),
         (
             "Multiclass classification",
-            RUN_COLUMNS + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"],
+            RUN_COLUMNS
+            + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"]
+            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
         ),
         (
             "Multilabel classification",
-            RUN_COLUMNS + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"],
+            RUN_COLUMNS
+            + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"]
+            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
         ),
     ]
 

@@ -236,6 +236,7 @@ RUN_REPORT_ORDER = (
     "ROC curve",
     "PR curve",
     "predicted vs observed",
+    "per-task metrics",
     "calibration",
     "confusion matrix",
     "confusion table",
@@ -332,7 +333,13 @@ def evaluation_files(name):
 def run_outputs(dataset, model):
     """What the default target asks of one run: its evaluation, figures and curves."""
     if is_regression(config["datasets"][dataset]):
-        names = ["metrics.tsv", "metrics.html", "predictions.tsv", "scatter.png"]
+        names = [
+            "metrics.tsv",
+            "metrics.html",
+            "predictions.tsv",
+            "scatter.png",
+            "per_task.png",
+        ]
     else:
         names = [
             "metrics.tsv",
@@ -343,6 +350,7 @@ def run_outputs(dataset, model):
             "calibration.png",
             "confusion.png",
             "confusion.tsv",
+            "per_task.png",
         ]
     if is_network(model):
         names.append("training_curves.png")

@@ -115,17 +115,20 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             key,
             f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}",
         )
-    on_genome = [kind for kind in ("regions", "tasks") if kind in spec]
+    on_genome = [kind for kind in ("regions", "tasks", "tracks") if kind in spec]
     if ("genome" in spec) != bool(on_genome) or len(on_genome) > 1:
         raise InputError(
             "config",
             key,
-            "genome and regions go together, or genome and tasks: regions (one class per file) or "
-            "tasks (one label per file) are intervals on the genome; give the genome and one of the two, "
-            f"found {['genome'] if 'genome' in spec else []} with {on_genome or 'neither'}",
+            "genome and regions go together, or genome and tasks, or genome and tracks: regions (one "
+            "class per file) or tasks (one label per file) are intervals on the genome, tracks give "
+            "regression targets over it; give the genome and one of the three, "
+            f"found {['genome'] if 'genome' in spec else []} with {on_genome or 'none'}",
         )
     if "tasks" in spec:
         _check_tasks(spec, key)
+    if "tracks" in spec:
+        _check_tracks(spec, key)
     if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
         raise InputError(
             "config",
@@ -166,6 +169,29 @@ def _check_tasks(spec: dict[str, Any], key: str) -> None:
             f"{key}.negatives.method",
             "tasks take gc_matched background windows (labelled by overlap like every window) or none; "
             "a shuffled sequence has no place on the genome to label",
+        )
+
+
+def _check_tracks(spec: dict[str, Any], key: str) -> None:
+    """A coverage dataset: windows from regions or tiled bins (one of the two), no classes."""
+    windows = spec["windows"]
+    if (windows["regions"] is None) == (windows["stride"] is None):
+        raise InputError(
+            "config",
+            f"{key}.windows",
+            "tracks need windows: give windows.regions (windows centred on regions) or windows.stride "
+            "(bins tiled over the genome), one of the two",
+        )
+    if "classes" in spec:
+        raise InputError(
+            "config", f"{key}.classes", "classes order the class names of a classification, not regression"
+        )
+    if spec["negatives"]["method"] != "none":
+        raise InputError(
+            "config",
+            f"{key}.negatives.method",
+            "tracks give every window a value (regression): there is no negative class; "
+            "tile bins over the genome (windows.stride) to include background",
         )
 
 
