@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from image_fixtures import slide_pixels, write_pyramid, write_sheet
+from image_fixtures import write_pyramid, write_sheet
 from slide_fixtures import TILE, hand_score, level1_tile, prepare_slides, red_model
 
-from biodl.apply.whole_slides import SlideTiling, load_tile_model, map_slide, read_slide_sheet
+from biodl.apply.slide_sheet import read_slide_sheet
+from biodl.apply.whole_slides import SlideTiling, load_tile_model, map_slide
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
 from biodl.data.dataset import load_metadata, open_dataset
@@ -68,38 +69,6 @@ def test_chunks_give_the_same_scores(prepared: Path, model_file: Path, tmp_path:
     chunked = map_slide(model, row, Small(tiling.tiling), threads=1).tiles
     assert len(whole) > 3
     np.testing.assert_allclose(chunked["p_right"], whole["p_right"], rtol=1e-6)
-
-
-def test_sheet_names_labels_and_defaults(tmp_path: Path) -> None:
-    write_pyramid(tmp_path / "a.tif", slide_pixels())
-    write_pyramid(tmp_path / "b.tif", slide_pixels(seed=1))
-    sheet = read_slide_sheet(
-        _sheet(tmp_path, [["a.tif", "", "left"], ["b.tif", "second", "right"]], ("image", "name", "label")),
-        ("left", "right"),
-    )
-    assert [(r.name, r.label, r.line) for r in sheet.rows] == [("a", "left", 2), ("second", "right", 3)]
-    assert sheet.labelled and sheet.rows[0].image == (tmp_path / "a.tif").resolve()
-
-
-@pytest.mark.parametrize(
-    ("header", "rows", "message"),
-    [
-        (("slide", "label"), [["a.tif", "left"]], r"line 1: expected the columns image"),
-        (("image", "label"), [["a.tif", "middle"]], r"line 2: label 'middle' is not a class of the model"),
-        (
-            ("image", "name"),
-            [["a.tif", "x"], ["a.tif", "x"]],
-            r"line 3: slide name 'x' is already used on line 2",
-        ),
-        (("image",), [["missing.tif"]], r"line 2: image not found: missing.tif"),
-        (("image", "name"), [["a.tif", "a b"]], r"line 2: slide name 'a b' names output files"),
-        (("image",), [], r"no slide"),
-    ],
-)
-def test_bad_sheets_name_the_line(tmp_path: Path, header: tuple[str, ...], rows: list, message: str) -> None:
-    write_pyramid(tmp_path / "a.tif", slide_pixels())
-    with pytest.raises(InputError, match=rf"slides\.tsv, {message}" if "line" in message else message):
-        read_slide_sheet(_sheet(tmp_path, rows, header), ("left", "right"))
 
 
 def test_a_slide_without_tissue_is_refused(prepared: Path, model_file: Path, tmp_path: Path) -> None:

@@ -117,3 +117,47 @@ rule apply_scan:
         seed=config["seed"],
     script:
         "../../scripts/apply_scan.py"
+
+
+rule apply_slides:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        slides=apply_input("slides"),
+        images=apply_slide_images,
+    output:
+        tiles=apply_report("tiles.tsv", "slide tiles"),
+        slides=apply_report("slides.tsv", "slide scores"),
+        metrics=apply_report("slide_metrics.tsv", "slide-level metrics"),
+        maps=report(
+            directory("results/apply/{target}/{model}/maps"),
+            patterns=["{slide}.heatmap.png"],
+            caption="../report/apply_maps.rst",
+            category="Apply",
+            subcategory="{target}",
+            labels={
+                "target": "{target}",
+                "model": "{model}",
+                "table": "heatmap {slide}",
+            },
+        ),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("slides"),
+    conda:
+        "../../envs/apply_slides.yaml"
+    threads: 2
+    resources:
+        # One slide's thumbnail (at most 8192 px a side) and a chunk of tiles at a time.
+        mem_mb=lambda wildcards, input, attempt: attempt * 4000,
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(15, int(input.size_mb) // 20),
+    params:
+        aggregate=lambda wildcards: config["apply"][wildcards.target]["aggregate"],
+        evaluation=config["evaluation"],
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_slides.py"

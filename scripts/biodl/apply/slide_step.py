@@ -28,15 +28,8 @@ from typing import Any
 import pandas as pd
 
 from biodl.apply.slide_maps import Aggregation, aggregate, plot_heatmap, slide_metrics, tiles_geojson
-from biodl.apply.whole_slides import (
-    TILE_COLUMNS,
-    SlideSheet,
-    SlideTiling,
-    TileModel,
-    load_tile_model,
-    map_slide,
-    read_slide_sheet,
-)
+from biodl.apply.slide_sheet import SlideSheet, read_slide_sheet
+from biodl.apply.whole_slides import TILE_COLUMNS, SlideTiling, TileModel, load_tile_model, map_slide
 from biodl.core.files import atomic_dir, atomic_path, write_tsv
 from biodl.evaluation.bootstrap import Resampling
 from biodl.evaluation.metrics import METRIC_COLUMNS
@@ -79,12 +72,11 @@ class SlideSettings:
 
     @classmethod
     def from_validated(
-        cls, target: Mapping[str, Any], evaluation: Mapping[str, Any], seed: int
+        cls, aggregate: Mapping[str, Any], evaluation: Mapping[str, Any], seed: int
     ) -> SlideSettings:
-        """From a validated ``apply.<target>`` (``aggregate``) and the ``evaluation`` section."""
-        aggregate_spec = target.get("aggregate", {})
+        """From a validated target's ``aggregate`` and the ``evaluation`` section (defaults filled)."""
         return cls(
-            Aggregation(aggregate_spec["method"], aggregate_spec["top_k"], aggregate_spec["quantile"]),
+            Aggregation(aggregate["method"], aggregate["top_k"], aggregate["quantile"]),
             Resampling(seed, evaluation["bootstrap"], evaluation["confidence"]),
         )
 

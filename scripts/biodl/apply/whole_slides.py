@@ -1,13 +1,7 @@
 """A trained tile model run over every tissue tile of whole slides, tiled exactly as at training.
 
 Contract:
-- ``read_slide_sheet(path, classes)`` reads the slides to map: a CSV (``.csv``) or TSV (any other
-  suffix) with a header, through ``biodl.core.text_input``. Columns: ``image`` (required: a slide
-  OpenSlide opens, or a 2-D image; relative paths against the sheet's folder), ``name``
-  (optional: the slide's name in the outputs, default the file's stem), ``label`` (optional: the
-  slide's class, one of the dataset's classes; when the column is there every row needs one).
-  Names must be unique and made of letters, digits, ``_``, ``.`` and ``-`` (they name files).
-  Each problem raises ``InputError(sheet, "line N", ...)``.
+- Slides come from a sheet read by ``biodl.apply.slide_sheet``.
 - ``SlideTiling.of_dataset(dataset)`` is the tiling the run's dataset was prepared with, read
   from its ``dataset.json`` (``tiling``: tile size, stride, level or µm/px, edge, tissue
   background, threshold and resolution, intensity percentiles): the tiles of a slide lie on the
@@ -33,7 +27,6 @@ Contract:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -44,11 +37,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from biodl.core.errors import InputError, require, require_file
-from biodl.core.text_input import csv_records
+from biodl.apply.slide_sheet import SlideRow
+from biodl.core.errors import InputError, require
 from biodl.data.dataset import PreparedDataset, open_dataset
 from biodl.data.format import read_manifest
-from biodl.data.image.formats import is_nifti, open_sources
+from biodl.data.image.formats import open_sources
 from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles
 from biodl.data.image.sources import ImageSource
 from biodl.evaluation.inference import PREDICT_BATCH_SIZE, load_model
@@ -56,8 +49,6 @@ from biodl.evaluation.inference import PREDICT_BATCH_SIZE, load_model
 logger = logging.getLogger(__name__)
 
 TILE_COLUMNS = ("slide", "x", "y", "size", "tissue_fraction")
-SHEET_COLUMNS = ("image", "name", "label")
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 # Tile pixels read and predicted at a time (a 64 px RGB tile is 12 KiB: 1365 tiles, 16 MiB).
 CHUNK_PIXELS = 1 << 24
 # dataset.json tiling fields the grid needs.
@@ -72,83 +63,6 @@ TILING_FIELDS = (
     "tissue_resolution",
     "intensity_percentiles",
 )
-
-
-@dataclass(frozen=True)
-class SlideRow:
-    """One slide to map: its file, its name in the outputs, its class when the sheet gives it."""
-
-    line: int
-    image: Path
-    name: str
-    label: str | None
-
-    @property
-    def where(self) -> str:
-        return f"line {self.line}"
-
-
-@dataclass(frozen=True)
-class SlideSheet:
-    path: Path
-    rows: tuple[SlideRow, ...]
-
-    @property
-    def labelled(self) -> bool:
-        return bool(self.rows) and self.rows[0].label is not None
-
-
-def read_slide_sheet(path: str | PathLike[str], classes: Sequence[str]) -> SlideSheet:
-    """Read and check a sheet of slides (see the module contract)."""
-    path = require_file(path, "slide sheet")
-    records = csv_records(path, "slide sheet", "," if path.suffix.lower() == ".csv" else "\t")
-    header = next(records, None)
-    require(header is not None, path, "line 1", "no header: expected the columns image[, name][, label]")
-    assert header is not None
-    columns = [cell.strip() for cell in header[1]]
-    unknown = [c for c in columns if c not in SHEET_COLUMNS]
-    require(
-        not unknown and "image" in columns and len(set(columns)) == len(columns),
-        path,
-        f"line {header[0]}",
-        f"expected the columns image (required), name and label (optional), each once; found {columns}",
-    )
-    rows = [_row(path, columns, line, cells, classes) for line, cells in records]
-    require(bool(rows), path, None, "no slide: the sheet has a header but no row")
-    seen: dict[str, int] = {}
-    for row in rows:
-        if row.name in seen:
-            raise InputError(
-                path, row.where, f"slide name {row.name!r} is already used on line {seen[row.name]}"
-            )
-        seen[row.name] = row.line
-    return SlideSheet(path, tuple(rows))
-
-
-def _row(path: Path, columns: list[str], line: int, cells: list[str], classes: Sequence[str]) -> SlideRow:
-    where = f"line {line}"
-    require(len(cells) == len(columns), path, where, f"expected {len(columns)} cells, found {len(cells)}")
-    cell = dict(zip(columns, cells, strict=True))
-    require(bool(cell["image"]), path, where, "empty image cell")
-    image = (path.parent / cell["image"]).resolve()
-    require(image.is_file(), path, where, f"image not found: {cell['image']}")
-    require(not is_nifti(image), path, where, "a volume is not a slide: give slides or 2-D images")
-    name = cell.get("name") or image.name.split(".")[0]
-    require(
-        NAME_PATTERN.fullmatch(name) is not None,
-        path,
-        where,
-        f"slide name {name!r} names output files: use letters, digits, _, . and - only",
-    )
-    label = cell.get("label")
-    if label is not None:
-        require(
-            label in classes,
-            path,
-            where,
-            f"label {label!r} is not a class of the model ({', '.join(classes)})",
-        )
-    return SlideRow(line, image, name, label)
 
 
 @dataclass(frozen=True)
