@@ -161,3 +161,33 @@ rule apply_slides:
         seed=config["seed"],
     script:
         "../../scripts/apply_slides.py"
+
+
+rule apply_table:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        preprocessing=lambda wildcards: (
+            f"results/prepared/{apply_target(wildcards).dataset}/preprocessing.skops"
+        ),
+        table=apply_input("table"),
+    output:
+        scores=apply_report("table_scores.tsv", "table scores"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("table"),
+    conda:
+        "../../envs/apply_table.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 20 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt * max(15, int(input.size_mb)),
+    params:
+        spec=lambda wildcards: config["datasets"][apply_target(wildcards).dataset],
+        dataset_name=lambda wildcards: apply_target(wildcards).dataset,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_table.py"

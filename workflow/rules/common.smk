@@ -538,6 +538,7 @@ def apply_outputs():
         "vcf": ["effects.tsv", "unscored.tsv"],
         "scan": ["tracks", "scan_summary.tsv"],
         "slides": ["tiles.tsv", "slides.tsv", "slide_metrics.tsv", "maps"],
+        "table": ["table_scores.tsv"],
     }
     return [
         f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"

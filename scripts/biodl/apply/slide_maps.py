@@ -136,7 +136,7 @@ def plot_heatmap(slide: SlideMap, classes: Sequence[str], path: str | PathLike[s
         bar.set_label(f"P({name}) per tile (glass: no tile)")
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     return fig
 
 

@@ -11,7 +11,9 @@ Contract:
   "apply.<target>[.<key>]", ...)``.
 - ``slides`` (a sheet of whole slides, ``biodl.apply.whole_slides``) needs an image dataset and a
   2-D CNN (or an ensemble of them) trained on it, and refuses ``genome``; ``aggregate`` (how
-  tile scores become slide scores) is refused on any other input.
+  tile scores become slide scores) is refused on any other input. ``table`` (a CSV/TSV scored
+  with the preprocessing fitted at training, ``biodl.apply.tables``) needs a table dataset and
+  an ``mlp`` (or an ensemble of them) trained on it, and refuses ``genome``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
   ``stride`` the scan's step (``None`` for other inputs).
@@ -28,12 +30,15 @@ from typing import Any
 from biodl.config.runs import runs
 from biodl.core.errors import InputError, require
 
-INPUT_KINDS = ("sequences", "regions", "vcf", "scan", "slides")
+INPUT_KINDS = ("sequences", "regions", "vcf", "scan", "slides", "table")
 NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
 # Whole slides: an image run's tile model (biodl.apply.whole_slides).
 SLIDE_KIND = "slides"
 SLIDE_MODEL_KINDS = ("cnn2d",)
+# A new table: a table run's network with its fitted preprocessing (biodl.apply.tables).
+TABLE_KIND = "table"
+TABLE_MODEL_KINDS = ("mlp",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
         _check_aggregate(spec, key)
         if SLIDE_KIND in spec:
             _check_run(config, spec["run"], f"{key}.run", "image", SLIDE_MODEL_KINDS)
+        elif TABLE_KIND in spec:
+            _check_run(config, spec["run"], f"{key}.run", "table", TABLE_MODEL_KINDS)
         else:
             _check_run(config, spec["run"], f"{key}.run")
         for file_key in (*INPUT_KINDS, "genome"):
@@ -88,15 +95,15 @@ def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
         "config",
         key,
         "give exactly one input: sequences (FASTA), regions (BED/narrowPeak), vcf, scan (BED) or "
-        "slides (sheet of slides); "
+        "slides (sheet of slides) or table (CSV/TSV); "
         f"found {given or 'none'}",
     )
-    if given[0] == SLIDE_KIND:
+    if given[0] in (SLIDE_KIND, TABLE_KIND):
         require(
             "genome" not in spec,
             "config",
             f"{key}.genome",
-            "cannot apply: slides are images, not positions on a genome; remove genome",
+            f"cannot apply: {given[0]} inputs are not positions on a genome; remove genome",
         )
     elif given[0] in NEEDS_GENOME:
         require(
@@ -133,7 +140,7 @@ def _check_run(
     require(dataset in datasets, "config", key, f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
     require(model in models, "config", key, f"unknown model {model!r}; known: {', '.join(models)}")
     found, kind = datasets[dataset]["modality"], models[model]["kind"]
-    what = "apply scores DNA only" if modality == "dna" else f"{SLIDE_KIND} are mapped by {modality} runs"
+    what = "apply scores DNA only" if modality == "dna" else f"this input is scored by {modality} runs"
     require(found == modality, "config", key, f"{dataset} is a {found} dataset; {what}")
     require(
         kind in kinds,
