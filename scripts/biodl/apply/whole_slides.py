@@ -16,10 +16,11 @@ Contract:
 - ``map_slide(model, slide, tiling, threads)`` scores every tissue tile of one slide: the
   whole image on the training grid (``tile.edge: pad`` adds the overhanging edge tiles), tiles
   whose tissue fraction reaches ``tissue.threshold``, read ``chunk`` tiles at a time on
-  ``threads`` threads and predicted chunk by chunk, so memory is bounded by the chunk, not the
-  slide. It returns a ``SlideMap``: the per-tile frame (``TILE_COLUMNS`` then ``p_<class>``;
-  x, y: level-0 pixels of the tile's top-left corner; size: its side in level-0 pixels), the
-  thumbnail the tissue was found on and its factor (level-0 pixels per thumbnail pixel). A
+  ``threads`` threads and predicted chunk by chunk (the next chunk read while one is
+  predicted), so memory is bounded by two chunks, not the slide. It returns a ``SlideMap``:
+  the per-tile frame (``TILE_COLUMNS`` then ``p_<class>``; x, y: level-0 pixels of the tile's
+  top-left corner; size: its side in level-0 pixels), the thumbnail the tissue was found on and
+  its factor (level-0 pixels per thumbnail pixel). A
   slide without a tile reaching the threshold is an ``InputError`` naming the slide and its
   sheet line; an unreadable slide is one naming the file (``biodl.data.image.formats``).
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -183,11 +185,7 @@ def map_slide(model: TileModel, row: SlideRow, tiling: SlideTiling, threads: int
         _check_channels(source, model, row)
         grid = image_grid(source, tiling.tiling)
         xs, ys, fractions = _tissue_tiles(source, grid, tiling.tiling, row)
-        scores = np.empty((len(xs), len(model.classes)), dtype=np.float64)
-        for start in range(0, len(xs), tiling.chunk):
-            part = slice(start, start + tiling.chunk)
-            pixels = read_tiles(source, grid.resolution, xs[part], ys[part], tiling.tiling, threads)
-            scores[part] = model.predict(pixels)
+        scores = _score_tiles(model, source, grid, (xs, ys), tiling, threads)
         size = source.size
     finally:
         sources.close()
@@ -204,6 +202,33 @@ def map_slide(model: TileModel, row: SlideRow, tiling: SlideTiling, threads: int
     for j, name in enumerate(model.classes):
         frame[f"p_{name}"] = scores[:, j]
     return SlideMap(row.name, frame, grid.thumbnail, grid.factor, size)
+
+
+def _score_tiles(
+    model: TileModel,
+    source: ImageSource,
+    grid: ImageGrid,
+    origins: tuple[np.ndarray, np.ndarray],
+    tiling: SlideTiling,
+    threads: int,
+) -> np.ndarray:
+    """Scores of the tiles at ``origins``, chunk by chunk; the next chunk is read while one is
+    predicted (OpenSlide and Pillow release the GIL), so at most two chunks are in memory."""
+    xs, ys = origins
+    scores = np.empty((len(xs), len(model.classes)), dtype=np.float64)
+
+    def read(start: int) -> np.ndarray:
+        part = slice(start, start + tiling.chunk)
+        return read_tiles(source, grid.resolution, xs[part], ys[part], tiling.tiling, threads)
+
+    with ThreadPoolExecutor(1) as reader:
+        pending = reader.submit(read, 0)
+        for start in range(0, len(xs), tiling.chunk):
+            pixels = pending.result()
+            if start + tiling.chunk < len(xs):
+                pending = reader.submit(read, start + tiling.chunk)
+            scores[start : start + len(pixels)] = model.predict(pixels)
+    return scores
 
 
 def _check_channels(source: ImageSource, model: TileModel, row: SlideRow) -> None:
