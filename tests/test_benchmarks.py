@@ -99,3 +99,9 @@ def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() ->
 def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() -> None:
     out = smoke("apply_scan.py")
     assert "windows/s" in out and "ratio workflow / bare" in out and "peak RSS" in out
+
+
+@pytest.mark.slow
+def test_slide_benchmark_prints_tiles_per_second_the_ratio_and_peak_memory() -> None:
+    out = smoke("apply_slides.py")
+    assert "tiles/s" in out and "ratio workflow / plain" in out and "peak RSS" in out
