@@ -104,3 +104,9 @@ def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() ->
 def test_coverage_benchmark_prints_the_ratio_to_pybigwig_stats_and_peak_memory() -> None:
     out = smoke("coverage_targets.py")
     assert "5,000 windows: biodl" in out and "x pyBigWig stats" in out and "means agree" in out
+
+
+@pytest.mark.slow
+def test_slide_benchmark_prints_tiles_per_second_the_ratio_and_peak_memory() -> None:
+    out = smoke("apply_slides.py")
+    assert "tiles/s" in out and "ratio workflow / plain" in out and "peak RSS" in out

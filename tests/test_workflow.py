@@ -52,8 +52,9 @@ def test_dry_run_of_the_demo_lists_every_step():
         "leaderboard": "1",
         "record_config": "1",
         "apply_variants": "1",
+        "apply_slides": "1",
         "all": "1",
-        "total": "97",
+        "total": "98",
     }
 
 

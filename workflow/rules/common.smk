@@ -509,6 +509,14 @@ def apply_stride(wildcards):
     return config["apply"][wildcards.target]["stride"]
 
 
+def apply_slide_images(wildcards):
+    """The slides a slides target's sheet names (inputs, so that a changed slide reruns the job)."""
+    from biodl.apply.slide_sheet import read_slide_sheet
+
+    sheet = read_slide_sheet(config["apply"][wildcards.target]["slides"], None)
+    return [str(row.image) for row in sheet.rows]
+
+
 def apply_input(key):
     """Input function: one file the target names (its input, or its genome)."""
     return lambda wildcards: config["apply"][wildcards.target][key]
@@ -537,6 +545,8 @@ def apply_outputs():
         "regions": ["scores.tsv", "scores.bed"],
         "vcf": ["effects.tsv", "unscored.tsv"],
         "scan": ["tracks", "scan_summary.tsv"],
+        "slides": ["tiles.tsv", "slides.tsv", "slide_metrics.tsv", "maps"],
+        "table": ["table_scores.tsv"],
     }
     return [
         f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"
