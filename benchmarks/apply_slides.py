@@ -62,29 +62,27 @@ def build_slide(path: Path, copies: tuple[int, int], crop: int | None) -> tuple[
     with tifffile.TiffWriter(path, bigtiff=True) as tiff:
         for level in range(4):
             reduced = mosaic[:: 2**level, :: 2**level] if level else mosaic
+            # The full-resolution level carries the pixel size (pixels per centimetre).
             tiff.write(
                 np.ascontiguousarray(reduced),
                 tile=(256, 256),
                 photometric="rgb",
                 compression="zlib",
                 subfiletype=1 if level else 0,
-                **(
-                    {"resolution": (1e4 / mpp, 1e4 / mpp), "resolutionunit": "CENTIMETER"}
-                    if not level
-                    else {}
-                ),
+                resolution=None if level else (1e4 / mpp, 1e4 / mpp),
+                resolutionunit=None if level else "CENTIMETER",
             )
     return mosaic.shape[1], mosaic.shape[0]
 
 
-def demo_setup(threads: int):  # type: ignore[no-untyped-def]
+def demo_setup(threads: int):
     """The untrained demo tile network as a TileModel, and the skin dataset's tiling."""
     import yaml
 
     from biodl.apply.whole_slides import SlideTiling, TileModel
     from biodl.config.checks import validate_config
     from biodl.config.datasets import ImageDataset, dataset_settings
-    from biodl.config.models import model_settings
+    from biodl.config.models import NetworkModel, model_settings
     from biodl.data.dataset import PreparedDataset
     from biodl.data.image.grid import Tiling
     from biodl.models.networks import build_model
@@ -96,6 +94,7 @@ def demo_setup(threads: int):  # type: ignore[no-untyped-def]
     assert isinstance(spec, ImageDataset)
     size = spec.tile.size
     settings = model_settings("cnn_tiles", config["models"]["cnn_tiles"])
+    assert isinstance(settings, NetworkModel)
     network = build_model(settings, (size, size, 3), "binary", 1, ((200.0, 150.0, 200.0), (40.0, 50.0, 40.0)))
     dataset = PreparedDataset(
         root=ROOT, name="bench", modality="image", task="binary", classes=("stroma", "epithelium"),
@@ -104,7 +103,7 @@ def demo_setup(threads: int):  # type: ignore[no-untyped-def]
     return TileModel((network,), dataset), SlideTiling(Tiling.from_settings(spec))
 
 
-def run_workflow(model, tiling, slide: Path, threads: int):  # type: ignore[no-untyped-def]
+def run_workflow(model, tiling, slide: Path, threads: int):
     from biodl.apply.slide_sheet import SlideRow
     from biodl.apply.whole_slides import map_slide
 
@@ -113,7 +112,7 @@ def run_workflow(model, tiling, slide: Path, threads: int):  # type: ignore[no-u
     return time.perf_counter() - start, mapped.tiles
 
 
-def run_plain(network, slide: Path, xs: np.ndarray, ys: np.ndarray, side: int, size: int) -> float:  # type: ignore[no-untyped-def]
+def run_plain(network, slide: Path, xs: np.ndarray, ys: np.ndarray, side: int, size: int) -> float:
     import openslide
     from PIL import Image
 
