@@ -26,6 +26,7 @@ from biodl.report.figures import (
     plot_scatter,
     plot_training_curves,
 )
+from biodl.training.initial_loss import InitialLoss
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TARGETS = {
@@ -182,6 +183,35 @@ def test_training_curves_add_learning_rate_and_gradient_norm_panels(tmp_path: Pa
     ]
     assert list(panels[2].lines[0].get_ydata()) == history["learning_rate"].tolist()
     assert panels[3].get_yscale() == "log"
+
+
+@pytest.mark.parametrize("kernels", [2, 9])
+def test_training_curves_add_an_update_ratio_panel_with_the_rule_of_thumb(
+    kernels: int, tmp_path: Path
+) -> None:
+    ratios = {f"update_ratio/layer{i}": np.geomspace(1e-2, 1e-4, 6) * (i + 1) for i in range(kernels)}
+    history = _history().assign(gradient_norm=[2.0, 1.5, 1.0, 0.8, 0.7, 0.6], **ratios)
+    fig = plot_training_curves(history, tmp_path / "curves.png")
+    _assert_png(tmp_path / "curves.png")
+    panel = _visible_panels(fig)[-1]
+    assert panel.get_ylabel().startswith("Update / weight") and panel.get_yscale() == "log"
+    assert [list(line.get_ydata()) for line in panel.lines[:kernels]] == [list(v) for v in ratios.values()]
+    assert any(list(line.get_ydata()) == [1e-3, 1e-3] for line in panel.lines[kernels:])  # the 1e-3 guide
+    labels = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert len(labels) == (kernels if kernels <= 6 else 2) + 2  # and the guide and kept epoch
+    assert "rule of thumb (1e-3)" in labels
+
+
+def test_training_curves_mark_the_initial_loss_and_its_chance_value(tmp_path: Path) -> None:
+    fig = plot_training_curves(_history(), tmp_path / "curves.png", initial=InitialLoss(0.9, 0.6931, 64))
+    loss = _visible_panels(fig)[0]
+    marker = [line for line in loss.lines if line.get_label() == "before training"]
+    assert len(marker) == 1 and list(marker[0].get_xdata()) == [0] and list(marker[0].get_ydata()) == [0.9]
+    chance = [line for line in loss.lines if line.get_label() == "chance (0.693)"]
+    assert len(chance) == 1 and list(chance[0].get_ydata()) == [0.6931, 0.6931]
+    assert loss.get_xlim()[0] < 0  # epoch 0 is in view
+    auroc = _visible_panels(fig)[1]
+    assert not any(line.get_label() == "before training" for line in auroc.lines)
 
 
 def test_history_without_val_loss_is_refused(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ rule train:
     output:
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
+        # The loss of the initial weights against its chance value (also in the log).
+        initial_loss="results/models/{dataset}/{model}/initial_loss.tsv",
         # Written by the training job, with the model still in memory (a separate job would
         # start TensorFlow again): the validation and test predictions and the training curves.
         predictions=run_report("predictions.tsv", "predictions"),
