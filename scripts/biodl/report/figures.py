@@ -22,6 +22,10 @@ through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attach
   rate and gradient norm, and the update-to-weight ratio of each kernel (``update_ratio/<layer>``
   columns, log scale, one line per kernel coloured from the first layer to the last, with the
   1e-3 rule of thumb drawn), when the history records them.
+- ``plot_learning_curve`` takes a learning-curve frame (``biodl.training.learning_curve``):
+  left, the validation metric against the number of training examples (log x) with its
+  bootstrap interval as a band and each point's value written; right, the kept epoch's training
+  and validation loss against the same sizes.
 - ``plot_comparison`` takes the summary frame (``biodl.evaluation.summary``): one panel per dataset, each
   run's primary metric (auroc for classification, r2 for regression) with its bootstrap
   interval as error bars and its value written above, best run on top; baselines (kind
@@ -403,6 +407,57 @@ def _update_ratio_panel(ax: Axes, frame: pd.DataFrame, columns: list[str], best:
     ax.set(xlabel="Epoch", ylabel=AXIS_LABELS["update_ratio"])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize="x-small")
+
+
+def plot_learning_curve(curve: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """The validation metric and the kept epoch's losses against the training-set size."""
+    missing = [
+        c
+        for c in ("train_examples", "metric", "value", "ci_low", "ci_high", "loss", "val_loss")
+        if c not in curve
+    ]
+    require(not missing, "learning curve", "columns", f"missing column(s) {', '.join(missing)}")
+    require(len(curve) > 0, "learning curve", None, "no training-set size")
+    curve = curve.sort_values("train_examples")
+    metric = str(curve["metric"].iloc[0])
+    sizes = curve["train_examples"].to_numpy()
+    train_colour, validation_colour = sns.color_palette(PALETTE, 2)
+    with _figure(path, 1, 2) as (fig, axes):
+        left, right = axes.flat
+        left.fill_between(
+            sizes,
+            curve["ci_low"],
+            curve["ci_high"],
+            color=validation_colour,
+            alpha=0.25,
+            label="bootstrap interval",
+        )
+        left.plot(sizes, curve["value"], marker="o", color=validation_colour, label="validation")
+        for size, value in zip(sizes, curve["value"], strict=True):
+            left.annotate(
+                f"{value:.3f}",
+                (size, value),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize="small",
+            )
+        if metric in NO_SKILL:
+            reference, reference_label = NO_SKILL[metric]
+            left.axhline(reference, color="grey", ls="--", lw=1, label=reference_label)
+        left.set(
+            xlabel="Training examples (log scale)", ylabel=f"Validation {AXIS_LABELS.get(metric, metric)}"
+        )
+        right.plot(sizes, curve["loss"], marker="o", color=train_colour, label="training")
+        right.plot(sizes, curve["val_loss"], marker="o", color=validation_colour, label="validation")
+        right.set(xlabel="Training examples (log scale)", ylabel="Loss at the kept epoch")
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+            ax.minorticks_off()
+            ax.legend(fontsize="small")
+        fig.suptitle(title or "Learning curve: would more data help?")
+    return fig
 
 
 def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:

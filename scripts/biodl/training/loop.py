@@ -27,6 +27,8 @@ checkpointed (``biodl.training.checkpoint``); a rerun with the same settings, se
 resumes after the last checkpointed epoch and ends with the same history and weights as an
 uninterrupted run. The checkpoint is deleted once the outputs are written. While it trains, the
 run holds its lock (``biodl.core.run_lock``): a second training of the same run stops at once.
+``run.subset`` (rows of the training split; learning curves) trains on those examples only,
+validating on the whole validation split; such a run takes no checkpoint.
 ``run.init_model`` (a trained run's ``model.keras``, from ``init_from``) gives the starting
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
@@ -58,7 +60,7 @@ from biodl.config.models import NetworkModel
 from biodl.core.errors import require, require_file
 from biodl.core.files import RunFolder, atomic_path, write_tsv
 from biodl.core.run_lock import run_lock
-from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.data.dataset import PreparedDataset, open_dataset, train_subset
 from biodl.models.export import export_model
 from biodl.models.networks import build_model
 from biodl.models.objectives import loss_for, training_metrics
@@ -118,6 +120,8 @@ class TrainingRun:
     init_model: Path | None = None  # the init_from run's model.keras
     threads: int = 1
     initial_loss_path: Path | None = None  # the loss before training against chance (TSV)
+    # Learning curves: train on these rows of the training split only (biodl.data.dataset.train_subset).
+    subset: np.ndarray | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass
@@ -136,6 +140,14 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     ``callbacks`` are extra Keras callbacks, called after the workflow's own (e.g. to time epochs).
     """
     dataset = open_dataset(run.dataset, fold=run.fold)
+    if run.subset is not None:
+        require(
+            run.checkpoint is None,
+            f"model {run.model.name}",
+            "checkpoint",
+            "a run on a training subset is not checkpointed (its fingerprint does not name the subset)",
+        )
+        dataset = train_subset(dataset, run.subset)
     _check_run(run, dataset)
     training = run.model.training
     gpus = use_device(training.device, f"model {run.model.name}")
