@@ -442,9 +442,7 @@ def plot_learning_curve(curve: pd.DataFrame, path: str | PathLike[str], title: s
                 ha="center",
                 fontsize="small",
             )
-        if metric in NO_SKILL:
-            reference, reference_label = NO_SKILL[metric]
-            left.axhline(reference, color="grey", ls="--", lw=1, label=reference_label)
+        _zoom_to_curve(left, curve, metric)
         left.set(
             xlabel="Training examples (log scale)", ylabel=f"Validation {AXIS_LABELS.get(metric, metric)}"
         )
@@ -458,6 +456,24 @@ def plot_learning_curve(curve: pd.DataFrame, path: str | PathLike[str], title: s
             ax.legend(fontsize="small")
         fig.suptitle(title or "Learning curve: would more data help?")
     return fig
+
+
+def _zoom_to_curve(ax: Axes, curve: pd.DataFrame, metric: str) -> None:
+    """The y axis spans the values and intervals (close points stay apart), with the no-skill
+    line where it falls inside; outside, the legend says it is off the axis."""
+    values = pd.concat([curve["value"], curve["ci_low"], curve["ci_high"]]).astype(float).dropna()
+    if values.empty:
+        return
+    low, high = float(values.min()), float(values.max())
+    pad = max(high - low, 0.02) * 0.15
+    low, high = low - pad, high + pad
+    if metric in NO_SKILL:
+        reference, label = NO_SKILL[metric]
+        if low <= reference <= high:
+            ax.axhline(reference, color="grey", ls="--", lw=1, label=label)
+        else:
+            ax.plot([], [], color="grey", ls="--", lw=1, label=f"{label}: off the axis")
+    ax.set_ylim(low, high)
 
 
 def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:
