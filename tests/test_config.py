@@ -153,6 +153,26 @@ def broken(edit):
             "models.mlp.init_from.model",
             "'mlp_folds' is an ensemble; expected a network model trained once",
         ),
+        (
+            lambda c: c.update(learning_curve={"models": ["mlp", "nope"]}),
+            "learning_curve.models[1]",
+            "unknown model 'nope'",
+        ),
+        (
+            lambda c: c.update(learning_curve={"models": ["linear"]}),
+            "learning_curve.models[0]",
+            "'linear' is a baseline; a learning curve retrains a network model trained once",
+        ),
+        (
+            lambda c: c.update(learning_curve={"models": ["mlp_search"]}),
+            "learning_curve.models[0]",
+            "'mlp_search' is a search",
+        ),
+        (
+            lambda c: c.update(learning_curve={"fractions": [0.5, 0]}),
+            "learning_curve.fractions[1]",
+            "",
+        ),
     ],
 )
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):

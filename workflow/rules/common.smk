@@ -161,6 +161,22 @@ def network_pattern():
     return names_pattern(VARIANTS, [n for n in VARIANTS if is_network(n)])
 
 
+def learning_curve_models():
+    """The models whose runs may get a learning curve: config learning_curve.models, or every
+    plain network (trained once: not a fold member, trial, ensemble or search)."""
+    chosen = config["learning_curve"]["models"]
+    return [
+        n
+        for n, v in VARIANTS.items()
+        if is_network(n) and v.role == "model" and (not chosen or n in chosen)
+    ]
+
+
+def learning_curve_pattern():
+    """Regex of the model names rule learning_curve takes."""
+    return names_pattern(VARIANTS, learning_curve_models())
+
+
 def role_pattern(role):
     """Regex of the names of ensembles ("ensemble") or searches ("search")."""
     return names_pattern(VARIANTS, [n for n, v in VARIANTS.items() if v.role == role])
@@ -243,6 +259,8 @@ RUN_REPORT_ORDER = (
     "confusion counts",
     "training curves",
     "sanity check",
+    "learning curve",
+    "learning curve (table)",
     "search trials table",
     "search trials",
     "predictions",
@@ -448,10 +466,24 @@ def sanity_outputs():
     ]
 
 
+def learning_curve_outputs():
+    """The learning curve of every chosen network run, when config learning_curve.enabled asks."""
+    if not config["learning_curve"]["enabled"]:
+        return []
+    chosen = set(learning_curve_models())
+    return [
+        f"results/learning_curve/{dataset}/{model}/learning_curve.{ext}"
+        for dataset, model in RUNS
+        if model in chosen
+        for ext in ("tsv", "png")
+    ]
+
+
 def run_files():
     """Every output of the runs (evaluation, sanity checks, interpretation, search trials)."""
     runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
     runs += sanity_outputs()
+    runs += learning_curve_outputs()
     runs += [p for d, m in RUNS for p in interpretation_outputs(d, m)]
     runs += [
         f"results/search/{dataset}/{model}/trials.tsv"

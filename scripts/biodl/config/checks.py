@@ -58,6 +58,7 @@ def validate_config(
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
     _check_transfer_cycles(config)
+    _check_learning_curve(config)
     check_targets(config, Path(base_dir))
     return config
 
@@ -341,6 +342,37 @@ def _check_transfer(config: dict[str, Any]) -> None:
             f"{source['model']!r} is {refused}; "
             "expected a network model trained once (not a baseline, ensemble or search)",
         )
+
+
+def _check_learning_curve(config: dict[str, Any]) -> None:
+    """``learning_curve.models`` names network models trained once: a baseline has no epochs to
+    retrain, an ensemble or search has several models per run."""
+    for i, name in enumerate(config["learning_curve"]["models"]):
+        where = f"learning_curve.models[{i}]"
+        require(
+            name in config["models"],
+            "config",
+            where,
+            f"unknown model {name!r}; known: {', '.join(config['models'])}",
+        )
+        spec = config["models"][name]
+        refused = next(
+            (what for what, hit in LEARNING_CURVE_REFUSED.items() if hit(spec)),
+            None,
+        )
+        require(
+            refused is None,
+            "config",
+            where,
+            f"{name!r} is {refused}; a learning curve retrains a network model trained once",
+        )
+
+
+LEARNING_CURVE_REFUSED = {
+    "a baseline": lambda spec: spec["kind"] == "baseline",
+    "an ensemble": lambda spec: "ensemble" in spec,
+    "a search": lambda spec: "search" in spec,
+}
 
 
 def _check_transfer_cycles(config: dict[str, Any]) -> None:
