@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from biodl.config.datasets import check_dataset  # noqa: E402
-from biodl.config.models import check_model  # noqa: E402
+from biodl.config.datasets import ImageDataset, check_dataset  # noqa: E402
+from biodl.config.models import AttentionMilModel, check_model  # noqa: E402
 from biodl.data.image.prepare import prepare_image  # noqa: E402
 from biodl.data.shards import ImageFiles  # noqa: E402
 
 SHEET = ROOT / "resources/images/skin_regions.tsv"
-DATASET = {
+DATASET: dict[str, Any] = {
     "modality": "image",
     "sample_sheet": str(SHEET),
     "classes": ["stromal", "epithelial"],
@@ -47,7 +47,7 @@ DATASET = {
     "tissue": {"background": "light", "threshold": 0.5},
     "split": {"validation_fraction": 0.2, "test_fraction": 0.2},
 }
-MODEL = {
+MODEL: dict[str, Any] = {
     "kind": "attention_mil",
     "conv_layers": [
         {"filters": 8, "kernel_size": 3, "pool_size": 2},
@@ -82,16 +82,19 @@ def run(out: Path, seed: int, smoke: bool) -> None:
     from biodl.training.mil import MilRun, train_mil
 
     spec = check_dataset("skin_regions", DATASET)
+    assert isinstance(spec, ImageDataset)
     prepared = out / "prepared"
     start = time.perf_counter()
     prepare_image(spec, seed, ImageFiles.in_folder(prepared))
     prepared_s = time.perf_counter() - start
-    raw = dict(MODEL)
+    raw: dict[str, Any] = dict(MODEL)
     if smoke:
-        raw["training"] = {**MODEL["training"], "epochs": 1}
+        raw["training"] = {**raw["training"], "epochs": 1}
+    settings = check_model("mil", raw)
+    assert isinstance(settings, AttentionMilModel)
     mil = MilRun(
         dataset=prepared,
-        model=check_model("mil", raw),
+        model=settings,
         seed=seed,
         model_path=out / "model.keras",
         history_path=out / "history.tsv",
