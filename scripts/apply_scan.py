@@ -1,24 +1,21 @@
-"""Snakemake script of rule apply_scan: a trained run slid over genome regions, one bigWig per
-task (biodl.apply.steps.apply_scan).
+"""Snakemake script of rule apply_scan: the parts of a genome scan gathered into one bigWig and
+one BED of windows above threshold per task, and a summary (biodl.apply.steps.apply_scan).
 
-input: dataset (dataset.json), models (model.keras, or the ensemble members'), regions (BED of
-the regions to scan), genome (FASTA); output: tracks (folder of bigWigs and tracks.tsv), summary
-(TSV); params: average_strands, stride, seed; threads.
+input: dataset (dataset.json), parts (TSVs of rule apply_scan_part), genome (FASTA); output:
+tracks (folder of bigWigs, BEDs and tracks.tsv), summary (TSV); params: stride, threshold.
 """
 
 from biodl.core.log import run_step
 
 
 def apply() -> None:
-    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
-    from biodl.apply.steps import ApplyJob, apply_scan
+    from biodl.apply.gather import ScanSettings, apply_scan
 
-    job = ApplyJob.of_rule(snakemake)
     apply_scan(
-        job,
-        snakemake.input.regions,
+        snakemake.input.dataset,
+        list(snakemake.input.parts),
         snakemake.input.genome,
-        snakemake.params.stride,
+        ScanSettings(snakemake.params.stride, snakemake.params.threshold),
         dict(snakemake.output.items()),
     )
 

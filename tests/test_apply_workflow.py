@@ -118,6 +118,7 @@ def test_the_default_target_has_apply_outputs_only_when_configured(workdir: Path
     assert counts["apply_sequences"] == "1"
     assert counts["apply_regions"] == "2"
     assert counts["apply_variants"] == "1"
+    assert counts["apply_scan_part"] == "1"  # one chromosome: one part
     assert counts["apply_scan"] == "1"
     plain = snakemake(workdir, {k: v for k, v in CONFIG.items() if k != "apply"}, "-n", "--quiet", "rules")
     assert plain.returncode == 0, plain.stderr[-3000:]

@@ -43,6 +43,7 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
     assert ApplyTarget.from_validated("peaks", config["apply"]["peaks"]).genome is None
     scan = ApplyTarget.from_validated("tracks", config["apply"]["tracks"])
     assert (scan.kind, scan.stride, targets_of(config, "scan")) == ("scan", 50, ["tracks"])
+    assert scan.threshold == 0.5 and target.threshold is None  # the default, for scans only
 
 
 def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
@@ -92,6 +93,10 @@ def test_no_apply_section_is_fine() -> None:
             r"apply\.t\.stride: cannot apply: only a scan steps windows",
         ),
         ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 0}, r"apply\.t\.stride"),
+        (
+            {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME, "threshold": 0.9},
+            r"apply\.t\.threshold: cannot apply: only a scan has it",
+        ),
     ],
 )
 def test_bad_targets_name_their_key(target: dict[str, Any], message: str) -> None:

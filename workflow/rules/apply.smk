@@ -88,11 +88,42 @@ rule apply_variants:
         "../../scripts/apply_variants.py"
 
 
-rule apply_scan:
+rule apply_scan_part:
     input:
         dataset=apply_dataset,
         models=apply_models,
         regions=apply_input("scan"),
+        genome=apply_input("genome"),
+    output:
+        part=temp("results/apply/{target}/{model}/scan/part{part}.tsv"),
+    log:
+        "logs/apply/{target}/{model}/part{part}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}/part{part}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("scan"),
+        part=r"\d+",
+    conda:
+        "../../envs/apply.yaml"
+    threads: 2
+    resources:
+        # One chromosome's codes and a chunk of windows at a time.
+        mem_mb=lambda wildcards, input, attempt: attempt * max(4000, 4 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(30, int(input.size_mb) // 2),
+    params:
+        average_strands=apply_average_strands,
+        stride=apply_stride,
+        chromosomes=apply_scan_chromosomes,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_scan_part.py"
+
+
+rule apply_scan:
+    input:
+        dataset=apply_dataset,
+        parts=apply_scan_parts,
         genome=apply_input("genome"),
     output:
         tracks=directory("results/apply/{target}/{model}/tracks"),
@@ -105,15 +136,14 @@ rule apply_scan:
         target=apply_pattern("scan"),
     conda:
         "../../envs/apply.yaml"
-    threads: 2
+    threads: 1
     resources:
-        # One chromosome's codes and a chunk of windows at a time.
-        mem_mb=lambda wildcards, input, attempt: attempt * max(4000, 4 * input.size_mb),
+        # Every part's scores at once (a few tens of bytes per window).
+        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 3 * input.size_mb),
         runtime=lambda wildcards, input, attempt: attempt
-        * max(30, int(input.size_mb) // 2),
+        * max(15, int(input.size_mb) // 20),
     params:
-        average_strands=apply_average_strands,
         stride=apply_stride,
-        seed=config["seed"],
+        threshold=apply_threshold,
     script:
         "../../scripts/apply_scan.py"

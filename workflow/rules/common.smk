@@ -465,6 +465,7 @@ def final_outputs():
 
 # Apply targets (config apply:, biodl.config.targets; rules in apply.smk).
 from biodl.config.targets import ApplyTarget, targets_of
+from biodl.apply.scan import read_scan_parts
 
 
 def apply_target(wildcards):
@@ -499,6 +500,40 @@ def apply_average_strands(wildcards):
 
 def apply_stride(wildcards):
     return config["apply"][wildcards.target]["stride"]
+
+
+def apply_threshold(wildcards):
+    return apply_target(wildcards).threshold
+
+
+_SCAN_PARTS = {}
+
+
+def scan_parts_of(target):
+    """The chromosomes of each part of a scan target (biodl.apply.scan.scan_parts), read once."""
+    if target not in _SCAN_PARTS:
+        _SCAN_PARTS[target] = read_scan_parts(config["apply"][target]["scan"])
+    return _SCAN_PARTS[target]
+
+
+def apply_scan_parts(wildcards):
+    """The part files a scan gathers: one job per chromosome (small ones grouped)."""
+    parts = scan_parts_of(wildcards.target)
+    return [
+        f"results/apply/{wildcards.target}/{wildcards.model}/scan/part{k}.tsv"
+        for k in range(1, len(parts) + 1)
+    ]
+
+
+def apply_scan_chromosomes(wildcards):
+    """The chromosomes one part scans."""
+    parts = scan_parts_of(wildcards.target)
+    k = int(wildcards.part)
+    if not 1 <= k <= len(parts):
+        raise WorkflowError(
+            f"scan {wildcards.target} has parts 1 to {len(parts)}, not {wildcards.part}"
+        )
+    return list(parts[k - 1])
 
 
 def apply_input(key):

@@ -10,20 +10,22 @@ temporary folder, never beside the user's files) and writes its outputs atomical
 - ``apply_variants(job, vcf, genome, outputs)``: ``effects`` (TSV, sorted by effect) and
   ``unscored`` (TSV: the variants not scored, with the genome's bases and the reason; only a
   header when every variant was scored);
-- ``apply_scan(job, regions, genome, stride, outputs)``: ``tracks`` (a folder: one bigWig per
-  task and ``tracks.tsv``) and ``summary`` (TSV per task, ``biodl.apply.scan.summarise_scan``).
+- ``apply_scan_part(job, regions, genome, stride, chromosomes, outputs)``: ``part`` (TSV): the
+  scan of the regions on ``chromosomes`` (one part of ``biodl.apply.scan.scan_parts``: the
+  workflow scatters a scan into parts that run as separate jobs);
+  ``biodl.apply.gather`` gathers the parts.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
+from biodl.apply.scan import scan_regions, write_part
 from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants
@@ -97,11 +99,16 @@ def apply_variants(
     )
 
 
-def apply_scan(
-    job: ApplyJob, regions: str | Path, genome: str | Path, stride: int, outputs: Mapping[str, str | Path]
+def apply_scan_part(
+    job: ApplyJob,
+    regions: str | Path,
+    genome: str | Path,
+    stride: int,
+    chromosomes: Sequence[str],
+    outputs: Mapping[str, str | Path],
 ) -> None:
     model = job.load()
     with tempfile.TemporaryDirectory() as index_dir:
-        scan, sizes = scan_regions(model, regions, genome, index_dir, stride)
-    write_tracks(scan, sizes, model.targets, stride, outputs["tracks"])
-    write_tsv(summarise_scan(scan, model.targets), outputs["summary"])
+        scan, _ = scan_regions(model, regions, genome, index_dir, stride, chromosomes)
+    logger.info("part of %s: %d window(s) on %s", regions, len(scan), ", ".join(chromosomes))
+    write_part(scan, outputs["part"])

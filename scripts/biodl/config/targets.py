@@ -6,12 +6,14 @@ Contract:
   1-D CNN (or an ensemble of them) that the workflow trains on it (``runs``); the target gives
   exactly one input (``sequences``, ``regions``, ``vcf`` or ``scan``); ``genome`` is given with
   ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
-  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise; every file
+  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so is
+  ``threshold`` (optional; default ``DEFAULT_THRESHOLD``), which only a scan has; every file
   exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
-  ``stride`` the scan's step (``None`` for other inputs).
+  ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
+  of windows above threshold (``None`` for other inputs).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -28,6 +30,8 @@ from biodl.core.errors import InputError, require
 INPUT_KINDS = ("sequences", "regions", "vcf", "scan")
 NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
+SCAN_ONLY = ("threshold",)  # keys that only a scan has (stride is required with it)
+DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,16 @@ class ApplyTarget:
     path: str
     genome: str | None
     stride: int | None = None
+    threshold: float | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
         kind = next(k for k in INPUT_KINDS if k in mapping)
         dataset, model = mapping["run"].split("/")
-        return cls(name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"))
+        threshold = float(mapping.get("threshold", DEFAULT_THRESHOLD)) if kind == "scan" else None
+        return cls(
+            name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"), threshold
+        )
 
 
 def targets_of(config: Mapping[str, Any], kind: str) -> list[str]:
@@ -104,6 +112,13 @@ def _check_stride(spec: Mapping[str, Any], key: str) -> None:
             f"{key}.stride",
             "cannot apply: only a scan steps windows along the genome (give scan: a BED of regions)",
         )
+        for only in SCAN_ONLY:
+            require(
+                only not in spec,
+                "config",
+                f"{key}.{only}",
+                "cannot apply: only a scan has it (give scan: a BED of regions)",
+            )
 
 
 def _check_run(config: dict[str, Any], run: str, key: str) -> None:
