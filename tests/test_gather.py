@@ -14,6 +14,8 @@ from apply_fixtures import centre_model, hand_score
 
 from biodl.apply.gather import ScanSettings, apply_scan
 from biodl.apply.steps import ApplyJob, apply_scan_part
+from biodl.core.errors import InputError
+from biodl.evaluation.bootstrap import Resampling
 
 LENGTH = 40
 
@@ -61,3 +63,26 @@ def test_parts_are_gathered_into_tracks_beds_and_summary(
     assert list(zip(bed[0], bed[1] + LENGTH // 2, strict=True)) == above
     listing = pd.read_csv(tmp_path / "tracks/tracks.tsv", sep="\t")
     assert listing["windows_above"].tolist() == [len(above)]
+
+
+def test_known_sites_add_the_auroc_of_their_windows(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "s.bed").write_text("chr1\t0\t150\n")
+    apply_scan_part(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, ["chr1"], {"part": tmp_path / "p.tsv"})
+    (tmp_path / "sites.bed").write_text("chr1\t45\t75\n")  # the windows centred on 50, 60 and 70
+    settings = ScanSettings(
+        10, 0.5, tmp_path / "sites.bed", Resampling(seed=2, resamples=100, confidence=0.95)
+    )
+    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
+    apply_scan(job.dataset, [tmp_path / "p.tsv"], tmp_path / "g.fa", settings, outputs)
+    row = pd.read_csv(outputs["summary"], sep="\t").iloc[0]
+    part = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    known = part["centre"].isin([50, 60, 70])
+    assert (row["known_sites"], row["known_windows"], row["other_windows"]) == (1, 3, len(part) - 3)
+    pairs = [
+        (a > b) + 0.5 * (a == b) for a in part.loc[known, "bound"] for b in part.loc[~known, "bound"]
+    ]  # Mann-Whitney by brute force
+    assert row["auroc"] == pytest.approx(np.mean(pairs))
+    assert row["auroc_ci_low"] <= row["auroc"] <= row["auroc_ci_high"]
+    (tmp_path / "sites.bed").write_text("1\t60\t61\n")
+    with pytest.raises(InputError, match=r"sites\.bed, line 1: chromosome '1'.*'chr1'"):
+        apply_scan(job.dataset, [tmp_path / "p.tsv"], tmp_path / "g.fa", settings, outputs)

@@ -50,6 +50,9 @@ def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
     target = ApplyTarget.from_validated("chr20_variants", config["apply"]["chr20_variants"])
     assert (target.kind, target.dataset, target.model) == ("vcf", "ctcf", "cnn_motif")
+    scan = ApplyTarget.from_validated("chr20_scan", config["apply"]["chr20_scan"])
+    assert (scan.kind, scan.stride, scan.threshold) == ("scan", 50, 0.5)
+    assert scan.known_sites == "resources/chr20/ctcf_peaks.bed"
 
 
 def test_no_apply_section_is_fine() -> None:
@@ -96,6 +99,14 @@ def test_no_apply_section_is_fine() -> None:
         (
             {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME, "threshold": 0.9},
             r"apply\.t\.threshold: cannot apply: only a scan has it",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "vcf": BED, "genome": GENOME, "known_sites": BED},
+            r"apply\.t\.known_sites: cannot apply: only a scan has it",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 5, "known_sites": "no.bed"},
+            r"apply\.t\.known_sites: file not found: no\.bed",
         ),
     ],
 )

@@ -125,6 +125,7 @@ rule apply_scan:
         dataset=apply_dataset,
         parts=apply_scan_parts,
         genome=apply_input("genome"),
+        known_sites=apply_known_sites,
     output:
         tracks=directory("results/apply/{target}/{model}/tracks"),
         summary=apply_report("scan_summary.tsv", "genome scan summary"),
@@ -145,5 +146,8 @@ rule apply_scan:
     params:
         stride=apply_stride,
         threshold=apply_threshold,
+        bootstrap=config["evaluation"]["bootstrap"],
+        confidence=config["evaluation"]["confidence"],
+        seed=config["seed"],
     script:
         "../../scripts/apply_scan.py"

@@ -506,6 +506,12 @@ def apply_threshold(wildcards):
     return apply_target(wildcards).threshold
 
 
+def apply_known_sites(wildcards):
+    """A scan's BED of known sites, if it gives one (a list of none or one)."""
+    known = apply_target(wildcards).known_sites
+    return [] if known is None else [known]
+
+
 _SCAN_PARTS = {}
 
 

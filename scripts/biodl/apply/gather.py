@@ -6,7 +6,10 @@ index (built in a temporary folder), and the parts' scans (``biodl.apply.scan.ga
 of rule ``apply_scan_part``), then writes atomically:
 - ``tracks``: a folder with, per task, a bigWig and a BED of the windows scoring at least
   ``settings.threshold``, and ``tracks.tsv`` (``biodl.apply.scan.write_tracks``);
-- ``summary``: a TSV, one row per task (``biodl.apply.scan.summarise_scan``).
+- ``summary``: a TSV, one row per task (``biodl.apply.scan.summarise_scan``); with
+  ``settings.known_sites`` (a BED), also ``known_sites`` (how many) and the check of
+  ``biodl.apply.known_sites.site_check`` (windows over known sites against the rest: counts,
+  auROC and its bootstrap interval with ``settings.resampling``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+from biodl.apply.known_sites import over_sites, read_known_sites, site_check
 from biodl.apply.scan import TrackLayout, gather_parts, summarise_scan, write_tracks
 from biodl.core.files import write_tsv
 from biodl.data.dataset import open_dataset
 from biodl.data.dna.from_genome import Genome
+from biodl.evaluation.bootstrap import Resampling
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ class ScanSettings:
 
     stride: int
     threshold: float
+    known_sites: Path | None = None
+    resampling: Resampling = Resampling(seed=1, resamples=0, confidence=0.95)
 
 
 def apply_scan(
@@ -53,4 +62,31 @@ def apply_scan(
     listing = write_tracks(scan, sizes, prepared.targets, layout, outputs["tracks"])
     for row in listing.itertuples():
         logger.info("%s: %d window(s) scored >= %g", row.task, row.windows_above, row.threshold)
-    write_tsv(summarise_scan(scan, prepared.targets), outputs["summary"])
+    summary = summarise_scan(scan, prepared.targets)
+    if settings.known_sites is not None:
+        summary = _with_site_check(summary, scan, sizes, settings)
+    write_tsv(summary, outputs["summary"])
+
+
+def _with_site_check(
+    summary: pd.DataFrame, scan: pd.DataFrame, sizes: dict[str, int], settings: ScanSettings
+) -> pd.DataFrame:
+    assert settings.known_sites is not None
+    sites = read_known_sites(settings.known_sites, sizes)
+    labels = over_sites(scan, sites, settings.stride)
+    check = site_check(scan, labels, tuple(summary["task"]), settings.resampling)
+    for row in check.itertuples():
+        logger.info(
+            "%s: windows over the %d known site(s) of %s against the rest: auROC %.3f (%g%% CI %.3f-%.3f; "
+            "%d against %d windows)",
+            row.task,
+            len(sites),
+            settings.known_sites,
+            row.auroc,
+            100 * settings.resampling.confidence,
+            row.auroc_ci_low,
+            row.auroc_ci_high,
+            row.known_windows,
+            row.other_windows,
+        )
+    return summary.assign(known_sites=len(sites)).merge(check, on="task", how="left")

@@ -6,14 +6,15 @@ Contract:
   1-D CNN (or an ensemble of them) that the workflow trains on it (``runs``); the target gives
   exactly one input (``sequences``, ``regions``, ``vcf`` or ``scan``); ``genome`` is given with
   ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
-  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so is
-  ``threshold`` (optional; default ``DEFAULT_THRESHOLD``), which only a scan has; every file
-  exists. Each problem raises ``InputError("config",
+  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so are
+  ``threshold`` (optional; default ``DEFAULT_THRESHOLD``) and ``known_sites`` (optional BED),
+  which only a scan has; every file exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
   ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
-  of windows above threshold (``None`` for other inputs).
+  of windows above threshold, ``known_sites`` the BED of sites its windows are checked against
+  (``None`` for other inputs; ``known_sites`` also when not given).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -30,7 +31,7 @@ from biodl.core.errors import InputError, require
 INPUT_KINDS = ("sequences", "regions", "vcf", "scan")
 NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
-SCAN_ONLY = ("threshold",)  # keys that only a scan has (stride is required with it)
+SCAN_ONLY = ("threshold", "known_sites")  # keys that only a scan has (stride is required with it)
 DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
 
 
@@ -46,6 +47,7 @@ class ApplyTarget:
     genome: str | None
     stride: int | None = None
     threshold: float | None = None
+    known_sites: str | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
@@ -53,7 +55,15 @@ class ApplyTarget:
         dataset, model = mapping["run"].split("/")
         threshold = float(mapping.get("threshold", DEFAULT_THRESHOLD)) if kind == "scan" else None
         return cls(
-            name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"), threshold
+            name,
+            dataset,
+            model,
+            kind,
+            mapping[kind],
+            mapping.get("genome"),
+            mapping.get("stride"),
+            threshold,
+            mapping.get("known_sites"),
         )
 
 
@@ -69,7 +79,7 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
         _check_inputs(spec, key)
         _check_stride(spec, key)
         _check_run(config, spec["run"], f"{key}.run")
-        for file_key in (*INPUT_KINDS, "genome"):
+        for file_key in (*INPUT_KINDS, "genome", "known_sites"):
             if file_key in spec:
                 require(
                     (base_dir / spec[file_key]).is_file(),
