@@ -67,12 +67,20 @@ def test_variants_step_writes_effects_and_unscored(job: ApplyJob, tmp_path: Path
         f"chr1\t70\tok\t{ref}\t{alts[0]},{alts[1]}\t.\t.\t.\n"
         f"chr1\t100\tbad\t{wrong}\tT\t.\t.\t.\n"
     )
-    outputs = {"effects": tmp_path / "e.tsv", "unscored": tmp_path / "u.tsv"}
-    apply_variants(job, tmp_path / "v.vcf", tmp_path / "g.fa", outputs)
+    outputs = {
+        "effects": tmp_path / "e.tsv",
+        "unscored": tmp_path / "u.tsv",
+        "top_variants": tmp_path / "top.html",
+        "top_variant_logos": tmp_path / "top.png",
+    }
+    apply_variants(job, tmp_path / "v.vcf", tmp_path / "g.fa", outputs, top=1)
     effects = pd.read_csv(outputs["effects"], sep="\t")
     assert effects["id"].tolist() == ["ok", "ok"] and sorted(effects["alt"]) == [alts[0], alts[1]]
     unscored = pd.read_csv(outputs["unscored"], sep="\t")
     assert unscored[["id", "ref", "genome_ref"]].values.tolist() == [["bad", wrong, chromosome[99]]]
+    page = outputs["top_variants"].read_text()
+    assert page.count("<tr>") == 2 and ">ok<" in page  # the heading and the one top variant
+    assert outputs["top_variant_logos"].stat().st_size > 0
 
 
 def test_scan_part_step_scans_its_chromosomes(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:

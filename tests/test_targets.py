@@ -53,6 +53,7 @@ def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     scan = ApplyTarget.from_validated("chr20_scan", config["apply"]["chr20_scan"])
     assert (scan.kind, scan.stride, scan.threshold) == ("scan", 50, 0.5)
     assert scan.known_sites == "resources/chr20/ctcf_peaks.bed"
+    assert (target.top_variants, scan.top_variants) == (5, None)
 
 
 def test_no_apply_section_is_fine() -> None:
@@ -107,6 +108,10 @@ def test_no_apply_section_is_fine() -> None:
         (
             {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 5, "known_sites": "no.bed"},
             r"apply\.t\.known_sites: file not found: no\.bed",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 5, "top_variants": 3},
+            r"apply\.t\.top_variants: cannot apply: only variants \(vcf\) are ranked",
         ),
     ],
 )

@@ -68,6 +68,10 @@ rule apply_variants:
     output:
         effects=apply_report("effects.tsv", "variant effects"),
         unscored=apply_report("unscored.tsv", "variants not scored"),
+        top_variants=apply_report("top_variants.html", "top variants"),
+        top_variant_logos=apply_report(
+            "top_variant_logos.png", "top variants explained"
+        ),
     log:
         "logs/apply/{target}/{model}.log",
     benchmark:
@@ -83,6 +87,7 @@ rule apply_variants:
         * max(15, int(input.size_mb) // 10),
     params:
         average_strands=apply_average_strands,
+        top_variants=apply_top_variants,
         seed=config["seed"],
     script:
         "../../scripts/apply_variants.py"

@@ -502,6 +502,10 @@ def apply_stride(wildcards):
     return config["apply"][wildcards.target]["stride"]
 
 
+def apply_top_variants(wildcards):
+    return apply_target(wildcards).top_variants
+
+
 def apply_threshold(wildcards):
     return apply_target(wildcards).threshold
 
@@ -568,7 +572,12 @@ def apply_outputs():
     names = {
         "sequences": ["scores.tsv"],
         "regions": ["scores.tsv", "scores.bed"],
-        "vcf": ["effects.tsv", "unscored.tsv"],
+        "vcf": [
+            "effects.tsv",
+            "unscored.tsv",
+            "top_variants.html",
+            "top_variant_logos.png",
+        ],
         "scan": ["tracks", "scan_summary.tsv"],
     }
     return [

@@ -8,13 +8,15 @@ Contract:
   ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
   are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so are
   ``threshold`` (optional; default ``DEFAULT_THRESHOLD``) and ``known_sites`` (optional BED),
-  which only a scan has; every file exists. Each problem raises ``InputError("config",
+  which only a scan has; ``top_variants`` (optional; default ``DEFAULT_TOP``) only with ``vcf``;
+  every file exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
   ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
   of windows above threshold, ``known_sites`` the BED of sites its windows are checked against
-  (``None`` for other inputs; ``known_sites`` also when not given).
+  (``None`` for other inputs; ``known_sites`` also when not given); ``top_variants`` the number of
+  variants a VCF target explains with logos (``None`` for other inputs).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -33,6 +35,8 @@ NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
 SCAN_ONLY = ("threshold", "known_sites")  # keys that only a scan has (stride is required with it)
 DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
+VCF_ONLY = ("top_variants",)
+DEFAULT_TOP = 5  # variants of largest effect explained with ISM logos
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ApplyTarget:
     stride: int | None = None
     threshold: float | None = None
     known_sites: str | None = None
+    top_variants: int | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
@@ -64,6 +69,7 @@ class ApplyTarget:
             mapping.get("stride"),
             threshold,
             mapping.get("known_sites"),
+            int(mapping.get("top_variants", DEFAULT_TOP)) if kind == "vcf" else None,
         )
 
 
@@ -128,6 +134,14 @@ def _check_stride(spec: Mapping[str, Any], key: str) -> None:
                 "config",
                 f"{key}.{only}",
                 "cannot apply: only a scan has it (give scan: a BED of regions)",
+            )
+    if "vcf" not in spec:
+        for only in VCF_ONLY:
+            require(
+                only not in spec,
+                "config",
+                f"{key}.{only}",
+                "cannot apply: only variants (vcf) are ranked by effect",
             )
 
 
