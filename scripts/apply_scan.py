@@ -2,7 +2,8 @@
 one BED of windows above threshold per task, and a summary (biodl.apply.steps.apply_scan).
 
 input: dataset (dataset.json), parts (TSVs of rule apply_scan_part), genome (FASTA), known_sites
-(none or one BED); output: tracks (folder of bigWigs, BEDs and tracks.tsv), summary (TSV);
+(none or one BED); output: tracks (folder of bigWigs, BEDs and tracks.tsv), summary (TSV),
+track_plot (PNG);
 params: stride, threshold, bootstrap, confidence, seed.
 """
 

@@ -39,7 +39,11 @@ def test_parts_are_gathered_into_tracks_beds_and_summary(
     parts = [tmp_path / "p1.tsv", tmp_path / "p2.tsv"]
     for chromosomes, part in zip([["chr1"], ["chr2"]], parts, strict=True):
         apply_scan_part(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, chromosomes, {"part": part})
-    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
+    outputs = {
+        "tracks": tmp_path / "tracks",
+        "summary": tmp_path / "summary.tsv",
+        "track_plot": tmp_path / "track_plot.png",
+    }
     apply_scan(job.dataset, parts[::-1], tmp_path / "g.fa", ScanSettings(10, 0.5), outputs)
     summary = pd.read_csv(outputs["summary"], sep="\t")
     centres = {"chr1": list(range(20, 131, 10)), "chr2": list(range(40, 100, 10))}
@@ -63,6 +67,7 @@ def test_parts_are_gathered_into_tracks_beds_and_summary(
     assert list(zip(bed[0], bed[1] + LENGTH // 2, strict=True)) == above
     listing = pd.read_csv(tmp_path / "tracks/tracks.tsv", sep="\t")
     assert listing["windows_above"].tolist() == [len(above)]
+    assert outputs["track_plot"].stat().st_size > 0
 
 
 def test_known_sites_add_the_auroc_of_their_windows(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
@@ -72,7 +77,11 @@ def test_known_sites_add_the_auroc_of_their_windows(job: ApplyJob, tmp_path: Pat
     settings = ScanSettings(
         10, 0.5, tmp_path / "sites.bed", Resampling(seed=2, resamples=100, confidence=0.95)
     )
-    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
+    outputs = {
+        "tracks": tmp_path / "tracks",
+        "summary": tmp_path / "summary.tsv",
+        "track_plot": tmp_path / "track_plot.png",
+    }
     apply_scan(job.dataset, [tmp_path / "p.tsv"], tmp_path / "g.fa", settings, outputs)
     row = pd.read_csv(outputs["summary"], sep="\t").iloc[0]
     part = pd.read_csv(tmp_path / "p.tsv", sep="\t")

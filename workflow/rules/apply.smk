@@ -134,6 +134,7 @@ rule apply_scan:
     output:
         tracks=directory("results/apply/{target}/{model}/tracks"),
         summary=apply_report("scan_summary.tsv", "genome scan summary"),
+        track_plot=apply_report("track_plot.png", "track plot around the top windows"),
     log:
         "logs/apply/{target}/{model}.log",
     benchmark:

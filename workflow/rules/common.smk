@@ -578,7 +578,7 @@ def apply_outputs():
             "top_variants.html",
             "top_variant_logos.png",
         ],
-        "scan": ["tracks", "scan_summary.tsv"],
+        "scan": ["tracks", "scan_summary.tsv", "track_plot.png"],
     }
     return [
         f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"

@@ -9,7 +9,9 @@ of rule ``apply_scan_part``), then writes atomically:
 - ``summary``: a TSV, one row per task (``biodl.apply.scan.summarise_scan``); with
   ``settings.known_sites`` (a BED), also ``known_sites`` (how many) and the check of
   ``biodl.apply.known_sites.site_check`` (windows over known sites against the rest: counts,
-  auROC and its bootstrap interval with ``settings.resampling``).
+  auROC and its bootstrap interval with ``settings.resampling``);
+- ``track_plot``: a PNG, the scores, known sites and windows above threshold around the top
+  windows (``biodl.apply.track_plot.plot_tracks``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 
 from biodl.apply.known_sites import over_sites, read_known_sites, site_check
 from biodl.apply.scan import TrackLayout, gather_parts, summarise_scan, write_tracks
+from biodl.apply.track_plot import plot_tracks
 from biodl.core.files import write_tsv
 from biodl.data.dataset import open_dataset
 from biodl.data.dna.from_genome import Genome
@@ -63,16 +66,17 @@ def apply_scan(
     for row in listing.itertuples():
         logger.info("%s: %d window(s) scored >= %g", row.task, row.windows_above, row.threshold)
     summary = summarise_scan(scan, prepared.targets)
+    sites = None
     if settings.known_sites is not None:
-        summary = _with_site_check(summary, scan, sizes, settings)
+        sites = read_known_sites(settings.known_sites, sizes)
+        summary = _with_site_check(summary, scan, sites, settings)
     write_tsv(summary, outputs["summary"])
+    plot_tracks(scan, prepared.targets, layout, sites, outputs["track_plot"])
 
 
 def _with_site_check(
-    summary: pd.DataFrame, scan: pd.DataFrame, sizes: dict[str, int], settings: ScanSettings
+    summary: pd.DataFrame, scan: pd.DataFrame, sites: pd.DataFrame, settings: ScanSettings
 ) -> pd.DataFrame:
-    assert settings.known_sites is not None
-    sites = read_known_sites(settings.known_sites, sizes)
     labels = over_sites(scan, sites, settings.stride)
     check = site_check(scan, labels, tuple(summary["task"]), settings.resampling)
     for row in check.itertuples():
