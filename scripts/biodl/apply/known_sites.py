@@ -98,12 +98,18 @@ def site_check(
         estimate = float(auroc(y, s, np.ones((1, len(y))))[0])
         low, high = np.nan, np.nan
         if resampling.resamples > 0 and len(y):
-            key = ("auroc", task)
-            low, high = bootstrap_intervals(
-                len(y), [key], lambda w, s=s, key=key: {key: auroc(y, s, w)}, resampling
-            )[key]
+            low, high = _interval(y, s, task, resampling)
         result.append([task, int(labels.sum()), int((~labels).sum()), estimate, low, high])
     return pd.DataFrame(result, columns=["task", *CHECK_COLUMNS])
+
+
+def _interval(y: np.ndarray, s: np.ndarray, task: str, resampling: Resampling) -> tuple[float, float]:
+    key = ("auroc", task)
+
+    def values(w: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+        return {key: auroc(y, s, w)}
+
+    return bootstrap_intervals(len(y), [key], values, resampling)[key]
 
 
 def _checked_rows(labels: np.ndarray, seed: int) -> np.ndarray:

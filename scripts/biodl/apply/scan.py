@@ -146,10 +146,10 @@ def scan_regions(
     if chromosomes is not None:
         regions = regions[regions["chrom"].isin(set(chromosomes))]
     centres = scan_centres(regions, genome.sizes, model.length, stride)
-    chromosomes = GenomeCodes(genome)
+    genome_codes = GenomeCodes(genome)
     frames = []
     for chrom, rows in centres.groupby("chrom", sort=False).groups.items():
-        windows = np.lib.stride_tricks.sliding_window_view(chromosomes.codes(str(chrom)), model.length)
+        windows = np.lib.stride_tricks.sliding_window_view(genome_codes.codes(str(chrom)), model.length)
         chrom_centres = centres.loc[rows, "centre"].to_numpy()
         for first in range(0, len(chrom_centres), SCAN_CHUNK):
             part = chrom_centres[first : first + SCAN_CHUNK]

@@ -108,7 +108,7 @@ def _boxes(
     sites: pd.DataFrame | None,
     region: Region,
 ) -> None:
-    names = []
+    names: list[str] = []
     if sites is not None:
         known = _in_region(sites, region, "start", "end")
         ax.broken_barh(
