@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from biodl.apply.scan import TrackLayout
-from biodl.apply.track_plot import flank_of, plot_tracks, top_regions
+from biodl.apply.track_plot import flank_of, plot_tracks, site_region, top_regions
 
 LAYOUT = TrackLayout(stride=10, length=40, threshold=0.5, probabilities=True)
 
@@ -56,3 +56,14 @@ def test_panels_draw_scores_sites_and_windows_above_threshold(tmp_path: Path) ->
 def test_an_empty_scan_says_so(tmp_path: Path) -> None:
     figure = plot_tracks(scan().iloc[:0], ("a",), LAYOUT, None, tmp_path / "t.png")
     assert any(text.get_text() == "nothing scanned" for text in figure.axes[0].texts)
+
+
+def test_a_panel_shows_the_best_known_site_when_no_top_window_is_over_one(tmp_path: Path) -> None:
+    frame = scan()
+    frame.loc[frame["centre"] == 2010, "a"] = 0.3  # the best window over the site below
+    sites = pd.DataFrame({"chrom": ["chr1"], "start": [2000], "end": [2040]})
+    assert site_region(frame, ("a", "b"), sites, 10, 200) == ("chr1", 1810, 2211)
+    assert site_region(frame, ("a",), sites.assign(chrom="chr9"), 10, 200) is None
+    figure = plot_tracks(frame, ("a", "b"), LAYOUT, sites, tmp_path / "t.png")
+    axes = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(axes) == 8 and axes[6].get_title(loc="left") == "chr1:1,810-2,211"

@@ -5,8 +5,12 @@ Contract:
   (0-based, half-open) of ``flank`` bases either side of the best windows: windows ranked by their
   largest score over the tasks (ties in scan order); a window whose centre lies in a region
   already chosen is passed over, so the regions are distinct places. Clipped at 0 on the left.
+- ``site_region(scan, targets, sites, stride, flank)``: with known sites, the region of ``flank``
+  bases either side of the best-scoring window over a known site (``over_sites``), or None when
+  no window is over one.
 - ``plot_tracks(scan, targets, layout, sites, path)``: one panel per region of
-  ``top_regions(scan, targets, TOP_REGIONS, flank_of(layout))``, as a genome browser draws it:
+  ``top_regions(scan, targets, TOP_REGIONS, flank_of(layout))``, then, with known sites, the
+  ``site_region`` unless its window is already shown, as a genome browser draws it:
   a score track per task (the score of each window drawn over its ``stride``-wide bin, as in the
   bigWig), and below it, as boxes, the known sites (when given) and per task the windows scoring
   at least ``layout.threshold`` (the whole window, as in the BED). The x axis is the position on
@@ -24,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from biodl.apply.known_sites import over_sites
 from biodl.apply.scan import TrackLayout, above_threshold
 from biodl.report.figures import _figure
 
@@ -53,6 +58,31 @@ def top_regions(scan: pd.DataFrame, targets: tuple[str, ...], count: int, flank:
     return regions
 
 
+def site_region(
+    scan: pd.DataFrame, targets: tuple[str, ...], sites: pd.DataFrame, stride: int, flank: int
+) -> Region | None:
+    """The region around the best window over a known site (see the module contract)."""
+    over = over_sites(scan, sites, stride)
+    if not over.any():
+        return None
+    best = scan[list(targets)].to_numpy(np.float64).max(axis=1)
+    row = int(np.flatnonzero(over)[np.argmax(best[over])])
+    centre = int(scan["centre"].iat[row])
+    return str(scan["chrom"].iat[row]), max(centre - flank, 0), centre + flank + 1
+
+
+def _regions(
+    scan: pd.DataFrame, targets: tuple[str, ...], layout: TrackLayout, sites: pd.DataFrame | None
+) -> list[Region]:
+    regions = top_regions(scan, targets, TOP_REGIONS, flank_of(layout))
+    site = None if sites is None else site_region(scan, targets, sites, layout.stride, flank_of(layout))
+    if site is not None:
+        centre = site[2] - flank_of(layout) - 1
+        if not any(site[0] == c and start <= centre < end for c, start, end in regions):
+            regions.append(site)
+    return regions
+
+
 def plot_tracks(
     scan: pd.DataFrame,
     targets: tuple[str, ...],
@@ -61,7 +91,7 @@ def plot_tracks(
     path: str | PathLike[str],
 ) -> Figure:
     """Score tracks, known sites and windows above threshold around the top windows (contract)."""
-    regions = top_regions(scan, targets, TOP_REGIONS, flank_of(layout))
+    regions = _regions(scan, targets, layout, sites)
     lanes = len(targets) + (sites is not None)
     ratios = tuple(r for _ in regions for r in (3.0, 0.5 + 0.35 * lanes)) or None
     with _figure(
