@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -310,7 +310,8 @@ def profile_child(config: Path, out: Path) -> None:
     """Run `snakemake -n` in this process under the stack sampler; write the parts as JSON."""
     from snakemake.cli import main as snakemake_main
 
-    main_thread, stacks, done = threading.get_ident(), Counter(), threading.Event()
+    main_thread, done = threading.get_ident(), threading.Event()
+    stacks: defaultdict[tuple[tuple[str, str], ...], float] = defaultdict(float)
 
     def sample() -> None:
         # Stacks are counted as they are and classified afterwards: the sampler holds the GIL briefly.
@@ -341,7 +342,7 @@ def profile_child(config: Path, out: Path) -> None:
     log = out.with_suffix(".log")
     start = time.perf_counter()
     sampler.start()
-    code = 0
+    code: str | int | None = 0
     with open(log, "w") as stream:
         saved = os.dup(1), os.dup(2)
         os.dup2(stream.fileno(), 1)
@@ -360,7 +361,8 @@ def profile_child(config: Path, out: Path) -> None:
     wall = time.perf_counter() - start
     if code:
         raise RuntimeError(f"snakemake -n failed under the profiler:\n{log.read_text()[-3000:]}")
-    parts, spots = Counter(), Counter()
+    parts: defaultdict[str, float] = defaultdict(float)
+    spots: defaultdict[str, float] = defaultdict(float)
     for stack, seconds in stacks.items():
         outermost_first = stack[::-1]
         parts[classify(list(outermost_first))] += seconds
@@ -372,7 +374,7 @@ def profile_child(config: Path, out: Path) -> None:
                 "gc": collecting["seconds"],
                 "jobs": job_count(log.read_text(), str(log)),
                 "parts": parts,
-                "spots": dict(spots.most_common(15)),
+                "spots": dict(sorted(spots.items(), key=lambda item: -item[1])[:15]),
             }
         )
     )
@@ -406,7 +408,8 @@ def parse_size(text: str) -> tuple[int, int, int]:
     found = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
     if not found:
         raise argparse.ArgumentTypeError(f"expected DATASETSxMODELSxSEEDS such as 20x50x10, found {text!r}")
-    return tuple(int(n) for n in found.groups())
+    datasets, models, seeds = (int(n) for n in found.groups())
+    return datasets, models, seeds
 
 
 def parse_contender(text: str) -> tuple[str, Path]:
@@ -457,7 +460,7 @@ def main() -> None:
         f"{'cpu s':>7} {'ms/job':>7} {'x bare':>7} {'/ 30 s':>7} {'load 1m':>7}"
     )
     with tempfile.TemporaryDirectory() as folder:
-        largest = None
+        largest: tuple[Path, int] | None = None
         for d, m, s in sizes:
             runs = d * m * s
             config = write_config(Path(folder) / f"runs{runs}", d, m, s)
@@ -485,7 +488,7 @@ def main() -> None:
                     flush=True,
                 )
             largest = config, runs
-        if not args.no_profile:
+        if not args.no_profile and largest is not None:
             profile(*largest)
 
 

@@ -148,7 +148,7 @@ def train_once(work: str, dataset: str, model: str, device: str, epochs: int, th
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from biodl.config.models import check_model
+    from biodl.config.models import check_network
     from biodl.data.dataset import open_dataset
     from biodl.evaluation.inference import predict_model
     from biodl.training.loop import TrainingRun, train_model
@@ -162,7 +162,7 @@ def train_once(work: str, dataset: str, model: str, device: str, epochs: int, th
     timer = EpochTimer(keras)
     run = TrainingRun(
         folder,
-        check_model(model, raw),
+        check_network(model, raw),
         demo["seed"],
         out / "model.keras",
         out / "history.tsv",
@@ -190,7 +190,7 @@ class EpochTimer:
         self.seconds: list[float] = []
         timer = self
 
-        class Callback(keras.callbacks.Callback):  # type: ignore[misc, name-defined]
+        class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
                 timer.started = time.perf_counter()
 

@@ -72,8 +72,8 @@ def prepare(work: Path, shuffled: bool, smoke: bool) -> tuple[Path, Path]:
     import numpy as np
     import yaml
 
-    from biodl.config.datasets import dataset_settings
-    from biodl.config.models import check_model
+    from biodl.config.datasets import DnaDataset, dataset_settings
+    from biodl.config.models import check_network
     from biodl.data.dna.background import dinucleotide_shuffle
     from biodl.data.dna.prepare import prepare_dna
     from biodl.data.shards import PreparedFiles
@@ -100,12 +100,15 @@ def prepare(work: Path, shuffled: bool, smoke: bool) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         fasta.write_text("\n".join(lines) + "\n")
     spec["sequences"] = {"CTCF": str(fasta)}
-    prepare_dna(dataset_settings(name, spec), cfg["seed"], PreparedFiles.in_folder(data))
+    settings = dataset_settings(name, spec)
+    assert isinstance(settings, DnaDataset)
+    prepare_dna(settings, cfg["seed"], PreparedFiles.in_folder(data))
     raw = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]["cnn_motif"]
     raw.pop("description", None)
     if smoke:
         raw["training"] = {**raw["training"], "epochs": 1}
-    train_model(TrainingRun(data, check_model("cnn_motif", raw), cfg["seed"], model, folder / "history.tsv"))
+    network = check_network("cnn_motif", raw)
+    train_model(TrainingRun(data, network, cfg["seed"], model, folder / "history.tsv"))
     return data, model
 
 

@@ -58,7 +58,7 @@ BIOFRAME_PINS = (
 ).split()
 
 
-def generate(n_windows: int, n_tasks: int):  # type: ignore[no-untyped-def]
+def generate(n_windows: int, n_tasks: int):
     """The windows and every task's intervals as frames (chrom, start, end), from ``SEED``."""
     import pandas as pd
 
@@ -83,7 +83,7 @@ def generate(n_windows: int, n_tasks: int):  # type: ignore[no-untyped-def]
     return windows, tasks
 
 
-def label_biodl(windows, tasks):  # type: ignore[no-untyped-def]
+def label_biodl(windows, tasks):
     from biodl.data.dna.overlap import OverlapRule, TaskIntervals, label_windows
 
     indexed = [TaskIntervals.build(f"t{k}", task) for k, task in enumerate(tasks)]
@@ -93,7 +93,7 @@ def label_biodl(windows, tasks):  # type: ignore[no-untyped-def]
     )
 
 
-def label_bioframe(windows, tasks):  # type: ignore[no-untyped-def]
+def label_bioframe(windows, tasks):
     import bioframe
 
     n = len(windows)

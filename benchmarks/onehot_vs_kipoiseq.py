@@ -143,11 +143,12 @@ SINGLE_THREAD = {
 def biodl_job(inputs: dict[str, Any], out: Path) -> Callable[[], None]:
     """biodl's preparation of the dataset in ``inputs`` into ``out``, ready to run."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from biodl.config.datasets import dataset_settings
+    from biodl.config.datasets import DnaDataset, dataset_settings
     from biodl.data.dna.prepare import prepare_dna
     from biodl.data.shards import PreparedFiles
 
     spec = dataset_settings("bench", dataset_spec(inputs))
+    assert isinstance(spec, DnaDataset)
 
     def run() -> None:
         prepare_dna(spec, inputs["seed"], PreparedFiles.in_folder(out))

@@ -86,7 +86,7 @@ TINY_MODEL = {
 }
 # The memory check streams a dataset larger than the cap once: the cheaper the network, the
 # sooner it is done and the harder it presses on the input pipeline.
-STREAM_MODEL = {
+STREAM_MODEL: dict[str, Any] = {
     "kind": "cnn1d",
     "description": "One 1-bp filter averaged over the sequence.",
     "conv_layers": [{"filters": 1, "kernel_size": 1}],
@@ -194,7 +194,7 @@ def worker(args: argparse.Namespace) -> None:
     """One run in this process; prints one JSON line."""
     import keras
 
-    from biodl.config.models import check_model
+    from biodl.config.models import check_network
     from biodl.training.loop import TrainingRun, train_model
 
     idle_mb = status_kb("VmHWM") / 1024  # TensorFlow and biodl imported, nothing else done yet
@@ -223,7 +223,7 @@ def worker(args: argparse.Namespace) -> None:
             train_model(
                 TrainingRun(
                     args.dataset,
-                    check_model(args.model, config),
+                    check_network(args.model, config),
                     SEED,
                     out / "model.keras",
                     out / "history.tsv",
@@ -249,7 +249,7 @@ def worker(args: argparse.Namespace) -> None:
 
 def bare_fit(dataset_dir: Path, name: str, config: dict[str, Any], threads: int, timer: Any) -> None:
     """The baseline: the same network and compile settings, ``fit`` on in-memory float32 arrays."""
-    from biodl.config.models import check_model
+    from biodl.config.models import check_network
     from biodl.data.dataset import input_shards, load_labels, open_dataset, to_inputs
     from biodl.models.objectives import loss_for, training_metrics
     from biodl.models.optimization import build_optimizer
@@ -257,7 +257,7 @@ def bare_fit(dataset_dir: Path, name: str, config: dict[str, Any], threads: int,
     from biodl.training.loop import network_for
 
     dataset = open_dataset(dataset_dir)
-    settings = check_model(name, config)
+    settings = check_network(name, config)
     training = settings.training
     x, xv = (
         to_inputs(np.concatenate(input_shards(dataset, split)), dataset.ambiguous)
@@ -305,6 +305,7 @@ def run_worker(
     ]
 
     def join_cgroup() -> None:
+        assert cgroup is not None
         (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
     done = subprocess.run(

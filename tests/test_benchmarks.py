@@ -92,10 +92,21 @@ def test_multitask_label_benchmark_prints_seconds_and_peak_memory() -> None:
 
 
 def test_variant_scoring_benchmark_prints_variants_per_second_and_the_ratio() -> None:
-    out = smoke("apply_variants.py")
+    out = smoke("variant_scoring.py")
     assert "variants/s" in out and "ratio workflow / bare" in out
 
 
 def test_scan_benchmark_prints_windows_per_second_the_ratio_and_peak_memory() -> None:
-    out = smoke("apply_scan.py")
+    out = smoke("genome_scan.py")
     assert "windows/s" in out and "ratio workflow / bare" in out and "peak RSS" in out
+
+
+def test_coverage_benchmark_prints_the_ratio_to_pybigwig_stats_and_peak_memory() -> None:
+    out = smoke("coverage_targets.py")
+    assert "5,000 windows: biodl" in out and "x pyBigWig stats" in out and "means agree" in out
+
+
+@pytest.mark.slow
+def test_slide_benchmark_prints_tiles_per_second_the_ratio_and_peak_memory() -> None:
+    out = smoke("apply_slides.py")
+    assert "tiles/s" in out and "ratio workflow / plain" in out and "peak RSS" in out

@@ -101,6 +101,7 @@ def test_resumed_training_ends_like_an_uninterrupted_one(
                 out / "history.tsv",
                 checkpoint=RunFolder(out, "d", "checkpoint"),
                 tensorboard=RunFolder(out, "d", "tensorboard"),
+                initial_loss_path=out / "initial_loss.tsv",
             )
         )
 
@@ -119,6 +120,9 @@ def test_resumed_training_ends_like_an_uninterrupted_one(
     assert "resuming from epoch 3 of 5" in caplog.text
     assert sum("] epoch " in m for m in caplog.messages) == 3  # only epochs 3-5 ran again
     assert (tmp_path / "resumed/history.tsv").read_bytes() == (tmp_path / "whole/history.tsv").read_bytes()
+    # The resumed run measures the initial weights too (rebuilt from the seed), not the checkpoint's.
+    initial = (tmp_path / "whole/initial_loss.tsv").read_bytes()
+    assert (tmp_path / "resumed/initial_loss.tsv").read_bytes() == initial
     pd.testing.assert_frame_equal(resumed, whole)
     weights = [
         keras.models.load_model(tmp_path / run / "model.keras").get_weights() for run in ("whole", "resumed")

@@ -153,6 +153,26 @@ def broken(edit):
             "models.mlp.init_from.model",
             "'mlp_folds' is an ensemble; expected a network model trained once",
         ),
+        (
+            lambda c: c.update(learning_curve={"models": ["mlp", "nope"]}),
+            "learning_curve.models[1]",
+            "unknown model 'nope'",
+        ),
+        (
+            lambda c: c.update(learning_curve={"models": ["linear"]}),
+            "learning_curve.models[0]",
+            "'linear' is a baseline; a learning curve retrains a network model trained once",
+        ),
+        (
+            lambda c: c.update(learning_curve={"models": ["mlp_search"]}),
+            "learning_curve.models[0]",
+            "'mlp_search' is a search",
+        ),
+        (
+            lambda c: c.update(learning_curve={"fractions": [0.5, 0]}),
+            "learning_curve.fractions[1]",
+            "",
+        ),
     ],
 )
 def test_invalid_config_gives_one_message_naming_the_key(edit, key, expected):
@@ -281,3 +301,12 @@ def test_motif_collections_by_taxon_are_found_in_the_workflows_folder_from_any_w
         validate_config(config)
     assert caught.value.where == "datasets.yeast_promoters.motif_database"
     assert "file not found: fungus" in caught.value.problem and "fungi" in caught.value.problem
+
+
+def test_check_network_types_a_network_and_refuses_a_baseline():
+    from biodl.config.models import Cnn1dModel, check_network
+
+    network = check_network("m", {"kind": "cnn1d", "conv_layers": [{"filters": 4, "kernel_size": 3}]})
+    assert isinstance(network, Cnn1dModel)
+    with pytest.raises(InputError, match=r"models\.lin\.kind.*expected a network, found 'baseline'"):
+        check_network("lin", {"kind": "baseline", "estimator": "linear"})

@@ -11,7 +11,15 @@ import pytest
 
 from biodl.core.errors import InputError
 from biodl.core.files import load_npy, save_npy
-from biodl.data.dataset import ShardRows, assign_folds, load_labels, load_metadata, open_dataset, to_inputs
+from biodl.data.dataset import (
+    ShardRows,
+    assign_folds,
+    load_labels,
+    load_metadata,
+    open_dataset,
+    to_inputs,
+    train_subset,
+)
 from biodl.data.manifest import read_prepared
 
 
@@ -81,6 +89,35 @@ def test_fold_views_cut_the_training_split_into_disjoint_stratified_folds(
             np.testing.assert_array_equal(load_labels(view, split), load_labels(whole, split))
     again = open_dataset(root, fold=(2, 3))
     assert load_metadata(again, "validation")["name"].tolist() == held_out[1]  # same seed, same folds
+
+
+def test_a_training_subset_keeps_the_validation_and_test_splits(make_dataset: Callable[..., Path]) -> None:
+    root = make_dataset(task="binary", sizes=(40, 12, 10), shard_size=16)
+    whole = open_dataset(root)
+    rows = np.array([0, 3, 17, 39])
+    view = train_subset(whole, rows)
+    assert view.n("train") == 4
+    names = load_metadata(whole, "train")["name"].to_numpy()
+    assert load_metadata(view, "train")["name"].tolist() == names[rows].tolist()
+    np.testing.assert_array_equal(load_labels(view, "train"), load_labels(whole, "train")[rows])
+    for split in ("validation", "test"):
+        assert load_metadata(view, split)["name"].tolist() == load_metadata(whole, split)["name"].tolist()
+    # Of a fold view: rows of the view's own training split.
+    fold = open_dataset(root, fold=(1, 2))
+    nested = train_subset(fold, np.array([1, 2]))
+    fold_names = load_metadata(fold, "train")["name"].tolist()
+    assert load_metadata(nested, "train")["name"].tolist() == fold_names[1:3]
+    assert (
+        load_metadata(nested, "validation")["name"].tolist()
+        == load_metadata(fold, "validation")["name"].tolist()
+    )
+
+
+@pytest.mark.parametrize("rows", [[], [3, 1], [0, 0], [-1, 2], [5, 40]])
+def test_bad_training_subsets_are_refused(make_dataset: Callable[..., Path], rows: list[int]) -> None:
+    whole = open_dataset(make_dataset(task="binary", sizes=(40, 12, 10), shard_size=16))
+    with pytest.raises(InputError, match="splits.train"):
+        train_subset(whole, np.array(rows, dtype=np.int64))
 
 
 def test_folds_are_dealt_evenly_per_stratum() -> None:

@@ -122,7 +122,7 @@ def test_regression_runs_get_metrics_and_a_scatter_plot(tmp_path: Path) -> None:
         frames.append(predictions_frame(pd.DataFrame({"split": [split] * n, "row": range(n)}), scores))
     write_tsv(pd.concat(frames), tmp_path / "predictions.tsv")
     evaluation = evaluate_predictions(dataset_dir, tmp_path / "predictions.tsv", "mlp", SETTINGS, seed=1)
-    outputs = _outputs(tmp_path / "out", ("metrics", "scatter"))
+    outputs = _outputs(tmp_path / "out", ("metrics", "scatter", "per_task"))
     write_evaluation(evaluation, outputs, SETTINGS)
     metrics = read_metrics(outputs["metrics"])
     assert {"mse", "mae", "pearson_r", "spearman_r", "r2"} <= set(metrics["metric"])
@@ -132,8 +132,10 @@ def test_regression_runs_get_metrics_and_a_scatter_plot(tmp_path: Path) -> None:
         < value(metrics, "r2", "macro", "ci_high")
     )
     assert outputs["scatter"].read_bytes()[:8] == PNG_SIGNATURE
+    assert outputs["per_task"].read_bytes()[:8] == PNG_SIGNATURE
     with pytest.raises(
-        InputError, match="evaluate outputs, roc: a regression task has no roc figure .its figures: scatter."
+        InputError,
+        match="evaluate outputs, roc: a regression task has no roc figure .its figures: scatter, per_task.",
     ):
         write_evaluation(evaluation, _outputs(tmp_path / "wrong", ("metrics", "roc")), SETTINGS)
     assert not (tmp_path / "wrong").exists()  # refused before anything was written

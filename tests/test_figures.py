@@ -21,11 +21,13 @@ from biodl.report.figures import (
     plot_calibration,
     plot_comparison,
     plot_confusion,
+    plot_learning_curve,
     plot_pr,
     plot_roc,
     plot_scatter,
     plot_training_curves,
 )
+from biodl.training.initial_loss import InitialLoss
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TARGETS = {
@@ -182,6 +184,67 @@ def test_training_curves_add_learning_rate_and_gradient_norm_panels(tmp_path: Pa
     ]
     assert list(panels[2].lines[0].get_ydata()) == history["learning_rate"].tolist()
     assert panels[3].get_yscale() == "log"
+
+
+@pytest.mark.parametrize("kernels", [2, 9])
+def test_training_curves_add_an_update_ratio_panel_with_the_rule_of_thumb(
+    kernels: int, tmp_path: Path
+) -> None:
+    ratios = {f"update_ratio/layer{i}": np.geomspace(1e-2, 1e-4, 6) * (i + 1) for i in range(kernels)}
+    history = _history().assign(gradient_norm=[2.0, 1.5, 1.0, 0.8, 0.7, 0.6], **ratios)
+    fig = plot_training_curves(history, tmp_path / "curves.png")
+    _assert_png(tmp_path / "curves.png")
+    panel = _visible_panels(fig)[-1]
+    assert panel.get_ylabel().startswith("Update / weight") and panel.get_yscale() == "log"
+    assert [list(line.get_ydata()) for line in panel.lines[:kernels]] == [list(v) for v in ratios.values()]
+    assert any(list(line.get_ydata()) == [1e-3, 1e-3] for line in panel.lines[kernels:])  # the 1e-3 guide
+    labels = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert len(labels) == (kernels if kernels <= 6 else 2) + 2  # and the guide and kept epoch
+    assert "rule of thumb (1e-3)" in labels
+
+
+def test_training_curves_mark_the_initial_loss_and_its_chance_value(tmp_path: Path) -> None:
+    fig = plot_training_curves(_history(), tmp_path / "curves.png", initial=InitialLoss(0.9, 0.6931, 64))
+    loss = _visible_panels(fig)[0]
+    marker = [line for line in loss.lines if line.get_label() == "before training"]
+    assert len(marker) == 1 and list(marker[0].get_xdata()) == [0] and list(marker[0].get_ydata()) == [0.9]
+    chance = [line for line in loss.lines if line.get_label() == "chance (0.693)"]
+    assert len(chance) == 1 and list(chance[0].get_ydata()) == [0.6931, 0.6931]
+    assert loss.get_xlim()[0] < 0  # epoch 0 is in view
+    auroc = _visible_panels(fig)[1]
+    assert not any(line.get_label() == "before training" for line in auroc.lines)
+
+
+def test_learning_curve_draws_the_metric_with_its_band_and_the_losses_against_size(tmp_path: Path) -> None:
+    curve = pd.DataFrame(
+        {
+            "fraction": [0.1, 0.5, 1.0],
+            "train_examples": [40, 200, 400],
+            "metric": "auroc",
+            "target": "bound",
+            "value": [0.7, 0.8, 0.85],
+            "ci_low": [0.6, 0.74, 0.8],
+            "ci_high": [0.78, 0.86, 0.9],
+            "best_epoch": [3, 5, 6],
+            "loss": [0.2, 0.3, 0.35],
+            "val_loss": [0.6, 0.5, 0.45],
+        }
+    )
+    fig = plot_learning_curve(curve, tmp_path / "curve.png")
+    _assert_png(tmp_path / "curve.png", min_width=900)
+    metric, losses = _visible_panels(fig)
+    assert metric.get_xscale() == "log" and metric.get_ylabel().startswith("Validation AUROC")
+    assert list(metric.lines[0].get_xdata()) == [40, 200, 400] and list(metric.lines[0].get_ydata()) == [
+        0.7,
+        0.8,
+        0.85,
+    ]
+    band = metric.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.6) and band[:, 1].max() == pytest.approx(0.9)
+    assert [t.get_text() for t in metric.texts] == ["0.700", "0.800", "0.850"]
+    assert [list(line.get_ydata()) for line in losses.lines] == [[0.2, 0.3, 0.35], [0.6, 0.5, 0.45]]
+    with pytest.raises(InputError, match="ci_low"):
+        plot_learning_curve(curve.drop(columns="ci_low"), tmp_path / "bad.png")
 
 
 def test_history_without_val_loss_is_refused(tmp_path: Path) -> None:

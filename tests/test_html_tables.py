@@ -307,11 +307,15 @@ def test_headings_state_the_averaging_of_multiclass_and_multilabel_tasks():
         ("Binary classification", RUN_COLUMNS + ["auROC", "auPRC", "F1", "accuracy"]),
         (
             "Multiclass classification",
-            RUN_COLUMNS + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"],
+            RUN_COLUMNS
+            + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"]
+            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
         ),
         (
             "Multilabel classification",
-            RUN_COLUMNS + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"],
+            RUN_COLUMNS
+            + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"]
+            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
         ),
     ]
 
@@ -350,3 +354,10 @@ def test_tsv_table_shows_every_row_sortable_numbers_by_value(tmp_path):
     ]
     assert 'data-sort="0.000123456"' in rows[0][1][0] and 'data-sort=""' in rows[1][2][0]
     assert '<table class="sortable">' in page and "<script>" in page
+
+
+def test_tsv_table_headings_can_wrap_at_underscores():
+    tomtom = pd.DataFrame({"filter": ["filter3"], "target_name": ["CTCF"], "p_value": [1e-5]})
+    page = tsv_table_html(tomtom, "tomtom", "Tomtom")
+    headings = re.findall(r"<th [^>]*>(.*?)</th>", page)
+    assert headings == ["filter", "target name", "p value"]

@@ -45,6 +45,20 @@ def test_filters_are_drawn_beside_their_aligned_matches(tmp_path: Path) -> None:
     assert not axes[3].axison  # no match: a message instead of a logo
 
 
+def test_a_long_filter_title_wraps_instead_of_running_into_the_match_title(tmp_path: Path) -> None:
+    title = (
+        "filter25: 57 sites (most in CTCF), influence +0.0160, core 13.2 bits, null q = 0.0014 "
+        "and some more words"
+    )
+    rows = [FilterRow(motif(16, "f"), np.full(4, 0.25), title, motif(16, "MA0139.2"), offset=0)]
+    fig = plot_filter_matches(rows, tmp_path / "logos.png")
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    # Matplotlib keeps a left-aligned title in a private Text; its extent is what a reader sees.
+    left, right = (ax._left_title for ax in fig.axes[:2])
+    assert left.get_text().count("\n") >= 1
+    assert left.get_window_extent(renderer).x1 < right.get_window_extent(renderer).x0
+
+
 def test_logos_figures_and_importance_bars(tmp_path: Path) -> None:
     plot_logos([rng.dirichlet(np.ones(4), 10)], ["max"], tmp_path / "p.png")
     fig = plot_logos(

@@ -20,6 +20,7 @@ from biodl.core.files import load_npy, save_npy
 from biodl.data.dataset import open_dataset
 from biodl.evaluation.inference import predict_model
 from biodl.training.batches import ShardBatches
+from biodl.training.initial_loss import read_initial_loss
 from biodl.training.loop import TrainingRun, train_model
 
 
@@ -52,8 +53,16 @@ def test_history_and_model_files(
     binary_dataset: Path, tiny_config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     out = tmp_path / "run"
+    run = TrainingRun(
+        binary_dataset,
+        check_model("tiny", tiny_config),
+        1,
+        out / "model.keras",
+        out / "history.tsv",
+        initial_loss_path=out / "initial_loss.tsv",
+    )
     with caplog.at_level(logging.INFO, logger="biodl.training"):
-        frame = _train(binary_dataset, out, tiny_config)
+        frame = train_model(run)
     history = pd.read_csv(out / "history.tsv", sep="\t")
     assert list(history.columns) == [
         "epoch",
@@ -67,12 +76,27 @@ def test_history_and_model_files(
         "val_accuracy",
         "learning_rate",
         "gradient_norm",
+        "update_ratio/conv1",
+        "update_ratio/dense1",
+        "update_ratio/output",
         "best",
     ]
     assert history["epoch"].tolist() == [1, 2, 3]
+    ratios = history.filter(like="update_ratio/")
+    assert ((ratios > 1e-6) & (ratios < 1)).all().all()
     assert history["best"].sum() == 1
     pd.testing.assert_frame_equal(history, frame, check_exact=False)
-    assert sorted(p.name for p in out.iterdir()) == ["history.tsv", "model.keras"]  # no temporary files left
+    # no temporary files left
+    assert sorted(p.name for p in out.iterdir()) == ["history.tsv", "initial_loss.tsv", "model.keras"]
+    initial = read_initial_loss(out / "initial_loss.tsv")
+    # The fixture's training split is balanced; the first 160 examples are all of it.
+    assert initial.examples == 160 and initial.chance == pytest.approx(np.log(2), rel=1e-4)
+    assert 0.5 < initial.ratio < 2 and initial.loss != initial.chance
+    initial_lines = [r.getMessage() for r in caplog.records if "initial loss" in r.getMessage()]
+    assert initial_lines == [
+        f"[{open_dataset(binary_dataset).name}/tiny] initial loss {initial.loss:.4g} "
+        "(chance 0.6931, 160 training examples)"
+    ]
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
     assert model.output_shape == (None, 1)
     epoch_lines = [r.getMessage() for r in caplog.records if "] epoch " in r.getMessage()]
@@ -84,6 +108,8 @@ def test_history_and_model_files(
         and "val_auroc" in epoch_lines[0]
     )
     assert " s; at most " in epoch_lines[0]
+    assert ", update/weight " in epoch_lines[0] and "(median of 3 kernels, " in epoch_lines[0]
+    assert "update_ratio/" not in epoch_lines[0]
 
 
 def test_early_stopping_keeps_the_best_weights(

@@ -99,6 +99,9 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
             "r2",
             "r2_ci_low",
             "r2_ci_high",
+            "n_targets",
+            "auroc_micro",
+            "auprc_micro",
         ]
     )
     assert summary["role"].tolist() == ["model"] * 4 and summary["member_of"].tolist() == [""] * 4
@@ -116,6 +119,12 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
     assert summary.loc[2, "accuracy"] == value(multiclass, "accuracy", "all")  # top-1
     assert summary.loc[2, "accuracy_ci_high"] == value(multiclass, "accuracy", "all", "ci_high")
     assert summary.loc[3, "r2"] == value(regression, "r2", "expr")
+    # Several classes: the micro averages beside the macro headline; none for one target.
+    assert summary["n_targets"].tolist() == [1, 1, 3, 1]
+    assert summary.loc[2, "auroc_micro"] == value(multiclass, "auroc", "micro")
+    assert summary.loc[2, "auprc_micro"] == value(multiclass, "auprc", "micro")
+    assert summary.loc[2, "auroc_micro"] != summary.loc[2, "auroc"]
+    assert summary[["auroc_micro", "auprc_micro"]].drop(index=2).isna().all().all()
     assert (
         np.isnan(summary.loc[1, "auroc"])
         and np.isnan(summary.loc[3, "auroc"])
@@ -133,6 +142,7 @@ def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> Non
         text.loc[1, "mse"] == "" and text.loc[3, "auroc"] == "" and text.loc[3, "auroc_ci_low"] == ""
     )  # does not apply
     assert text.loc[3, "r2_ci_low"] == "NaN"  # applies, no interval: bootstrap 0
+    assert text.loc[0, "auroc_micro"] == "" and float(text.loc[2, "auroc_micro"]) > 0.5
     assert float(text.loc[0, "auroc"]) == summary.loc[0, "auroc"]
     pd.testing.assert_frame_equal(
         pd.read_csv(

@@ -137,3 +137,81 @@ def test_a_search_is_refused() -> None:
     config["apply"] = {"t": {"run": "ctcf/cnn_motif", "sequences": FASTA}}
     with pytest.raises(InputError, match=r"apply\.t\.run: model 'cnn_motif' is a search"):
         validate_config(config, base_dir=ROOT)
+
+
+SLIDES = "resources/images/skin.tsv"  # any existing file: the sheet is read by the job
+
+
+def test_a_slides_target_gets_the_aggregation_defaults() -> None:
+    config = check({"skin": {"run": "skin_epithelium/cnn_tiles", "slides": SLIDES}})
+    assert config["apply"]["skin"]["aggregate"] == {"method": "mean", "top_k": 10, "quantile": 0.9}
+    target = ApplyTarget.from_validated("skin", config["apply"]["skin"])
+    assert (target.kind, target.dataset, target.model, target.path) == (
+        "slides",
+        "skin_epithelium",
+        "cnn_tiles",
+        SLIDES,
+    )
+    chosen = check(
+        {"skin": {"run": "skin_epithelium/cnn_tiles", "slides": SLIDES, "aggregate": {"top_k": 3}}}
+    )
+    assert chosen["apply"]["skin"]["aggregate"]["top_k"] == 3
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            {"run": "ctcf/cnn_motif", "slides": SLIDES},
+            r"apply\.t\.run: ctcf is a dna dataset; this input is scored by image runs",
+        ),
+        (
+            {"run": "skin_epithelium/cnn_tiles", "slides": SLIDES, "genome": GENOME},
+            r"apply\.t\.genome: cannot apply: slides inputs are not positions on a genome",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "sequences": FASTA, "aggregate": {"method": "mean"}},
+            r"apply\.t\.aggregate: cannot apply: only slides aggregate",
+        ),
+        (
+            {"run": "skin_epithelium/cnn_tiles", "slides": SLIDES, "aggregate": {"method": "median"}},
+            r"apply\.t\.aggregate\.method",
+        ),
+        ({"run": "skin_epithelium/cnn_tiles", "slides": "missing.tsv"}, r"apply\.t\.slides: file not found"),
+    ],
+)
+def test_bad_slides_targets_name_their_key(target: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check({"t": target})
+
+
+TABLE = "resources/tables/diabetes.csv"
+
+
+def test_a_table_target_names_a_table_run() -> None:
+    config = check({"new_patients": {"run": "diabetes/mlp", "table": TABLE}})
+    target = ApplyTarget.from_validated("new_patients", config["apply"]["new_patients"])
+    assert (target.kind, target.dataset, target.model, target.path) == ("table", "diabetes", "mlp", TABLE)
+    assert "aggregate" not in config["apply"]["new_patients"]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            {"run": "ctcf/cnn_motif", "table": TABLE},
+            r"apply\.t\.run: ctcf is a dna dataset; this input is scored by table",
+        ),
+        (
+            {"run": "diabetes/linear", "table": TABLE},
+            r"apply\.t\.run: model 'linear' is a baseline; apply runs mlp",
+        ),
+        (
+            {"run": "diabetes/mlp", "table": TABLE, "genome": GENOME},
+            r"apply\.t\.genome: cannot apply: table inputs",
+        ),
+    ],
+)
+def test_bad_table_targets_name_their_key(target: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check({"t": target})

@@ -52,10 +52,11 @@ def test_dry_run_of_the_demo_lists_every_step():
         "leaderboard": "1",
         "record_config": "1",
         "apply_variants": "1",
+        "apply_slides": "1",
         "apply_scan_part": "1",
         "apply_scan": "1",
         "all": "1",
-        "total": "99",
+        "total": "100",
     }
 
 
@@ -225,6 +226,7 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
         prepared = pd.read_csv(workdir / "results/prepared" / dataset / "metadata.tsv", sep="\t")
         assert len(predictions) == prepared["split"].isin(["validation", "test"]).sum()
         figures = ("scatter.png",) if regression else CLASSIFICATION_FIGURES
+        figures += ("per_task.png",)
         figures += ("training_curves.png",) if model != "linear" else ()
         for png in figures:
             assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

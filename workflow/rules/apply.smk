@@ -157,3 +157,77 @@ rule apply_scan:
         seed=config["seed"],
     script:
         "../../scripts/apply_scan.py"
+
+
+rule apply_slides:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        slides=apply_input("slides"),
+        images=apply_slide_images,
+    output:
+        tiles=apply_report("tiles.tsv", "slide tiles"),
+        slides=apply_report("slides.tsv", "slide scores"),
+        metrics=apply_report("slide_metrics.tsv", "slide-level metrics"),
+        maps=report(
+            directory("results/apply/{target}/{model}/maps"),
+            patterns=["{slide}.heatmap.png"],
+            caption="../report/apply_maps.rst",
+            category="Apply",
+            subcategory="{target}",
+            labels={
+                "target": "{target}",
+                "model": "{model}",
+                "table": "heatmap {slide}",
+            },
+        ),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("slides"),
+    conda:
+        "../../envs/apply_slides.yaml"
+    threads: 2
+    resources:
+        # One slide's thumbnail (at most 8192 px a side) and a chunk of tiles at a time.
+        mem_mb=lambda wildcards, input, attempt: attempt * 4000,
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(15, int(input.size_mb) // 20),
+    params:
+        aggregate=lambda wildcards: config["apply"][wildcards.target]["aggregate"],
+        evaluation=config["evaluation"],
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_slides.py"
+
+
+rule apply_table:
+    input:
+        dataset=apply_dataset,
+        models=apply_models,
+        preprocessing=lambda wildcards: (
+            f"results/prepared/{apply_target(wildcards).dataset}/preprocessing.skops"
+        ),
+        table=apply_input("table"),
+    output:
+        scores=apply_report("table_scores.tsv", "table scores"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("table"),
+    conda:
+        "../../envs/apply_table.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 20 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt * max(15, int(input.size_mb)),
+    params:
+        spec=lambda wildcards: config["datasets"][apply_target(wildcards).dataset],
+        dataset_name=lambda wildcards: apply_target(wildcards).dataset,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_table.py"

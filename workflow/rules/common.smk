@@ -161,6 +161,22 @@ def network_pattern():
     return names_pattern(VARIANTS, [n for n in VARIANTS if is_network(n)])
 
 
+def learning_curve_models():
+    """The models whose runs may get a learning curve: config learning_curve.models, or every
+    plain network (trained once: not a fold member, trial, ensemble or search)."""
+    chosen = config["learning_curve"]["models"]
+    return [
+        n
+        for n, v in VARIANTS.items()
+        if is_network(n) and v.role == "model" and (not chosen or n in chosen)
+    ]
+
+
+def learning_curve_pattern():
+    """Regex of the model names rule learning_curve takes."""
+    return names_pattern(VARIANTS, learning_curve_models())
+
+
 def role_pattern(role):
     """Regex of the names of ensembles ("ensemble") or searches ("search")."""
     return names_pattern(VARIANTS, [n for n, v in VARIANTS.items() if v.role == role])
@@ -236,12 +252,15 @@ RUN_REPORT_ORDER = (
     "ROC curve",
     "PR curve",
     "predicted vs observed",
+    "per-task metrics",
     "calibration",
     "confusion matrix",
     "confusion table",
     "confusion counts",
     "training curves",
     "sanity check",
+    "learning curve",
+    "learning curve (table)",
     "search trials table",
     "search trials",
     "predictions",
@@ -332,7 +351,13 @@ def evaluation_files(name):
 def run_outputs(dataset, model):
     """What the default target asks of one run: its evaluation, figures and curves."""
     if is_regression(config["datasets"][dataset]):
-        names = ["metrics.tsv", "metrics.html", "predictions.tsv", "scatter.png"]
+        names = [
+            "metrics.tsv",
+            "metrics.html",
+            "predictions.tsv",
+            "scatter.png",
+            "per_task.png",
+        ]
     else:
         names = [
             "metrics.tsv",
@@ -343,6 +368,7 @@ def run_outputs(dataset, model):
             "calibration.png",
             "confusion.png",
             "confusion.tsv",
+            "per_task.png",
         ]
     if is_network(model):
         names.append("training_curves.png")
@@ -440,10 +466,24 @@ def sanity_outputs():
     ]
 
 
+def learning_curve_outputs():
+    """The learning curve of every chosen network run, when config learning_curve.enabled asks."""
+    if not config["learning_curve"]["enabled"]:
+        return []
+    chosen = set(learning_curve_models())
+    return [
+        f"results/learning_curve/{dataset}/{model}/learning_curve.{ext}"
+        for dataset, model in RUNS
+        if model in chosen
+        for ext in ("tsv", "png")
+    ]
+
+
 def run_files():
     """Every output of the runs (evaluation, sanity checks, interpretation, search trials)."""
     runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
     runs += sanity_outputs()
+    runs += learning_curve_outputs()
     runs += [p for d, m in RUNS for p in interpretation_outputs(d, m)]
     runs += [
         f"results/search/{dataset}/{model}/trials.tsv"
@@ -546,6 +586,14 @@ def apply_scan_chromosomes(wildcards):
     return list(parts[k - 1])
 
 
+def apply_slide_images(wildcards):
+    """The slides a slides target's sheet names (inputs, so that a changed slide reruns the job)."""
+    from biodl.apply.slide_sheet import read_slide_sheet
+
+    sheet = read_slide_sheet(config["apply"][wildcards.target]["slides"], None)
+    return [str(row.image) for row in sheet.rows]
+
+
 def apply_input(key):
     """Input function: one file the target names (its input, or its genome)."""
     return lambda wildcards: config["apply"][wildcards.target][key]
@@ -579,6 +627,8 @@ def apply_outputs():
             "top_variant_logos.png",
         ],
         "scan": ["tracks", "scan_summary.tsv", "track_plot.png"],
+        "slides": ["tiles.tsv", "slides.tsv", "slide_metrics.tsv", "maps"],
+        "table": ["table_scores.tsv"],
     }
     return [
         f"results/apply/{name}/{ApplyTarget.from_validated(name, spec).model}/{output}"

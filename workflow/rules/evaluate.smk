@@ -10,6 +10,7 @@ rule evaluate_classification:
         calibration=run_report("calibration.png", "calibration"),
         confusion=run_report("confusion.png", "confusion matrix"),
         confusion_table=run_report("confusion.tsv", "confusion counts"),
+        per_task=run_report("per_task.png", "per-task metrics"),
     log:
         "logs/evaluate/{dataset}/{model}.log",
     benchmark:
@@ -38,6 +39,7 @@ rule evaluate_regression:
         metrics="results/evaluation/{dataset}/{model}/metrics.tsv",
         metrics_table=run_report("metrics.html", "metrics"),
         scatter=run_report("scatter.png", "predicted vs observed"),
+        per_task=run_report("per_task.png", "per-task metrics"),
     log:
         "logs/evaluate/{dataset}/{model}.log",
     benchmark:

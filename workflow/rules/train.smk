@@ -7,6 +7,8 @@ rule train:
     output:
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
+        # The loss of the initial weights against its chance value (also in the log).
+        initial_loss="results/models/{dataset}/{model}/initial_loss.tsv",
         # Written by the training job, with the model still in memory (a separate job would
         # start TensorFlow again): the validation and test predictions and the training curves.
         predictions=run_report("predictions.tsv", "predictions"),
@@ -111,6 +113,58 @@ rule sanity_check:
         settings=config["sanity_check"],
     script:
         "../../scripts/sanity_check.py"
+
+
+rule learning_curve:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+        # A model started from another run's weights starts from them at every fraction.
+        init_model=lambda wildcards: init_model(wildcards.model),
+    output:
+        table=report(
+            "results/learning_curve/{dataset}/{model}/learning_curve.tsv",
+            caption="../report/learning_curve.rst",
+            category="{dataset}",
+            subcategory="{model}",
+            labels=run_labels("learning curve (table)"),
+        ),
+        figure=report(
+            "results/learning_curve/{dataset}/{model}/learning_curve.png",
+            caption="../report/learning_curve.rst",
+            category="{dataset}",
+            subcategory="{model}",
+            labels=run_labels("learning curve"),
+        ),
+    log:
+        "logs/learning_curve/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/learning_curve/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=learning_curve_pattern(),
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 4000,
+        # One training per fraction, each at most the run's own (see rule train).
+        runtime=lambda wildcards, input, attempt: attempt
+        * len(config["learning_curve"]["fractions"])
+        * (
+            15
+            + model_config(wildcards.model)["training"]["epochs"]
+            * int(shards_mb(input.shards))
+            // 600
+        ),
+        gpu=train_gpus,
+        cpus_per_gpu=2,
+    params:
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
+        settings=config["learning_curve"],
+        evaluation=config["evaluation"],
+    script:
+        "../../scripts/learning_curve.py"
 
 
 rule export_preprocessing:

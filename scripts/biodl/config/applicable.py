@@ -53,6 +53,10 @@ def _has_tasks(spec: Spec) -> bool:
     return "tasks" in spec
 
 
+def _has_tracks(spec: Spec) -> bool:
+    return "tracks" in spec
+
+
 def _generates_negatives(spec: Spec) -> bool:
     return spec["negatives"]["method"] != "none"
 
@@ -126,6 +130,22 @@ RULES = (
     *(
         Rule("dna", f"overlap.{key}", _has_tasks, "overlap labels the windows of tasks (genome with tasks)")
         for key in ("measure", "min_fraction", "ambiguous", "merge_distance")
+    ),
+    *(
+        Rule("dna", f"windows.{key}", _has_tracks, "windows place the examples of tracks (genome + tracks)")
+        for key in ("regions", "stride", "max_ambiguous")
+    ),
+    Rule(
+        "dna",
+        "windows.max_ambiguous",
+        lambda spec: not _has_tracks(spec) or spec["windows"]["stride"] is not None,
+        "leaves out tiled bins with many N bases (windows.stride); windows centred on regions are all kept",
+    ),
+    Rule(
+        "dna",
+        "anchor",
+        lambda spec: not _has_tracks(spec) or spec["windows"]["regions"] is not None,
+        "anchors windows on regions (windows.regions); tiled bins (windows.stride) start every stride bases",
     ),
     Rule("dna", "negatives.ratio", _generates_negatives, NEGATIVES),
     Rule("dna", "negatives.label", _generates_negatives, NEGATIVES),

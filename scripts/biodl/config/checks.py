@@ -58,6 +58,7 @@ def validate_config(
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
     _check_transfer_cycles(config)
+    _check_learning_curve(config)
     check_targets(config, Path(base_dir))
     return config
 
@@ -115,17 +116,20 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             key,
             f"give exactly one input: genome (with regions), sequences or table; found {given or 'none'}",
         )
-    on_genome = [kind for kind in ("regions", "tasks") if kind in spec]
+    on_genome = [kind for kind in ("regions", "tasks", "tracks") if kind in spec]
     if ("genome" in spec) != bool(on_genome) or len(on_genome) > 1:
         raise InputError(
             "config",
             key,
-            "genome and regions go together, or genome and tasks: regions (one class per file) or "
-            "tasks (one label per file) are intervals on the genome; give the genome and one of the two, "
-            f"found {['genome'] if 'genome' in spec else []} with {on_genome or 'neither'}",
+            "genome and regions go together, or genome and tasks, or genome and tracks: regions (one "
+            "class per file) or tasks (one label per file) are intervals on the genome, tracks give "
+            "regression targets over it; give the genome and one of the three, "
+            f"found {['genome'] if 'genome' in spec else []} with {on_genome or 'none'}",
         )
     if "tasks" in spec:
         _check_tasks(spec, key)
+    if "tracks" in spec:
+        _check_tracks(spec, key)
     if "genome" in spec and not (spec["split"]["validation"] and spec["split"]["test"]):
         raise InputError(
             "config",
@@ -166,6 +170,29 @@ def _check_tasks(spec: dict[str, Any], key: str) -> None:
             f"{key}.negatives.method",
             "tasks take gc_matched background windows (labelled by overlap like every window) or none; "
             "a shuffled sequence has no place on the genome to label",
+        )
+
+
+def _check_tracks(spec: dict[str, Any], key: str) -> None:
+    """A coverage dataset: windows from regions or tiled bins (one of the two), no classes."""
+    windows = spec["windows"]
+    if (windows["regions"] is None) == (windows["stride"] is None):
+        raise InputError(
+            "config",
+            f"{key}.windows",
+            "tracks need windows: give windows.regions (windows centred on regions) or windows.stride "
+            "(bins tiled over the genome), one of the two",
+        )
+    if "classes" in spec:
+        raise InputError(
+            "config", f"{key}.classes", "classes order the class names of a classification, not regression"
+        )
+    if spec["negatives"]["method"] != "none":
+        raise InputError(
+            "config",
+            f"{key}.negatives.method",
+            "tracks give every window a value (regression): there is no negative class; "
+            "tile bins over the genome (windows.stride) to include background",
         )
 
 
@@ -315,6 +342,37 @@ def _check_transfer(config: dict[str, Any]) -> None:
             f"{source['model']!r} is {refused}; "
             "expected a network model trained once (not a baseline, ensemble or search)",
         )
+
+
+def _check_learning_curve(config: dict[str, Any]) -> None:
+    """``learning_curve.models`` names network models trained once: a baseline has no epochs to
+    retrain, an ensemble or search has several models per run."""
+    for i, name in enumerate(config["learning_curve"]["models"]):
+        where = f"learning_curve.models[{i}]"
+        require(
+            name in config["models"],
+            "config",
+            where,
+            f"unknown model {name!r}; known: {', '.join(config['models'])}",
+        )
+        spec = config["models"][name]
+        refused = next(
+            (what for what, hit in LEARNING_CURVE_REFUSED.items() if hit(spec)),
+            None,
+        )
+        require(
+            refused is None,
+            "config",
+            where,
+            f"{name!r} is {refused}; a learning curve retrains a network model trained once",
+        )
+
+
+LEARNING_CURVE_REFUSED = {
+    "a baseline": lambda spec: spec["kind"] == "baseline",
+    "an ensemble": lambda spec: "ensemble" in spec,
+    "a search": lambda spec: "search" in spec,
+}
 
 
 def _check_transfer_cycles(config: dict[str, Any]) -> None:

@@ -4,11 +4,12 @@ Contract:
 - ``dataset_settings(name, mapping)`` turns a dataset's validated settings (every default filled by
   the schema) into the frozen dataclass of its modality: ``DnaDataset``, ``ImageDataset`` or
   ``TableDataset`` (``DatasetSpec`` is any of the three). Lists become tuples, nested sections
-  dataclasses (``Negatives``, ``Overlap``, ``HoldoutSplit``, ``RandomSplit``, ``SequenceTable``,
-  ``TileSettings``, ``TissueSettings``, ``MaskLabels``, ``PreviewSettings``). Paths stay the
-  strings the user wrote (relative to the working directory, as every step runs there).
+  dataclasses (``Negatives``, ``Overlap``, ``TrackTarget``, ``TrackWindows``, ``HoldoutSplit``,
+  ``RandomSplit``, ``SequenceTable``, ``TileSettings``, ``TissueSettings``, ``MaskLabels``,
+  ``PreviewSettings``). Paths stay the strings the user wrote (relative to the working
+  directory, as every step runs there).
 - The dataclasses hold no defaults: ``config.schema.yaml`` has them. Keys the schema leaves
-  optional without a default (a DNA dataset's ``genome``, ``regions``, ``tasks``,
+  optional without a default (a DNA dataset's ``genome``, ``regions``, ``tasks``, ``tracks``,
   ``sequences`` or ``table``; ``classes``; a table's ``feature_columns``,
   ``categorical_columns``, ``id_column``, ``group_column``) are ``None`` when not set
   (``biodl.config.settings.build``).
@@ -95,6 +96,27 @@ class Overlap:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrackTarget:
+    """One entry of ``tracks``: a coverage track (bigWig or bedGraph) or a peak file whose
+    signalValue is the target, and the statistic taken over each window (``biodl.data.dna.from_tracks``)."""
+
+    path: str
+    format: Literal["auto", "bigwig", "bedgraph", "peaks"]
+    statistic: Literal["mean", "max", "sum", "log1p_sum"]
+    uncovered: Literal["zero", "skip", "missing"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackWindows:
+    """``windows``: where the examples of a ``tracks`` dataset lie: centred on regions, or bins
+    tiled over the genome every ``stride`` bases."""
+
+    regions: str | None
+    stride: int | None
+    max_ambiguous: float
+
+
+@dataclasses.dataclass(frozen=True)
 class HoldoutSplit:
     """``split`` of a DNA dataset: hold-out chromosomes or regions (genome input), or fractions
     of a stratified random split (sequence files and tables)."""
@@ -107,13 +129,15 @@ class HoldoutSplit:
 
 @dataclasses.dataclass(frozen=True)
 class DnaDataset(DatasetSettings):
-    """A DNA dataset: exactly one of ``genome`` (with ``regions`` or ``tasks``), ``sequences`` or
+    """A DNA dataset: exactly one of ``genome`` (with ``regions``, ``tasks`` or ``tracks``), ``sequences`` or
     ``table`` is set."""
 
     genome: str | None
     regions: dict[str, str] | None  # class name → BED or narrowPeak file
     tasks: dict[str, str] | None  # task name → BED or narrowPeak file (multi-label)
     overlap: Overlap
+    tracks: dict[str, TrackTarget] | None  # target name → track (regression)
+    windows: TrackWindows
     sequences: dict[str, str] | None  # class name → FASTA file
     table: SequenceTable | None
     length: int

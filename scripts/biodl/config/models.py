@@ -13,7 +13,8 @@ Contract:
 - Derived values are resolved here, once: a network started from another run (``init_from``)
   with ``fine_tune_learning_rate`` trains with that rate as ``training.learning_rate``.
 - ``check_model(name, raw)`` validates raw settings against the schema first (for code called
-  outside the workflow); ``ModelSettings.as_dict()`` gives the settings back as plain data (for
+  outside the workflow); ``check_network(name, raw)`` also refuses a baseline (``InputError``);
+  ``ModelSettings.as_dict()`` gives the settings back as plain data (for
   fingerprints and logs).
 """
 
@@ -25,6 +26,7 @@ from typing import Any, Literal
 
 from biodl.config.schema import validate_model
 from biodl.config.settings import build
+from biodl.core.errors import InputError
 
 ModelKind = Literal["cnn1d", "cnn2d", "mlp", "basset", "deepsea", "danq", "dilated_resnet", "baseline"]
 # The named architectures of biodl.models.zoo: DNA networks like cnn1d.
@@ -245,6 +247,14 @@ def model_settings(name: str, mapping: Mapping[str, Any]) -> ModelSettings:
 def check_model(name: str, raw: Mapping[str, Any]) -> ModelSettings:
     """Validate raw settings against the schema (defaults filled), then type them."""
     return model_settings(name, validate_model(name, dict(raw)))
+
+
+def check_network(name: str, raw: Mapping[str, Any]) -> NetworkModel:
+    """``check_model`` for code that trains a network: a baseline's settings are refused."""
+    settings = check_model(name, raw)
+    if not isinstance(settings, NetworkModel):
+        raise InputError("config", f"models.{name}.kind", f"expected a network, found {raw.get('kind')!r}")
+    return settings
 
 
 def _plain(value: Any) -> Any:

@@ -23,6 +23,10 @@ def _dna_input_files(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for group in ("regions", "tasks", "sequences"):
         for label, path in spec.get(group, {}).items():
             yield f"{group}.{label}", path
+    for name, track in spec.get("tracks", {}).items():
+        yield f"tracks.{name}.path", track["path"]
+    if spec.get("windows", {}).get("regions"):
+        yield "windows.regions", spec["windows"]["regions"]
     if "table" in spec:
         yield "table.path", spec["table"]["path"]
     if spec["negatives"]["blacklist"]:
@@ -70,7 +74,7 @@ def input_files(config: dict[str, Any], dataset: str) -> list[str]:
 
 def is_regression(spec: dict[str, Any]) -> bool:
     """Whether a dataset's labels are numbers to predict (known from the config alone)."""
-    return spec.get("task", spec.get("table", {}).get("task")) == "regression"
+    return "tracks" in spec or spec.get("task", spec.get("table", {}).get("task")) == "regression"
 
 
 def datasets_of(config: dict[str, Any], modality: str) -> list[str]:

@@ -16,7 +16,8 @@ Contract:
 - ``build(cls, mapping, **extra)`` is the converter behind both; ``extra`` supplies fields that
   are not in the mapping (a model's name).
 - Section settings: ``EvaluationSettings`` (``evaluation``), ``InterpretSettings``
-  (``interpretation``), ``SanitySettings`` (``sanity_check``). Models: ``biodl.config.models``.
+  (``interpretation``), ``SanitySettings`` (``sanity_check``), ``LearningCurveSettings``
+  (``learning_curve``). Models: ``biodl.config.models``.
 """
 
 from __future__ import annotations
@@ -169,3 +170,15 @@ class SanitySettings(FromConfig):
     max_epochs: int
     target_accuracy: float
     target_loss: float
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningCurveSettings(FromConfig):
+    """``learning_curve``: train on nested fractions of the training split ("would more data help?")."""
+
+    SCHEMA_PART = "properties/learning_curve"
+    CONFIG_KEY = "learning_curve"
+
+    enabled: bool
+    models: tuple[str, ...]
+    fractions: tuple[float, ...]

@@ -11,6 +11,11 @@ Contract:
   which only a scan has; ``top_variants`` (optional; default ``DEFAULT_TOP``) only with ``vcf``;
   every file exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
+- ``slides`` (a sheet of whole slides, ``biodl.apply.whole_slides``) needs an image dataset and a
+  2-D CNN (or an ensemble of them) trained on it, and refuses ``genome``; ``aggregate`` (how
+  tile scores become slide scores) is refused on any other input. ``table`` (a CSV/TSV scored
+  with the preprocessing fitted at training, ``biodl.apply.tables``) needs a table dataset and
+  an ``mlp`` (or an ensemble of them) trained on it, and refuses ``genome``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
   ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
@@ -30,13 +35,19 @@ from typing import Any
 from biodl.config.runs import runs
 from biodl.core.errors import InputError, require
 
-INPUT_KINDS = ("sequences", "regions", "vcf", "scan")
+INPUT_KINDS = ("sequences", "regions", "vcf", "scan", "slides", "table")
 NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
 SCAN_ONLY = ("threshold", "known_sites")  # keys that only a scan has (stride is required with it)
 DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
 VCF_ONLY = ("top_variants",)
 DEFAULT_TOP = 5  # variants of largest effect explained with ISM logos
+# Whole slides: an image run's tile model (biodl.apply.whole_slides).
+SLIDE_KIND = "slides"
+SLIDE_MODEL_KINDS = ("cnn2d",)
+# A new table: a table run's network with its fitted preprocessing (biodl.apply.tables).
+TABLE_KIND = "table"
+TABLE_MODEL_KINDS = ("mlp",)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,13 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
         key = f"apply.{name}"
         _check_inputs(spec, key)
         _check_stride(spec, key)
-        _check_run(config, spec["run"], f"{key}.run")
+        _check_aggregate(spec, key)
+        if SLIDE_KIND in spec:
+            _check_run(config, spec["run"], f"{key}.run", "image", SLIDE_MODEL_KINDS)
+        elif TABLE_KIND in spec:
+            _check_run(config, spec["run"], f"{key}.run", "table", TABLE_MODEL_KINDS)
+        else:
+            _check_run(config, spec["run"], f"{key}.run")
         for file_key in (*INPUT_KINDS, "genome", "known_sites"):
             if file_key in spec:
                 require(
@@ -101,10 +118,18 @@ def _check_inputs(spec: Mapping[str, Any], key: str) -> None:
         len(given) == 1,
         "config",
         key,
-        "give exactly one input: sequences (FASTA), regions (BED/narrowPeak), vcf or scan (BED); "
+        "give exactly one input: sequences (FASTA), regions (BED/narrowPeak), vcf, scan (BED) or "
+        "slides (sheet of slides) or table (CSV/TSV); "
         f"found {given or 'none'}",
     )
-    if given[0] in NEEDS_GENOME:
+    if given[0] in (SLIDE_KIND, TABLE_KIND):
+        require(
+            "genome" not in spec,
+            "config",
+            f"{key}.genome",
+            f"cannot apply: {given[0]} inputs are not positions on a genome; remove genome",
+        )
+    elif given[0] in NEEDS_GENOME:
         require(
             "genome" in spec, "config", key, f"{given[0]} are positions on a genome: give genome (FASTA) too"
         )
@@ -145,19 +170,23 @@ def _check_stride(spec: Mapping[str, Any], key: str) -> None:
             )
 
 
-def _check_run(config: dict[str, Any], run: str, key: str) -> None:
+def _check_run(
+    config: dict[str, Any], run: str, key: str, modality: str = "dna", kinds: tuple[str, ...] = APPLIED_KINDS
+) -> None:
+    """The run trains a model of ``kinds`` (or an ensemble of them) on a dataset of ``modality``."""
     dataset, model = run.split("/")
     datasets, models = config["datasets"], config["models"]
     require(dataset in datasets, "config", key, f"unknown dataset {dataset!r}; known: {', '.join(datasets)}")
     require(model in models, "config", key, f"unknown model {model!r}; known: {', '.join(models)}")
-    modality, kind = datasets[dataset]["modality"], models[model]["kind"]
-    require(modality == "dna", "config", key, f"{dataset} is a {modality} dataset; apply scores DNA only")
+    found, kind = datasets[dataset]["modality"], models[model]["kind"]
+    what = "apply scores DNA only" if modality == "dna" else f"this input is scored by {modality} runs"
+    require(found == modality, "config", key, f"{dataset} is a {found} dataset; {what}")
     require(
-        kind in APPLIED_KINDS,
+        kind in kinds,
         "config",
         key,
-        f"model {model!r} is a {kind}; apply runs {' or '.join(APPLIED_KINDS)} networks "
-        "(or ensembles of them)",
+        f"model {model!r} is a {kind}; apply runs {' or '.join(kinds)} networks (or ensembles of them)"
+        + (" here" if modality != "dna" else ""),
     )
     require(
         "search" not in models[model],
@@ -168,3 +197,12 @@ def _check_run(config: dict[str, Any], run: str, key: str) -> None:
     )
     if (dataset, model) not in runs(config):
         raise InputError("config", key, f"the workflow does not train {model!r} on {dataset!r} (see runs:)")
+
+
+def _check_aggregate(spec: Mapping[str, Any], key: str) -> None:
+    require(
+        "aggregate" not in spec or SLIDE_KIND in spec,
+        "config",
+        f"{key}.aggregate",
+        "cannot apply: only slides aggregate tile scores into slide scores (give slides: a sheet of slides)",
+    )

@@ -15,6 +15,10 @@ Contract:
   the other folds, both in stored order. The stored ``validation`` and ``test`` splits are
   left out of the view's training entirely; predictions and model selection read the dataset
   without a fold. Inputs keep the preparation's scaling (fitted on the whole training split).
+- ``train_subset(dataset, rows)`` is a view whose ``train`` split is ``rows`` (sorted, distinct
+  positions in the dataset's training split, e.g. ``biodl.training.learning_curve``'s nested
+  subsets); ``validation`` and ``test`` are unchanged. Like a fold view it is a ``FoldView``
+  (index and count 0: a subset, not a member), so every reader below follows it.
   ``load_labels``, ``load_metadata``, ``input_shards`` and ``biodl.training.batches.ShardBatches``
   all follow the view (the metadata rows keep their stored ``split`` value, ``train``).
 - ``open_inputs`` / ``open_labels`` memory-map one split's shards (checked against the manifest)
@@ -57,6 +61,7 @@ __all__ = [
     "SplitInfo",
     "assign_folds",
     "fold_view",
+    "train_subset",
     "input_shards",
     "load_labels",
     "load_metadata",
@@ -97,6 +102,22 @@ def fold_view(dataset: PreparedDataset, fold: Sequence[int]) -> PreparedDataset:
     folds = assign_folds(_strata(dataset), count, dataset.seed)
     rows = {"train": np.flatnonzero(folds != index - 1), "validation": np.flatnonzero(folds == index - 1)}
     return replace(dataset, fold=FoldView(index, count, rows))
+
+
+def train_subset(dataset: PreparedDataset, rows: np.ndarray) -> PreparedDataset:
+    """``dataset`` with its training split cut down to ``rows`` (see the module contract)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    n = dataset.n("train")
+    require(
+        len(rows) >= 1 and bool(np.all(np.diff(rows) > 0)) and rows[0] >= 0 and rows[-1] < n,
+        dataset.manifest,
+        "splits.train",
+        f"a training subset needs sorted, distinct rows in 0..{n - 1}, found {len(rows)} rows",
+    )
+    view = dict(dataset.fold.rows) if dataset.fold is not None else {}
+    _, train_rows = dataset.stored("train")
+    view["train"] = rows if train_rows is None else train_rows[rows]
+    return replace(dataset, fold=FoldView(0, 0, view))
 
 
 def _strata(dataset: PreparedDataset) -> np.ndarray:

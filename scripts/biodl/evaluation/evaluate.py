@@ -13,8 +13,10 @@ Contract:
   an HTML page for the report, ``biodl.report.html_tables``), ``confusion_table``
   (``confusion.tsv``, ``biodl.evaluation.confusion``; classification only) and the figures of
   ``biodl.report.figures`` (``CLASSIFICATION_FIGURES``: ``roc``, ``pr``, ``calibration``,
-  ``confusion``; ``REGRESSION_FIGURES``: ``scatter``). The outputs a rule declares decide
-  what is drawn; a name that does not fit the task, or is unknown, raises ``InputError``.
+  ``confusion``; ``REGRESSION_FIGURES``: ``scatter``; both: ``per_task``, the per-target
+  metrics beside each target's prevalence or variance, ``biodl.report.per_task``). The outputs
+  a rule declares decide what is drawn; a name that does not fit the task, or is unknown,
+  raises ``InputError``.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from biodl.evaluation.metrics_file import headline_text, write_metrics
 from biodl.evaluation.predictions import Scores, read_predictions
 from biodl.report.figures import plot_calibration, plot_confusion, plot_pr, plot_roc, plot_scatter
 from biodl.report.html_tables import metrics_html, write_html
+from biodl.report.per_task import plot_per_task
 
 logger = logging.getLogger(__name__)
 
-CLASSIFICATION_FIGURES = ("roc", "pr", "calibration", "confusion")
-REGRESSION_FIGURES = ("scatter",)
+CLASSIFICATION_FIGURES = ("roc", "pr", "calibration", "confusion", "per_task")
+REGRESSION_FIGURES = ("scatter", "per_task")
 TABLES = ("metrics", "metrics_table", "confusion_table")
 
 
@@ -97,6 +100,9 @@ def _figures(
         "confusion": lambda path: plot_confusion(test, path, title=f"Confusion matrix, {run} (test set)"),
         "scatter": lambda path: plot_scatter(
             test, path, title=f"Predicted against observed, {run} (test set)"
+        ),
+        "per_task": lambda path: plot_per_task(
+            test, evaluation.metrics, path, title=f"Per-task metrics, {run} (test set)"
         ),
     }
 

@@ -11,7 +11,10 @@ Contract:
   auprc, f1, accuracy, mse, mae, pearson_r, r2) ``<metric>``, ``<metric>_ci_low`` and
   ``<metric>_ci_high``, taken from the headline rows of ``biodl.evaluation.metrics`` (binary: the positive
   class; multiclass and multilabel: ``macro``, multiclass accuracy: top-1, target ``all``;
-  regression: the target, or ``macro`` over several).
+  regression: the target, or ``macro`` over several); then ``n_targets`` (outputs: tasks,
+  classes or regression targets) and, for multiclass and multilabel runs, ``auroc_micro`` and
+  ``auprc_micro`` (the ``micro`` rows: pooled over every labelled (example, target) pair; point
+  estimates, no interval). Regression has no micro average (targets in different units).
 - ``write_summary(summary, path)`` writes ``results/summary.tsv``: an empty cell means the
   metric does not apply to the run's task (auroc of a regression); the text ``NaN`` means it
   applies but is undefined on that test set (or, in the ``_ci_`` columns, that no interval was
@@ -32,7 +35,7 @@ from biodl.core.files import write_tsv
 from biodl.data.format import read_manifest
 from biodl.evaluation.metrics import HEADLINE_METRICS, headline_keys
 from biodl.evaluation.metrics_file import metric_row, read_metrics
-from biodl.evaluation.weighted_metrics import ALL
+from biodl.evaluation.weighted_metrics import ALL, MICRO
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,10 @@ def ci_columns(metric: str) -> tuple[str, str]:
 
 RUN_COLUMNS = ["dataset", "model", "kind", "role", "member_of", "task", "n_test"]
 HEADLINE_COLUMNS = [c for m in SUMMARY_METRICS for c in (m, *ci_columns(m))]
-SUMMARY_COLUMNS = [*RUN_COLUMNS, *HEADLINE_COLUMNS]
+# Several classes or labels: the micro averages beside the macro headline (point estimates).
+MICRO_TASKS = ("multiclass", "multilabel")
+MICRO_COLUMNS = {"auroc_micro": "auroc", "auprc_micro": "auprc"}
+SUMMARY_COLUMNS = [*RUN_COLUMNS, *HEADLINE_COLUMNS, "n_targets", *MICRO_COLUMNS]
 
 
 def summarize(
@@ -93,9 +99,16 @@ def summarize(
         for metric, target in headline_keys(task, targets):
             row[metric], *bounds = metric_row(metrics, metric, target, where)
             row.update(zip(ci_columns(metric), bounds, strict=True))
+        row["n_targets"] = len(targets)
+        if task in MICRO_TASKS:
+            for column, metric in MICRO_COLUMNS.items():
+                row[column] = metric_row(metrics, metric, MICRO, where)[0]
         rows.append(row)
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return frame.astype({c: "float64" for c in HEADLINE_COLUMNS} | {"n_test": "int64"})
+    return frame.astype(
+        {c: "float64" for c in [*HEADLINE_COLUMNS, *MICRO_COLUMNS]}
+        | {"n_test": "int64", "n_targets": "int64"}
+    )
 
 
 def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str, ...]]:
@@ -108,12 +121,16 @@ def _task_and_targets(dataset_path: str | PathLike[str]) -> tuple[str, tuple[str
 
 def write_summary(summary: pd.DataFrame, path: str | PathLike[str]) -> None:
     """``summary.tsv``: empty where a metric does not apply to the task, ``NaN`` where undefined."""
-    text = summary.astype({c: object for c in HEADLINE_COLUMNS})
+    text = summary.astype({c: object for c in [*HEADLINE_COLUMNS, *MICRO_COLUMNS]})
     for metric in SUMMARY_METRICS:
         tasks = [task for task, headline in HEADLINE_METRICS.items() if metric in headline]
         applies = summary["task"].isin(tasks).to_numpy(dtype=bool)
         for column in (metric, *ci_columns(metric)):
             text.loc[applies & summary[column].isna().to_numpy(), column] = "NaN"
             text.loc[~applies, column] = ""
+    micro = summary["task"].isin(MICRO_TASKS).to_numpy(dtype=bool)
+    for column in MICRO_COLUMNS:
+        text.loc[micro & summary[column].isna().to_numpy(), column] = "NaN"
+        text.loc[~micro, column] = ""
     write_tsv(text, path)
     logger.info("summarised %d runs into %s", len(summary), path)

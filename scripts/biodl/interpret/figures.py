@@ -7,7 +7,8 @@ paths in logomaker's classic colours.
   influence): the filter's information-content logo (bits against the sequences' background)
   beside its best database match (bits against a uniform background), on one shared axis so
   the aligned columns sit above each other (the match reverse-complemented for orientation
-  ``-``); the title gives sites, influence, information and the null-calibrated q-value. A
+  ``-``); the title gives sites, influence, information and the null-calibrated q-value,
+  wrapped to its panel's width so that it never runs into the match's title. A
   filter (or TF-MoDISco pattern) without a calibrated match is drawn alone.
 - ``plot_marginalisation(table, path)``: per task, horizontal bars of each inserted motif's mean
   effect on the logit with its standard deviation over backgrounds, beside its shuffled
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from dataclasses import dataclass
 from os import PathLike
 
@@ -46,6 +48,9 @@ from biodl.report.figures import _figure
 # Widths keep each figure within about 1350 pixels at 150 dpi, so a browser window of 1400 pixels
 # (beside the report's menu) shrinks it by at most a third and 8-point titles stay above 10 pixels.
 LOGO_ROW = (4.5, 1.3)
+# Characters of an 8-point title that fit above one LOGO_ROW panel; longer titles wrap rather
+# than run into the neighbouring panel's.
+LOGO_TITLE_CHARS = 60
 ATTRIBUTION_ROW = (9.0, 1.6)
 IMAGE_PANEL = (1.6, 1.6)
 # Saliency and Grad-CAM panels: room for a colour bar and a two-line title.
@@ -131,7 +136,7 @@ def plot_filter_matches(
             lo = min(0, match_start)
             hi = max(row.motif.width, match_start + (row.match.width if row.match else 0))
             _logo(left, _bits(row.motif.probabilities, row.background))
-            left.set_title(row.title, fontsize=8, loc="left")
+            left.set_title(textwrap.fill(row.title, LOGO_TITLE_CHARS), fontsize=8, loc="left")
             if row.match is None:
                 right.text(
                     0.5,
@@ -147,7 +152,8 @@ def plot_filter_matches(
             match = row.match if row.orientation == "+" else row.match.reverse_complement()
             _logo(right, _bits(match.probabilities, UNIFORM), start=match_start)
             strand = "" if row.orientation == "+" else " (reverse complement)"
-            right.set_title(f"{row.match.id} {row.match.name}{strand}", fontsize=8, loc="left")
+            match_title = f"{row.match.id} {row.match.name}{strand}"
+            right.set_title(textwrap.fill(match_title, LOGO_TITLE_CHARS), fontsize=8, loc="left")
             for ax in (left, right):
                 ax.set_xlim(lo - 0.5, hi - 0.5)
                 ax.set_ylim(0, 2)

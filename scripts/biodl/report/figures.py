@@ -16,7 +16,16 @@ through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attach
 - ``plot_scatter`` (regression): predicted against observed, one panel per target, with the
   y = x line and Pearson r and R² in the panel title.
 - ``plot_training_curves`` takes ``history.tsv`` (path or frame): loss and val_loss per epoch,
-  one panel per tracked metric, the kept (best) epoch marked in every panel.
+  one panel per tracked metric, the kept (best) epoch marked in every panel (given the run's
+  ``InitialLoss``, the loss panel also shows the loss before training at epoch 0 and its chance
+  value, dashed); then the learning
+  rate and gradient norm, and the update-to-weight ratio of each kernel (``update_ratio/<layer>``
+  columns, log scale, one line per kernel coloured from the first layer to the last, with the
+  1e-3 rule of thumb drawn), when the history records them.
+- ``plot_learning_curve`` takes a learning-curve frame (``biodl.training.learning_curve``):
+  left, the validation metric against the number of training examples (log x) with its
+  bootstrap interval as a band and each point's value written; right, the kept epoch's training
+  and validation loss against the same sizes.
 - ``plot_comparison`` takes the summary frame (``biodl.evaluation.summary``): one panel per dataset, each
   run's primary metric (auroc for classification, r2 for regression) with its bootstrap
   interval as error bars and its value written above, best run on top; baselines (kind
@@ -33,6 +42,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,6 +63,9 @@ from biodl.evaluation.predictions import Scores
 from biodl.evaluation.summary import ci_columns
 from biodl.evaluation.weighted_metrics import regression_metrics
 
+if TYPE_CHECKING:  # the figure needs no TensorFlow: only the two numbers are read
+    from biodl.training.initial_loss import InitialLoss
+
 logger = logging.getLogger(__name__)
 
 PANEL_SIZE = (5.0, 4.5)
@@ -72,9 +85,13 @@ AXIS_LABELS = {
     "rmse": "RMSE (standard deviations of the target)",
     "learning_rate": "Learning rate (per epoch)",
     "gradient_norm": "Gradient norm (global L2, mean over steps)",
+    "update_ratio": "Update / weight (||ΔW|| / ||W||, last step)",
 }
 # Per-epoch training dynamics drawn as single curves below the metrics (biodl.training.callbacks' history).
 TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
+# The update-to-weight ratio's column prefix (biodl.training.callbacks) and its rule of thumb.
+UPDATE_RATIO_PREFIX = "update_ratio/"
+UPDATE_RATIO_GUIDE = 1e-3
 # Regression networks learn standardised targets with MSE or Huber (biodl.models.objectives).
 REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
 # What a model without skill scores on a primary metric, drawn as a reference line.
@@ -312,10 +329,15 @@ def _best_epoch(history: pd.DataFrame) -> int:
 
 
 def plot_training_curves(
-    history: str | PathLike[str] | pd.DataFrame, path: str | PathLike[str], title: str | None = None
+    history: str | PathLike[str] | pd.DataFrame,
+    path: str | PathLike[str],
+    title: str | None = None,
+    initial: InitialLoss | None = None,
 ) -> Figure:
-    """Training and validation loss and metrics per epoch, the kept epoch marked; then the
-    learning rate and the gradient norm per epoch, when the history records them."""
+    """Training and validation loss and metrics per epoch, the kept epoch marked (with
+    ``initial``: the loss before training at epoch 0 and its chance value); then the learning
+    rate, the gradient norm and the update-to-weight ratios per epoch, when the history records
+    them."""
     frame = read_history(history)
     metrics = ["loss"] + [
         c
@@ -323,8 +345,9 @@ def plot_training_curves(
         if c not in ("epoch", "loss", "best") and not c.startswith("val_") and f"val_{c}" in frame.columns
     ]
     optimisation = [c for c in TRAINING_DYNAMICS if c in frame.columns]
+    ratios = [c for c in frame.columns if c.startswith(UPDATE_RATIO_PREFIX)]
     best = _best_epoch(frame)
-    panels = len(metrics) + len(optimisation)
+    panels = len(metrics) + len(optimisation) + bool(ratios)
     ncols = min(2, panels)
     nrows = math.ceil(panels / ncols)
     train_colour, validation_colour = sns.color_palette(PALETTE, 2)
@@ -345,6 +368,8 @@ def plot_training_curves(
                     label="validation",
                 )
             ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({best})")
+            if metric == "loss" and initial is not None:
+                _initial_loss(ax, initial)
             regression_loss = metric == "loss" and "mae" in frame.columns
             ax.set(
                 xlabel="Epoch",
@@ -352,8 +377,103 @@ def plot_training_curves(
             )
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(fontsize="small")
+        if ratios:
+            _update_ratio_panel(axes.flat[panels - 1], frame, ratios, best)
         fig.suptitle(title or "Training curves")
     return fig
+
+
+def _initial_loss(ax: Axes, initial: InitialLoss) -> None:
+    """The loss before training at epoch 0 and the chance value as a dashed line."""
+    ax.plot([0], [initial.loss], marker="D", ms=6, ls="none", color="black", label="before training")
+    if np.isfinite(initial.chance):
+        ax.axhline(initial.chance, color="black", ls="--", lw=1, label=f"chance ({initial.chance:.3g})")
+
+
+def _update_ratio_panel(ax: Axes, frame: pd.DataFrame, columns: list[str], best: int) -> None:
+    """Each kernel's update-to-weight ratio per epoch (log scale), first layer to last in a
+    sequential palette; a legend naming the kernels when they are few, else the first and last."""
+    colours = sns.color_palette("viridis", len(columns))
+    few = len(columns) <= LEGEND_INSIDE_MAX
+    for i, (column, colour) in enumerate(zip(columns, colours, strict=True)):
+        named = few or i in (0, len(columns) - 1)
+        label = column.removeprefix(UPDATE_RATIO_PREFIX) if named else None
+        if not few and named:
+            label = f"{'first' if i == 0 else 'last'} kernel: {label}"
+        ax.plot(frame["epoch"], frame[column], marker="o", ms=2, lw=1, color=colour, label=label)
+    ax.set_yscale("log")
+    ax.axhline(UPDATE_RATIO_GUIDE, color="black", ls=":", lw=1, label="rule of thumb (1e-3)")
+    ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({best})")
+    ax.set(xlabel="Epoch", ylabel=AXIS_LABELS["update_ratio"])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="x-small")
+
+
+def plot_learning_curve(curve: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:
+    """The validation metric and the kept epoch's losses against the training-set size."""
+    missing = [
+        c
+        for c in ("train_examples", "metric", "value", "ci_low", "ci_high", "loss", "val_loss")
+        if c not in curve
+    ]
+    require(not missing, "learning curve", "columns", f"missing column(s) {', '.join(missing)}")
+    require(len(curve) > 0, "learning curve", None, "no training-set size")
+    curve = curve.sort_values("train_examples")
+    metric = str(curve["metric"].iloc[0])
+    sizes = curve["train_examples"].to_numpy()
+    train_colour, validation_colour = sns.color_palette(PALETTE, 2)
+    with _figure(path, 1, 2) as (fig, axes):
+        left, right = axes.flat
+        left.fill_between(
+            sizes,
+            curve["ci_low"],
+            curve["ci_high"],
+            color=validation_colour,
+            alpha=0.25,
+            label="bootstrap interval",
+        )
+        left.plot(sizes, curve["value"], marker="o", color=validation_colour, label="validation")
+        for size, value in zip(sizes, curve["value"], strict=True):
+            left.annotate(
+                f"{value:.3f}",
+                (size, value),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                fontsize="small",
+            )
+        _zoom_to_curve(left, curve, metric)
+        left.set(
+            xlabel="Training examples (log scale)", ylabel=f"Validation {AXIS_LABELS.get(metric, metric)}"
+        )
+        right.plot(sizes, curve["loss"], marker="o", color=train_colour, label="training")
+        right.plot(sizes, curve["val_loss"], marker="o", color=validation_colour, label="validation")
+        right.set(xlabel="Training examples (log scale)", ylabel="Loss at the kept epoch")
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+            ax.minorticks_off()
+            ax.legend(fontsize="small")
+        fig.suptitle(title or "Learning curve: would more data help?")
+    return fig
+
+
+def _zoom_to_curve(ax: Axes, curve: pd.DataFrame, metric: str) -> None:
+    """The y axis spans the values and intervals (close points stay apart), with the no-skill
+    line where it falls inside; outside, the legend says it is off the axis."""
+    values = pd.concat([curve["value"], curve["ci_low"], curve["ci_high"]]).astype(float).dropna()
+    if values.empty:
+        return
+    low, high = float(values.min()), float(values.max())
+    pad = max(high - low, 0.02) * 0.15
+    low, high = low - pad, high + pad
+    if metric in NO_SKILL:
+        reference, label = NO_SKILL[metric]
+        if low <= reference <= high:
+            ax.axhline(reference, color="grey", ls="--", lw=1, label=label)
+        else:
+            ax.plot([], [], color="grey", ls="--", lw=1, label=f"{label}: off the axis")
+    ax.set_ylim(low, high)
 
 
 def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str | None = None) -> Figure:

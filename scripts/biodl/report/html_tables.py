@@ -14,6 +14,8 @@ Contract:
   dataset only where there is a comparison: at least two *comparable* runs (plain models,
   baselines, ensembles and searches: never an ensemble's members or a search's trials, which
   are parts of another run) with a value. Higher is better except for ``mse`` and ``mae``.
+  Multiclass and multilabel tables add the micro averages (``auROC (micro: pooled over
+  labels)``, ``auPRC (micro ...)``; point estimates, never bold) after the headline columns.
   Baselines, ensembles, their members and searches carry a tag. Clicking a column heading
   sorts by it (by the number, not its text); the page works without its script. Text cells
   wrap, so the page fits a 1400-pixel window beside the report's menu without sideways
@@ -26,7 +28,8 @@ Contract:
 - ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
   ``importance``, ``tomtom``, ``trials``; apply's ``top_variants``) as a page, every row shown,
   sortable: numbers right-aligned (whole numbers as such, others to four significant digits),
-  text left, missing values empty.
+  text left, missing values empty; headings show column names with spaces for underscores, so
+  that they wrap in a narrow window.
   ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
   a row per true class with its total, a column per predicted class.
 - ``write_html(text, path)`` writes atomically.
@@ -43,7 +46,7 @@ import pandas as pd
 
 from biodl.core.files import atomic_path
 from biodl.evaluation.metrics import HEADLINE_METRICS
-from biodl.evaluation.summary import SUMMARY_METRICS, ci_columns
+from biodl.evaluation.summary import MICRO_COLUMNS, MICRO_TASKS, SUMMARY_METRICS, ci_columns
 
 LOWER_IS_BETTER = frozenset({"mse", "mae", "brier"})
 COUNT_METRICS = frozenset({"n", "n_positive"})
@@ -68,6 +71,11 @@ TASK_METRIC_LABELS = {
         "f1": "F1 (macro)",
         "accuracy": "accuracy (macro)",
     },
+}
+# The micro-average columns of multi-class and multi-label runs (biodl.evaluation.summary).
+MICRO_HEADINGS = {
+    "auroc_micro": "auROC (micro: pooled over labels)",
+    "auprc_micro": "auPRC (micro: pooled over labels)",
 }
 # Runs that are parts of another run: never a dataset's best (biodl.workflow.variants roles).
 PART_ROLES = frozenset({"member", "trial"})
@@ -230,7 +238,8 @@ def leaderboard_html(summary: pd.DataFrame) -> str:
         "beneath each value. Bold: the best value among a dataset's runs (lowest for MSE and MAE), "
         "shown only where the dataset has two or more runs to compare; an ensemble's members and "
         "a search's trials are parts of another run and never marked. Several classes or labels: "
-        "macro averages (the unweighted mean over classes or labels); several regression targets: "
+        "macro averages (the unweighted mean over classes or labels), and micro averages (pooled "
+        "over every labelled example and label) in the columns that say so; several regression targets: "
         "the mean over targets. Click a column heading to sort by it."
     )
     return _page("Leaderboard: all runs", note, "".join(sections), sortable=True)
@@ -246,7 +255,9 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
     metrics = [m for m in SUMMARY_METRICS if m in HEADLINE_METRICS[task]]
     best = {metric: _best_per_dataset(summary, metric) for metric in metrics}
     head = [("dataset", True), ("model", True), ("kind", True), ("test examples", False)]
+    micro = list(MICRO_COLUMNS) if task in MICRO_TASKS else []
     head += [(metric_heading(m, task), False) for m in metrics]
+    head += [(MICRO_HEADINGS[c], False) for c in micro]
     rows, previous = [], None
     for i, run in enumerate(summary.to_dict("records")):
         tag = "".join(f' <span class="tag">{html.escape(text)}</span>' for text in run_tags(run))
@@ -259,6 +270,7 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
         for metric in metrics:
             low, high = (float(run[c]) for c in ci_columns(metric))
             cells.append(_metric_cell(float(run[metric]), low, high, bool(best[metric].iloc[i])))
+        cells += [_metric_cell(float(run[c]), math.nan, math.nan, False) for c in micro]
         css = ' class="first-of-dataset"' if previous is not None and run["dataset"] != previous else ""
         previous = run["dataset"]
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")
@@ -361,7 +373,12 @@ def _value_cell(value: object) -> str:
 
 
 def _frame_table(table: pd.DataFrame) -> str:
-    head = [(str(column), not pd.api.types.is_numeric_dtype(table[column])) for column in table.columns]
+    # Headings shown with spaces for underscores so that they can wrap: a dozen unbreakable
+    # column names (Tomtom's) made the page wider than a 1400-pixel window.
+    head = [
+        (str(column).replace("_", " "), not pd.api.types.is_numeric_dtype(table[column]))
+        for column in table.columns
+    ]
     rows = [
         "<tr>" + "".join(_value_cell(value) for value in record) + "</tr>"
         for record in table.itertuples(index=False, name=None)

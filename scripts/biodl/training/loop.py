@@ -11,17 +11,24 @@ of ``biodl.data.dataset.open_dataset``), monitoring the ``validation`` split, an
   ``keras.models.load_model``;
 - ``run.history_path``: a TSV with one row per epoch run (``biodl.training.callbacks``:
   ``epoch``, ``loss``, ``val_loss``, each tracked metric and its ``val_`` twin,
-  ``learning_rate``, ``gradient_norm``, ``best``);
+  ``learning_rate``, ``gradient_norm``, then ``update_ratio/<layer>`` per trainable kernel: the
+  update-to-weight ratio of the epoch's last step, ``best``);
 - ``run.tensorboard`` (optional, a ``biodl.core.files.RunFolder``): TensorBoard event files,
   written as training goes. They are logs, not results: event files hold wall-clock times and
   the host name, so the workflow keeps them under ``logs/tensorboard/`` and ``results/`` stays
   reproducible byte for byte. A fresh run empties the folder; a resumed run adds to it.
+- ``run.initial_loss_path`` (optional): the loss of the initial weights on the start of the
+  training stream against its chance value (``biodl.training.initial_loss``), also logged, with a
+  warning when it is off by more than a factor of 2. A resumed run measures the same initial
+  weights (rebuilt from the seed), so it writes the same file.
 The optimiser, learning-rate schedule, clipping and class weights come from ``training``
 (``biodl.models.optimization``). With ``run.checkpoint`` (a ``RunFolder``) every finished epoch is
 checkpointed (``biodl.training.checkpoint``); a rerun with the same settings, seed and data
 resumes after the last checkpointed epoch and ends with the same history and weights as an
 uninterrupted run. The checkpoint is deleted once the outputs are written. While it trains, the
 run holds its lock (``biodl.core.run_lock``): a second training of the same run stops at once.
+``run.subset`` (rows of the training split; learning curves) trains on those examples only,
+validating on the whole validation split; such a run takes no checkpoint.
 ``run.init_model`` (a trained run's ``model.keras``, from ``init_from``) gives the starting
 weights (``biodl.training.transfer``); the first ``freeze_layers`` layers with weights are
 frozen; ``fine_tune_learning_rate`` is already the settings' learning rate.
@@ -53,7 +60,7 @@ from biodl.config.models import NetworkModel
 from biodl.core.errors import require, require_file
 from biodl.core.files import RunFolder, atomic_path, write_tsv
 from biodl.core.run_lock import run_lock
-from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.data.dataset import PreparedDataset, open_dataset, train_subset
 from biodl.models.export import export_model
 from biodl.models.networks import build_model
 from biodl.models.objectives import loss_for, training_metrics
@@ -71,8 +78,10 @@ from biodl.training.callbacks import (
     HistoryRows,
     ResumableEarlyStopping,
     TensorBoardScalars,
+    UpdateRatios,
     history_columns,
     history_frame,
+    update_ratio_columns,
 )
 from biodl.training.checkpoint import Checkpoint, Saved, fingerprint
 from biodl.training.device import (
@@ -81,6 +90,12 @@ from biodl.training.device import (
     distribution_strategy,
     precision,
     use_device,
+)
+from biodl.training.initial_loss import (
+    InitialLoss,
+    measure_initial_loss,
+    report_initial_loss,
+    write_initial_loss,
 )
 from biodl.training.transfer import copy_weights, freeze_layers
 
@@ -104,6 +119,9 @@ class TrainingRun:
     tensorboard: RunFolder | None = None
     init_model: Path | None = None  # the init_from run's model.keras
     threads: int = 1
+    initial_loss_path: Path | None = None  # the loss before training against chance (TSV)
+    # Learning curves: train on these rows of the training split only (biodl.data.dataset.train_subset).
+    subset: np.ndarray | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass
@@ -122,6 +140,14 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     ``callbacks`` are extra Keras callbacks, called after the workflow's own (e.g. to time epochs).
     """
     dataset = open_dataset(run.dataset, fold=run.fold)
+    if run.subset is not None:
+        require(
+            run.checkpoint is None,
+            f"model {run.model.name}",
+            "checkpoint",
+            "a run on a training subset is not checkpointed (its fingerprint does not name the subset)",
+        )
+        dataset = train_subset(dataset, run.subset)
     _check_run(run, dataset)
     training = run.model.training
     gpus = use_device(training.device, f"model {run.model.name}")
@@ -207,6 +233,7 @@ def compile_network(
 def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> pd.DataFrame:
     run, dataset, training = fitting.run, fitting.dataset, fitting.run.model.training
     columns = history_columns([metric.name for metric in training_metrics(dataset.task)])
+    columns += update_ratio_columns(fitting.trainer)
     stopper = ResumableEarlyStopping(
         monitor=training.monitor,
         mode=monitor_mode(training.monitor),
@@ -219,6 +246,8 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
     key = fingerprint(
         run.model.as_dict(), run.seed, dataset.manifest.read_text(), run.fold, _file_digest(run.init_model)
     )
+    label = f"{dataset.name}/{run.model.name}"
+    initial = _initial_loss(fitting, label)  # of the initial weights, also when resuming
     saved = None
     rows: list[dict[str, float]] = []
     start = 0
@@ -231,9 +260,9 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
             )
     if run.tensorboard is not None and saved is None:
         run.tensorboard.remove()  # events of an earlier run; a resumed run adds to its own
-    label = f"{dataset.name}/{run.model.name}"
     callbacks: list[keras.callbacks.Callback] = [
         controller,
+        UpdateRatios(),
         stopper,
         EpochLog(training.epochs, columns, label),
     ]
@@ -259,9 +288,20 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
     )
     save_model(export_model(fitting.model, run.model, dataset), run.model_path)
     write_tsv(frame, run.history_path)
+    if run.initial_loss_path is not None:
+        write_initial_loss(initial, run.initial_loss_path)
     if checkpoint is not None:
         checkpoint.clear()
     return frame
+
+
+def _initial_loss(fitting: _Fitting, label: str) -> InitialLoss:
+    """The network's loss before training against chance, on the start of the training stream, logged."""
+    run, dataset, training = fitting.run, fitting.dataset, fitting.run.model.training
+    stream = ShardBatches(dataset, "train", training.batch_size, shuffle=True, seed=run.seed)
+    initial = measure_initial_loss(fitting.model, loss_for(dataset.task, training), stream, dataset.task)
+    report_initial_loss(initial, label)
+    return initial
 
 
 def _run_epochs(fitting: _Fitting, callbacks: list[keras.callbacks.Callback], start: int) -> None:

@@ -54,6 +54,8 @@ def input_files(spec: DnaDataset) -> str:
         return ", ".join(map(str, spec.regions.values()))
     if spec.genome is not None and spec.tasks is not None:
         return ", ".join(map(str, spec.tasks.values()))
+    if spec.genome is not None and spec.tracks is not None:
+        return ", ".join(track.path for track in spec.tracks.values())
     if spec.sequences is not None:
         return ", ".join(map(str, spec.sequences.values()))
     assert spec.table is not None, "a DNA dataset has one input (biodl.config.checks)"

@@ -14,9 +14,10 @@ Contract (``prepare_dna(spec, seed, files)``): from one dataset's typed settings
 
 Inputs (exactly one): ``genome`` + ``regions`` (class → BED/narrowPeak,
 ``biodl.data.dna.from_genome``), ``genome`` + ``tasks`` (task → BED/narrowPeak, a multi-label
-dataset labelled by overlap, ``biodl.data.dna.from_tasks``), ``sequences`` (class → FASTA of
-sequences) or ``table`` (CSV/TSV with a sequence column and label columns; both
-``biodl.data.dna.from_sequences``).
+dataset labelled by overlap, ``biodl.data.dna.from_tasks``), ``genome`` + ``tracks`` (target →
+bigWig, bedGraph or peak file: a regression dataset, ``biodl.data.dna.from_tracks``),
+``sequences`` (class → FASTA of sequences) or ``table`` (CSV/TSV with a sequence column and
+label columns; both ``biodl.data.dna.from_sequences``).
 Classes: the negative label first when negatives are generated, then the configured classes in
 config order; with two classes the task is binary and the second class is the positive one
 (``biodl.data.dna.examples``). Every random choice draws from one generator seeded with ``seed``.
@@ -36,6 +37,7 @@ from biodl.data.dna.examples import DnaJob, Labelling, input_files, labelling
 from biodl.data.dna.from_genome import from_genome
 from biodl.data.dna.from_sequences import from_sequence_files, from_table
 from biodl.data.dna.from_tasks import from_tasks
+from biodl.data.dna.from_tracks import from_tracks
 from biodl.data.shards import PreparedFiles, close_dataset, writer_for
 
 
@@ -69,6 +71,8 @@ def _write_examples(job: DnaJob) -> Labelling:
     spec = job.spec
     if spec.tasks is not None:
         return from_tasks(job)
+    if spec.tracks is not None:
+        return from_tracks(job)
     if spec.genome is not None:
         assert spec.regions is not None, "genome input comes with regions (biodl.config.checks)"
         labels = labelling(spec, list(spec.regions))
@@ -83,7 +87,9 @@ def _write_examples(job: DnaJob) -> Labelling:
 
 def _targets(spec: DnaDataset, labels: Labelling) -> list[str]:
     """What the network predicts: the regression columns, the positive class, or every class."""
+    if labels.task == "regression" and spec.tracks is not None:
+        return list(spec.tracks)
     if labels.task == "regression":
-        assert spec.table is not None, "only a table holds regression targets"
+        assert spec.table is not None, "a table or tracks hold regression targets"
         return list(spec.table.label_columns)
     return [labels.classes[1]] if labels.task == "binary" else labels.classes

@@ -224,6 +224,8 @@ def _tiling_summary(tiling: Tiling, tally: Tally) -> dict[str, Any]:
         "edge": "pad" if tiling.pad else "drop",
         "tissue_background": tiling.background,
         "tissue_threshold": tiling.tissue_threshold,
+        "tissue_resolution": tiling.tissue_resolution,
+        "intensity_percentiles": list(tiling.percentiles),
         "min_coverage": tiling.min_coverage,
         "min_labelled": tiling.min_labelled,
         "images": tally.images,

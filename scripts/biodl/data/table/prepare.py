@@ -66,7 +66,7 @@ def prepare_table(spec: TableDataset, seed: int, files: TableFiles) -> dict[str,
     )
     numeric, categorical = _feature_columns(table, spec, path)
     features = table[numeric + categorical]
-    _check_missing(features, spec.missing, path)
+    check_missing(features, spec.missing, path)
     split = _assign_splits(table, y, label_text, spec, seed)
     train = split == "train"
     unseen = [c for c in features.columns if tabular.is_missing(features.loc[train, c]).all()]
@@ -76,8 +76,8 @@ def prepare_table(spec: TableDataset, seed: int, files: TableFiles) -> dict[str,
             f"column {unseen[0]!r}",
             "has no values in the training split, so nothing to learn or impute from",
         )
-    transformer = _preprocessing(numeric, categorical, spec.missing).fit(_as_values(features[train], numeric))
-    x = transformer.transform(_as_values(features, numeric)).astype(np.float32)
+    transformer = _preprocessing(numeric, categorical, spec.missing).fit(as_values(features[train], numeric))
+    x = transformer.transform(as_values(features, numeric)).astype(np.float32)
     feature_names = [n.split("__", 1)[1] for n in transformer.get_feature_names_out()]
     log.info(
         "%d rows, %d feature columns (%d numeric, %d categorical) → %d inputs",
@@ -218,7 +218,8 @@ def _require_unique_ids(table: pd.DataFrame, id_column: str, path: Path) -> None
         )
 
 
-def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
+def check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
+    """With ``missing: reject``, the first gap is an error naming its line and column."""
     if mode != "reject":
         return
     gaps = np.argwhere(features.isin(tabular.MISSING_TOKENS).to_numpy())
@@ -231,7 +232,7 @@ def _check_missing(features: pd.DataFrame, mode: str, path: Path) -> None:
         )
 
 
-def _as_values(features: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+def as_values(features: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
     """Numeric columns as floats (NaN = missing), the others as text with ``None`` for missing."""
     frame = features.mask(features.isin(tabular.MISSING_TOKENS))
     return frame.astype({c: float for c in numeric}).astype(

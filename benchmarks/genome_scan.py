@@ -14,7 +14,7 @@
    peak RSS (VmHWM) after importing TensorFlow and building the network, and after the scan.
 
 Usage (from the repository root, a few minutes on 2 cores):
-    .venv/bin/python benchmarks/apply_scan.py [--mb 1] [--stride 50] [--runs 5] [--threads 2]
+    .venv/bin/python benchmarks/genome_scan.py [--mb 1] [--stride 50] [--runs 5] [--threads 2]
         [--memory-mb 1,10] [--skip throughput|memory]
 ``--smoke``: 0.05 Mb, one run each, memory at 0.05 Mb (CI keeps the script working).
 """
@@ -62,7 +62,7 @@ def peak_rss_mb() -> float:
 
 def memory_child(folder: Path, mb: float, stride: int, threads: int) -> None:
     """Scan the genome the parent wrote in ``folder`` (so writing it is not in this peak)."""
-    from apply_variants import demo_model
+    from variant_scoring import demo_model
 
     from biodl.apply.scan import scan_regions
 
@@ -77,7 +77,7 @@ def memory_child(folder: Path, mb: float, stride: int, threads: int) -> None:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    from apply_variants import demo_model
+    from variant_scoring import demo_model
 
     from biodl.apply.scan import scan_centres, scan_regions
     from biodl.data.dna import encode

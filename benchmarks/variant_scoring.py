@@ -12,7 +12,7 @@ The genome is opened once beforehand for both. Each contender runs ``--runs`` ti
 printed: variants/s per run, the medians and the ratio workflow / bare.
 
 Usage (from the repository root, a few minutes on 2 cores):
-    .venv/bin/python benchmarks/apply_variants.py [--variants 10000] [--runs 5] [--threads 2]
+    .venv/bin/python benchmarks/variant_scoring.py [--variants 10000] [--runs 5] [--threads 2]
 ``--smoke``: 200 variants, one run each (CI keeps the script working; no timing is asserted).
 """
 
@@ -52,9 +52,9 @@ def write_inputs(folder: Path, n: int) -> tuple[Path, Path]:
     return genome, vcf
 
 
-def demo_model(threads: int):  # type: ignore[no-untyped-def]
+def demo_model(threads: int):
     from biodl.apply.trained import TrainedModel
-    from biodl.config.models import model_settings
+    from biodl.config.models import NetworkModel, model_settings
     from biodl.config.schema import validate_model
     from biodl.data.dataset import PreparedDataset
     from biodl.models.networks import build_model
@@ -63,6 +63,7 @@ def demo_model(threads: int):  # type: ignore[no-untyped-def]
     configure_tensorflow(SEED, threads)
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["models"]["cnn_motif"]
     settings = model_settings("cnn_motif", validate_model("cnn_motif", config))
+    assert isinstance(settings, NetworkModel)
     network = build_model(settings, (LENGTH, 4), "binary", 1)
     dataset = PreparedDataset(
         root=ROOT, name="bench", modality="dna", task="binary", classes=("background", "bound"),
@@ -71,7 +72,7 @@ def demo_model(threads: int):  # type: ignore[no-untyped-def]
     return TrainedModel((network,), dataset, True)
 
 
-def run_workflow(model, vcf: Path, genome) -> float:  # type: ignore[no-untyped-def]
+def run_workflow(model, vcf: Path, genome) -> float:
     from biodl.apply.variant_effects import read_variants, score_variants
 
     start = time.perf_counter()
@@ -81,7 +82,7 @@ def run_workflow(model, vcf: Path, genome) -> float:  # type: ignore[no-untyped-
     return len(result.effects) / elapsed
 
 
-def bare_inputs(model, vcf: Path, genome) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def bare_inputs(model, vcf: Path, genome) -> list[np.ndarray]:
     from biodl.apply.variant_effects import read_variants, variant_windows
     from biodl.data.dna import encode
 
@@ -97,7 +98,7 @@ def bare_inputs(model, vcf: Path, genome) -> list[np.ndarray]:  # type: ignore[n
     return views
 
 
-def run_bare(model, views: list[np.ndarray]) -> float:  # type: ignore[no-untyped-def]
+def run_bare(model, views: list[np.ndarray]) -> float:
     start = time.perf_counter()
     for x in views:
         model.networks[0].predict(x, batch_size=256, verbose=0)

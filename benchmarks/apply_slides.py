@@ -1,0 +1,209 @@
+"""Whole-slide inference throughput (tiles/s) against a plain OpenSlide read + predict loop, and peak memory.
+
+The slide. No slide of 10,000 tissue tiles ships, so one is built for the benchmark only (never
+for the workflow): the shipped Aperio slide (``resources/images/cmu_small_region.svs``, 2220 x
+2967 px at 0.499 µm/px, real H&E skin) is read whole at level 0 and repeated ``--copies`` times
+across and down (``3x2``: 6660 x 5934 px, about 13,000 tissue tiles at the demo's tiling), then
+written as a tiled pyramidal TIFF (256 px tiles, deflate, levels 1, 1/2, 1/4, 1/8, its µm/px in
+the resolution tags) that OpenSlide opens as a generic TIFF. The copies are real tissue side by
+side; only their arrangement is made up.
+
+The model and tiling: the demo's ``cnn_tiles`` network, untrained (weights do not change the
+cost), on 64 px tiles at 1 µm/px with stride 16 (the ``skin_epithelium`` dataset's settings,
+tissue found as at preparation).
+
+Contenders, in turns, ``--runs`` times each:
+- "workflow": ``biodl.apply.whole_slides.map_slide`` (slide opened, thumbnail and tissue mask,
+  the grid, every tissue tile read on ``--threads`` threads and predicted in chunks, the next
+  chunk read while one is predicted; all timed);
+- "plain": the same tile origins (given to it, so its tissue detection is free), each read with
+  ``OpenSlide.read_region`` at level 0, converted to RGB, resized to 64 px with Pillow, batched by
+  256 and predicted with ``model.predict`` in a loop.
+Printed: tiles/s per run, the medians, the ratio workflow / plain (goal >= 1), and the peak RSS
+(VmHWM) of a fresh process that maps the slide with the workflow.
+
+Usage (from the repository root; minutes on 2 cores):
+    .venv/bin/python benchmarks/apply_slides.py [--copies 3x2] [--runs 5] [--threads 2]
+``--smoke``: a 512 x 512 crop of one copy, one run each (CI keeps the script working).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+SLIDE = ROOT / "resources/images/cmu_small_region.svs"
+SEED = 5
+BATCH = 256
+
+
+def build_slide(path: Path, copies: tuple[int, int], crop: int | None) -> tuple[int, int]:
+    """The shipped slide's level 0 repeated ``copies`` (across, down) as a pyramidal TIFF."""
+    import openslide
+    import tifffile
+
+    with openslide.OpenSlide(str(SLIDE)) as slide:
+        pixels = np.asarray(slide.read_region((0, 0), 0, slide.dimensions).convert("RGB"))
+        mpp = float(slide.properties[openslide.PROPERTY_NAME_MPP_X])
+    if crop is not None:
+        pixels = pixels[1000 : 1000 + crop, 600 : 600 + crop]
+    mosaic = np.tile(pixels, (copies[1], copies[0], 1))
+    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
+        for level in range(4):
+            reduced = mosaic[:: 2**level, :: 2**level] if level else mosaic
+            # The full-resolution level carries the pixel size (pixels per centimetre).
+            tiff.write(
+                np.ascontiguousarray(reduced),
+                tile=(256, 256),
+                photometric="rgb",
+                compression="zlib",
+                subfiletype=1 if level else 0,
+                resolution=None if level else (1e4 / mpp, 1e4 / mpp),
+                resolutionunit=None if level else "CENTIMETER",
+            )
+    return mosaic.shape[1], mosaic.shape[0]
+
+
+def demo_setup(threads: int):
+    """The untrained demo tile network as a TileModel, and the skin dataset's tiling."""
+    import yaml
+
+    from biodl.apply.whole_slides import SlideTiling, TileModel
+    from biodl.config.checks import validate_config
+    from biodl.config.datasets import ImageDataset, dataset_settings
+    from biodl.config.models import NetworkModel, model_settings
+    from biodl.data.dataset import PreparedDataset
+    from biodl.data.image.grid import Tiling
+    from biodl.models.networks import build_model
+    from biodl.training.device import configure_tensorflow
+
+    configure_tensorflow(SEED, threads)
+    config = validate_config(yaml.safe_load((ROOT / "config/config.yaml").read_text()), base_dir=ROOT)
+    spec = dataset_settings("skin_epithelium", config["datasets"]["skin_epithelium"])
+    assert isinstance(spec, ImageDataset)
+    size = spec.tile.size
+    settings = model_settings("cnn_tiles", config["models"]["cnn_tiles"])
+    assert isinstance(settings, NetworkModel)
+    network = build_model(settings, (size, size, 3), "binary", 1, ((200.0, 150.0, 200.0), (40.0, 50.0, 40.0)))
+    dataset = PreparedDataset(
+        root=ROOT, name="bench", modality="image", task="binary", classes=("stroma", "epithelium"),
+        targets=("epithelium",), input_shape=(size, size, 3), ambiguous="zeros", splits={}, seed=SEED,
+    )  # fmt: skip
+    return TileModel((network,), dataset), SlideTiling(Tiling.from_settings(spec))
+
+
+def run_workflow(model, tiling, slide: Path, threads: int):
+    from biodl.apply.slide_sheet import SlideRow
+    from biodl.apply.whole_slides import map_slide
+
+    start = time.perf_counter()
+    mapped = map_slide(model, SlideRow(2, slide, "bench", None), tiling, threads)
+    return time.perf_counter() - start, mapped.tiles
+
+
+def run_plain(network, slide: Path, xs: np.ndarray, ys: np.ndarray, side: int, size: int) -> float:
+    import openslide
+    from PIL import Image
+
+    start = time.perf_counter()
+    with openslide.OpenSlide(str(slide)) as handle:
+        for first in range(0, len(xs), BATCH):
+            batch = np.stack(
+                [
+                    np.asarray(
+                        handle.read_region((int(x), int(y)), 0, (side, side))
+                        .convert("RGB")
+                        .resize((size, size), Image.Resampling.BILINEAR)
+                    )
+                    for x, y in zip(xs[first : first + BATCH], ys[first : first + BATCH], strict=True)
+                ]
+            )
+            network.predict(batch.astype(np.float32), batch_size=BATCH, verbose=0)
+    return time.perf_counter() - start
+
+
+def throughput(args: argparse.Namespace, slide: Path) -> None:
+    model, tiling = demo_setup(args.threads)
+    network = model.networks[0]
+    network.predict(np.zeros((1, *model.dataset.input_shape), np.float32), verbose=0)  # warm up
+    rates: dict[str, list[float]] = {"workflow": [], "plain": []}
+    for run in range(args.runs):
+        seconds, tiles = run_workflow(model, tiling, slide, args.threads)
+        rates["workflow"].append(len(tiles) / seconds)
+        side = int(round(float(tiles["size"].iloc[0])))
+        plain = run_plain(
+            network, slide, tiles["x"].to_numpy(), tiles["y"].to_numpy(), side, tiling.tiling.size
+        )
+        rates["plain"].append(len(tiles) / plain)
+        print(
+            f"run {run + 1}: {len(tiles)} tissue tiles; workflow {rates['workflow'][-1]:.0f} tiles/s, "
+            f"plain {rates['plain'][-1]:.0f} tiles/s"
+        )
+    workflow, plain = statistics.median(rates["workflow"]), statistics.median(rates["plain"])
+    print(f"median: workflow {workflow:.0f} tiles/s, plain {plain:.0f} tiles/s")
+    print(f"ratio workflow / plain: {workflow / plain:.2f} (goal >= 1)")
+
+
+def memory(args: argparse.Namespace, slide: Path) -> None:
+    """The workflow's peak RSS, in a fresh process (the slide written beforehand by this one)."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--child", str(slide), str(args.threads)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if "peak RSS" in line]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"memory run failed:\n{done.stderr[-3000:]}")
+    print(lines[-1])
+
+
+def child(slide: Path, threads: int) -> None:
+    from peer_env import peak_rss_mb
+
+    model, tiling = demo_setup(threads)
+    model.networks[0].predict(np.zeros((1, *model.dataset.input_shape), np.float32), verbose=0)
+    before = peak_rss_mb()
+    _, tiles = run_workflow(model, tiling, slide, threads)
+    print(
+        f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {peak_rss_mb():.0f} MB after"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", default="3x2", help="copies of the shipped slide across x down")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    across, down = (int(v) for v in args.copies.split("x"))
+    if args.smoke:
+        across, down, args.runs = 1, 1, 1
+    from peer_env import load_average
+
+    with tempfile.TemporaryDirectory() as tmp:
+        slide = Path(tmp) / "mosaic.tiff"
+        width, height = build_slide(slide, (across, down), 512 if args.smoke else None)
+        print(f"slide: {width} x {height} px ({across} x {down} copies{' of a crop' if args.smoke else ''})")
+        throughput(args, slide)
+        memory(args, slide)
+    print(f"load average: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
