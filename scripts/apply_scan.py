@@ -1,24 +1,34 @@
-"""Snakemake script of rule apply_scan: a trained run slid over genome regions, one bigWig per
-task (biodl.apply.steps.apply_scan).
+"""Snakemake script of rule apply_scan: the parts of a genome scan gathered into one bigWig and
+one BED of windows above threshold per task, and a summary (biodl.apply.steps.apply_scan).
 
-input: dataset (dataset.json), models (model.keras, or the ensemble members'), regions (BED of
-the regions to scan), genome (FASTA); output: tracks (folder of bigWigs and tracks.tsv), summary
-(TSV); params: average_strands, stride, seed; threads.
+input: dataset (dataset.json), parts (TSVs of rule apply_scan_part), genome (FASTA), known_sites
+(none or one BED); output: tracks (folder of bigWigs, BEDs and tracks.tsv), summary (TSV),
+track_plot (PNG);
+params: stride, threshold, bootstrap, confidence, seed.
 """
 
 from biodl.core.log import run_step
 
 
 def apply() -> None:
-    # Imported once logging is set up, so messages from loading TensorFlow reach the log.
-    from biodl.apply.steps import ApplyJob, apply_scan
+    from pathlib import Path
 
-    job = ApplyJob.of_rule(snakemake)
+    from biodl.apply.gather import ScanSettings, apply_scan
+    from biodl.evaluation.bootstrap import Resampling
+
+    params, known = snakemake.params, snakemake.input.known_sites
+    known = [known] if isinstance(known, str) else list(known)
+    settings = ScanSettings(
+        params.stride,
+        params.threshold,
+        Path(known[0]) if known else None,
+        Resampling(params.seed, params.bootstrap, params.confidence),
+    )
     apply_scan(
-        job,
-        snakemake.input.regions,
+        snakemake.input.dataset,
+        list(snakemake.input.parts),
         snakemake.input.genome,
-        snakemake.params.stride,
+        settings,
         dict(snakemake.output.items()),
     )
 

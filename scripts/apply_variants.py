@@ -2,8 +2,8 @@
 VCF's variants on a genome (biodl.apply.steps.apply_variants).
 
 input: dataset (dataset.json), models (model.keras, or the ensemble members'), vcf (VCF, plain
-or bgzipped), genome (FASTA); output: effects (TSV), unscored (TSV); params: average_strands,
-seed; threads.
+or bgzipped), genome (FASTA); output: effects (TSV), unscored (TSV), top_variants (HTML),
+top_variant_logos (PNG); params: average_strands, top_variants, seed; threads.
 """
 
 from biodl.core.log import run_step
@@ -14,7 +14,13 @@ def apply() -> None:
     from biodl.apply.steps import ApplyJob, apply_variants
 
     job = ApplyJob.of_rule(snakemake)
-    apply_variants(job, snakemake.input.vcf, snakemake.input.genome, dict(snakemake.output.items()))
+    apply_variants(
+        job,
+        snakemake.input.vcf,
+        snakemake.input.genome,
+        dict(snakemake.output.items()),
+        snakemake.params.top_variants,
+    )
 
 
 run_step(snakemake, apply)

@@ -56,7 +56,14 @@ CONFIG: dict[str, Any] = {
         "peaks": {"run": "yeast/tiny", "regions": "new/regions.bed", "genome": GENOME},
         "snps": {"run": "yeast/tiny", "vcf": "new/variants.vcf", "genome": GENOME},
         "pair_peaks": {"run": "yeast/pair", "regions": "new/regions.bed", "genome": GENOME},
-        "chr1_scan": {"run": "yeast/tiny", "scan": "new/scan.bed", "genome": GENOME, "stride": 50},
+        "chr1_scan": {
+            "run": "yeast/tiny",
+            "scan": "new/scan.bed",
+            "genome": GENOME,
+            "stride": 50,
+            "threshold": 0.3,
+            "known_sites": "new/sites.bed",
+        },
     },
 }
 OUTPUTS = [
@@ -66,6 +73,9 @@ OUTPUTS = [
     "results/apply/snps/tiny/effects.tsv",
     "results/apply/snps/tiny/unscored.tsv",
     "results/apply/chr1_scan/tiny/scan_summary.tsv",
+    "results/apply/chr1_scan/tiny/track_plot.png",
+    "results/apply/snps/tiny/top_variants.html",
+    "results/apply/snps/tiny/top_variant_logos.png",
 ]
 
 
@@ -93,6 +103,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     starts = [50_000, 60_000, 70_000]
     (new / "sequences.fa").write_text("".join(f">s{s}\n{chrom[s : s + LENGTH]}\n" for s in starts))
     (new / "scan.bed").write_text("chrI\t50000\t52000\n")
+    (new / "sites.bed").write_text("chrI\t50400\t50700\n")  # the windows centred on 50400 to 50650
     (new / "regions.bed").write_text("".join(f"chrI\t{s}\t{s + 100}\tr{s}\t0\t+\n" for s in starts))
     records = [
         (80_000 + 100 * k, chrom[80_000 + 100 * k - 1], "ACGT".replace(chrom[80_000 + 100 * k - 1], "")[:1])
@@ -118,6 +129,7 @@ def test_the_default_target_has_apply_outputs_only_when_configured(workdir: Path
     assert counts["apply_sequences"] == "1"
     assert counts["apply_regions"] == "2"
     assert counts["apply_variants"] == "1"
+    assert counts["apply_scan_part"] == "1"  # one chromosome: one part
     assert counts["apply_scan"] == "1"
     plain = snakemake(workdir, {k: v for k, v in CONFIG.items() if k != "apply"}, "-n", "--quiet", "rules")
     assert plain.returncode == 0, plain.stderr[-3000:]
@@ -163,6 +175,15 @@ def test_apply_rules_score_new_inputs(workdir: Path) -> None:
     assert effects["promoter_diff"].to_numpy() == pytest.approx(diff.to_numpy(), abs=1e-9)
     summary = pd.read_csv(workdir / OUTPUTS[5], sep="\t")
     assert summary["windows"].tolist() == [40]
+    assert summary[["known_sites", "known_windows", "other_windows"]].values.tolist() == [[1, 6, 34]]
+    assert 0 <= summary["auroc"].iat[0] <= 1
+    tracks = pd.read_csv(workdir / "results/apply/chr1_scan/tiny/tracks/tracks.tsv", sep="\t")
+    above = (workdir / "results/apply/chr1_scan/tiny/tracks/promoter.above.bed").read_text().splitlines()
+    assert tracks["threshold"].tolist() == [0.3] and tracks["windows_above"].tolist() == [len(above)]
+    assert '">v8' in (workdir / OUTPUTS[7]).read_text()  # the top variants' IDs
+    assert not (workdir / "results/apply/chr1_scan/tiny/scan").exists() or not list(
+        (workdir / "results/apply/chr1_scan/tiny/scan").iterdir()
+    )  # the parts are temporary
     track = pyBigWig.open(str(workdir / "results/apply/chr1_scan/tiny/tracks/promoter.bw"))
     try:
         assert track.chroms() == {"chrI": len(_chromosome("chrI")), "chrII": len(_chromosome("chrII"))}

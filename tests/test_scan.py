@@ -12,7 +12,20 @@ import pyBigWig
 import pytest
 from apply_fixtures import centre_model
 
-from biodl.apply.scan import _bins, scan_centres, scan_regions, summarise_scan, track_file, write_tracks
+from biodl.apply import scan as scan_module
+from biodl.apply.scan import (
+    TrackLayout,
+    _bins,
+    above_threshold,
+    gather_parts,
+    scan_centres,
+    scan_parts,
+    scan_regions,
+    summarise_scan,
+    track_file,
+    write_part,
+    write_tracks,
+)
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.core.errors import InputError
 from biodl.data.dna import encode
@@ -68,8 +81,12 @@ def test_scan_values_equal_direct_predictions_and_tracks_have_the_genome_sizes(
     assert not any(80 <= c <= 90 for c in chr2) and {76, 97} <= set(chr2)
     assert len(chr2) == len(range(20, 130, stride)) - 2
 
-    listing = write_tracks(scan, sizes, model.targets, stride, tmp_path / "tracks")
-    assert listing.values.tolist() == [["bound", "bound.bw"]]
+    listing = write_tracks(
+        scan, sizes, model.targets, TrackLayout(stride, LENGTH, 0.5, True), tmp_path / "tracks"
+    )
+    assert listing.values.tolist() == [
+        ["bound", "bound.bw", "bound.above.bed", 0.5, (scan["bound"] >= 0.5).sum()]
+    ]
     assert pd.read_csv(tmp_path / "tracks/tracks.tsv", sep="\t").equals(listing)
     track = pyBigWig.open(str(tmp_path / "tracks/bound.bw"))
     try:
@@ -113,3 +130,62 @@ def test_the_summary_names_the_top_window() -> None:
     )
     assert summary["mean"] == pytest.approx(0.5) and summary["median"] == pytest.approx(0.5)
     assert summary["q90"] == pytest.approx(0.82)
+
+
+def test_parts_are_whole_chromosomes_small_ones_grouped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_module, "PART_BASES", 100)
+    regions = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr2", "chr1", "u1", "u2", "u3", "chrX"],
+            "start": [0, 0, 500, 0, 0, 0, 0],
+            "end": [60, 150, 560, 30, 30, 30, 10],
+        }
+    )
+    # chr1: 120 bases (its two regions), chr2: 150, u1-u3: 90 together, then chrX closes them.
+    assert scan_parts(regions) == [("chr1",), ("chr2",), ("u1", "u2", "u3", "chrX")]
+
+
+def test_scan_in_parts_gathered_equals_direct_predictions(
+    model: TrainedModel, genome: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    path, chroms = genome
+    (tmp_path / "scan.bed").write_text("chr2\t20\t150\nchr1\t0\t400\n")
+    stride, parts = 5, []
+    for k, chromosomes in enumerate([("chr2",), ("chr1",)]):
+        scan, sizes = scan_regions(
+            model, tmp_path / "scan.bed", path, tmp_path / "index", stride, chromosomes
+        )
+        assert set(scan["chrom"]) == set(chromosomes)
+        write_part(scan, tmp_path / f"part{k}.tsv")
+        parts.append(tmp_path / f"part{k}.tsv")
+    gathered = gather_parts(parts, model.targets)
+    whole, _ = scan_regions(model, tmp_path / "scan.bed", path, tmp_path / "index", stride)
+    assert len(gathered) == len(whole)
+    layout = TrackLayout(stride, LENGTH, 0.5, True)
+    write_tracks(gathered, sizes, model.targets, layout, tmp_path / "tracks")
+    track = pyBigWig.open(str(tmp_path / "tracks/bound.bw"))
+    try:
+        rng = np.random.default_rng(1)
+        for row in gathered.iloc[rng.choice(len(gathered), 15, replace=False)].itertuples():
+            window = chroms[row.chrom][row.centre - LENGTH // 2 : row.centre - LENGTH // 2 + LENGTH]
+            direct = model.predict(encode.to_codes(window, "test", row.chrom)[None])[0, 0]
+            assert track.values(row.chrom, row.centre, row.centre + 1)[0] == pytest.approx(direct, rel=1e-6)
+    finally:
+        track.close()
+    bed = pd.read_csv(tmp_path / "tracks/bound.above.bed", sep="\t", header=None)
+    expected = whole[whole["bound"] >= 0.5]
+    assert len(bed) == len(expected) > 0
+    assert bed[0].tolist() == sorted(bed[0].tolist(), key=list(SIZES).index)  # genome order: chr1 first
+    first = bed.iloc[0]
+    assert first[2] - first[1] == LENGTH and first[3] == f"bound:{first[0]}:{first[1] + LENGTH // 2}"
+
+
+def test_windows_above_threshold_are_bed_with_scaled_scores() -> None:
+    scan = pd.DataFrame({"chrom": ["c", "c", "c"], "centre": [50, 60, 70], "a": [0.2, 0.5, 0.9]})
+    bed = above_threshold(scan, "a", TrackLayout(10, 20, 0.5, True))
+    assert bed.values.tolist() == [
+        ["c", 50, 70, "a:c:60", 500, ".", 0.5],
+        ["c", 60, 80, "a:c:70", 900, ".", 0.9],
+    ]
+    values = above_threshold(scan.assign(a=[2.0, 5.0, 9.0]), "a", TrackLayout(10, 20, 4.0, False))
+    assert values["score"].tolist() == [0, 0] and values["value"].tolist() == [5.0, 9.0]

@@ -8,11 +8,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import pyBigWig
 import pytest
 from apply_fixtures import centre_model, hand_score
 
-from biodl.apply.steps import ApplyJob, apply_regions, apply_scan, apply_sequences, apply_variants
+from biodl.apply.steps import ApplyJob, apply_regions, apply_scan_part, apply_sequences, apply_variants
 
 LENGTH = 40
 
@@ -68,25 +67,27 @@ def test_variants_step_writes_effects_and_unscored(job: ApplyJob, tmp_path: Path
         f"chr1\t70\tok\t{ref}\t{alts[0]},{alts[1]}\t.\t.\t.\n"
         f"chr1\t100\tbad\t{wrong}\tT\t.\t.\t.\n"
     )
-    outputs = {"effects": tmp_path / "e.tsv", "unscored": tmp_path / "u.tsv"}
-    apply_variants(job, tmp_path / "v.vcf", tmp_path / "g.fa", outputs)
+    outputs = {
+        "effects": tmp_path / "e.tsv",
+        "unscored": tmp_path / "u.tsv",
+        "top_variants": tmp_path / "top.html",
+        "top_variant_logos": tmp_path / "top.png",
+    }
+    apply_variants(job, tmp_path / "v.vcf", tmp_path / "g.fa", outputs, top=1)
     effects = pd.read_csv(outputs["effects"], sep="\t")
     assert effects["id"].tolist() == ["ok", "ok"] and sorted(effects["alt"]) == [alts[0], alts[1]]
     unscored = pd.read_csv(outputs["unscored"], sep="\t")
     assert unscored[["id", "ref", "genome_ref"]].values.tolist() == [["bad", wrong, chromosome[99]]]
+    page = outputs["top_variants"].read_text()
+    assert page.count("<tr>") == 2 and ">ok<" in page  # the heading and the one top variant
+    assert outputs["top_variant_logos"].stat().st_size > 0
 
 
-def test_scan_step_writes_tracks_and_summary(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
-    (tmp_path / "s.bed").write_text("chr1\t0\t150\n")
-    outputs = {"tracks": tmp_path / "tracks", "summary": tmp_path / "summary.tsv"}
-    apply_scan(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, outputs)
-    summary = pd.read_csv(outputs["summary"], sep="\t")
-    assert summary[["task", "windows"]].values.tolist() == [["bound", len(range(20, 131, 10))]]
-    track = pyBigWig.open(str(tmp_path / "tracks/bound.bw"))
-    try:
-        assert track.chroms() == {"chr1": 150}
-        assert track.values("chr1", 70, 71)[0] == pytest.approx(
-            hand_score(chromosome[50:90], False), rel=1e-5
-        )
-    finally:
-        track.close()
+def test_scan_part_step_scans_its_chromosomes(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    (tmp_path / "g.fa").write_text(f">chr1\n{chromosome}\n>chr2\n{chromosome[::-1]}\n")
+    (tmp_path / "s.bed").write_text("chr1\t0\t150\nchr2\t40\t100\n")
+    apply_scan_part(job, tmp_path / "s.bed", tmp_path / "g.fa", 10, ["chr2"], {"part": tmp_path / "p.tsv"})
+    part = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert part["centre"].tolist() == list(range(40, 100, 10)) and set(part["chrom"]) == {"chr2"}
+    expected = [hand_score(chromosome[::-1][c - 20 : c + 20], False) for c in range(40, 100, 10)]
+    np.testing.assert_allclose(part["bound"], expected, rtol=1e-5)

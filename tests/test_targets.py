@@ -43,12 +43,17 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
     assert ApplyTarget.from_validated("peaks", config["apply"]["peaks"]).genome is None
     scan = ApplyTarget.from_validated("tracks", config["apply"]["tracks"])
     assert (scan.kind, scan.stride, targets_of(config, "scan")) == ("scan", 50, ["tracks"])
+    assert scan.threshold == 0.5 and target.threshold is None  # the default, for scans only
 
 
 def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
     target = ApplyTarget.from_validated("chr20_variants", config["apply"]["chr20_variants"])
     assert (target.kind, target.dataset, target.model) == ("vcf", "ctcf", "cnn_motif")
+    scan = ApplyTarget.from_validated("chr20_scan", config["apply"]["chr20_scan"])
+    assert (scan.kind, scan.stride, scan.threshold) == ("scan", 50, 0.5)
+    assert scan.known_sites == "resources/chr20/ctcf_peaks.bed"
+    assert (target.top_variants, scan.top_variants) == (5, None)
 
 
 def test_no_apply_section_is_fine() -> None:
@@ -92,6 +97,22 @@ def test_no_apply_section_is_fine() -> None:
             r"apply\.t\.stride: cannot apply: only a scan steps windows",
         ),
         ({"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 0}, r"apply\.t\.stride"),
+        (
+            {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME, "threshold": 0.9},
+            r"apply\.t\.threshold: cannot apply: only a scan has it",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "vcf": BED, "genome": GENOME, "known_sites": BED},
+            r"apply\.t\.known_sites: cannot apply: only a scan has it",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 5, "known_sites": "no.bed"},
+            r"apply\.t\.known_sites: file not found: no\.bed",
+        ),
+        (
+            {"run": "ctcf/cnn_motif", "scan": BED, "genome": GENOME, "stride": 5, "top_variants": 3},
+            r"apply\.t\.top_variants: cannot apply: only variants \(vcf\) are ranked",
+        ),
     ],
 )
 def test_bad_targets_name_their_key(target: dict[str, Any], message: str) -> None:

@@ -68,6 +68,10 @@ rule apply_variants:
     output:
         effects=apply_report("effects.tsv", "variant effects"),
         unscored=apply_report("unscored.tsv", "variants not scored"),
+        top_variants=apply_report("top_variants.html", "top variants"),
+        top_variant_logos=apply_report(
+            "top_variant_logos.png", "top variants explained"
+        ),
     log:
         "logs/apply/{target}/{model}.log",
     benchmark:
@@ -83,26 +87,27 @@ rule apply_variants:
         * max(15, int(input.size_mb) // 10),
     params:
         average_strands=apply_average_strands,
+        top_variants=apply_top_variants,
         seed=config["seed"],
     script:
         "../../scripts/apply_variants.py"
 
 
-rule apply_scan:
+rule apply_scan_part:
     input:
         dataset=apply_dataset,
         models=apply_models,
         regions=apply_input("scan"),
         genome=apply_input("genome"),
     output:
-        tracks=directory("results/apply/{target}/{model}/tracks"),
-        summary=apply_report("scan_summary.tsv", "genome scan summary"),
+        part=temp("results/apply/{target}/{model}/scan/part{part}.tsv"),
     log:
-        "logs/apply/{target}/{model}.log",
+        "logs/apply/{target}/{model}/part{part}.log",
     benchmark:
-        "benchmarks/apply/{target}/{model}.tsv"
+        "benchmarks/apply/{target}/{model}/part{part}.tsv"
     wildcard_constraints:
         target=apply_pattern("scan"),
+        part=r"\d+",
     conda:
         "../../envs/apply.yaml"
     threads: 2
@@ -114,6 +119,41 @@ rule apply_scan:
     params:
         average_strands=apply_average_strands,
         stride=apply_stride,
+        chromosomes=apply_scan_chromosomes,
+        seed=config["seed"],
+    script:
+        "../../scripts/apply_scan_part.py"
+
+
+rule apply_scan:
+    input:
+        dataset=apply_dataset,
+        parts=apply_scan_parts,
+        genome=apply_input("genome"),
+        known_sites=apply_known_sites,
+    output:
+        tracks=directory("results/apply/{target}/{model}/tracks"),
+        summary=apply_report("scan_summary.tsv", "genome scan summary"),
+        track_plot=apply_report("track_plot.png", "track plot around the top windows"),
+    log:
+        "logs/apply/{target}/{model}.log",
+    benchmark:
+        "benchmarks/apply/{target}/{model}.tsv"
+    wildcard_constraints:
+        target=apply_pattern("scan"),
+    conda:
+        "../../envs/apply.yaml"
+    threads: 1
+    resources:
+        # Every part's scores at once (a few tens of bytes per window).
+        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 3 * input.size_mb),
+        runtime=lambda wildcards, input, attempt: attempt
+        * max(15, int(input.size_mb) // 20),
+    params:
+        stride=apply_stride,
+        threshold=apply_threshold,
+        bootstrap=config["evaluation"]["bootstrap"],
+        confidence=config["evaluation"]["confidence"],
         seed=config["seed"],
     script:
         "../../scripts/apply_scan.py"

@@ -505,6 +505,7 @@ def final_outputs():
 
 # Apply targets (config apply:, biodl.config.targets; rules in apply.smk).
 from biodl.config.targets import ApplyTarget, targets_of
+from biodl.apply.scan import read_scan_parts
 
 
 def apply_target(wildcards):
@@ -541,6 +542,50 @@ def apply_stride(wildcards):
     return config["apply"][wildcards.target]["stride"]
 
 
+def apply_top_variants(wildcards):
+    return apply_target(wildcards).top_variants
+
+
+def apply_threshold(wildcards):
+    return apply_target(wildcards).threshold
+
+
+def apply_known_sites(wildcards):
+    """A scan's BED of known sites, if it gives one (a list of none or one)."""
+    known = apply_target(wildcards).known_sites
+    return [] if known is None else [known]
+
+
+_SCAN_PARTS = {}
+
+
+def scan_parts_of(target):
+    """The chromosomes of each part of a scan target (biodl.apply.scan.scan_parts), read once."""
+    if target not in _SCAN_PARTS:
+        _SCAN_PARTS[target] = read_scan_parts(config["apply"][target]["scan"])
+    return _SCAN_PARTS[target]
+
+
+def apply_scan_parts(wildcards):
+    """The part files a scan gathers: one job per chromosome (small ones grouped)."""
+    parts = scan_parts_of(wildcards.target)
+    return [
+        f"results/apply/{wildcards.target}/{wildcards.model}/scan/part{k}.tsv"
+        for k in range(1, len(parts) + 1)
+    ]
+
+
+def apply_scan_chromosomes(wildcards):
+    """The chromosomes one part scans."""
+    parts = scan_parts_of(wildcards.target)
+    k = int(wildcards.part)
+    if not 1 <= k <= len(parts):
+        raise WorkflowError(
+            f"scan {wildcards.target} has parts 1 to {len(parts)}, not {wildcards.part}"
+        )
+    return list(parts[k - 1])
+
+
 def apply_slide_images(wildcards):
     """The slides a slides target's sheet names (inputs, so that a changed slide reruns the job)."""
     from biodl.apply.slide_sheet import read_slide_sheet
@@ -575,8 +620,13 @@ def apply_outputs():
     names = {
         "sequences": ["scores.tsv"],
         "regions": ["scores.tsv", "scores.bed"],
-        "vcf": ["effects.tsv", "unscored.tsv"],
-        "scan": ["tracks", "scan_summary.tsv"],
+        "vcf": [
+            "effects.tsv",
+            "unscored.tsv",
+            "top_variants.html",
+            "top_variant_logos.png",
+        ],
+        "scan": ["tracks", "scan_summary.tsv", "track_plot.png"],
         "slides": ["tiles.tsv", "slides.tsv", "slide_metrics.tsv", "maps"],
         "table": ["table_scores.tsv"],
     }

@@ -7,28 +7,35 @@ members' files, whether both strands are averaged), the seed and the threads Ten
 temporary folder, never beside the user's files) and writes its outputs atomically:
 - ``apply_sequences(job, fasta, outputs)``: ``scores`` (TSV);
 - ``apply_regions(job, regions, genome, outputs)``: ``scores`` (TSV) and ``bed`` (BED6+);
-- ``apply_variants(job, vcf, genome, outputs)``: ``effects`` (TSV, sorted by effect) and
+- ``apply_variants(job, vcf, genome, outputs, top)``: ``effects`` (TSV, sorted by effect),
   ``unscored`` (TSV: the variants not scored, with the genome's bases and the reason; only a
-  header when every variant was scored);
-- ``apply_scan(job, regions, genome, stride, outputs)``: ``tracks`` (a folder: one bigWig per
-  task and ``tracks.tsv``) and ``summary`` (TSV per task, ``biodl.apply.scan.summarise_scan``).
+  header when every variant was scored) and, for the ``top`` variants of largest effect,
+  ``top_variants`` (HTML table) and ``top_variant_logos`` (PNG: ISM logos around REF and ALT,
+  ``biodl.apply.variant_logos``);
+- ``apply_scan_part(job, regions, genome, stride, chromosomes, outputs)``: ``part`` (TSV): the
+  scan of the regions on ``chromosomes`` (one part of ``biodl.apply.scan.scan_parts``: the
+  workflow scatters a scan into parts that run as separate jobs);
+  ``biodl.apply.gather`` gathers the parts.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biodl.apply.scan import scan_regions, summarise_scan, write_tracks
+from biodl.apply.scan import scan_regions, write_part
 from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants
+from biodl.apply.variant_logos import explain_top, plot_top_variants, top_variants_html
+from biodl.config.targets import DEFAULT_TOP
 from biodl.core.files import write_tsv
 from biodl.data.dna.from_genome import Genome
+from biodl.report.html_tables import write_html
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +87,22 @@ def apply_regions(
 
 
 def apply_variants(
-    job: ApplyJob, vcf: str | Path, genome: str | Path, outputs: Mapping[str, str | Path]
+    job: ApplyJob,
+    vcf: str | Path,
+    genome: str | Path,
+    outputs: Mapping[str, str | Path],
+    top: int = DEFAULT_TOP,
 ) -> None:
     model = job.load()
     with tempfile.TemporaryDirectory() as index_dir:
         opened = Genome.open(genome, index_dir)
         variants = read_variants(vcf, opened.sizes)
         result = score_variants(model, variants, opened)
+        logos = explain_top(model, result.effects, opened, top)
     write_tsv(result.effects, outputs["effects"])
     write_tsv(result.unscored, outputs["unscored"])
+    write_html(top_variants_html(result.effects, top), outputs["top_variants"])
+    plot_top_variants(logos, outputs["top_variant_logos"])
     logger.info(
         "%d variant(s) scored, %d not (see %s)",
         len(result.effects),
@@ -97,11 +111,16 @@ def apply_variants(
     )
 
 
-def apply_scan(
-    job: ApplyJob, regions: str | Path, genome: str | Path, stride: int, outputs: Mapping[str, str | Path]
+def apply_scan_part(
+    job: ApplyJob,
+    regions: str | Path,
+    genome: str | Path,
+    stride: int,
+    chromosomes: Sequence[str],
+    outputs: Mapping[str, str | Path],
 ) -> None:
     model = job.load()
     with tempfile.TemporaryDirectory() as index_dir:
-        scan, sizes = scan_regions(model, regions, genome, index_dir, stride)
-    write_tracks(scan, sizes, model.targets, stride, outputs["tracks"])
-    write_tsv(summarise_scan(scan, model.targets), outputs["summary"])
+        scan, _ = scan_regions(model, regions, genome, index_dir, stride, chromosomes)
+    logger.info("part of %s: %d window(s) on %s", regions, len(scan), ", ".join(chromosomes))
+    write_part(scan, outputs["part"])

@@ -6,8 +6,10 @@ Contract:
   1-D CNN (or an ensemble of them) that the workflow trains on it (``runs``); the target gives
   exactly one input (``sequences``, ``regions``, ``vcf`` or ``scan``); ``genome`` is given with
   ``regions``, ``vcf`` and ``scan`` and refused with ``sequences`` (it cannot apply: the sequences
-  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise; every file
-  exists. Each problem raises ``InputError("config",
+  are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so are
+  ``threshold`` (optional; default ``DEFAULT_THRESHOLD``) and ``known_sites`` (optional BED),
+  which only a scan has; ``top_variants`` (optional; default ``DEFAULT_TOP``) only with ``vcf``;
+  every file exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``slides`` (a sheet of whole slides, ``biodl.apply.whole_slides``) needs an image dataset and a
   2-D CNN (or an ensemble of them) trained on it, and refuses ``genome``; ``aggregate`` (how
@@ -16,7 +18,10 @@ Contract:
   an ``mlp`` (or an ensemble of them) trained on it, and refuses ``genome``.
 - ``ApplyTarget.from_validated(name, mapping)`` is one target as a frozen dataclass: ``kind``
   is its input (``sequences``, ``regions``, ``vcf``, ``scan``), ``dataset`` and ``model`` its run,
-  ``stride`` the scan's step (``None`` for other inputs).
+  ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
+  of windows above threshold, ``known_sites`` the BED of sites its windows are checked against
+  (``None`` for other inputs; ``known_sites`` also when not given); ``top_variants`` the number of
+  variants a VCF target explains with logos (``None`` for other inputs).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -33,6 +38,10 @@ from biodl.core.errors import InputError, require
 INPUT_KINDS = ("sequences", "regions", "vcf", "scan", "slides", "table")
 NEEDS_GENOME = ("regions", "vcf", "scan")
 APPLIED_KINDS = ("cnn1d",)
+SCAN_ONLY = ("threshold", "known_sites")  # keys that only a scan has (stride is required with it)
+DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
+VCF_ONLY = ("top_variants",)
+DEFAULT_TOP = 5  # variants of largest effect explained with ISM logos
 # Whole slides: an image run's tile model (biodl.apply.whole_slides).
 SLIDE_KIND = "slides"
 SLIDE_MODEL_KINDS = ("cnn2d",)
@@ -52,12 +61,27 @@ class ApplyTarget:
     path: str
     genome: str | None
     stride: int | None = None
+    threshold: float | None = None
+    known_sites: str | None = None
+    top_variants: int | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
         kind = next(k for k in INPUT_KINDS if k in mapping)
         dataset, model = mapping["run"].split("/")
-        return cls(name, dataset, model, kind, mapping[kind], mapping.get("genome"), mapping.get("stride"))
+        threshold = float(mapping.get("threshold", DEFAULT_THRESHOLD)) if kind == "scan" else None
+        return cls(
+            name,
+            dataset,
+            model,
+            kind,
+            mapping[kind],
+            mapping.get("genome"),
+            mapping.get("stride"),
+            threshold,
+            mapping.get("known_sites"),
+            int(mapping.get("top_variants", DEFAULT_TOP)) if kind == "vcf" else None,
+        )
 
 
 def targets_of(config: Mapping[str, Any], kind: str) -> list[str]:
@@ -78,7 +102,7 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
             _check_run(config, spec["run"], f"{key}.run", "table", TABLE_MODEL_KINDS)
         else:
             _check_run(config, spec["run"], f"{key}.run")
-        for file_key in (*INPUT_KINDS, "genome"):
+        for file_key in (*INPUT_KINDS, "genome", "known_sites"):
             if file_key in spec:
                 require(
                     (base_dir / spec[file_key]).is_file(),
@@ -129,6 +153,21 @@ def _check_stride(spec: Mapping[str, Any], key: str) -> None:
             f"{key}.stride",
             "cannot apply: only a scan steps windows along the genome (give scan: a BED of regions)",
         )
+        for only in SCAN_ONLY:
+            require(
+                only not in spec,
+                "config",
+                f"{key}.{only}",
+                "cannot apply: only a scan has it (give scan: a BED of regions)",
+            )
+    if "vcf" not in spec:
+        for only in VCF_ONLY:
+            require(
+                only not in spec,
+                "config",
+                f"{key}.{only}",
+                "cannot apply: only variants (vcf) are ranked by effect",
+            )
 
 
 def _check_run(

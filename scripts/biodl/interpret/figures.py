@@ -116,6 +116,7 @@ def _logo(ax, heights: pd.DataFrame, start: int = 0) -> None:
     ax.set_ylim(low, high)
     ax.grid(False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")  # genome positions as they are
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.plot([], [])  # has_data() is true for an all-zero logo too

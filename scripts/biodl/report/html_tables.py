@@ -26,9 +26,10 @@ Contract:
   first-layer filters ranked by influence, each with its sites, information content and best
   JASPAR match (ID, name, q-value, offset, strand); sortable.
 - ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
-  ``importance``, ``tomtom``, ``trials``) as a page, every row shown, sortable: numbers right-aligned
-  (whole numbers as such, others to four significant digits), text left, missing values empty;
-  headings show column names with spaces for underscores, so that they wrap in a narrow window.
+  ``importance``, ``tomtom``, ``trials``; apply's ``top_variants``) as a page, every row shown,
+  sortable: numbers right-aligned (whole numbers as such, others to four significant digits),
+  text left, missing values empty; headings show column names with spaces for underscores, so
+  that they wrap in a narrow window.
   ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
   a row per true class with its total, a column per predicted class.
 - ``write_html(text, path)`` writes atomically.
@@ -353,6 +354,10 @@ TSV_TABLE_NOTES = {
     "importance": "Permutation importance of each input feature, most important first.",
     "tomtom": "Tomtom matches of the first-layer filters (one row per filter and database motif).",
     "trials": "The search's trials: sampled settings, validation score and the chosen trial.",
+    "top_variants": (
+        "The variants of largest effect, largest first: per task the REF and ALT scores, their "
+        "difference and log-odds ratio; effect is the largest absolute difference."
+    ),
 }
 
 
