@@ -12,6 +12,10 @@ Contract of ``from_genome(job, labels)``:
   ``ratio`` per positive; ``shuffle`` adds ``ratio`` dinucleotide shuffles of each window.
 - Examples are written chromosome by chromosome in position order (each chromosome encoded
   once), so memory stays bounded by one chromosome and one shard.
+
+Shared with multi-task (``from_tasks``) and track (``from_tracks``) preparation: ``Genome``
+(``Genome.open``; ``holdouts(spec)`` checks the hold-outs against it), ``split_windows`` (the
+split of each window, those straddling a boundary dropped), ``gc_matched`` and ``write_windows``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pandas as pd
 import pyfaidx
 from tqdm import tqdm
 
+from biodl.config.datasets import DnaDataset
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
 from biodl.data import splits
@@ -59,6 +64,24 @@ class Genome:
         """One chromosome's sequence as base codes (``biodl.data.dna.encode.to_codes``)."""
         return record_codes(self.fasta, self.path, chrom)
 
+    def holdouts(self, spec: DnaDataset) -> dict[str, list[splits.Region]]:
+        """The dataset's ``split.validation`` / ``split.test`` checked against this genome."""
+        split = spec.split
+        return splits.parse_holdouts(
+            list(split.validation), list(split.test), self.sizes, f"{spec.key}.split"
+        )
+
+
+def split_windows(
+    windows: pd.DataFrame, holdouts: dict[str, list[splits.Region]], bounds: tuple[str, str]
+) -> tuple[pd.DataFrame, int]:
+    """``windows`` with a ``split`` column by location (their start and end in the ``bounds``
+    columns), those straddling a hold-out boundary dropped; and how many were dropped."""
+    start, end = (windows[column].to_numpy() for column in bounds)
+    split = splits.assign_by_location(windows["chrom"].to_numpy(), start, end, holdouts)
+    kept = split != ""
+    return windows.assign(split=split).loc[kept].reset_index(drop=True), int((~kept).sum())
+
 
 def from_genome(job: DnaJob, labels: Labelling) -> None:
     """Write the windows of every region, and their negatives (see the module contract)."""
@@ -87,14 +110,8 @@ def from_genome(job: DnaJob, labels: Labelling) -> None:
     windows["strand"] = windows["strand"].replace(".", "+")
     windows = drop_duplicates(windows, ["chrom", "win_start", "strand"])
     duplicates = n_regions - past_end - len(windows)
-    holdouts = splits.parse_holdouts(
-        list(spec.split.validation), list(spec.split.test), genome.sizes, f"{spec.key}.split"
-    )
-    windows["split"] = splits.assign_by_location(
-        windows["chrom"].to_numpy(), windows["win_start"].to_numpy(), windows["win_end"].to_numpy(), holdouts
-    )
-    straddling = int((windows["split"] == "").sum())
-    windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
+    holdouts = genome.holdouts(spec)
+    windows, straddling = split_windows(windows, holdouts, ("win_start", "win_end"))
     if windows.empty:
         raise InputError(
             input_files(spec),

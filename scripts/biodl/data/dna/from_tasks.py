@@ -30,9 +30,8 @@ import pandas as pd
 
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
-from biodl.data import splits
 from biodl.data.dna.examples import DnaJob, Labelling, input_files
-from biodl.data.dna.from_genome import Genome, gc_matched, write_windows
+from biodl.data.dna.from_genome import Genome, gc_matched, split_windows, write_windows
 from biodl.data.dna.overlap import OverlapRule, TaskIntervals, label_windows, merge, read_tasks
 from biodl.data.dna.windows import make_windows
 
@@ -48,13 +47,8 @@ def from_tasks(job: DnaJob) -> Labelling:
     labels = Labelling(list(spec.tasks), "multilabel")
     regions = union_regions(tasks, spec.overlap.merge_distance)
     windows = make_windows(regions, spec.length, genome.sizes, "centre", spec.edge)
-    holdouts = splits.parse_holdouts(
-        list(spec.split.validation), list(spec.split.test), genome.sizes, f"{spec.key}.split"
-    )
-    windows["split"] = splits.assign_by_location(
-        windows["chrom"].to_numpy(), windows["win_start"].to_numpy(), windows["win_end"].to_numpy(), holdouts
-    )
-    windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
+    holdouts = genome.holdouts(spec)
+    windows, _ = split_windows(windows, holdouts, ("win_start", "win_end"))
     if windows.empty:
         raise InputError(
             input_files(spec),

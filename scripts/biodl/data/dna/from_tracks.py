@@ -36,13 +36,12 @@ import pandas as pd
 from biodl.config.datasets import DnaDataset, TrackTarget
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
-from biodl.data import splits
 from biodl.data.dna.background import window_gc_and_n
 from biodl.data.dna.bed import read_bed
 from biodl.data.dna.bedgraph import read_values
 from biodl.data.dna.coverage import Track, open_track, window_statistic
 from biodl.data.dna.examples import DnaJob, Labelling, input_files
-from biodl.data.dna.from_genome import Genome, write_windows
+from biodl.data.dna.from_genome import Genome, split_windows, write_windows
 from biodl.data.dna.windows import drop_duplicates, make_windows
 
 log = logging.getLogger(__name__)
@@ -62,13 +61,7 @@ def from_tracks(job: DnaJob) -> Labelling:
     genome = Genome.open(spec.genome, job.index_dir)
     tracks = {name: open_any(spec, name, target, genome) for name, target in spec.tracks.items()}
     windows = track_windows(spec, genome)
-    holdouts = splits.parse_holdouts(
-        list(spec.split.validation), list(spec.split.test), genome.sizes, f"{spec.key}.split"
-    )
-    windows["split"] = splits.assign_by_location(
-        windows["chrom"].to_numpy(), windows["start"].to_numpy(), windows["end"].to_numpy(), holdouts
-    )
-    windows = windows.loc[windows["split"] != ""].reset_index(drop=True)
+    windows, _ = split_windows(windows, genome.holdouts(spec), ("start", "end"))
     y = targets(windows, tracks, spec.tracks, genome.sizes)
     kept = ~np.isnan(y).any(axis=1)
     for t, name in enumerate(spec.tracks):
