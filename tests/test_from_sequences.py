@@ -349,3 +349,180 @@ def test_one_hold_out_list_alone_is_refused_for_sequence_files(tmp_path):
     spec = {"modality": "dna", "sequences": sequences, "length": 100, "split": {"test": ["chr3"]}}
     with pytest.raises(InputError, match=r"datasets\.d\.split: .*set both"):
         run(tmp_path, spec)
+
+
+def write_located_table(folder, form="columns", n_per_chrom=20):
+    """A TSV of 50 bp sequences on chr1-chr3 (two classes, alternating) with their locations,
+    as three columns (0-based, half-open) or one chrom:start-end column (1-based, inclusive)."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in (1, 2, 3):
+        for k in range(n_per_chrom):
+            start = 1000 * k
+            rows.append(
+                {
+                    "seq": "".join(rng.choice(list("ACGT"), 50)),
+                    "kind": "bound" if k % 2 else "unbound",
+                    "chr": f"chr{c}",
+                    "from": start,
+                    "to": start + 50,
+                    "where": f"chr{c}:{start + 1}-{start + 50}",
+                    "locus": f"locus{c}_{k // 4}",
+                }
+            )
+    table = pd.DataFrame(rows)
+    table.to_csv(folder / "t.tsv", sep="\t", index=False)
+    location = {"chrom": "chr", "start": "from", "end": "to"} if form == "columns" else {"column": "where"}
+    return table, location
+
+
+@pytest.mark.parametrize("form", ["columns", "column"])
+def test_a_table_with_locations_holds_out_chromosomes_and_regions_without_leakage(tmp_path, form):
+    table, location = write_located_table(tmp_path, form)
+    spec = {
+        "modality": "dna",
+        "length": 50,
+        "negatives": {"method": "shuffle"},
+        "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["kind"], "location": location},
+        "split": {"validation": ["chr2"], "test": ["chr3:1-10025"]},  # cuts chr3:10000-10050
+    }
+    out, description, metadata = run(tmp_path, spec)
+    rows = metadata[metadata["source"] != "dinucleotide_shuffle"]
+    line = rows["name"].str.split().str[1].astype(int) - 2
+    # Metadata is filled with each row's location (0-based, half-open in both forms).
+    np.testing.assert_array_equal(rows["chrom"], table["chr"].to_numpy()[line])
+    np.testing.assert_array_equal(rows["start"], table["from"].to_numpy()[line])
+    np.testing.assert_array_equal(rows["end"], table["to"].to_numpy()[line])
+    # Every held-out row lies inside its hold-out; training has none of the held-out bases.
+    validation, test, train = (rows[rows["split"] == s] for s in ("validation", "test", "train"))
+    assert set(validation["chrom"]) == {"chr2"} and len(validation) == 20
+    assert set(test["chrom"]) == {"chr3"} and test["end"].max() <= 10025 and len(test) == 10
+    assert not ((train["chrom"] == "chr2") | ((train["chrom"] == "chr3") & (train["start"] < 10025))).any()
+    assert "chr3:10001-10050" not in set(table["where"].to_numpy()[line])  # straddling: dropped
+    assert len(rows) == 59
+    shuffles = metadata[metadata["source"] == "dinucleotide_shuffle"]
+    assert (shuffles.groupby("split").size() == rows.groupby("split").size()).all()  # in their split
+    x, _ = load_split(out, description, "validation")
+    firsts = x[: len(validation)]
+    expected = encode.one_hot(
+        np.stack(
+            [
+                encode.to_codes(s, "t", "")
+                for s in table["seq"].to_numpy()[line[rows["split"] == "validation"]]
+            ]
+        ),
+        "zeros",
+    )
+    np.testing.assert_array_equal(firsts, expected)
+
+
+def test_a_table_with_a_group_column_keeps_every_group_in_one_split(tmp_path):
+    table, _ = write_located_table(tmp_path)
+    spec = {
+        "modality": "dna",
+        "length": 50,
+        "table": {
+            "path": "t.tsv",
+            "sequence_column": "seq",
+            "label_columns": ["kind"],
+            "group_column": "locus",
+        },
+        "split": {"validation_fraction": 0.2, "test_fraction": 0.2},
+    }
+    _, _, metadata = run(tmp_path, spec)
+    locus = table["locus"].to_numpy()[metadata["name"].str.split().str[1].astype(int) - 2]
+    splits_per_group = pd.Series(metadata["split"].to_numpy()).groupby(locus).nunique()
+    assert (splits_per_group == 1).all() and len(splits_per_group) == 15
+    assert set(metadata["split"]) == {"train", "validation", "test"}
+    assert (metadata["chrom"] == ".").all()  # no location given
+
+
+def test_a_regression_table_with_locations_is_held_out_by_chromosome(tmp_path):
+    table, location = write_located_table(tmp_path)
+    table.assign(activity=np.arange(len(table)) / 7).to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    spec = {
+        "modality": "dna",
+        "length": 50,
+        "table": {
+            "path": "t.tsv",
+            "sequence_column": "seq",
+            "label_columns": ["activity"],
+            "task": "regression",
+            "location": location,
+        },
+        "split": {"validation": ["chr1"], "test": ["chr2"]},
+    }
+    out, description, metadata = run(tmp_path, spec)
+    assert dict(metadata.groupby("split")["chrom"].unique().map(list)) == {
+        "train": ["chr3"],
+        "validation": ["chr1"],
+        "test": ["chr2"],
+    }
+    _, y = load_split(out, description, "test")
+    test = metadata[metadata["split"] == "test"]
+    np.testing.assert_allclose(y[:, 0], (test["name"].str.split().str[1].astype(int) - 2) / 7, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "form, bad, expected",
+    [
+        (
+            "columns",
+            {"from": (3, "ten")},
+            r"line 5, column 'from': expected a whole number >= 0, found 'ten'",
+        ),
+        ("columns", {"to": (4, 0)}, r"line 6, columns 'from' and 'to': expected start < end"),
+        ("columns", {"chr": (0, "NA")}, r"line 2, column 'chr': expected a chromosome name in every row"),
+        (
+            "column",
+            {"where": (6, "peak7")},
+            r"line 8, column 'where': expected chrom:start-end .*found 'peak7'",
+        ),
+        ("columns", {"locus": (2, "")}, r"line 4, column 'locus': expected a group name in every row"),
+    ],
+)
+def test_bad_location_or_group_cells_are_named_with_their_line(tmp_path, form, bad, expected):
+    table, location = write_located_table(tmp_path, form)
+    table = table.astype(object)
+    for column, (row, value) in bad.items():
+        table.loc[row, column] = value
+    table.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    settings = {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["kind"], "location": location}
+    split = {"validation": ["chr2"], "test": ["chr3"]}
+    if "locus" in bad:
+        settings, split = {**settings, "group_column": "locus"}, {}
+    with pytest.raises(InputError, match=expected):
+        run(tmp_path, {"modality": "dna", "length": 50, "table": settings, "split": split})
+
+
+def test_hold_outs_on_a_table_without_locations_are_refused(tmp_path):
+    write_located_table(tmp_path)
+    spec = {
+        "modality": "dna",
+        "length": 50,
+        "table": {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["kind"]},
+        "split": {"validation": ["chr2"], "test": ["chr3"]},
+    }
+    with pytest.raises(InputError, match=r"datasets\.d\.split\.validation: does not apply.*table\.location"):
+        run(tmp_path, spec)
+
+
+@pytest.mark.parametrize(
+    "table, split, expected",
+    [
+        (
+            {"group_column": "locus", "location": {"column": "where"}},
+            {"validation": ["chr2"], "test": ["chr3"]},
+            r"table\.group_column: does not apply with split",
+        ),
+        ({"location": {"column": "where", "chrom": "chr"}}, {}, r"table\.location: give column .* or chrom"),
+        ({"location": {"chrom": "chr", "start": "from"}}, {}, r"table\.location: give column"),
+        ({"location": {"column": "kind"}}, {}, r"location and group columns must differ"),
+        ({"location": {"column": "where"}}, {"test": ["chr3"]}, r"split: .*set both"),
+    ],
+)
+def test_table_split_keys_that_cannot_apply_are_refused(tmp_path, table, split, expected):
+    write_located_table(tmp_path)
+    settings = {"path": "t.tsv", "sequence_column": "seq", "label_columns": ["kind"], **table}
+    with pytest.raises(InputError, match=expected):
+        run(tmp_path, {"modality": "dna", "length": 50, "table": settings, "split": split})

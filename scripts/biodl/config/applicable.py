@@ -39,9 +39,10 @@ def _has_genome(spec: Spec) -> bool:
 
 
 def _holds_out_by_location(spec: Spec) -> bool:
-    """Whether hold-outs by chromosome or region can place the examples: genome input, or
-    sequence files whose record names give locations (checked when they are read)."""
-    return _has_genome(spec) or "sequences" in spec
+    """Whether hold-outs by chromosome or region can place the examples: genome input, sequence
+    files whose record names give locations (checked when they are read), or a table with
+    location columns (``table.location``)."""
+    return _has_genome(spec) or "sequences" in spec or "location" in spec.get("table", {})
 
 
 def _split_at_random(spec: Spec) -> bool:
@@ -87,13 +88,14 @@ def _lists_volumes(spec: Spec) -> bool:
 
 
 HOLD_OUTS = (
-    "whole chromosomes or regions are held out of genome input (genome with regions or tasks) and "
-    "of sequence files whose record names give chrom:start-end; tables are split at random: set "
-    "split.validation_fraction and split.test_fraction"
+    "whole chromosomes or regions are held out of genome input (genome with regions or tasks), "
+    "of sequence files whose record names give chrom:start-end and of tables that say where "
+    "each sequence lies (table.location); give table.location, or split at random: set "
+    "split.validation_fraction and split.test_fraction (table.group_column keeps groups whole)"
 )
 FRACTIONS = (
-    "genome input (and sequence files given split.validation and split.test) holds out whole "
-    "chromosomes or regions, so no fraction is drawn at random"
+    "genome input (and sequence files or located tables given split.validation and split.test) "
+    "holds out whole chromosomes or regions, so no fraction is drawn at random"
 )
 GC_MATCHED = "applies to GC-matched negatives drawn from the genome (negatives.method: gc_matched)"
 NEGATIVES = "applies to generated negatives; negatives.method is none"

@@ -146,12 +146,23 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             "genome input holds out whole chromosomes or regions: set split.validation and split.test",
         )
     holdouts = spec["split"]["validation"], spec["split"]["test"]
-    if "sequences" in spec and any(holdouts) and not all(holdouts):
+    if "table" in spec:
+        _check_sequence_table(spec["table"], f"{key}.table")
+        if "group_column" in spec["table"] and any(holdouts):
+            raise InputError(
+                "config",
+                f"{key}.table.group_column",
+                "does not apply with split.validation and split.test: groups are drawn whole by a "
+                "random split, hold-outs split by chromosome; give one of the two",
+            )
+    located = "sequences" in spec or "location" in spec.get("table", {})
+    if located and any(holdouts) and not all(holdouts):
         raise InputError(
             "config",
             f"{key}.split",
-            "sequence files are held out by the chromosomes their record names give when both "
-            "split.validation and split.test are set; set both, or neither for a random split",
+            "sequence files and tables with table.location are held out by the chromosomes of "
+            "their sequences when both split.validation and split.test are set; set both, or "
+            "neither for a random split",
         )
     if "classes" in spec and spec.get("table", {}).get("task") == "regression":
         raise InputError(
@@ -164,6 +175,30 @@ def _check_dna(spec: dict[str, Any], key: str) -> None:
             "config",
             f"{key}.negatives.ratio",
             f"shuffle makes a whole number of shuffles per sequence, found {spec['negatives']['ratio']}",
+        )
+
+
+def _check_sequence_table(table: dict[str, Any], key: str) -> None:
+    """A DNA table's location is one ``chrom:start-end`` column or three columns; every column
+    has one role."""
+    location = table.get("location", {})
+    three = [part for part in ("chrom", "start", "end") if part in location]
+    if (location and ("column" in location) == bool(three)) or 0 < len(three) < 3:
+        raise InputError(
+            "config",
+            f"{key}.location",
+            "give column (one column of chrom:start-end) or chrom, start and end (three columns), "
+            f"found {sorted(location)}",
+        )
+    roles = [
+        table["sequence_column"],
+        *table["label_columns"],
+        *location.values(),
+        *([table["group_column"]] if "group_column" in table else []),
+    ]
+    if len(set(roles)) < len(roles):
+        raise InputError(
+            "config", key, f"sequence, label, location and group columns must differ, found {roles}"
         )
 
 

@@ -5,12 +5,13 @@ Contract:
   the schema) into the frozen dataclass of its modality: ``DnaDataset``, ``ImageDataset`` or
   ``TableDataset`` (``DatasetSpec`` is any of the three). Lists become tuples, nested sections
   dataclasses (``Negatives``, ``Overlap``, ``TrackTarget``, ``TrackWindows``, ``HoldoutSplit``,
-  ``RandomSplit``, ``SequenceTable``, ``TileSettings``, ``TissueSettings``, ``MaskLabels``,
+  ``RandomSplit``, ``SequenceTable``, ``TableLocation``, ``TileSettings``, ``TissueSettings``, ``MaskLabels``,
   ``PreviewSettings``). Paths stay the strings the user wrote (relative to the working
   directory, as every step runs there).
 - The dataclasses hold no defaults: ``config.schema.yaml`` has them. Keys the schema leaves
   optional without a default (a DNA dataset's ``genome``, ``regions``, ``tasks``, ``tracks``,
-  ``sequences`` or ``table``; ``classes``; a table's ``feature_columns``,
+  ``sequences`` or ``table``, a DNA table's ``location`` and ``group_column``; ``classes``; a
+  table's ``feature_columns``,
   ``categorical_columns``, ``id_column``, ``group_column``) are ``None`` when not set
   (``biodl.config.settings.build``).
 - ``check_dataset(name, raw)`` is for code that runs outside the workflow (tests, notebooks,
@@ -57,13 +58,32 @@ class RandomSplit:
 
 
 @dataclasses.dataclass(frozen=True)
+class TableLocation:
+    """``table.location``: where each row's sequence lies, from one ``chrom:start-end`` column or
+    from three columns (BED's 0-based half-open ``start``/``end``); the config check gives one form."""
+
+    column: str | None
+    chrom: str | None
+    start: str | None
+    end: str | None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table columns the location is read from."""
+        return (self.column,) if self.column else tuple(c for c in (self.chrom, self.start, self.end) if c)
+
+
+@dataclasses.dataclass(frozen=True)
 class SequenceTable:
-    """``table`` of a DNA dataset: a sequence column and label columns."""
+    """``table`` of a DNA dataset: a sequence column and label columns, optionally where each
+    sequence lies (hold-outs by chromosome) or the group it belongs to (a grouped random split)."""
 
     path: str
     sequence_column: str
     label_columns: tuple[str, ...]
     task: Literal["classification", "regression"]
+    location: TableLocation | None
+    group_column: str | None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,17 @@ Contract:
   columns (multilabel) or numbers (``task: regression``), split stratified by label set or
   target quintile. A single column of numbers that are not all 0/1 is refused unless the task
   is regression. It returns the dataset's ``Labelling``. A sequence's name is its table line.
+  With ``table.location`` (one ``chrom:start-end`` column, read as record names are, or
+  ``chrom``/``start``/``end`` columns, 0-based half-open as in BED) every row must give its
+  location, and ``split.validation``/``split.test`` hold out chromosomes or regions exactly as
+  for genome input (``biodl.data.splits.assign_by_location``: a row straddling a hold-out
+  boundary is dropped, counted in the log). With ``table.group_column`` (no hold-outs) whole
+  groups are drawn at random (``splits.grouped_random``, stratified by class for one class
+  column), so no group is in two splits. A missing or malformed location or group cell raises
+  ``InputError`` naming the file, line and column.
 - Metadata: ``source`` the file, ``name`` the record (or table line), ``chrom`` ``.``,
-  ``start``/``end`` -1, strand ``+`` (with hold-outs by record name: the location it gives).
+  ``start``/``end`` -1, strand ``+`` (with hold-outs by record name, or a table's location
+  columns: the location given).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from biodl.config.datasets import DnaDataset, SequenceTable, TableLocation
 from biodl.core.errors import InputError
 from biodl.data import splits, tabular
 from biodl.data.dna import encode
@@ -84,26 +94,46 @@ def parse_headers(frame: pd.DataFrame) -> pd.DataFrame:
     """``chrom``, ``start``, ``end`` (0-based, half-open) and ``strand`` of every record from its
     ``chrom:start-end`` name (see the module contract); the first name that does not parse
     raises ``InputError`` naming its file and record."""
-    parsed = frame["name"].astype(str).str.extract(HEADER)
-    bad = np.flatnonzero(parsed["chrom"].isna().to_numpy())
-    if len(bad):
-        row = frame.iloc[int(bad[0])]
+    located, bad, problem = locate(frame["name"], frame["length"].to_numpy())
+    if bad is not None:
+        row = frame.iloc[bad]
         raise InputError(
             row["source"],
             f"record {row['name']!r}",
-            "the name does not give a location; expected chrom:start-end (e.g. chr2L:1001-3000, "
-            "optionally followed by (+), (-) or _r) in every record to hold out chromosomes "
-            "(split.validation, split.test), or no hold-outs for a random split",
+            "the name does not give a location; " + problem
+            if problem.startswith("expected chrom")
+            else problem,
         )
+    return located
+
+
+LOCATION_EXPECTED = (
+    "expected chrom:start-end (e.g. chr2L:1001-3000, optionally followed by (+), (-) or _r) in "
+    "every {what} to hold out chromosomes (split.validation, split.test), or no hold-outs for a "
+    "random split"
+)
+
+
+def locate(
+    texts: pd.Series, lengths: np.ndarray, what: str = "record"
+) -> tuple[pd.DataFrame, int | None, str]:
+    """Each ``chrom:start-end`` text as ``chrom``, ``start``, ``end`` (0-based, half-open: a
+    1-based inclusive text unless ``end - start`` is the sequence's length) and ``strand``; and
+    the position of the first text that does not give a location (``None`` when all do) with
+    what was expected of it."""
+    parsed = texts.astype(str).str.extract(HEADER)
+    bad = np.flatnonzero(parsed["chrom"].isna().to_numpy())
+    if len(bad):
+        return parsed, int(bad[0]), LOCATION_EXPECTED.format(what=what)
     start, end = parsed["start"].astype(np.int64), parsed["end"].astype(np.int64)
-    half_open = (end - start).to_numpy() == frame["length"].to_numpy()
+    half_open = (end - start).to_numpy() == lengths
     start = start.where(half_open, start - 1)  # 1-based inclusive unless the length says otherwise
     bad = np.flatnonzero((start < 0).to_numpy() | (end <= start).to_numpy())
     if len(bad):
-        row = frame.iloc[int(bad[0])]
-        raise InputError(row["source"], f"record {row['name']!r}", "expected start <= end in chrom:start-end")
+        return parsed, int(bad[0]), "expected start <= end in chrom:start-end"
     strand = np.where(parsed["strand"].isin(["(-)", "_r"]), "-", "+")
-    return pd.DataFrame({"chrom": parsed["chrom"], "start": start, "end": end, "strand": strand})
+    located = pd.DataFrame({"chrom": parsed["chrom"], "start": start, "end": end, "strand": strand})
+    return located.reset_index(drop=True), None, ""
 
 
 def _held_out_by_header(
@@ -111,36 +141,50 @@ def _held_out_by_header(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Split the records by the chromosomes or regions their headers name (no record in two
     splits; a record straddling a hold-out boundary is dropped)."""
-    spec = job.spec
     located = parse_headers(frame)
     frame = frame.drop(columns="length").assign(**{c: located[c].to_numpy() for c in located})
+    frame["split"] = _split_by_location(job, frame, "record names")
+    kept = (frame["split"] != "").to_numpy()
+    return frame.loc[kept].reset_index(drop=True), codes[kept]
+
+
+def _split_by_location(job: DnaJob, frame: pd.DataFrame, what: str) -> np.ndarray:
+    """Each row's split by its ``chrom``/``start``/``end`` and the hold-outs, ``""`` for a row
+    straddling a hold-out boundary (``splits.assign_by_location``); the chromosomes known are
+    those the rows name. Every row straddling is an error."""
+    spec = job.spec
     sizes = frame.groupby("chrom")["end"].max().to_dict()
     holdouts = splits.parse_holdouts(
         list(spec.split.validation), list(spec.split.test), sizes, f"{spec.key}.split"
     )
-    frame["split"] = splits.assign_by_location(
+    split = splits.assign_by_location(
         frame["chrom"].to_numpy(), frame["start"].to_numpy(), frame["end"].to_numpy(), holdouts
     )
-    kept = (frame["split"] != "").to_numpy()
+    kept = split != ""
     if not kept.any():
-        raise InputError(input_files(spec), None, "every record straddles a hold-out boundary")
+        raise InputError(input_files(spec), None, "every sequence straddles a hold-out boundary")
     log.info(
-        "split by the chromosomes of the record names: %s", frame.loc[kept, "split"].value_counts().to_dict()
+        "split by the chromosomes of the %s: %s (%d straddling a hold-out boundary dropped)",
+        what,
+        pd.Series(split[kept]).value_counts().to_dict(),
+        int((~kept).sum()),
     )
-    return frame.loc[kept].reset_index(drop=True), codes[kept]
+    return split
 
 
 def from_table(job: DnaJob) -> Labelling:
-    """Sequences from a table: one column of class names, several 0/1 columns, or numbers (regression)."""
+    """Sequences from a table: one column of class names, several 0/1 columns, or numbers
+    (regression); split by location, by group or stratified at random (see the module contract)."""
     spec = job.spec
     assert spec.table is not None, "from_table reads a table"
     settings = spec.table
     path = Path(settings.path)
     table = tabular.read_table(path, "sequence table")
     label_columns = list(settings.label_columns)
-    tabular.require_columns(table, [settings.sequence_column, *label_columns], path)
+    tabular.require_columns(table, [settings.sequence_column, *label_columns, *_role_columns(settings)], path)
     lines = [tabular.line_of(table, i) for i in range(len(table))]
     sequences = _table_sequences(table, settings.sequence_column, path)
+    y: np.ndarray | None = None
     if settings.task == "regression" or len(label_columns) > 1:
         task = "regression" if settings.task == "regression" else "multilabel"
         if spec.negatives.method != "none":
@@ -148,47 +192,151 @@ def from_table(job: DnaJob) -> Labelling:
         y, classes, _, label_texts = tabular.parse_labels(table, label_columns, task, None, path)
         labels = Labelling(classes, task)
     else:
-        column = table[label_columns[0]]
-        numbers = pd.to_numeric(column, errors="coerce")
-        if numbers.notna().all() and not numbers.isin([0, 1]).all():
-            raise InputError(
-                path,
-                f"column {label_columns[0]!r}",
-                f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1, "
-                "or set table.task: regression to predict the numbers",
-            )
-        # The configured classes, when they name every label, so that a class named like a
-        # missing value (NA) is read as that class; labelling() checks them against the labels.
-        values, configured = set(column), list(spec.classes or [])
-        named = [c for c in configured if c in values] if values <= set(configured) else None
-        _, found, _, label_texts = tabular.parse_labels(
-            table, label_columns, "multiclass" if column.nunique() > 2 else "binary", named, path
-        )
-        labels = labelling(spec, found)
+        labels, label_texts = _class_labels(spec, table, label_columns[0], path)
     # One label text and one sequence per table row.
     records = [
         (str(path), line, label, seq) for line, label, seq in zip(lines, label_texts, sequences, strict=True)
     ]
     frame, codes = _fit_all(records, spec.length, spec.edge)
-    frame = frame.assign(chrom=".", start=-1, end=-1, strand="+")
+    row = frame["name"].map({line: i for i, line in enumerate(lines)}).to_numpy()
+    frame = pd.concat([frame, _row_places(table.iloc[row], settings, frame["length"].to_numpy())], axis=1)
+    frame = frame.drop(columns="length")
     if labels.task in ("multilabel", "regression"):
-        kept = frame["name"].map({line: i for i, line in enumerate(lines)}).to_numpy()
-        strata = splits.label_strata(labels.task, y[kept], frame["label"].to_numpy())
-        frame["split"] = splits.stratified_random(
-            strata, spec.split.validation_fraction, spec.split.test_fraction, job.seed, str(path)
+        assert y is not None
+        frame["split"] = _table_split(
+            job, frame, splits.label_strata(labels.task, y[row], frame["label"].to_numpy())
         )
-        job.emit(frame, encode.one_hot(codes, spec.ambiguous), labels, y=y[kept])
+        kept = (frame["split"] != "").to_numpy()
+        rows = frame.loc[kept].drop(columns="group").reset_index(drop=True)
+        job.emit(rows, encode.one_hot(codes[kept], spec.ambiguous), labels, y=y[row][kept])
         return labels
     frame, codes = _dedupe_sequences(frame, codes)
-    frame["split"] = splits.stratified_random(
-        frame["label"].to_numpy(),
-        spec.split.validation_fraction,
-        spec.split.test_fraction,
-        job.seed,
-        str(path),
+    frame["split"] = _table_split(job, frame, frame["label"].to_numpy())
+    kept = (frame["split"] != "").to_numpy()
+    _emit_with_shuffles(
+        job, labels, frame.loc[kept].drop(columns="group").reset_index(drop=True), codes[kept]
     )
-    _emit_with_shuffles(job, labels, frame, codes)
     return labels
+
+
+def _class_labels(
+    spec: DnaDataset, table: pd.DataFrame, column_name: str, path: Path
+) -> tuple[Labelling, list[str]]:
+    """The labelling of one column of class names (0/1 allowed, other numbers refused) and each
+    row's class."""
+    column = table[column_name]
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().all() and not numbers.isin([0, 1]).all():
+        raise InputError(
+            path,
+            f"column {column_name!r}",
+            f"holds continuous values ({numbers.nunique()} distinct); expected class names or 0/1, "
+            "or set table.task: regression to predict the numbers",
+        )
+    # The configured classes, when they name every label, so that a class named like a
+    # missing value (NA) is read as that class; labelling() checks them against the labels.
+    values, configured = set(column), list(spec.classes or [])
+    named = [c for c in configured if c in values] if values <= set(configured) else None
+    _, found, _, label_texts = tabular.parse_labels(
+        table, [column_name], "multiclass" if column.nunique() > 2 else "binary", named, path
+    )
+    return labelling(spec, found), list(label_texts)
+
+
+def _role_columns(settings: SequenceTable) -> list[str]:
+    """The location and group columns a table must have."""
+    location = settings.location.columns if settings.location else ()
+    return [*location, *([settings.group_column] if settings.group_column else [])]
+
+
+def _row_places(rows: pd.DataFrame, settings: SequenceTable, lengths: np.ndarray) -> pd.DataFrame:
+    """Per row: ``chrom``, ``start``, ``end``, ``strand`` (from ``table.location``; else ``.``,
+    -1, -1, ``+``) and ``group`` (``table.group_column``; else ``""``). A missing or malformed
+    cell raises ``InputError`` naming the file, line and column."""
+    path, n = settings.path, len(rows)
+    if settings.location is None:
+        places = pd.DataFrame({"chrom": ["."] * n, "start": -1, "end": -1, "strand": "+"})
+    elif settings.location.column:
+        places = _located_by_column(rows, settings.location.column, lengths, path)
+    else:
+        places = _located_by_columns(rows, settings.location, path)
+    group = settings.group_column
+    places["group"] = _required_cells(rows, group, path, "a group name").to_numpy() if group else ""
+    return places.reset_index(drop=True)
+
+
+def _required_cells(rows: pd.DataFrame, column: str, path: str, expected: str) -> pd.Series:
+    """The column's cells, unless one is empty or missing (``InputError`` naming its line)."""
+    cells = rows[column]
+    missing = np.flatnonzero(tabular.is_missing(cells))
+    if len(missing):
+        raise InputError(
+            path,
+            f"{tabular.line_of(cells, int(missing[0]))}, column {column!r}",
+            f"expected {expected} in every row, found {cells.iloc[int(missing[0])]!r}",
+        )
+    return cells
+
+
+def _located_by_column(rows: pd.DataFrame, column: str, lengths: np.ndarray, path: str) -> pd.DataFrame:
+    cells = _required_cells(rows, column, path, "chrom:start-end")
+    located, bad, problem = locate(cells, lengths, "row")
+    if bad is not None:
+        raise InputError(
+            path, f"{tabular.line_of(cells, bad)}, column {column!r}", f"{problem}, found {cells.iloc[bad]!r}"
+        )
+    return located
+
+
+def _located_by_columns(rows: pd.DataFrame, location: TableLocation, path: str) -> pd.DataFrame:
+    """chrom, start and end columns (0-based, half-open, as in BED); strand ``+``."""
+    assert location.chrom and location.start and location.end, "checked by biodl.config.checks"
+    chrom = _required_cells(rows, location.chrom, path, "a chromosome name")
+    bounds = []
+    for name in (location.start, location.end):
+        cells = _required_cells(rows, name, path, "a whole number")
+        values = tabular.numbers(cells, name, path, "a whole number >= 0")
+        bad = np.flatnonzero((values < 0) | (values != np.round(values)))
+        if len(bad):
+            raise InputError(
+                path,
+                f"{tabular.line_of(cells, int(bad[0]))}, column {name!r}",
+                f"expected a whole number >= 0, found {cells.iloc[int(bad[0])]!r}",
+            )
+        bounds.append(values.astype(np.int64))
+    start, end = bounds
+    bad = np.flatnonzero(end <= start)
+    if len(bad):
+        raise InputError(
+            path,
+            f"{tabular.line_of(rows, int(bad[0]))}, columns {location.start!r} and {location.end!r}",
+            f"expected start < end (0-based, half-open, as in BED), found {start[bad[0]]} and {end[bad[0]]}",
+        )
+    return pd.DataFrame({"chrom": chrom.to_numpy(), "start": start, "end": end, "strand": "+"})
+
+
+def _table_split(job: DnaJob, frame: pd.DataFrame, strata: np.ndarray) -> np.ndarray:
+    """Each row's split: by location with hold-outs (``""``: straddling, dropped), by whole
+    groups with ``table.group_column``, else stratified at random by ``strata``."""
+    spec = job.spec
+    assert spec.table is not None
+    if spec.split.validation or spec.split.test:
+        return _split_by_location(job, frame, "table's locations")
+    fractions = spec.split.validation_fraction, spec.split.test_fraction
+    if spec.table.group_column:
+        single_label = spec.table.task == "classification" and len(spec.table.label_columns) == 1
+        split = splits.grouped_random(
+            [str(g) for g in frame["group"]],
+            [str(s) for s in strata] if single_label else None,
+            *fractions,
+            job.seed,
+            spec.table.path,
+        )
+        log.info(
+            "split by %d groups: %s", frame["group"].nunique(), pd.Series(split).value_counts().to_dict()
+        )
+        return split
+    return splits.stratified_random(strata, *fractions, job.seed, spec.table.path)
 
 
 def _table_sequences(table: pd.DataFrame, column: str, path: Path) -> list[np.ndarray]:
