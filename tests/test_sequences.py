@@ -1,4 +1,4 @@
-"""biodl.apply.sequences: a FASTA of sequences and BED regions over a genome, scored by hand."""
+"""biodl.apply.sequences: a FASTA or a table of sequences and BED regions over a genome, scored by hand."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from apply_fixtures import centre_model, hand_score
 
-from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
+from biodl.apply.sequences import SequenceColumns, score_fasta, score_regions, score_table, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.core.errors import InputError
+from biodl.data.dna import encode
 
 LENGTH = 40
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -53,6 +54,43 @@ def test_a_sequence_of_another_length_is_refused_with_both_lengths(
         InputError, match=r"s\.fa, record 'short': sequence is 30 bases long, the model takes 40"
     ):
         score_fasta(model, tmp_path / "s.fa", tmp_path / "index")
+
+
+def test_a_table_of_sequences_is_scored_as_direct_predictions_keeping_its_ids(
+    model: TrainedModel, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(6)
+    sequences = {f"enh{k}": "".join(rng.choice(list("ACGTN"), LENGTH)) for k in range(9)}
+    table = pd.DataFrame({"note": "x", "seq": list(sequences.values()), "name": list(sequences)})
+    table.to_csv(tmp_path / "s.csv", index=False)
+    scores = score_table(model, tmp_path / "s.csv", SequenceColumns(id="name", sequence="seq"))
+    assert scores.columns.tolist() == ["id", "bound"] and scores["id"].tolist() == list(sequences)
+    codes = np.stack([encode.to_codes(s, "s", "") for s in sequences.values()])
+    np.testing.assert_allclose(scores["bound"], model.predict(codes)[:, 0], rtol=1e-6)
+    (tmp_path / "s.fa").write_text("".join(f">{n}\n{s}\n" for n, s in sequences.items()))
+    pd.testing.assert_frame_equal(scores, score_fasta(model, tmp_path / "s.fa", tmp_path / "index"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            "a\t{ok}\nb\t{short}\n",
+            r"s\.tsv, line 3, column 'seq': sequence is 30 bases long, the model takes 40",
+        ),
+        ("a\t{ok}\nb\t{bad}\n", r"s\.tsv, record 'line 3', position 40: invalid character 'Z'"),
+        ("a\t{ok}\nNA\t{ok}\n", r"s\.tsv, line 3, column 'name': expected an id in every row, found 'NA'"),
+        ("a\t{ok}\na\t{ok}\n", r"line 3, column 'name': id 'a' is given already on line 2"),
+        ("a\t{ok}\nb\t\n", r"line 3, column 'seq': no sequence"),
+    ],
+)
+def test_a_bad_row_of_a_table_of_sequences_is_named(
+    model: TrainedModel, tmp_path: Path, rows: str, message: str
+) -> None:
+    text = rows.format(ok="A" * LENGTH, short="C" * 30, bad="A" * 39 + "Z")
+    (tmp_path / "s.tsv").write_text("name\tseq\n" + text)
+    with pytest.raises(InputError, match=message):
+        score_table(model, tmp_path / "s.tsv", SequenceColumns(id="name", sequence="seq"))
 
 
 def test_regions_are_scored_on_windows_centred_on_them_and_on_their_strand(

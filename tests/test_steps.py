@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from apply_fixtures import centre_model, hand_score
 
+from biodl.apply.sequences import SequenceColumns
 from biodl.apply.steps import ApplyJob, apply_regions, apply_scan_part, apply_sequences, apply_variants
 
 LENGTH = 40
@@ -47,6 +48,17 @@ def test_sequences_step_writes_scores(job: ApplyJob, tmp_path: Path, chromosome:
     expected = [hand_score(chromosome[:LENGTH], False), hand_score(chromosome[50 : 50 + LENGTH], False)]
     np.testing.assert_allclose(scores["bound"], expected, rtol=1e-5)
     assert not list(tmp_path.glob("*.fai"))  # indexes go to a temporary folder
+
+
+def test_sequences_step_scores_a_table_of_sequences(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    windows = [chromosome[:LENGTH], chromosome[50 : 50 + LENGTH]]
+    pd.DataFrame({"id": ["p1", "p2"], "sequence": windows}).to_csv(tmp_path / "s.tsv", sep="\t", index=False)
+    apply_sequences(
+        job, tmp_path / "s.tsv", {"scores": tmp_path / "out.tsv"}, SequenceColumns("id", "sequence")
+    )
+    scores = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert scores["id"].tolist() == ["p1", "p2"]
+    np.testing.assert_allclose(scores["bound"], [hand_score(w, False) for w in windows], rtol=1e-5)
 
 
 def test_regions_step_writes_tsv_and_bed(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:

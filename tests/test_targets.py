@@ -46,6 +46,38 @@ def test_targets_of_each_kind_are_typed(tmp_path: Path) -> None:
     assert scan.threshold == 0.5 and target.threshold is None  # the default, for scans only
 
 
+def test_a_table_of_sequences_is_typed_with_its_columns(tmp_path: Path) -> None:
+    (tmp_path / "s.tsv").write_text("id\tseq\na\tACGT\n")
+    table = {"run": "ctcf/cnn_motif", "sequences": str(tmp_path / "s.tsv"), "sequence_column": "seq"}
+    config = check({"t": {**table, "id_column": "id"}, "f": {"run": "ctcf/cnn_motif", "sequences": FASTA}})
+    target = ApplyTarget.from_validated("t", config["apply"]["t"])
+    assert (target.kind, target.sequence_column, target.id_column) == ("sequences", "seq", "id")
+    fasta = ApplyTarget.from_validated("f", config["apply"]["f"])
+    assert (fasta.sequence_column, fasta.id_column) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({}, r"apply\.t: a table of sequences .* needs sequence_column and id_column.*no columns"),
+        ({"sequence_column": "seq"}, r"apply\.t: a table of sequences .*\['sequence_column'\]"),
+        ({"fasta": True, "sequence_column": "seq", "id_column": "id"}, r"apply\.t: .*a FASTA neither"),
+        ({"regions": True, "sequence_column": "seq"}, r"apply\.t\.sequence_column: cannot apply"),
+    ],
+)
+def test_table_columns_go_with_a_table_of_sequences_only(
+    tmp_path: Path, columns: dict[str, Any], message: str
+) -> None:
+    (tmp_path / "s.tsv").write_text("id\tseq\na\tACGT\n")
+    target: dict[str, Any] = {"run": "ctcf/cnn_motif", "sequences": str(tmp_path / "s.tsv")}
+    if columns.pop("fasta", False):
+        target["sequences"] = FASTA
+    if columns.pop("regions", False):
+        target = {"run": "ctcf/cnn_motif", "regions": BED, "genome": GENOME}
+    with pytest.raises(InputError, match=message):
+        check({"t": {**target, **columns}})
+
+
 def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
     target = ApplyTarget.from_validated("chr20_variants", config["apply"]["chr20_variants"])

@@ -25,6 +25,7 @@ rule apply_sequences:
     params:
         average_strands=apply_average_strands,
         seed=config["seed"],
+        columns=apply_sequence_columns,
     script:
         "../../scripts/apply_sequences.py"
 

@@ -538,6 +538,14 @@ def apply_average_strands(wildcards):
     return settings["augmentation"]["average_strands"]
 
 
+def apply_sequence_columns(wildcards):
+    """A table of sequences' id and sequence columns; None for a FASTA."""
+    target = apply_target(wildcards)
+    if target.sequence_column is None:
+        return None
+    return {"id": target.id_column, "sequence": target.sequence_column}
+
+
 def apply_stride(wildcards):
     return config["apply"][wildcards.target]["stride"]
 

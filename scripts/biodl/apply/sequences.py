@@ -1,10 +1,16 @@
-"""Scoring sequences and genome regions with a trained DNA model.
+"""Scoring sequences (a FASTA or a table) and genome regions with a trained DNA model.
 
 Contract:
 - ``score_fasta(model, path, index_dir)``: every record of a FASTA of sequences (read as
   preparation reads sequence files: ``biodl.data.dna.fasta``), each of exactly the model's input
   length (else ``InputError`` naming the record and both lengths; an empty file or record is
   refused), → a frame ``id`` + one column per task, in file order.
+- ``score_table(model, path, columns)``: every row of a CSV/TSV of sequences (read and checked
+  as preparation reads a DNA table: ``biodl.data.tabular.read_table`` and
+  ``biodl.data.dna.from_sequences.table_sequences``), ``columns`` naming its id and sequence
+  columns; every id given once, every sequence of exactly the model's input length (else
+  ``InputError`` naming the line and column) → a frame ``id`` + one column per task, in file
+  order.
 - ``score_regions(model, path, genome, index_dir)``: every record of a BED or narrowPeak file
   (``biodl.data.dna.bed.read_bed``: the same checks and messages as preparation) → the window of
   the model's input length centred on the region (base ``length // 2`` of the window is the
@@ -25,6 +31,7 @@ Scores are ``TrainedModel.predict``'s (strand averaging and ensembles as configu
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
@@ -35,10 +42,12 @@ from biodl.apply.genome import GenomeCodes, centred_start, require_chromosome, r
 from biodl.apply.trained import TrainedModel, require_length
 from biodl.core.errors import InputError
 from biodl.core.files import atomic_path
+from biodl.data import tabular
 from biodl.data.dna import encode
 from biodl.data.dna.bed import read_bed
 from biodl.data.dna.fasta import open_fasta, record_codes
 from biodl.data.dna.from_genome import Genome
+from biodl.data.dna.from_sequences import table_sequences
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +72,53 @@ def score_fasta(
     frame = pd.DataFrame({"id": names})
     logger.info("scoring %d sequences of %s", len(names), path)
     return _with_scores(frame, model, model.predict(codes))
+
+
+@dataclass(frozen=True)
+class SequenceColumns:
+    """The columns of a table of sequences to score (``apply.<target>.id_column`` and
+    ``sequence_column``)."""
+
+    id: str
+    sequence: str
+
+
+def score_table(model: TrainedModel, path: str | PathLike[str], columns: SequenceColumns) -> pd.DataFrame:
+    """Scores of every row of a table of sequences (see the module contract)."""
+    path = Path(path)
+    table = tabular.read_table(path, "sequence table")
+    tabular.require_columns(table, [columns.id, columns.sequence], path)
+    ids = _table_ids(table, columns.id, path)
+    codes = np.empty((len(table), model.length), np.uint8)
+    for row, sequence in enumerate(table_sequences(table, columns.sequence, path)):
+        where = f"{tabular.line_of(table, row)}, column {columns.sequence!r}"
+        require_length(sequence, model, path, where)
+        codes[row] = sequence
+    logger.info("scoring %d sequences of %s", len(table), path)
+    return _with_scores(pd.DataFrame({"id": ids}), model, model.predict(codes))
+
+
+def _table_ids(table: pd.DataFrame, column: str, path: Path) -> list[str]:
+    """The id of every row: none missing, none given twice (the scores would not say which)."""
+    cells = table[column]
+    missing = np.flatnonzero(tabular.is_missing(cells))
+    if len(missing):
+        raise InputError(
+            path,
+            f"{tabular.line_of(cells, int(missing[0]))}, column {column!r}",
+            f"expected an id in every row, found {cells.iloc[int(missing[0])]!r}",
+        )
+    repeated = np.flatnonzero(cells.duplicated().to_numpy())
+    if len(repeated):
+        first = int(repeated[0])
+        earlier = int(np.flatnonzero((cells == cells.iloc[first]).to_numpy())[0])
+        raise InputError(
+            path,
+            f"{tabular.line_of(cells, first)}, column {column!r}",
+            f"id {cells.iloc[first]!r} is given already on {tabular.line_of(cells, earlier)}; "
+            "expected each id once",
+        )
+    return [str(cell) for cell in cells]
 
 
 def score_regions(

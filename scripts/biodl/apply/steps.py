@@ -5,7 +5,8 @@ members' files, whether both strands are averaged), the seed and the threads Ten
 (``biodl.training.device.configure_tensorflow``). Each step reads its inputs through
 ``biodl.apply.sequences`` or ``biodl.apply.variant_effects`` (FASTA indexes are built in a
 temporary folder, never beside the user's files) and writes its outputs atomically:
-- ``apply_sequences(job, fasta, outputs)``: ``scores`` (TSV);
+- ``apply_sequences(job, sequences, outputs, columns)``: ``scores`` (TSV) of a FASTA, or of a
+  table of sequences when ``columns`` names its id and sequence columns;
 - ``apply_regions(job, regions, genome, outputs)``: ``scores`` (TSV) and ``bed`` (BED6+);
 - ``apply_variants(job, vcf, genome, outputs, top)``: ``effects`` (TSV, sorted by effect),
   ``unscored`` (TSV: the variants not scored, with the genome's bases and the reason; only a
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from biodl.apply.scan import scan_regions, write_part
-from biodl.apply.sequences import score_fasta, score_regions, write_scores_bed
+from biodl.apply.sequences import SequenceColumns, score_fasta, score_regions, score_table, write_scores_bed
 from biodl.apply.trained import TrainedModel, load_trained
 from biodl.apply.variant_effects import read_variants, score_variants
 from biodl.apply.variant_logos import explain_top, plot_top_variants, top_variants_html
@@ -69,10 +70,18 @@ class ApplyJob:
         return load_trained(self.dataset, self.models, self.average_strands)
 
 
-def apply_sequences(job: ApplyJob, fasta: str | Path, outputs: Mapping[str, str | Path]) -> None:
+def apply_sequences(
+    job: ApplyJob,
+    sequences: str | Path,
+    outputs: Mapping[str, str | Path],
+    columns: SequenceColumns | None = None,
+) -> None:
     model = job.load()
-    with tempfile.TemporaryDirectory() as index_dir:
-        scores = score_fasta(model, fasta, index_dir)
+    if columns is not None:
+        scores = score_table(model, sequences, columns)
+    else:
+        with tempfile.TemporaryDirectory() as index_dir:
+            scores = score_fasta(model, sequences, index_dir)
     write_tsv(scores, outputs["scores"])
 
 

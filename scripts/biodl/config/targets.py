@@ -9,6 +9,9 @@ Contract:
   are scored as they are); ``stride`` is given with ``scan`` and refused otherwise, and so are
   ``threshold`` (optional; default ``DEFAULT_THRESHOLD``) and ``known_sites`` (optional BED),
   which only a scan has; ``top_variants`` (optional; default ``DEFAULT_TOP``) only with ``vcf``;
+  ``sequence_column`` and ``id_column`` (together) make ``sequences`` a CSV/TSV table of
+  sequences (its suffix ``.csv``/``.tsv``, optionally ``.gz``, asks for them: a FASTA takes
+  neither) and are refused on any other input;
   every file exists. Each problem raises ``InputError("config",
   "apply.<target>[.<key>]", ...)``.
 - ``slides`` (a sheet of whole slides, ``biodl.apply.whole_slides``) needs an image dataset and a
@@ -21,7 +24,8 @@ Contract:
   ``stride`` the scan's step and ``threshold`` the score from which its windows go into the BED
   of windows above threshold, ``known_sites`` the BED of sites its windows are checked against
   (``None`` for other inputs; ``known_sites`` also when not given); ``top_variants`` the number of
-  variants a VCF target explains with logos (``None`` for other inputs).
+  variants a VCF target explains with logos (``None`` for other inputs); ``sequence_column``
+  and ``id_column`` a table of sequences' columns (``None`` for a FASTA and other inputs).
 - ``targets_of(config, kind)`` names the targets of one input kind, in config order.
 """
 
@@ -42,6 +46,9 @@ SCAN_ONLY = ("threshold", "known_sites")  # keys that only a scan has (stride is
 DEFAULT_THRESHOLD = 0.5  # a probability: regression scans should set their own
 VCF_ONLY = ("top_variants",)
 DEFAULT_TOP = 5  # variants of largest effect explained with ISM logos
+# A table of sequences (sequences: a CSV/TSV, read as DNA tables are for preparation).
+SEQUENCE_TABLE_KEYS = ("sequence_column", "id_column")
+TABLE_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 # Whole slides: an image run's tile model (biodl.apply.whole_slides).
 SLIDE_KIND = "slides"
 SLIDE_MODEL_KINDS = ("cnn2d",)
@@ -64,6 +71,8 @@ class ApplyTarget:
     threshold: float | None = None
     known_sites: str | None = None
     top_variants: int | None = None
+    sequence_column: str | None = None
+    id_column: str | None = None
 
     @classmethod
     def from_validated(cls, name: str, mapping: Mapping[str, Any]) -> ApplyTarget:
@@ -81,6 +90,8 @@ class ApplyTarget:
             threshold,
             mapping.get("known_sites"),
             int(mapping.get("top_variants", DEFAULT_TOP)) if kind == "vcf" else None,
+            mapping.get("sequence_column"),
+            mapping.get("id_column"),
         )
 
 
@@ -96,6 +107,7 @@ def check_targets(config: dict[str, Any], base_dir: Path) -> None:
         _check_inputs(spec, key)
         _check_stride(spec, key)
         _check_aggregate(spec, key)
+        _check_sequence_table(spec, key)
         if SLIDE_KIND in spec:
             _check_run(config, spec["run"], f"{key}.run", "image", SLIDE_MODEL_KINDS)
         elif TABLE_KIND in spec:
@@ -205,4 +217,27 @@ def _check_aggregate(spec: Mapping[str, Any], key: str) -> None:
         "config",
         f"{key}.aggregate",
         "cannot apply: only slides aggregate tile scores into slide scores (give slides: a sheet of slides)",
+    )
+
+
+def _check_sequence_table(spec: Mapping[str, Any], key: str) -> None:
+    """``sequence_column`` and ``id_column`` go together, with ``sequences`` only; a ``sequences``
+    file named as a table (``TABLE_SUFFIXES``) needs them."""
+    columns = [column for column in SEQUENCE_TABLE_KEYS if column in spec]
+    if "sequences" not in spec:
+        require(
+            not columns,
+            "config",
+            f"{key}.{columns[0] if columns else ''}",
+            "cannot apply: only a table of sequences (sequences: a CSV/TSV) has id and sequence columns",
+        )
+        return
+    table = str(spec["sequences"]).lower().endswith(TABLE_SUFFIXES)
+    require(
+        len(columns) == (len(SEQUENCE_TABLE_KEYS) if table else 0),
+        "config",
+        key,
+        "a table of sequences (sequences: a .csv or .tsv file, optionally .gz) needs sequence_column "
+        "and id_column, a FASTA neither; found "
+        f"{spec['sequences']} with {columns or 'no columns'}",
     )

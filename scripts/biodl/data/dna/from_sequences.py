@@ -183,7 +183,7 @@ def from_table(job: DnaJob) -> Labelling:
     label_columns = list(settings.label_columns)
     tabular.require_columns(table, [settings.sequence_column, *label_columns, *_role_columns(settings)], path)
     lines = [tabular.line_of(table, i) for i in range(len(table))]
-    sequences = _table_sequences(table, settings.sequence_column, path)
+    sequences = table_sequences(table, settings.sequence_column, path)
     y: np.ndarray | None = None
     if settings.task == "regression" or len(label_columns) > 1:
         task = "regression" if settings.task == "regression" else "multilabel"
@@ -339,8 +339,10 @@ def _table_split(job: DnaJob, frame: pd.DataFrame, strata: np.ndarray) -> np.nda
     return splits.stratified_random(strata, *fractions, job.seed, spec.table.path)
 
 
-def _table_sequences(table: pd.DataFrame, column: str, path: Path) -> list[np.ndarray]:
-    """Every row's sequence as base codes; an empty or missing cell (``NA``) is refused."""
+def table_sequences(table: pd.DataFrame, column: str, path: Path) -> list[np.ndarray]:
+    """Every row's sequence as base codes (``table`` as ``biodl.data.tabular.read_table`` reads
+    it); an empty or missing cell (``NA``), a character that is no IUPAC base or a sequence
+    without A, C, G or T is refused, naming the line and column."""
     cells = table[column]
     missing = np.flatnonzero(tabular.is_missing(cells))
     if len(missing):
