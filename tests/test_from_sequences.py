@@ -476,9 +476,14 @@ def test_a_regression_table_with_locations_is_held_out_by_chromosome(tmp_path):
         (
             "column",
             {"where": (6, "peak7")},
-            r"line 8, column 'where': expected chrom:start-end .*found 'peak7'",
+            r"line 8, column 'where': 'peak7' does not give a location; expected chrom:start-end",
         ),
         ("columns", {"locus": (2, "")}, r"line 4, column 'locus': expected a group name in every row"),
+        (
+            "column",
+            {"where": (1, "chr1:50-10")},
+            r"line 3, column 'where': 'chr1:50-10' gives an empty range",
+        ),
     ],
 )
 def test_bad_location_or_group_cells_are_named_with_their_line(tmp_path, form, bad, expected):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import runpy
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,7 @@ from biodl.apply.sequences import SequenceColumns
 from biodl.apply.steps import ApplyJob, apply_regions, apply_scan_part, apply_sequences, apply_variants
 
 LENGTH = 40
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -58,6 +61,35 @@ def test_sequences_step_scores_a_table_of_sequences(job: ApplyJob, tmp_path: Pat
     )
     scores = pd.read_csv(tmp_path / "out.tsv", sep="\t")
     assert scores["id"].tolist() == ["p1", "p2"]
+    np.testing.assert_allclose(scores["bound"], [hand_score(w, False) for w in windows], rtol=1e-5)
+
+
+class Named(dict):
+    """A Snakemake named list as the script reads it: items and attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_the_rules_script_passes_a_tables_columns(job: ApplyJob, tmp_path: Path, chromosome: str) -> None:
+    windows = [chromosome[:LENGTH], chromosome[60 : 60 + LENGTH]]
+    pd.DataFrame({"name": ["q1", "q2"], "dna": windows}).to_csv(tmp_path / "s.csv", index=False)
+    rule = SimpleNamespace(
+        input=Named(
+            dataset=str(job.dataset), models=[str(m) for m in job.models], sequences=str(tmp_path / "s.csv")
+        ),
+        output=Named(scores=str(tmp_path / "out.tsv")),
+        params=SimpleNamespace(average_strands=False, seed=1, columns={"id": "name", "sequence": "dna"}),
+        log=[str(tmp_path / "apply.log")],
+        threads=1,
+    )
+    try:
+        runpy.run_path(str(ROOT / "scripts/apply_sequences.py"), init_globals={"snakemake": rule})
+    finally:
+        for handler in logging.getLogger().handlers[:]:  # run_step's log file
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    scores = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert scores["id"].tolist() == ["q1", "q2"]
     np.testing.assert_allclose(scores["bound"], [hand_score(w, False) for w in windows], rtol=1e-5)
 
 

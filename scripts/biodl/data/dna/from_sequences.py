@@ -97,20 +97,14 @@ def parse_headers(frame: pd.DataFrame) -> pd.DataFrame:
     located, bad, problem = locate(frame["name"], frame["length"].to_numpy())
     if bad is not None:
         row = frame.iloc[bad]
-        raise InputError(
-            row["source"],
-            f"record {row['name']!r}",
-            "the name does not give a location; " + problem
-            if problem.startswith("expected chrom")
-            else problem,
-        )
+        raise InputError(row["source"], f"record {row['name']!r}", f"the name {problem}")
     return located
 
 
 LOCATION_EXPECTED = (
-    "expected chrom:start-end (e.g. chr2L:1001-3000, optionally followed by (+), (-) or _r) in "
-    "every {what} to hold out chromosomes (split.validation, split.test), or no hold-outs for a "
-    "random split"
+    "does not give a location; expected chrom:start-end (e.g. chr2L:1001-3000, optionally "
+    "followed by (+), (-) or _r) in every {what} to hold out chromosomes (split.validation, "
+    "split.test), or no hold-outs for a random split"
 )
 
 
@@ -120,7 +114,7 @@ def locate(
     """Each ``chrom:start-end`` text as ``chrom``, ``start``, ``end`` (0-based, half-open: a
     1-based inclusive text unless ``end - start`` is the sequence's length) and ``strand``; and
     the position of the first text that does not give a location (``None`` when all do) with
-    what was expected of it."""
+    what is wrong with it, worded to follow "the name" or a cell's value."""
     parsed = texts.astype(str).str.extract(HEADER)
     bad = np.flatnonzero(parsed["chrom"].isna().to_numpy())
     if len(bad):
@@ -130,7 +124,7 @@ def locate(
     start = start.where(half_open, start - 1)  # 1-based inclusive unless the length says otherwise
     bad = np.flatnonzero((start < 0).to_numpy() | (end <= start).to_numpy())
     if len(bad):
-        return parsed, int(bad[0]), "expected start <= end in chrom:start-end"
+        return parsed, int(bad[0]), "gives an empty range; expected start <= end in chrom:start-end"
     strand = np.where(parsed["strand"].isin(["(-)", "_r"]), "-", "+")
     located = pd.DataFrame({"chrom": parsed["chrom"], "start": start, "end": end, "strand": strand})
     return located.reset_index(drop=True), None, ""
@@ -283,7 +277,7 @@ def _located_by_column(rows: pd.DataFrame, column: str, lengths: np.ndarray, pat
     located, bad, problem = locate(cells, lengths, "row")
     if bad is not None:
         raise InputError(
-            path, f"{tabular.line_of(cells, bad)}, column {column!r}", f"{problem}, found {cells.iloc[bad]!r}"
+            path, f"{tabular.line_of(cells, bad)}, column {column!r}", f"{cells.iloc[bad]!r} {problem}"
         )
     return located
 
