@@ -314,6 +314,23 @@ def set_key(keys: str, value: Any) -> Callable[[Path, dict], None]:
     return mutate
 
 
+def located_table(line: int, region: str, **table: Any) -> Callable[[Path, dict], None]:
+    """A mutation giving the sequence table a ``region`` column (``chrom:start-end`` on chr1 to
+    chr3; ``region`` at file ``line``), read by ``table.location``, with chromosome hold-outs;
+    ``table`` adds keys to the dataset's table."""
+
+    def mutate(folder: Path, config: dict) -> None:
+        lines = sequence_table_lines()
+        regions = ["region"] + [f"chr{1 + i % 3}:{1 + 100 * i}-{50 + 100 * i}" for i in range(len(lines) - 1)]
+        regions[line - 1] = region
+        (folder / "seqs.csv").write_text("".join(f"{a},{b}\n" for a, b in zip(lines, regions, strict=True)))
+        spec = config["datasets"]["d"]
+        spec["table"] = {**spec["table"], "location": {"column": "region"}, **table}
+        spec["split"] = {"validation": ["chr2"], "test": ["chr3"]}
+
+    return mutate
+
+
 def rename_key(keys: str, new: str) -> Callable[[Path, dict], None]:
     def mutate(folder: Path, config: dict) -> None:
         *parents, last = keys.split(".")
@@ -796,6 +813,22 @@ BAD = [
         "sequence table",
         set_key("datasets.d.split", {"validation": ["chr2"], "test": ["chr3"]}),
         ("config, datasets.d.split.validation:", "does not apply", "set split.validation_fraction"),
+    ),
+    Case(
+        "a location that is not chrom:start-end in a sequence table",
+        "sequence table",
+        located_table(4, "peak7"),
+        (
+            "seqs.csv, line 4, column 'region':",
+            "'peak7' does not give a location",
+            "expected chrom:start-end",
+        ),
+    ),
+    Case(
+        "a group column with chromosome hold-outs on a sequence table",
+        "sequence table",
+        located_table(2, "chr1:1-50", group_column="locus"),
+        ("config, datasets.d.table.group_column:", "does not apply with split.validation", "give one of"),
     ),
     Case(
         "a random split fraction on genome input",
