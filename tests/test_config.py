@@ -154,14 +154,35 @@ def broken(edit):
             "'mlp_folds' is an ensemble; expected a network model trained once",
         ),
         (
-            lambda c: c["models"].update(slides={"kind": "attention_mil"}),
-            "models.slides.kind",
-            "attention_mil is trained by the library (biodl.training.mil.train_mil",
+            lambda c: c["models"].update(slides={"kind": "attention_mil", "ensemble": {"members": 2}}),
+            "models.slides.ensemble",
+            "attention_mil models are trained once per run; remove ensemble",
         ),
         (
-            lambda c: c["models"].update(pretrain={"kind": "conv_autoencoder"}),
-            "models.pretrain.kind",
-            "conv_autoencoder is trained by the library (biodl.training.pretraining",
+            lambda c: c["models"].update(
+                slides={
+                    "kind": "attention_mil",
+                    "search": {"trials": 2, "space": {"max_tiles": {"int_uniform": [4, 8]}}},
+                }
+            ),
+            "models.slides.search",
+            "attention_mil models are trained once per run; remove search",
+        ),
+        (
+            lambda c: (
+                c["models"].update(slides={"kind": "attention_mil"}),
+                c["runs"].update(skin_epithelium=["slides"]),
+            ),
+            "runs.skin_epithelium",
+            "'slides' is an attention_mil, which learns one label per bag; the sample sheet",
+        ),
+        (
+            lambda c: (
+                c["models"].update(pretrain={"kind": "dense_autoencoder"}),
+                c.update(learning_curve={"models": ["pretrain"]}),
+            ),
+            "learning_curve.models[0]",
+            "'pretrain' is a model with a training rule of its own (attention_mil, dense_autoencoder",
         ),
         (
             lambda c: c.update(learning_curve={"models": ["mlp", "nope"]}),

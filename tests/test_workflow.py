@@ -60,6 +60,77 @@ def test_dry_run_of_the_demo_lists_every_step():
     }
 
 
+def dry_run(config_path):
+    """A forced dry run of a config: (job counts by rule, the dry run's output)."""
+    result = snakemake("-n", "--forceall", "--configfile", str(config_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    table = lines[lines.index("Job stats:") + 3 :]
+    counts = {}
+    for line in table:
+        if len(line.split()) != 2:
+            break
+        counts[line.split()[0]] = int(line.split()[1])
+    return counts, result.stdout
+
+
+def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
+    counts, output = dry_run(ROOT / "config/mil.yaml")
+    # One attention-MIL run: no rule train, no sanity check or interpretation; its confusion
+    # counts and tile attention shown as tables.
+    assert counts == {
+        "prepare_image": 1,
+        "record_config": 1,
+        "train_mil": 1,
+        "evaluate_classification": 1,
+        "tsv_table": 2,
+        "summarize": 1,
+        "leaderboard": 1,
+        "all": 1,
+        "total": 9,
+    }
+    for path in ("attention.tsv", "attention.html", "predictions.tsv", "metrics.tsv", "training_curves.png"):
+        assert f"results/evaluation/skin_regions/mil/{path}" in output
+
+
+def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    layers = [{"filters": 8, "kernel_size": 15, "pool_size": 4}]
+    config["datasets"] = {"ctcf": config["datasets"]["ctcf"]}
+    config["models"] = {
+        "ae": {"kind": "conv_autoencoder", "conv_layers": layers},
+        "cnn_pre": {
+            "kind": "cnn1d",
+            "conv_layers": layers,
+            "global_pool": "max",
+            "init_from": {"dataset": "ctcf", "model": "ae"},
+        },
+    }
+    config["runs"] = {"ctcf": ["ae", "cnn_pre"]}
+    config["interpretation"] = {"enabled": False}
+    config.pop("apply")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    counts, output = dry_run(tmp_path / "config.yaml")
+    # The autoencoder is pre-trained (rule pretrain), not evaluated; the CNN starts from it.
+    assert counts == {
+        "prepare_dna": 1,
+        "record_config": 1,
+        "pretrain": 1,
+        "train": 1,
+        "evaluate_classification": 1,
+        "tsv_table": 1,
+        "summarize": 1,
+        "leaderboard": 1,
+        "all": 1,
+        "total": 9,
+    }
+    assert "results/models/ctcf/ae/loss_curves.png" in output
+    assert "results/evaluation/ctcf/ae/" not in output
+    jobs = output.split("\nrule ")
+    (train,) = [job for job in jobs if job.startswith("train:")]
+    assert "results/models/ctcf/ae/model.keras" in train.split("output:")[0]  # an input of the CNN
+
+
 def test_lint_and_snakefmt_are_clean():
     lint = snakemake("--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
