@@ -14,6 +14,7 @@ def pretrain() -> None:
     from pathlib import Path
 
     from biodl.config.models import AutoencoderModel, model_settings
+    from biodl.models.autoencoder import RECONSTRUCTION_LOSS_LABELS
     from biodl.report.figures import plot_training_curves
     from biodl.training.pretraining import AutoencoderRun, train_autoencoder
 
@@ -31,7 +32,10 @@ def pretrain() -> None:
         )
     )
     plot_training_curves(
-        history, snakemake.output.loss_curves, title=f"{dataset} / {model}: reconstruction loss"
+        history,
+        snakemake.output.loss_curves,
+        title=f"{dataset} / {model}: reconstruction loss",
+        loss_label=RECONSTRUCTION_LOSS_LABELS[settings.kind],
     )
 
 
