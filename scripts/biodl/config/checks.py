@@ -5,7 +5,9 @@ schema (``biodl.config.schema``), fills in every default in place, then checks w
 cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
 dataset (``biodl.config.applicable``), runs name known datasets and models that
 fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
-(``check_fits``), ``init_from`` names a dataset and a network trained once, ``apply`` targets
+(``check_fits``), an ``attention_mil`` run's sample sheet gives one label per group (no masks)
+and the model is not an ensemble or search, ``init_from`` names a dataset and a network trained
+once, learning curves name networks that rule ``train`` trains, ``apply`` targets
 name trained runs and existing files (``biodl.config.targets``). Every problem raises
 ``InputError`` with one message naming the offending key.
 """
