@@ -493,3 +493,36 @@ def test_bad_input_fails_its_job_with_the_file_and_line_and_leaves_no_output(wor
     )
     assert "Traceback" not in log
     assert not list((workdir / "results").rglob("dataset.json"))
+
+
+@pytest.mark.workflow
+def test_mil_config_runs_end_to_end_with_metrics_per_slide(tmp_path):
+    """config/mil.yaml for real (2 epochs): one prediction per bag, metrics counting slides,
+    attention weights that sum to 1 per bag, the run in the summary."""
+    shutil.copytree(ROOT / "resources/images", tmp_path / "resources/images")
+    config = yaml.safe_load((ROOT / "config/mil.yaml").read_text())
+    config["models"]["mil"]["training"]["epochs"] = 2
+    run = snakemake(
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        write_config(tmp_path, config),
+        "--cores",
+        "2",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results/evaluation/skin_regions/mil"
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    metadata = pd.read_csv(tmp_path / "results/prepared/skin_regions/metadata.tsv", sep="\t")
+    groups = metadata[metadata["split"] != "train"].groupby("split")["group"].nunique()
+    assert predictions["group"].is_unique
+    assert predictions.groupby("split").size().to_dict() == groups.to_dict()
+    metrics = pd.read_csv(results / "metrics.tsv", sep="\t").set_index(["metric", "target"])["value"]
+    metrics = metrics.xs("epithelial", level="target")
+    assert metrics["n"] == groups["test"] and 0 <= metrics["auroc"] <= 1
+    attention = pd.read_csv(results / "attention.tsv", sep="\t")
+    assert len(attention) == predictions["tiles_used"].sum()
+    assert attention.groupby("group")["attention"].sum().round(5).eq(1).all()
+    summary = pd.read_csv(tmp_path / "results/summary.tsv", sep="\t")
+    assert summary[["model", "kind", "n_test"]].values.tolist() == [["mil", "attention_mil", groups["test"]]]
