@@ -168,7 +168,8 @@ def model_pattern(*kinds):
 
 def network_pattern():
     """Regex of the names of the Keras models that the train rule's loop trains (every kind but
-    the scikit-learn baselines and the kinds with rules of their own, OWN_RULE_KINDS)."""
+    the scikit-learn baselines and the kinds with rules of their own, OWN_RULE_KINDS).
+    """
     return names_pattern(VARIANTS, [n for n in VARIANTS if trained_by_loop(n)])
 
 
