@@ -1,7 +1,8 @@
 """Snakemake script of rule evaluate: one run's predictions → its metrics, tables and figures.
 
 input: dataset (dataset.json), predictions (predictions.tsv); params: evaluation (the config's
-evaluation settings), seed, settings (the run's settings in words, read by the report's captions
+evaluation settings), seed, per_bag (one prediction per bag of tiles:
+attention_mil), settings (the run's settings in words, read by the report's captions
 only); output: metrics (metrics.tsv), metrics_table (metrics.html), optionally confusion_table
 (confusion.tsv), and the figures to draw, by name: roc, pr, calibration, confusion
 (classification) or scatter (regression). See biodl.evaluation.evaluate.
@@ -22,6 +23,7 @@ def evaluate() -> None:
         snakemake.wildcards.model,
         settings,
         snakemake.params.seed,
+        per_bag=snakemake.params.get("per_bag", False),
     )
     write_evaluation(evaluation, dict(snakemake.output.items()), settings)
 

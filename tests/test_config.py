@@ -154,14 +154,35 @@ def broken(edit):
             "'mlp_folds' is an ensemble; expected a network model trained once",
         ),
         (
-            lambda c: c["models"].update(slides={"kind": "attention_mil"}),
-            "models.slides.kind",
-            "attention_mil is trained by the library (biodl.training.mil.train_mil",
+            lambda c: c["models"].update(slides={"kind": "attention_mil", "ensemble": {"members": 2}}),
+            "models.slides.ensemble",
+            "attention_mil models are trained once per run; remove ensemble",
         ),
         (
-            lambda c: c["models"].update(pretrain={"kind": "conv_autoencoder"}),
-            "models.pretrain.kind",
-            "conv_autoencoder is trained by the library (biodl.training.pretraining",
+            lambda c: c["models"].update(
+                slides={
+                    "kind": "attention_mil",
+                    "search": {"trials": 2, "space": {"max_tiles": {"int_uniform": [4, 8]}}},
+                }
+            ),
+            "models.slides.search",
+            "attention_mil models are trained once per run; remove search",
+        ),
+        (
+            lambda c: (
+                c["models"].update(slides={"kind": "attention_mil"}),
+                c["runs"].update(skin_epithelium=["slides"]),
+            ),
+            "runs.skin_epithelium",
+            "'slides' is an attention_mil, which learns one label per bag; the sample sheet",
+        ),
+        (
+            lambda c: (
+                c["models"].update(pretrain={"kind": "dense_autoencoder"}),
+                c.update(learning_curve={"models": ["pretrain"]}),
+            ),
+            "learning_curve.models[0]",
+            "'pretrain' is a model with a training rule of its own (attention_mil, dense_autoencoder",
         ),
         (
             lambda c: c.update(learning_curve={"models": ["mlp", "nope"]}),
@@ -320,3 +341,22 @@ def test_check_network_types_a_network_and_refuses_a_baseline():
     assert isinstance(network, Cnn1dModel)
     with pytest.raises(InputError, match=r"models\.lin\.kind.*expected a network, found 'baseline'"):
         check_network("lin", {"kind": "baseline", "estimator": "linear"})
+
+
+def test_the_mil_config_is_valid_and_a_group_with_two_labels_is_refused(tmp_path):
+    config = yaml.safe_load((ROOT / "config/mil.yaml").read_text())
+    check(copy.deepcopy(config))
+    slide = ROOT / "resources/images/cmu_small_region.svs"
+    sheet = tmp_path / "bags.tsv"
+    sheet.write_text(
+        "image\tlabel\tgroup\tregion\n"
+        f"{slide}\tstromal\tbag1\t960,192,192,192\n"
+        f"{slide}\tepithelial\tbag1\t1152,192,192,192\n"
+        f"{slide}\tepithelial\tbag2\t960,384,192,192\n"
+    )
+    config["datasets"]["skin_regions"]["sample_sheet"] = str(sheet)
+    with pytest.raises(InputError) as caught:
+        check(config)
+    assert (caught.value.source, caught.value.where) == (str(sheet), "line 3")
+    assert "group bag1 has the labels 'stromal' and 'epithelial'" in caught.value.problem
+    assert "needs one label per group" in caught.value.problem

@@ -186,6 +186,13 @@ def test_training_curves_add_learning_rate_and_gradient_norm_panels(tmp_path: Pa
     assert panels[3].get_yscale() == "log"
 
 
+def test_an_autoencoders_curves_name_its_reconstruction_loss(tmp_path: Path) -> None:
+    history = _history()[["epoch", "loss", "val_loss", "best"]]
+    label = "Reconstruction loss (MSE, standardised features)"
+    fig = plot_training_curves(history, tmp_path / "curves.png", loss_label=label)
+    assert [ax.get_ylabel() for ax in _visible_panels(fig)] == [label]
+
+
 @pytest.mark.parametrize("kernels", [2, 9])
 def test_training_curves_add_an_update_ratio_panel_with_the_rule_of_thumb(
     kernels: int, tmp_path: Path

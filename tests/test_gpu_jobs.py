@@ -21,6 +21,10 @@ def test_defaults_leave_mlps_and_small_data_on_cpus() -> None:
     assert gpus_for("cnn2d", "auto", 50.0, DEFAULT) == 1
     assert gpus_for("cnn2d", "auto", 49.9, DEFAULT) == 0  # a tiny dataset: CPUs are enough
     assert gpus_for("mlp", "auto", 10_000.0, DEFAULT) == 0  # an MLP on a big table: still CPUs
+    # Tile bags and convolutional pre-training ask as the CNNs do; a dense autoencoder as an MLP.
+    assert gpus_for("attention_mil", "auto", 50.0, DEFAULT) == 1
+    assert gpus_for("conv_autoencoder", "auto", 50.0, DEFAULT) == 1
+    assert gpus_for("dense_autoencoder", "auto", 10_000.0, DEFAULT) == 0
 
 
 def test_the_device_setting_overrides_the_policy() -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from biodl.config.checks import validate_config
 from biodl.config.datasets import dataset_settings
-from biodl.config.models import model_settings
+from biodl.config.models import check_model, model_settings
 from biodl.evaluation.summary import SUMMARY_COLUMNS
 from biodl.report.landing import best_runs, headline_rst, landing_rst, split_text, training_text
 
@@ -94,6 +94,10 @@ def test_training_text_states_the_real_monitor_and_a_search_s_chosen_learning_ra
     chosen = training_text(search, {"breast_cancer": 0.00123}, sampled=True)
     assert "chosen: 0.00123 on breast_cancer" in chosen
     assert training_text(model_settings("linear", demo["models"]["linear"]), {}) == "scikit-learn linear"
+    autoencoder = training_text(check_model("ae", {"kind": "conv_autoencoder"}), {})
+    assert (
+        autoencoder.startswith("adam, learning rate 0.001,") and "early stopping on val_loss" in autoencoder
+    )
 
 
 def test_landing_text_reads_the_summary_and_the_search_trials(demo, tmp_path):

@@ -178,3 +178,43 @@ def test_scores_refuse_inconsistent_arrays_and_regression_calls() -> None:
     with pytest.raises(ValueError, match="no missing labels"):
         Scores("binary", ("bound",), np.array([[np.nan]]), np.array([[0.5]]))
     np.testing.assert_array_equal(scores("multiclass", 3, 0).calls().sum(axis=1), [1, 1, 1])
+
+
+def bag_predictions(path: Path, groups: dict[str, list[str]]) -> None:
+    """One binary row per group of each split (an attention_mil run's predictions.tsv)."""
+    frames = [
+        predictions_frame(pd.DataFrame({"split": split, "group": names}), scores("binary", len(names), i))
+        for i, (split, names) in enumerate(groups.items())
+    ]
+    write_tsv(pd.concat(frames, ignore_index=True), path)
+
+
+def test_bag_predictions_have_one_row_per_group_of_the_split(tmp_path: Path) -> None:
+    # Tiles of five groups: more tiles than groups in each split, so a per-tile count would fail.
+    metadata = pd.DataFrame(
+        {
+            "split": ["validation"] * 4 + ["test"] * 6,
+            "group": ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"],
+        }
+    )
+    write_tsv(metadata, tmp_path / "metadata.tsv")
+    data, path = dataset("binary", tmp_path), tmp_path / "predictions.tsv"
+    bag_predictions(path, {"validation": ["a", "b"], "test": ["c", "d", "e"]})
+    back = read_predictions(path, data, per_bag=True)
+    assert {split: s.n for split, s in back.items()} == {"validation": 2, "test": 3}
+    with pytest.raises(InputError, match="split validation: expected 4 rows .the validation examples"):
+        read_predictions(path, data)  # the per-example check refuses bag rows
+    bag_predictions(path, {"validation": ["a", "b"], "test": ["c", "d"]})
+    with pytest.raises(InputError, match="split test: expected 3 rows .one per bag: the test groups"):
+        read_predictions(path, data, per_bag=True)
+    bag_predictions(path, {"validation": ["a", "b"], "test": ["c", "d", "d"]})
+    with pytest.raises(InputError, match="line 6: group 'd' is a second row of toy_binary"):
+        read_predictions(path, data, per_bag=True)
+    bag_predictions(path, {"validation": ["a", "c"], "test": ["c", "d", "e"]})
+    with pytest.raises(InputError, match="line 3: group 'c' is not a group of the split in toy_binary"):
+        read_predictions(path, data, per_bag=True)
+    bag_predictions(path, {"validation": ["a", "b"], "test": ["c", "d", "e"]})
+    frame = pd.read_csv(path, sep="\t").drop(columns="group")
+    write_tsv(frame, path)
+    with pytest.raises(InputError, match="header: missing column.s. group"):
+        read_predictions(path, data, per_bag=True)

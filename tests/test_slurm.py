@@ -73,9 +73,11 @@ CONFIG = {
 # --------------------------------------------------------------------------------------------
 
 
-def dry_run_resources(*profiles: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, resources) of every job of a forced dry run of the demo with these profiles."""
+def dry_run_resources(*profiles: str, configfile: Path | None = None) -> list[tuple[str, dict[str, str]]]:
+    """(rule, resources) of every job of a forced dry run of the demo (or ``configfile``) with these
+    profiles."""
     args = [arg for profile in profiles for arg in ("--profile", profile)]
+    args += ["--configfile", str(configfile)] if configfile else []
     result = snakemake(*args, "-n", "--forceall")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", result.stdout + result.stderr, re.M | re.S)
@@ -110,6 +112,12 @@ def test_site_profile_layered_on_the_workflow_profile():
             assert resources["slurm_account"] == "my_lab", rule
             assert resources.get("gpu_model") == ("a100" if training else None), rule
             assert "mem_mb" in resources and "runtime" in resources, rule
+
+
+def test_site_profile_sends_attention_mil_training_to_the_gpu_partition():
+    jobs = dict(dry_run_resources("slurm", "slurm/site-example", configfile=ROOT / "config/mil.yaml"))
+    assert jobs["train_mil"]["slurm_partition"] == "gpu" and jobs["train_mil"]["gpu_model"] == "a100"
+    assert "gpu" in jobs["train_mil"] and jobs["evaluate_classification"]["slurm_partition"] == "standard"
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from biodl.workflow.variants import (
     evaluated_runs,
     expand_variants,
     names_pattern,
+    pretrained_runs,
     sample_trials,
 )
 
@@ -327,6 +328,33 @@ def test_each_variant_is_described_in_words_for_the_captions() -> None:
     described = describe_variant(expand_variants(validated(dna))["cnn"])
     assert described.startswith("cnn1d: 4 filters of 5, flatten, no hidden dense layer; adam")
     assert "augmentation: reverse complement, shifts of up to 3 bases" in described
+
+
+def test_autoencoders_are_pretrained_once_not_evaluated_and_described() -> None:
+    config = copy.deepcopy(CONFIG)
+    config["models"] = {
+        "mlp": {
+            "kind": "mlp",
+            "dense_layers": [{"units": 8}],
+            "init_from": {"dataset": "cancer", "model": "ae"},
+        },
+        "ae": {"kind": "dense_autoencoder", "dense_layers": [{"units": 8}, {"units": 4}]},
+        "ae_unlisted": {"kind": "dense_autoencoder"},
+    }
+    config["runs"] = {"cancer": ["ae", "mlp"]}
+    validated_config = validated(config)
+    variants = expand_variants(validated_config)
+    # The autoencoder of runs (named again by init_from) is trained once and never evaluated.
+    assert evaluated_runs(validated_config, variants) == [("cancer", "mlp")]
+    assert pretrained_runs(validated_config) == [("cancer", "ae")]
+    # An autoencoder that only init_from names is pre-trained too.
+    config["runs"] = {"cancer": ["mlp"]}
+    config["models"]["mlp"]["init_from"]["model"] = "ae_unlisted"
+    assert pretrained_runs(validated(config)) == [("cancer", "ae_unlisted")]
+    assert describe_variant(variants["ae"]) == (
+        "dense_autoencoder: encoder dense 8-4, mirrored; adam, learning rate 0.001, batch 64, "
+        "at most 30 epochs, early stopping on val_loss (patience 5); seed 11"
+    )
 
 
 def test_trial_names_are_padded_to_sort_in_order() -> None:

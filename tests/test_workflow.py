@@ -60,6 +60,77 @@ def test_dry_run_of_the_demo_lists_every_step():
     }
 
 
+def dry_run(config_path):
+    """A forced dry run of a config: (job counts by rule, the dry run's output)."""
+    result = snakemake("-n", "--forceall", "--configfile", str(config_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    table = lines[lines.index("Job stats:") + 3 :]
+    counts = {}
+    for line in table:
+        if len(line.split()) != 2:
+            break
+        counts[line.split()[0]] = int(line.split()[1])
+    return counts, result.stdout
+
+
+def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
+    counts, output = dry_run(ROOT / "config/mil.yaml")
+    # One attention-MIL run: no rule train, no sanity check or interpretation; its confusion
+    # counts and tile attention shown as tables.
+    assert counts == {
+        "prepare_image": 1,
+        "record_config": 1,
+        "train_mil": 1,
+        "evaluate_classification": 1,
+        "tsv_table": 2,
+        "summarize": 1,
+        "leaderboard": 1,
+        "all": 1,
+        "total": 9,
+    }
+    for path in ("attention.tsv", "attention.html", "predictions.tsv", "metrics.tsv", "training_curves.png"):
+        assert f"results/evaluation/skin_regions/mil/{path}" in output
+
+
+def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    layers = [{"filters": 8, "kernel_size": 15, "pool_size": 4}]
+    config["datasets"] = {"ctcf": config["datasets"]["ctcf"]}
+    config["models"] = {
+        "ae": {"kind": "conv_autoencoder", "conv_layers": layers},
+        "cnn_pre": {
+            "kind": "cnn1d",
+            "conv_layers": layers,
+            "global_pool": "max",
+            "init_from": {"dataset": "ctcf", "model": "ae"},
+        },
+    }
+    config["runs"] = {"ctcf": ["ae", "cnn_pre"]}
+    config["interpretation"] = {"enabled": False}
+    config.pop("apply")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    counts, output = dry_run(tmp_path / "config.yaml")
+    # The autoencoder is pre-trained (rule pretrain), not evaluated; the CNN starts from it.
+    assert counts == {
+        "prepare_dna": 1,
+        "record_config": 1,
+        "pretrain": 1,
+        "train": 1,
+        "evaluate_classification": 1,
+        "tsv_table": 1,
+        "summarize": 1,
+        "leaderboard": 1,
+        "all": 1,
+        "total": 9,
+    }
+    assert "results/models/ctcf/ae/loss_curves.png" in output
+    assert "results/evaluation/ctcf/ae/" not in output
+    jobs = output.split("\nrule ")
+    (train,) = [job for job in jobs if job.startswith("train:")]
+    assert "results/models/ctcf/ae/model.keras" in train.split("output:")[0]  # an input of the CNN
+
+
 def test_lint_and_snakefmt_are_clean():
     lint = snakemake("--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
@@ -422,3 +493,36 @@ def test_bad_input_fails_its_job_with_the_file_and_line_and_leaves_no_output(wor
     )
     assert "Traceback" not in log
     assert not list((workdir / "results").rglob("dataset.json"))
+
+
+@pytest.mark.workflow
+def test_mil_config_runs_end_to_end_with_metrics_per_slide(tmp_path):
+    """config/mil.yaml for real (2 epochs): one prediction per bag, metrics counting slides,
+    attention weights that sum to 1 per bag, the run in the summary."""
+    shutil.copytree(ROOT / "resources/images", tmp_path / "resources/images")
+    config = yaml.safe_load((ROOT / "config/mil.yaml").read_text())
+    config["models"]["mil"]["training"]["epochs"] = 2
+    run = snakemake(
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        write_config(tmp_path, config),
+        "--cores",
+        "2",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results/evaluation/skin_regions/mil"
+    predictions = pd.read_csv(results / "predictions.tsv", sep="\t")
+    metadata = pd.read_csv(tmp_path / "results/prepared/skin_regions/metadata.tsv", sep="\t")
+    groups = metadata[metadata["split"] != "train"].groupby("split")["group"].nunique()
+    assert predictions["group"].is_unique
+    assert predictions.groupby("split").size().to_dict() == groups.to_dict()
+    metrics = pd.read_csv(results / "metrics.tsv", sep="\t").set_index(["metric", "target"])["value"]
+    metrics = metrics.xs("epithelial", level="target")
+    assert metrics["n"] == groups["test"] and 0 <= metrics["auroc"] <= 1
+    attention = pd.read_csv(results / "attention.tsv", sep="\t")
+    assert len(attention) == predictions["tiles_used"].sum()
+    assert attention.groupby("group")["attention"].sum().round(5).eq(1).all()
+    summary = pd.read_csv(tmp_path / "results/summary.tsv", sep="\t")
+    assert summary[["model", "kind", "n_test"]].values.tolist() == [["mil", "attention_mil", groups["test"]]]

@@ -29,7 +29,14 @@ except ImportError:
         "same version: pip install -e <clone> (see README, 'Use the workflow in your project')."
     ) from None
 
-from biodl.config.runs import datasets_of, input_files, is_regression
+from biodl.config.runs import (
+    AUTOENCODER_KINDS,
+    MIL_KINDS,
+    OWN_RULE_KINDS,
+    datasets_of,
+    input_files,
+    is_regression,
+)
 from biodl.config.checks import validate_config
 from biodl.config.config_file import check_config_files
 from biodl.core.errors import InputError
@@ -39,6 +46,7 @@ from biodl.workflow.variants import (
     evaluated_runs,
     expand_variants,
     names_pattern,
+    pretrained_runs,
 )
 
 try:
@@ -51,6 +59,8 @@ except InputError as error:
     raise WorkflowError(f"Invalid configuration: {error}") from None
 
 RUNS = evaluated_runs(config, VARIANTS)
+# Autoencoders that the pretrain rule trains (those in runs, those init_from names), not evaluated.
+PRETRAINED = pretrained_runs(config)
 # Which training jobs ask Slurm for a GPU (biodl.workflow.gpu_jobs).
 GPU_JOBS = GpuJobs.from_validated(config["gpu_jobs"])
 
@@ -157,8 +167,10 @@ def model_pattern(*kinds):
 
 
 def network_pattern():
-    """Regex of the Keras models' names (every kind but the scikit-learn baselines)."""
-    return names_pattern(VARIANTS, [n for n in VARIANTS if is_network(n)])
+    """Regex of the names of the Keras models that the train rule's loop trains (every kind but
+    the scikit-learn baselines and the kinds with rules of their own, OWN_RULE_KINDS).
+    """
+    return names_pattern(VARIANTS, [n for n in VARIANTS if trained_by_loop(n)])
 
 
 def learning_curve_models():
@@ -168,7 +180,7 @@ def learning_curve_models():
     return [
         n
         for n, v in VARIANTS.items()
-        if is_network(n) and v.role == "model" and (not chosen or n in chosen)
+        if trained_by_loop(n) and v.role == "model" and (not chosen or n in chosen)
     ]
 
 
@@ -244,6 +256,12 @@ def is_network(model):
     return VARIANTS[model].is_network
 
 
+def trained_by_loop(model):
+    """Whether the train rule's loop (biodl.training.loop) trains the model (a network of a kind
+    without a rule of its own)."""
+    return is_network(model) and model_kind(model) not in OWN_RULE_KINDS
+
+
 # A run's items in the report in the order a reader needs them: the numbers, the curves that
 # judge the predictions, how training went, then interpretation. Snakemake lists a run's items by
 # their labels, so the first label ("#") is this rank.
@@ -258,12 +276,14 @@ RUN_REPORT_ORDER = (
     "confusion table",
     "confusion counts",
     "training curves",
+    "reconstruction loss",
     "sanity check",
     "learning curve",
     "learning curve (table)",
     "search trials table",
     "search trials",
     "predictions",
+    "attention table",
     "permutation importance plot",
     "permutation importance table",
     "permutation importance",
@@ -289,6 +309,7 @@ RUN_REPORT_ORDER = (
 # under results/, the item's name in the report).
 TSV_TABLES = {
     "confusion": ("evaluation", "confusion table"),
+    "attention": ("evaluation", "attention table"),
     "trials": ("search", "search trials table"),
     "importance": ("interpretation", "permutation importance table"),
     "tomtom": ("interpretation", "Tomtom matches table"),
@@ -372,6 +393,8 @@ def run_outputs(dataset, model):
         ]
     if is_network(model):
         names.append("training_curves.png")
+    if model_kind(model) in MIL_KINDS:
+        names.append("attention.tsv")  # the weight of each tile (rule train_mil)
     files = [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
     if config["datasets"][dataset]["modality"] == "table" and VARIANTS[model].trained:
         # Next to the model, what turns a new table into its inputs (export_preprocessing).
@@ -462,7 +485,7 @@ def sanity_outputs():
     return [
         f"results/models/{dataset}/{model}/sanity_check.tsv"
         for dataset, model in RUNS
-        if VARIANTS[model].role == "model" and is_network(model)
+        if VARIANTS[model].role == "model" and trained_by_loop(model)
     ]
 
 
@@ -479,9 +502,20 @@ def learning_curve_outputs():
     ]
 
 
+def pretraining_outputs():
+    """The autoencoders' models and reconstruction-loss curves (rule pretrain)."""
+    return [
+        f"results/models/{dataset}/{model}/{name}"
+        for dataset, model in PRETRAINED
+        for name in ("model.keras", "loss_curves.png")
+    ]
+
+
 def run_files():
-    """Every output of the runs (evaluation, sanity checks, interpretation, search trials)."""
+    """Every output of the runs (evaluation, sanity checks, interpretation, search trials,
+    pre-training)."""
     runs = [path for dataset, model in RUNS for path in run_outputs(dataset, model)]
+    runs += pretraining_outputs()
     runs += sanity_outputs()
     runs += learning_curve_outputs()
     runs += [p for d, m in RUNS for p in interpretation_outputs(d, m)]

@@ -27,6 +27,8 @@ rule evaluate_classification:
         evaluation=config["evaluation"],
         settings=run_settings,
         seed=config["seed"],
+        # attention_mil predicts one row per bag (slide): metrics per slide.
+        per_bag=lambda wildcards: model_kind(wildcards.model) in MIL_KINDS,
     script:
         "../../scripts/evaluate.py"
 

@@ -55,6 +55,93 @@ rule train:
         "../../scripts/train.py"
 
 
+rule train_mil:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+        # A cnn2d or attention_mil run whose tile layers start the encoder (init_from).
+        init_model=lambda wildcards: init_model(wildcards.model),
+    output:
+        model="results/models/{dataset}/{model}/model.keras",
+        history="results/models/{dataset}/{model}/history.tsv",
+        # One row per validation and test bag (slide): evaluate reads them per bag.
+        predictions=run_report("predictions.tsv", "predictions", caption_prefix="mil_"),
+        # The attention weight of every tile of those bags (shown as a table: rule tsv_table).
+        attention="results/evaluation/{dataset}/{model}/attention.tsv",
+        training_curves=run_report(
+            "training_curves.png", "training curves", caption_prefix="mil_"
+        ),
+    log:
+        "logs/train/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=model_pattern(*MIL_KINDS),
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 4000,
+        # As rule train: start-up plus 0.1 s per MB of prepared data and epoch.
+        runtime=lambda wildcards, input, attempt: attempt
+        * (
+            15
+            + model_config(wildcards.model)["training"]["epochs"]
+            * int(shards_mb(input.shards))
+            // 600
+        ),
+        gpu=train_gpus,
+        cpus_per_gpu=2,
+    params:
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
+        settings=run_settings,
+    script:
+        "../../scripts/train_mil.py"
+
+
+rule pretrain:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+    output:
+        # What a supervised run's init_from starts from (its encoder's layers).
+        model="results/models/{dataset}/{model}/model.keras",
+        history="results/models/{dataset}/{model}/history.tsv",
+        loss_curves=run_report(
+            "loss_curves.png",
+            "reconstruction loss",
+            step="models",
+            caption_prefix="pretrain_",
+        ),
+    log:
+        "logs/pretrain/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/pretrain/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        model=model_pattern(*AUTOENCODER_KINDS),
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: attempt * 4000,
+        runtime=lambda wildcards, input, attempt: attempt
+        * (
+            15
+            + model_config(wildcards.model)["training"]["epochs"]
+            * int(shards_mb(input.shards))
+            // 600
+        ),
+        gpu=train_gpus,
+        cpus_per_gpu=2,
+    params:
+        model_config=lambda wildcards: model_config(wildcards.model),
+        seed=lambda wildcards: run_seed(wildcards.model),
+        settings=run_settings,
+    script:
+        "../../scripts/pretrain.py"
+
+
 rule train_baseline:
     input:
         dataset="results/prepared/{dataset}/dataset.json",

@@ -5,7 +5,9 @@ schema (``biodl.config.schema``), fills in every default in place, then checks w
 cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
 dataset (``biodl.config.applicable``), runs name known datasets and models that
 fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
-(``check_fits``), ``init_from`` names a dataset and a network trained once, ``apply`` targets
+(``check_fits``), an ``attention_mil`` run's sample sheet gives one label per group (no masks)
+and the model is not an ensemble or search, ``init_from`` names a dataset and a network trained
+once, learning curves name networks that rule ``train`` trains, ``apply`` targets
 name trained runs and existing files (``biodl.config.targets``). Every problem raises
 ``InputError`` with one message naming the offending key.
 """
@@ -22,7 +24,7 @@ import yaml
 
 from biodl.config.applicable import refuse_inapplicable
 from biodl.config.models import ConvLayer, ConvLayers
-from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, fits, runs
+from biodl.config.runs import INPUT_FILES, KIND_MODALITIES, MIL_KINDS, OWN_RULE_KINDS, fits, runs
 from biodl.config.schema import SCHEMA, apply_schema
 from biodl.config.settings import build
 from biodl.config.targets import check_targets
@@ -36,14 +38,6 @@ INPUT_KINDS = ("genome", "sequences", "table")
 # motif_database may name one instead of giving a path.
 JASPAR_COLLECTIONS = ("vertebrates", "fungi", "insects", "plants", "nematodes", "urochordates")
 JASPAR_FILE = "resources/jaspar/JASPAR2024_CORE_{}_non-redundant.meme"
-
-
-# Model kinds the library builds and trains that the workflow's rules do not run yet.
-LIBRARY_KINDS = {
-    "attention_mil": "biodl.training.mil.train_mil; benchmarks/mil_slides.py",
-    "dense_autoencoder": "biodl.training.pretraining.train_autoencoder",
-    "conv_autoencoder": "biodl.training.pretraining.train_autoencoder",
-}
 
 
 def validate_config(
@@ -62,7 +56,7 @@ def validate_config(
     apply_schema(config, yaml.safe_load(Path(schema_path).read_text()))
     _check_datasets(config, Path(base_dir))
     refuse_inapplicable(given, config)
-    _refuse_library_kinds(config)
+    _check_mil_runs(config)
     _check_runs(config)
     _resolve_shipped_files(config, Path(base_dir), None if workflow_dir is None else Path(workflow_dir))
     _check_transfer(config)
@@ -290,15 +284,47 @@ DATASET_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
 }
 
 
-def _refuse_library_kinds(config: dict[str, Any]) -> None:
-    """Kinds the library trains but no workflow rule runs yet (``LIBRARY_KINDS``) are refused."""
+def _check_mil_runs(config: dict[str, Any]) -> None:
+    """Attention MIL is trained once per run: no ensemble or search of it (the schema has no such
+    keys for the autoencoders); an attention_mil run takes an image dataset whose sample sheet
+    gives one label per image and the same label to every image of a group (a bag)."""
     for model, settings in config["models"].items():
-        if settings["kind"] in LIBRARY_KINDS:
-            raise InputError(
+        if settings["kind"] not in MIL_KINDS:
+            continue
+        for key in ("ensemble", "search"):
+            require(
+                key not in settings,
                 "config",
-                f"models.{model}.kind",
-                f"{settings['kind']} is trained by the library ({LIBRARY_KINDS[settings['kind']]}); "
-                "the workflow's rules do not run it yet",
+                f"models.{model}.{key}",
+                f"{settings['kind']} models are trained once per run; remove {key}",
+            )
+    for dataset, model in runs(config):
+        spec = config["datasets"].get(dataset)
+        if spec is None or config["models"].get(model, {}).get("kind") not in MIL_KINDS:
+            continue  # unknown names: reported by _check_runs
+        if spec["modality"] == "image" and Path(spec["sample_sheet"]).is_file():
+            _check_bag_labels(dataset, spec["sample_sheet"], model)
+
+
+def _check_bag_labels(dataset: str, sheet_path: str, model: str) -> None:
+    """One label per bag: a label column (not masks), the same label for every image of a group."""
+    sheet = read_sample_sheet(sheet_path)
+    require(
+        sheet.labels_from == "label",
+        "config",
+        f"runs.{dataset}",
+        f"model {model!r} is an attention_mil, which learns one label per bag; the sample sheet "
+        f"{sheet_path} gives masks: give a label column (one class per image)",
+    )
+    labels: dict[str, str] = {}
+    for row in sheet.rows:
+        first = labels.setdefault(row.group, str(row.label))
+        if first != row.label:
+            raise InputError(
+                sheet_path,
+                row.where,
+                f"group {row.group} has the labels {first!r} and {row.label!r}; model {model!r} "
+                f"(attention_mil, runs.{dataset}) needs one label per group",
             )
 
 
@@ -426,6 +452,9 @@ def _check_learning_curve(config: dict[str, Any]) -> None:
 
 LEARNING_CURVE_REFUSED = {
     "a baseline": lambda spec: spec["kind"] == "baseline",
+    f"a model with a training rule of its own ({', '.join(OWN_RULE_KINDS)})": lambda spec: (
+        spec["kind"] in OWN_RULE_KINDS
+    ),
     "an ensemble": lambda spec: "ensemble" in spec,
     "a search": lambda spec: "search" in spec,
 }

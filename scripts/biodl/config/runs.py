@@ -6,6 +6,8 @@ Contract (``config`` has passed ``biodl.config.checks.validate_config``):
 - ``input_files(config, dataset)``: the user files a dataset is prepared from (for Snakemake's
   input lists and the existence check); ``INPUT_FILES`` lists them with their config keys.
 - ``datasets_of(config, modality)``, ``is_regression(spec)``: for the rules' wildcard patterns.
+- ``MIL_KINDS``, ``AUTOENCODER_KINDS`` (``OWN_RULE_KINDS``): the kinds trained by rules of their
+  own (``train_mil``, ``pretrain``) rather than rule ``train``.
 """
 
 from __future__ import annotations
@@ -56,12 +58,20 @@ KIND_MODALITIES = {
     "deepsea": ("dna",),
     "danq": ("dna",),
     "dilated_resnet": ("dna",),
-    # Bags of tiles (biodl.training.mil); refused by the workflow's configuration check for now.
+    # Bags of tiles (biodl.training.mil; rule train_mil).
     "attention_mil": ("image",),
-    # Unsupervised pre-training (biodl.training.pretraining); refused by the check for now too.
+    # Unsupervised pre-training (biodl.training.pretraining; rule pretrain).
     "dense_autoencoder": ("table",),
     "conv_autoencoder": ("dna",),
 }
+
+
+# Kinds with a training rule of their own, outside ensembles, searches and learning curves:
+# attention MIL (rule train_mil: one prediction per bag, metrics per slide) and the autoencoders
+# (rule pretrain: unsupervised, never evaluated as classifiers; other runs start from them).
+MIL_KINDS = ("attention_mil",)
+AUTOENCODER_KINDS = ("dense_autoencoder", "conv_autoencoder")
+OWN_RULE_KINDS = MIL_KINDS + AUTOENCODER_KINDS
 
 
 INPUT_FILES: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {

@@ -3,11 +3,12 @@
 Contract:
 - ``settings`` (``biodl.config.settings.EvaluationSettings``): ``bootstrap`` resamples (0 = no
   intervals), the intervals' ``confidence`` level and the ``calibration_bins``.
-- ``evaluate_predictions(dataset_path, predictions_path, model, settings, seed)`` reads the
+- ``evaluate_predictions(dataset_path, predictions_path, model, settings, seed, per_bag)`` reads the
   prepared dataset's ``dataset.json`` (task, targets, split sizes) and the predictions
-  (``biodl.evaluation.predictions``), computes the test metrics with the validation split setting the
-  best-F1 threshold (``biodl.evaluation.metrics``; bootstrap seeded with ``seed``) and logs the headline
-  metrics with their intervals. Nothing is written.
+  (``biodl.evaluation.predictions``; ``per_bag``: one row per bag, metrics per slide),
+  computes the test metrics with the validation split setting the best-F1 threshold
+  (``biodl.evaluation.metrics``; bootstrap seeded with ``seed``) and logs the headline metrics
+  with their intervals. Nothing is written.
 - ``write_evaluation(evaluation, outputs, settings)`` writes each named output (atomically):
   ``metrics`` (``metrics.tsv``, ``biodl.evaluation.metrics_file``), ``metrics_table`` (the same as
   an HTML page for the report, ``biodl.report.html_tables``), ``confusion_table``
@@ -68,19 +69,22 @@ def evaluate_predictions(
     model: str,
     settings: EvaluationSettings,
     seed: int,
+    per_bag: bool = False,
 ) -> Evaluation:
-    """Read the predictions of ``model`` on the dataset and compute the test metrics."""
+    """Read the predictions of ``model`` on the dataset (``per_bag``: one row per bag of tiles,
+    an attention_mil run) and compute the test metrics."""
     dataset = open_dataset(dataset_path)
-    scores = read_predictions(predictions_path, dataset)
+    scores = read_predictions(predictions_path, dataset, per_bag)
     test, validation = scores["test"], scores["validation"]
     metrics = compute_metrics(
         test, validation, seed=seed, bootstrap=settings.bootstrap, confidence=settings.confidence
     )
     interval = f"{settings.confidence:.0%} bootstrap interval" if settings.bootstrap else "no interval"
     logger.info(
-        "%s, %d test examples (%s): %s",
+        "%s, %d test %s (%s): %s",
         f"{model} on {dataset.name}",
         test.n,
+        "bags" if per_bag else "examples",
         interval,
         headline_text(metrics, dataset.task, dataset.targets),
     )

@@ -23,6 +23,10 @@ Contract:
   class, an output that is not a number, a probability outside [0, 1]), a split without rows
   or with another number of rows than the dataset holds raise ``InputError`` naming the file
   and the line.
+- ``read_predictions(path, dataset, per_bag=True)``: the same for one row per bag
+  (``kind: attention_mil``, ``biodl.training.mil``): a ``group`` column, and each split's rows
+  are its groups in ``metadata.tsv``, each once (a missing, unknown or repeated group raises
+  ``InputError`` naming the file and the line or the group).
 """
 
 from __future__ import annotations
@@ -130,11 +134,14 @@ def _label_and_output_columns(scores: Scores) -> dict[str, object]:
     return labels | {column: values for column, values in zip(output, scores.y_score.T, strict=True)}
 
 
-def read_predictions(path: str | PathLike[str], dataset: PreparedDataset) -> dict[str, Scores]:
-    """``predictions.tsv`` as ``{split: Scores}`` for the splits it holds (validation and test at least)."""
+def read_predictions(
+    path: str | PathLike[str], dataset: PreparedDataset, per_bag: bool = False
+) -> dict[str, Scores]:
+    """``predictions.tsv`` as ``{split: Scores}`` for the splits it holds (validation and test at
+    least); ``per_bag``: one row per group of tiles (see the module contract)."""
     path = require_file(path, "predictions file")
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    needed = ["split", *prediction_columns(dataset.task, dataset.targets)]
+    needed = ["split", *(["group"] if per_bag else []), *prediction_columns(dataset.task, dataset.targets)]
     missing = [c for c in needed if c not in frame.columns]
     require(
         not missing,
@@ -151,19 +158,51 @@ def read_predictions(path: str | PathLike[str], dataset: PreparedDataset) -> dic
             f"line {lines[unknown[0]]}",
             f"split must be one of {', '.join(SPLITS)}, found {frame['split'].iloc[unknown[0]]!r}",
         )
+    groups = _split_groups(dataset) if per_bag else {}
     result = {}
     for split in SPLITS:
         rows = (frame["split"] == split).to_numpy()
         if split in PREDICTED_SPLITS or rows.any():
-            require(
-                rows.sum() == dataset.n(split),
-                path,
-                f"split {split}",
-                f"expected {dataset.n(split)} rows (the {split} examples of {dataset.name}), "
-                f"found {rows.sum()}",
-            )
+            if per_bag:
+                cells = _Cells(frame[rows], lines[rows], path)
+                _check_bags(cells, split, groups.get(split, []), dataset.name)
+            else:
+                require(
+                    rows.sum() == dataset.n(split),
+                    path,
+                    f"split {split}",
+                    f"expected {dataset.n(split)} rows (the {split} examples of {dataset.name}), "
+                    f"found {rows.sum()}",
+                )
             result[split] = _scores(_Cells(frame[rows], lines[rows], path), dataset)
     return result
+
+
+def _split_groups(dataset: PreparedDataset) -> dict[str, list[str]]:
+    """The groups (bags) of each split in the dataset's ``metadata.tsv``, in order of first tile."""
+    path = require_file(dataset.root / "metadata.tsv", f"metadata of {dataset.name}")
+    metadata = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, usecols=["split", "group"])
+    return {
+        split: list(dict.fromkeys(rows["group"])) for split, rows in metadata.groupby("split", sort=False)
+    }
+
+
+def _check_bags(cells: _Cells, split: str, groups: list[str], dataset: str) -> None:
+    """One row per group of the split, each group once, no other group."""
+    found = cells.frame["group"].tolist()
+    require(
+        len(found) == len(groups),
+        cells.path,
+        f"split {split}",
+        f"expected {len(groups)} rows (one per bag: the {split} groups of {dataset}), found {len(found)}",
+    )
+    known, seen = set(groups), set()
+    for row, group in enumerate(found):
+        if group not in known or group in seen:
+            problem = "a second row of" if group in seen else "not a group of the split in"
+            where = f"line {cells.lines[row]}"
+            raise InputError(cells.path, where, f"group {group!r} is {problem} {dataset}")
+        seen.add(group)
 
 
 @dataclass(frozen=True)

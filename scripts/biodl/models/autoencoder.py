@@ -15,7 +15,8 @@ maps its input to a reconstruction of it (output layer ``reconstruction``, float
   ``reconstruction``; trained with the cross-entropy per position.
 ``encoder_layers(model)`` names the layers with weights that a supervised network of the matching
 kind (``mlp`` / ``cnn1d`` with the same ``dense_layers`` / ``conv_layers``) takes over by name
-(``biodl.training.transfer.copy_weights``); ``reconstruction_loss(kind)`` is the training loss.
+(``biodl.training.transfer.copy_weights``); ``reconstruction_loss(kind)`` is the training loss,
+``RECONSTRUCTION_LOSS_LABELS[kind]`` names it for the loss curves' axis.
 Only built-in Keras layers: the model loads with plain ``keras.models.load_model``.
 """
 
@@ -35,6 +36,10 @@ from biodl.models.networks import keras_name, kernel_settings
 RECONSTRUCTION = "reconstruction"
 DECODER_PREFIXES = ("decode", "upsample", "pad", RECONSTRUCTION)
 INPUT_RANKS = {"dense_autoencoder": 1, "conv_autoencoder": 2}
+RECONSTRUCTION_LOSS_LABELS = {
+    "dense_autoencoder": "Reconstruction loss (MSE, standardised features)",
+    "conv_autoencoder": "Reconstruction loss (cross-entropy per position, nats)",
+}
 
 
 def build_autoencoder(settings: AutoencoderModel, input_shape: tuple[int, ...]) -> keras.Model:

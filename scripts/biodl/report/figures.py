@@ -333,11 +333,13 @@ def plot_training_curves(
     path: str | PathLike[str],
     title: str | None = None,
     initial: InitialLoss | None = None,
+    loss_label: str | None = None,
 ) -> Figure:
     """Training and validation loss and metrics per epoch, the kept epoch marked (with
     ``initial``: the loss before training at epoch 0 and its chance value); then the learning
     rate, the gradient norm and the update-to-weight ratios per epoch, when the history records
-    them."""
+    them. ``loss_label`` names the loss axis where the task's default does not fit (an
+    autoencoder's reconstruction loss)."""
     frame = read_history(history)
     metrics = ["loss"] + [
         c
@@ -371,10 +373,8 @@ def plot_training_curves(
             if metric == "loss" and initial is not None:
                 _initial_loss(ax, initial)
             regression_loss = metric == "loss" and "mae" in frame.columns
-            ax.set(
-                xlabel="Epoch",
-                ylabel=REGRESSION_LOSS_LABEL if regression_loss else AXIS_LABELS.get(metric, metric),
-            )
+            label = REGRESSION_LOSS_LABEL if regression_loss else AXIS_LABELS.get(metric, metric)
+            ax.set(xlabel="Epoch", ylabel=loss_label if metric == "loss" and loss_label else label)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(fontsize="small")
         if ratios:

@@ -26,7 +26,7 @@ Contract:
   first-layer filters ranked by influence, each with its sites, information content and best
   JASPAR match (ID, name, q-value, offset, strand); sortable.
 - ``tsv_table_html(table, name, title)``: one of a run's TSVs (``TSV_TABLE_NOTES``: ``confusion``,
-  ``importance``, ``tomtom``, ``trials``; apply's ``top_variants``) as a page, every row shown,
+  ``attention``, ``importance``, ``tomtom``, ``trials``; apply's ``top_variants``) as a page, every row shown,
   sortable: numbers right-aligned (whole numbers as such, others to four significant digits),
   text left, missing values empty; headings show column names with spaces for underscores, so
   that they wrap in a narrow window.
@@ -351,6 +351,10 @@ def write_html(text: str, path: str | PathLike[str]) -> None:
 # The run TSVs shown as tables in the report, with the note above each (their captions say more).
 TSV_TABLE_NOTES = {
     "confusion": "Test-split counts: a row per true class (with its total), a column per predicted class.",
+    "attention": (
+        "Attention MIL: the weight of each tile (level-0 x, y of its image) in its bag's "
+        "prediction, validation and test bags; a bag's weights sum to 1."
+    ),
     "importance": "Permutation importance of each input feature, most important first.",
     "tomtom": "Tomtom matches of the first-layer filters (one row per filter and database motif).",
     "trials": "The search's trials: sampled settings, validation score and the chosen trial.",

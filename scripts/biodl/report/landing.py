@@ -16,10 +16,10 @@ Contract:
   without groups) or whole groups drawn at random (images, tables with a group column), with the
   fractions.
 - ``training_text(spec, chosen)``: a model's training in words: a baseline's estimator; a
-  network's optimizer, learning rate, batch size, epoch limit and early stopping on its real
-  ``monitor`` with its patience. For a search that samples the learning rate (``sampled``),
-  ``chosen`` maps a dataset to the rate its chosen trial used (``trials.tsv``), stated instead of
-  the configured one.
+  network's (or an autoencoder's) optimizer, learning rate, batch size, epoch limit and early
+  stopping on its real ``monitor`` with its patience. For a search that samples the learning
+  rate (``sampled``), ``chosen`` maps a dataset to the rate its chosen trial used
+  (``trials.tsv``), stated instead of the configured one.
 - ``landing_rst(config, summary_path, trials_path)``: the whole text for a validated config:
   headlines (or a line saying no run has finished), datasets with their splits, models with their
   training. ``trials_path(dataset, model)`` names a search's ``trials.tsv``; a missing file is
@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from biodl.config.datasets import DatasetSpec, DnaDataset, ImageDataset, TableDataset, dataset_settings
-from biodl.config.models import BaselineModel, ModelSettings, NetworkModel, model_settings
+from biodl.config.models import AutoencoderModel, BaselineModel, ModelSettings, NetworkModel, model_settings
 from biodl.evaluation.metrics import PRIMARY_METRIC
 from biodl.evaluation.summary import ci_columns
 from biodl.report.html_tables import METRIC_LABELS, comparable, format_number
@@ -125,7 +125,7 @@ def training_text(spec: ModelSettings, chosen: Mapping[str, float], sampled: boo
     """A model's training in words (module contract); ``sampled``: a search draws the learning rate."""
     if isinstance(spec, BaselineModel):
         return f"scikit-learn {spec.estimator.replace('_', ' ')}"
-    if not isinstance(spec, NetworkModel):
+    if not isinstance(spec, NetworkModel | AutoencoderModel):
         return spec.kind
     training = spec.training
     if chosen:

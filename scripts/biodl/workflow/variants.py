@@ -40,7 +40,9 @@ Contract:
   the estimator), for the report's captions.
 - ``evaluated_runs(config, variants)``: every (dataset, name) evaluated on test, in config
   order: plain models; an ensemble's members, then the ensemble; a search's chosen trial under
-  the search's name (its trials are scored on validation only).
+  the search's name (its trials are scored on validation only). Autoencoder runs are not
+  evaluated: ``pretrained_runs(config)`` lists them (those of ``runs`` and those an
+  ``init_from`` names), each once.
 """
 
 from __future__ import annotations
@@ -56,19 +58,22 @@ import numpy as np
 
 from biodl.config.models import (
     ZOO_CITATIONS,
+    AutoencoderModel,
     BaselineModel,
     BassetModel,
     Cnn1dModel,
     Cnn2dModel,
+    ConvAutoencoderModel,
     DanQModel,
     DeepSeaModel,
+    DenseAutoencoderModel,
     DilatedResNetModel,
     NetworkModel,
     Training,
     ZooModel,
     model_settings,
 )
-from biodl.config.runs import runs
+from biodl.config.runs import AUTOENCODER_KINDS, runs
 from biodl.config.schema import validate_model
 from biodl.core.errors import InputError, require
 
@@ -340,10 +345,24 @@ def evaluated_runs(config: dict[str, Any], variants: dict[str, Variant]) -> list
     result: list[tuple[str, str]] = []
     for dataset, model in runs(config):
         variant = variants[model]
+        if variant.kind in AUTOENCODER_KINDS:
+            continue  # pre-training: no labels, no test metrics (see pretrained_runs)
         if variant.role == "ensemble":
             result.extend((dataset, member) for member in variant.members)
         result.append((dataset, model))
     return result
+
+
+def pretrained_runs(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every (dataset, autoencoder) trained by rule pretrain, once each, in config order: the
+    autoencoder runs of ``runs`` and the autoencoders that ``init_from`` names."""
+    kind = {name: spec["kind"] for name, spec in config["models"].items()}
+    named = [
+        (spec["init_from"]["dataset"], spec["init_from"]["model"])
+        for spec in config["models"].values()
+        if spec.get("init_from")
+    ]
+    return list(dict.fromkeys(run for run in [*runs(config), *named] if kind[run[1]] in AUTOENCODER_KINDS))
 
 
 def describe_variant(variant: Variant) -> str:
@@ -361,6 +380,8 @@ def describe_variant(variant: Variant) -> str:
     settings = model_settings(variant.name, variant.settings)
     if isinstance(settings, BaselineModel):
         parts = [f"scikit-learn {settings.estimator.replace('_', ' ')} baseline"]
+    elif isinstance(settings, AutoencoderModel):
+        parts = [f"{variant.kind}: {_autoencoder_architecture(settings)}", _training(settings.training)]
     else:
         assert isinstance(settings, NetworkModel)
         parts = [f"{variant.kind}: {_architecture(settings)}", _training(settings.training)]
@@ -387,6 +408,15 @@ def _architecture(settings: NetworkModel) -> str:
     dense = [str(layer.units) for layer in settings.dense_layers]
     layers.append(f"dense {'-'.join(dense)}" if dense else "no hidden dense layer")
     return ", ".join(layers)
+
+
+def _autoencoder_architecture(settings: AutoencoderModel) -> str:
+    """An autoencoder's encoder in words (the decoder mirrors it)."""
+    if isinstance(settings, ConvAutoencoderModel):
+        layers = [f"{layer.filters} filters of {layer.kernel_size}" for layer in settings.conv_layers]
+        return f"encoder {', '.join(layers)}; decoder kernel {settings.decoder_kernel}"
+    assert isinstance(settings, DenseAutoencoderModel), "every autoencoder kind is described"
+    return f"encoder dense {'-'.join(str(layer.units) for layer in settings.dense_layers)}, mirrored"
 
 
 def _zoo_architecture(settings: ZooModel) -> str:
