@@ -307,3 +307,19 @@ def test_comparison_axis_spans_the_runs_so_close_runs_stay_apart(tmp_path: Path)
     expression = _visible_panels(fig)[1]
     assert expression.get_xlim()[0] < 0 < expression.get_xlim()[1]
     assert any(list(line.get_xdata()) == [0, 0] for line in expression.lines)
+
+
+def test_plots_are_saved_with_a_palette_and_images_with_every_colour(tmp_path):
+    from PIL import Image
+
+    from biodl.report.figures import save_png
+
+    lines, picture = Figure(), Figure()
+    lines.subplots().plot([0, 1, 2], [2, 0, 1])
+    picture.subplots().imshow(np.random.default_rng(0).random((32, 32)), cmap="viridis")
+    save_png(lines, tmp_path / "lines.png")
+    save_png(picture, tmp_path / "picture.png")
+    with Image.open(tmp_path / "lines.png") as saved:
+        assert saved.mode == "P"
+    with Image.open(tmp_path / "picture.png") as saved:
+        assert saved.mode == "RGBA"

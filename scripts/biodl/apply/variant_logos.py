@@ -35,11 +35,10 @@ from matplotlib.figure import Figure
 from biodl.apply.genome import GenomeCodes
 from biodl.apply.trained import TrainedModel
 from biodl.apply.variant_effects import CLIP, variant_windows
-from biodl.core.files import atomic_path
 from biodl.data.dna.from_genome import Genome
 from biodl.interpret.attribution import ism_scores
 from biodl.interpret.figures import plot_logos
-from biodl.report.figures import DPI
+from biodl.report.figures import save_png
 from biodl.report.html_tables import tsv_table_html
 
 FLANK = 15  # bases shown either side of a variant
@@ -121,8 +120,7 @@ def plot_top_variants(logos: list[VariantLogo], path: str | PathLike[str]) -> Fi
     figure = plot_logos(matrices, titles, path, kind="attribution", starts=starts)
     for ax, (first, size) in zip(figure.axes, alleles, strict=False):
         ax.axvspan(first - 0.5, first + size - 0.5, color="0.85", zorder=0, lw=0)
-    with atomic_path(path) as tmp:  # saved again with the alleles shaded
-        figure.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+    save_png(figure, path)  # saved again with the alleles shaded
     return figure
 
 

@@ -3,7 +3,8 @@ training curves and the comparison of runs.
 
 Contract: every function writes one PNG (rendered by Agg, 150 dpi, seaborn "whitegrid" style,
 about 5 x 4.5 in per panel, labelled axes with units, a title naming the run) atomically
-through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attached to pyplot).
+through ``save_png`` (a figure without raster images in a 256-colour palette), and returns the
+``Figure`` (not attached to pyplot).
 - ``plot_roc`` / ``plot_pr`` take one split's ``Scores`` of a classification task and draw one
   curve per target (one-vs-rest for multiclass; multilabel: the examples whose label is
   present) with its AUC / average precision in the legend, plus the chance line (ROC) or each
@@ -36,6 +37,7 @@ through ``biodl.core.files.atomic_path``, and returns the ``Figure`` (not attach
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 from collections.abc import Iterator
@@ -52,6 +54,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import LegendLocType
+from PIL import Image
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
@@ -92,6 +95,8 @@ TRAINING_DYNAMICS = ("learning_rate", "gradient_norm")
 # The update-to-weight ratio's column prefix (biodl.training.callbacks) and its rule of thumb.
 UPDATE_RATIO_PREFIX = "update_ratio/"
 UPDATE_RATIO_GUIDE = 1e-3
+# Colours of a figure saved with a palette (save_png): far more than a plot of lines and glyphs uses.
+PALETTE_COLOURS = 256
 # Regression networks learn standardised targets with MSE or Huber (biodl.models.objectives).
 REGRESSION_LOSS_LABEL = "Loss (MSE or Huber, standardised target)"
 # What a model without skill scores on a primary metric, drawn as a reference line.
@@ -121,8 +126,25 @@ def _figure(
             if not ax.has_data():  # grid cells beyond the last panel
                 ax.set_visible(False)
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+        save_png(fig, path)
+
+
+def save_png(fig: Figure, path: str | PathLike[str]) -> None:
+    """Write ``fig`` as a PNG atomically; a figure without raster images (curves, bars, logos)
+    with an adaptive palette of 256 colours, about a third of the size, which keeps the report
+    of a whole demo small. Figures that show images or colour maps keep every colour."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    with atomic_path(path) as tmp:
+        if any(ax.images for ax in fig.axes):
+            Path(tmp).write_bytes(buffer.getvalue())
+            return
+        buffer.seek(0)
+        with Image.open(buffer) as image:
+            palette = image.convert("RGB").quantize(
+                PALETTE_COLOURS, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+            )
+            palette.save(tmp, format="png", optimize=True)
 
 
 def _grid(panels: int) -> tuple[int, int]:
