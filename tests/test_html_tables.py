@@ -309,13 +309,13 @@ def test_headings_state_the_averaging_of_multiclass_and_multilabel_tasks():
             "Multiclass classification",
             RUN_COLUMNS
             + ["auROC (macro, one-vs-rest)", "auPRC (macro)", "F1 (macro)", "accuracy (top-1)"]
-            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
+            + ["auROC (micro)", "auPRC (micro)"],
         ),
         (
             "Multilabel classification",
             RUN_COLUMNS
             + ["auROC (macro)", "auPRC (macro)", "F1 (macro)", "accuracy (macro)"]
-            + ["auROC (micro: pooled over labels)", "auPRC (micro: pooled over labels)"],
+            + ["auROC (micro)", "auPRC (micro)"],
         ),
     ]
 

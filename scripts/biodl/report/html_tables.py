@@ -14,12 +14,13 @@ Contract:
   dataset only where there is a comparison: at least two *comparable* runs (plain models,
   baselines, ensembles and searches: never an ensemble's members or a search's trials, which
   are parts of another run) with a value. Higher is better except for ``mse`` and ``mae``.
-  Multiclass and multilabel tables add the micro averages (``auROC (micro: pooled over
-  labels)``, ``auPRC (micro ...)``; point estimates, never bold) after the headline columns.
+  Multiclass and multilabel tables add the micro averages (``auROC (micro)``, ``auPRC
+  (micro)``, pooled over every labelled example and label as the page's note says; point
+  estimates, never bold) after the headline columns.
   Baselines, ensembles, their members and searches carry a tag. Clicking a column heading
   sorts by it (by the number, not its text); the page works without its script. Text cells
-  wrap, so the page fits a 1400-pixel window beside the report's menu without sideways
-  scrolling.
+  wrap (a name breaks only past 7 em, so short names stay whole beside many metric columns),
+  so the page fits a 1400-pixel window beside the report's menu without sideways scrolling.
 - ``metrics_html(metrics, title)``: a run's ``metrics.tsv`` frame (metric, target, value,
   ci_low, ci_high) → a table with the interval in one column.
 - ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
@@ -74,8 +75,8 @@ TASK_METRIC_LABELS = {
 }
 # The micro-average columns of multi-class and multi-label runs (biodl.evaluation.summary).
 MICRO_HEADINGS = {
-    "auroc_micro": "auROC (micro: pooled over labels)",
-    "auprc_micro": "auPRC (micro: pooled over labels)",
+    "auroc_micro": "auROC (micro)",
+    "auprc_micro": "auPRC (micro)",
 }
 # Runs that are parts of another run: never a dataset's best (biodl.workflow.variants roles).
 PART_ROLES = frozenset({"member", "trial"})
@@ -107,7 +108,7 @@ p.note { color: #475569; margin: 0 0 1em 0; max-width: 60em; }
 table { border-collapse: collapse; }
 th, td { padding: 0.3em 0.5em; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
 td.text, th { white-space: normal; }
-td.text { max-width: 16em; overflow-wrap: anywhere; }
+td.text { min-width: 7em; max-width: 16em; overflow-wrap: anywhere; }
 th { background: #f1f5f9; position: sticky; top: 0; }
 th.sortable { cursor: pointer; }
 th.sortable::after { content: " \\2195"; color: #94a3b8; }
