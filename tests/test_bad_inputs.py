@@ -1376,7 +1376,7 @@ def test_snakemake_reports_a_config_error_before_any_job(tmp_path: Path) -> None
     assert (
         "Invalid configuration: config, models.m.kind: "
         "expected one of cnn1d, cnn2d, mlp, baseline, basset, deepsea, danq, dilated_resnet, "
-        "found 'cnn3d'" in run.stderr
+        "attention_mil, dense_autoencoder, conv_autoencoder, found 'cnn3d'" in run.stderr
     ), run.stderr[-3000:]
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
