@@ -37,7 +37,6 @@ through ``save_png`` (a figure without raster images in a 256-colour palette), a
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 from collections.abc import Iterator
@@ -133,18 +132,15 @@ def save_png(fig: Figure, path: str | PathLike[str]) -> None:
     """Write ``fig`` as a PNG atomically; a figure without raster images (curves, bars, logos)
     with an adaptive palette of 256 colours, about a third of the size, which keeps the report
     of a whole demo small. Figures that show images or colour maps keep every colour."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
         if any(ax.images for ax in fig.axes):
-            Path(tmp).write_bytes(buffer.getvalue())
             return
-        buffer.seek(0)
-        with Image.open(buffer) as image:
+        with Image.open(tmp) as image:  # read whole by convert, then closed before the rewrite
             palette = image.convert("RGB").quantize(
                 PALETTE_COLOURS, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
             )
-            palette.save(tmp, format="png", optimize=True)
+        palette.save(tmp, format="png", optimize=True)
 
 
 def _grid(panels: int) -> tuple[int, int]:
