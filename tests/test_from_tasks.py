@@ -132,6 +132,24 @@ def test_bins_inside_given_regions_are_labelled_by_overlap_beside_gc_matched_bac
         np.testing.assert_array_equal(y, reference_labels(rows, genome, "either", 0.5))
 
 
+def test_one_window_per_given_region_is_labelled_by_overlap(genome):
+    peaks = pd.concat(
+        [pd.read_csv(genome / name, sep="\t", header=None)[[0, 1, 2]] for name in ("b.bed", "c.bed")]
+    )
+    peaks.to_csv(genome / "given.bed", sep="\t", header=False, index=False)
+    spec = tasks_dataset(windows={"regions": "given.bed"}, anchor="centre")
+    out, description, metadata = run(genome, spec)
+    assert set(metadata["source"]) == {"regions", "gc_matched"}
+    on_chr2 = peaks[peaks[0] == "chr2"]
+    centred = sorted(((on_chr2[1] + on_chr2[2]) // 2 - 100).tolist())
+    regions = metadata[(metadata["source"] == "regions") & (metadata["chrom"] == "chr2")]
+    assert sorted(regions["start"]) == centred
+    for split in ("train", "validation", "test"):
+        rows = metadata[metadata["split"] == split]
+        _, y = load_split(out, description, split)
+        np.testing.assert_array_equal(y, reference_labels(rows, genome, "either", 0.5))
+
+
 def test_genome_wide_bins_of_tasks_take_no_background_nor_merge_distance(genome):
     with pytest.raises(InputError, match=r"datasets\.d\.negatives\.method: bins tiled over the whole genome"):
         run(genome, tasks_dataset(windows={"stride": 150}))
