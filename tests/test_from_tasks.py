@@ -102,6 +102,64 @@ def test_windows_are_centred_on_the_merged_union_of_the_tasks(genome):
     assert not ((union["chrom"] == "chr1") & (union["start"] == 550 - 100)).any()
 
 
+@pytest.mark.parametrize("measure, min_fraction", [("either", 0.5), ("window", 0.3), ("peak", 0.6)])
+def test_bins_over_the_genome_are_labelled_by_overlap_for_every_task(genome, measure, min_fraction):
+    overlap = {"measure": measure, "min_fraction": min_fraction}
+    spec = tasks_dataset(negatives={"method": "none"}, overlap=dict(overlap), windows={"stride": 150})
+    out, description, metadata = run(genome, spec)
+    assert set(metadata["source"]) == {"bins"}
+    for split, chrom in (("train", "chr1"), ("validation", "chr2"), ("test", "chr3")):
+        rows = metadata[metadata["split"] == split]
+        assert sorted(rows["start"]) == list(range(0, 20000 - 200 + 1, 150))
+        assert set(rows["chrom"]) == {chrom}
+        _, y = load_split(out, description, split)
+        np.testing.assert_array_equal(y, reference_labels(rows, genome, **overlap))
+        assert (y == 1).any(axis=0).all() and (y == 0).any(axis=0).all()
+
+
+def test_bins_inside_given_regions_are_labelled_by_overlap_beside_gc_matched_background(genome):
+    regions = "".join(f"{c}\t{s}\t{s + 1500}\n" for c in ("chr1", "chr2", "chr3") for s in (0, 1000, 8500))
+    (genome / "tiles.bed").write_text(regions)  # [0, 1000) and [1000, 2500) touch: one region
+    spec = tasks_dataset(windows={"regions": "tiles.bed", "stride": 100})
+    out, description, metadata = run(genome, spec)
+    assert set(metadata["source"]) == {"bins", "gc_matched"}
+    bins = metadata[metadata["source"] == "bins"]
+    expected = list(range(0, 2500 - 200 + 1, 100)) + list(range(8500, 10000 - 200 + 1, 100))
+    assert sorted(bins.loc[bins["chrom"] == "chr2", "start"]) == expected
+    for split in ("train", "validation", "test"):
+        rows = metadata[metadata["split"] == split]
+        _, y = load_split(out, description, split)
+        np.testing.assert_array_equal(y, reference_labels(rows, genome, "either", 0.5))
+
+
+def test_one_window_per_given_region_is_labelled_by_overlap(genome):
+    peaks = pd.concat(
+        [pd.read_csv(genome / name, sep="\t", header=None)[[0, 1, 2]] for name in ("b.bed", "c.bed")]
+    )
+    peaks.to_csv(genome / "given.bed", sep="\t", header=False, index=False)
+    spec = tasks_dataset(windows={"regions": "given.bed"}, anchor="centre")
+    out, description, metadata = run(genome, spec)
+    assert set(metadata["source"]) == {"regions", "gc_matched"}
+    on_chr2 = peaks[peaks[0] == "chr2"]
+    centred = sorted(((on_chr2[1] + on_chr2[2]) // 2 - 100).tolist())
+    regions = metadata[(metadata["source"] == "regions") & (metadata["chrom"] == "chr2")]
+    assert sorted(regions["start"]) == centred
+    for split in ("train", "validation", "test"):
+        rows = metadata[metadata["split"] == split]
+        _, y = load_split(out, description, split)
+        np.testing.assert_array_equal(y, reference_labels(rows, genome, "either", 0.5))
+
+
+def test_genome_wide_bins_of_tasks_take_no_background_nor_merge_distance(genome):
+    with pytest.raises(InputError, match=r"datasets\.d\.negatives\.method: bins tiled over the whole genome"):
+        run(genome, tasks_dataset(windows={"stride": 150}))
+    spec = tasks_dataset(
+        negatives={"method": "none"}, windows={"stride": 150}, overlap={"merge_distance": 10}
+    )
+    with pytest.raises(InputError, match=r"datasets\.d\.overlap\.merge_distance: does not apply"):
+        run(genome, spec)
+
+
 def test_a_task_without_positives_in_a_split_is_named(genome):
     (genome / "c.bed").write_text("chr1\t2000\t2700\nchr2\t2000\t2700\n")  # nothing on chr3
     with pytest.raises(InputError, match=r"task 'c', split 'test': 0 positive"):

@@ -106,6 +106,52 @@ def test_bins_tile_every_chromosome_with_the_stride_and_leave_out_n_bins(genome)
     assert y.shape == (len(starts["chr2"]), 3) and np.isfinite(y).all()
 
 
+def test_bins_inside_regions_are_tiled_from_each_merged_region_and_end_inside_it(genome):
+    # chr1: [1000, 1700) and [1500, 2300) overlap (one region [1000, 2300)), [5000, 5150) is
+    # shorter than a bin; chr2: [19500, 20000) ends at the chromosome end; chr3 two bins.
+    regions = [
+        ("chr1", 1500, 2300),
+        ("chr1", 1000, 1700),
+        ("chr1", 5000, 5150),
+        ("chr2", 19500, SIZE),
+        ("chr3", 300, 700),
+        ("chr3", 0, 60),
+    ]
+    (genome / "tiles.bed").write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in regions))
+    fasta = (genome / "genome.fa").read_text().split("\n")
+    fasta[1] = "N" * len(fasta[1])  # chr1's first 60 bases: no bin there
+    (genome / "genome.fa").write_text("\n".join(fasta))
+    spec = tracks_dataset(
+        tracks={"steps": {"path": "steps.bedGraph"}}, windows={"regions": "tiles.bed", "stride": 150}
+    )
+    out, description, metadata = run(genome, spec)
+    assert set(metadata["source"]) == {"bins"}
+    starts = {c: sorted(metadata.loc[metadata["chrom"] == c, "start"]) for c in ("chr1", "chr2", "chr3")}
+    assert starts["chr1"] == list(range(1000, 2300 - 200 + 1, 150))  # each bin once, none past 2300
+    assert starts["chr2"] == [19500, 19650, 19800]  # the last ends exactly at the chromosome end
+    assert starts["chr3"] == [300, 450]
+    assert (metadata["end"] - metadata["start"] == 200).all()
+    _, y = load_split(out, description, "validation")
+    steps = pd.read_csv(genome / "steps.bedGraph", sep="\t", header=None)
+    on = steps[steps[0] == "chr2"]
+    for k, start in enumerate(starts["chr2"]):
+        inside = np.maximum(np.minimum(on[2], start + 200) - np.maximum(on[1], start), 0)
+        np.testing.assert_allclose(y[k, 0], (inside * on[3]).sum() / 200, rtol=1e-5)
+
+
+def test_bins_inside_regions_leave_out_n_bins(genome):
+    fasta = (genome / "genome.fa").read_text().split("\n")
+    fasta[1] = "N" * len(fasta[1])  # chr1's first 60 bases
+    (genome / "genome.fa").write_text("\n".join(fasta))
+    (genome / "tiles.bed").write_text("chr1\t0\t1000\nchr2\t0\t1000\nchr3\t0\t1000\n")
+    windows = {"regions": "tiles.bed", "stride": 100, "max_ambiguous": 0.3}
+    _, _, metadata = run(genome, tracks_dataset(windows=windows))
+    assert sorted(metadata.loc[metadata["chrom"] == "chr1", "start"]) == list(range(0, 801, 100))  # 60/200 N
+    windows["max_ambiguous"] = 0.2
+    _, _, metadata = run(genome, tracks_dataset(windows=windows))
+    assert sorted(metadata.loc[metadata["chrom"] == "chr1", "start"]) == list(range(100, 801, 100))
+
+
 def test_windows_without_a_value_are_dropped_and_counted(genome, caplog):
     spec = tracks_dataset(
         tracks={"coverage": {"path": "cov.bw", "uncovered": "missing"}}, windows={"stride": 250}
@@ -154,11 +200,11 @@ def test_a_bigwig_named_without_chr_is_refused_with_the_hint(genome):
 @pytest.mark.parametrize(
     "overrides, key, message",
     [
-        ({"windows": {}}, r"datasets\.d\.windows", "give windows.regions .* or windows.stride"),
+        ({"windows": {}}, r"datasets\.d\.windows", "give windows.regions .* windows.stride .* or both"),
         (
-            {"windows": {"regions": "peaks.bed", "stride": 10}},
-            r"datasets\.d\.windows",
-            "one of the two",
+            {"windows": {"regions": "peaks.bed", "stride": 10}, "edge": "pad"},
+            r"datasets\.d\.edge",
+            "does not apply .*tiled bins",
         ),
         ({"negatives": {"method": "gc_matched"}}, r"datasets\.d\.negatives\.method", "no negative class"),
         ({"classes": ["a", "b"]}, r"datasets\.d\.classes", "not regression"),
@@ -185,7 +231,9 @@ def test_windows_keys_without_tracks_are_refused(genome):
         "length": 200,
         "split": {"validation": ["chr2"], "test": ["chr3"]},
     }
-    with pytest.raises(InputError, match=r"datasets\.d\.windows\.stride: does not apply .*genome \+ tracks"):
+    with pytest.raises(
+        InputError, match=r"datasets\.d\.windows\.stride: does not apply .*genome with tracks or tasks"
+    ):
         run(genome, spec)
 
 

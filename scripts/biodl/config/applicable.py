@@ -58,6 +58,20 @@ def _has_tracks(spec: Spec) -> bool:
     return "tracks" in spec
 
 
+def _has_tracks_or_tasks(spec: Spec) -> bool:
+    return _has_tracks(spec) or _has_tasks(spec)
+
+
+def _windows_given(spec: Spec) -> bool:
+    """Whether the ``windows`` block places the examples (regions or bins)."""
+    return spec["windows"]["regions"] is not None or spec["windows"]["stride"] is not None
+
+
+def _windows_on_regions(spec: Spec) -> bool:
+    """One window anchored on each region of ``windows.regions`` (no bins)."""
+    return spec["windows"]["regions"] is not None and spec["windows"]["stride"] is None
+
+
 def _generates_negatives(spec: Spec) -> bool:
     return spec["negatives"]["method"] != "none"
 
@@ -98,6 +112,7 @@ FRACTIONS = (
     "holds out whole chromosomes or regions, so no fraction is drawn at random"
 )
 GC_MATCHED = "applies to GC-matched negatives drawn from the genome (negatives.method: gc_matched)"
+WINDOWS = "windows place the examples of tracks or tasks (genome with tracks or tasks)"
 NEGATIVES = "applies to generated negatives; negatives.method is none"
 
 RULES = (
@@ -126,28 +141,42 @@ RULES = (
     Rule(
         "dna",
         "anchor",
-        lambda spec: not _has_tasks(spec),
-        "windows of tasks are centred on the merged regions of all tasks (overlap.merge_distance)",
+        lambda spec: not _has_tasks(spec) or _windows_on_regions(spec),
+        "windows of tasks are centred on the merged regions of all tasks (overlap.merge_distance), "
+        "or given by the windows block",
     ),
     *(
         Rule("dna", f"overlap.{key}", _has_tasks, "overlap labels the windows of tasks (genome with tasks)")
         for key in ("measure", "min_fraction", "ambiguous", "merge_distance")
     ),
+    Rule(
+        "dna",
+        "overlap.merge_distance",
+        lambda spec: not _has_tasks(spec) or not _windows_given(spec),
+        "merges the regions of all tasks into windows; the windows block (windows.regions, "
+        "windows.stride) places the windows instead",
+    ),
     *(
-        Rule("dna", f"windows.{key}", _has_tracks, "windows place the examples of tracks (genome + tracks)")
+        Rule("dna", f"windows.{key}", _has_tracks_or_tasks, WINDOWS)
         for key in ("regions", "stride", "max_ambiguous")
     ),
     Rule(
         "dna",
         "windows.max_ambiguous",
-        lambda spec: not _has_tracks(spec) or spec["windows"]["stride"] is not None,
+        lambda spec: not _has_tracks_or_tasks(spec) or spec["windows"]["stride"] is not None,
         "leaves out tiled bins with many N bases (windows.stride); windows centred on regions are all kept",
     ),
     Rule(
         "dna",
         "anchor",
-        lambda spec: not _has_tracks(spec) or spec["windows"]["regions"] is not None,
+        lambda spec: not _has_tracks(spec) or _windows_on_regions(spec),
         "anchors windows on regions (windows.regions); tiled bins (windows.stride) start every stride bases",
+    ),
+    Rule(
+        "dna",
+        "edge",
+        lambda spec: not _has_tracks_or_tasks(spec) or spec["windows"]["stride"] is None,
+        "tiled bins (windows.stride) end inside their chromosome or region: none runs past an end",
     ),
     Rule("dna", "negatives.ratio", _generates_negatives, NEGATIVES),
     Rule("dna", "negatives.label", _generates_negatives, NEGATIVES),

@@ -209,17 +209,29 @@ def _check_tasks(spec: dict[str, Any], key: str) -> None:
             "tasks take gc_matched background windows (labelled by overlap like every window) or none; "
             "a shuffled sequence has no place on the genome to label",
         )
+    windows = spec["windows"]
+    if (
+        spec["negatives"]["method"] == "gc_matched"
+        and windows["stride"] is not None
+        and windows["regions"] is None
+    ):
+        raise InputError(
+            "config",
+            f"{key}.negatives.method",
+            "bins tiled over the whole genome (windows.stride without windows.regions) are the background "
+            "already; set negatives.method: none, or tile bins inside windows.regions",
+        )
 
 
 def _check_tracks(spec: dict[str, Any], key: str) -> None:
-    """A coverage dataset: windows from regions or tiled bins (one of the two), no classes."""
+    """A coverage dataset: windows from regions or tiled bins (over the genome or the regions), no classes."""
     windows = spec["windows"]
-    if (windows["regions"] is None) == (windows["stride"] is None):
+    if windows["regions"] is None and windows["stride"] is None:
         raise InputError(
             "config",
             f"{key}.windows",
-            "tracks need windows: give windows.regions (windows centred on regions) or windows.stride "
-            "(bins tiled over the genome), one of the two",
+            "tracks need windows: give windows.regions (windows centred on regions), windows.stride "
+            "(bins tiled over the genome) or both (bins tiled inside the regions)",
         )
     if "classes" in spec:
         raise InputError(

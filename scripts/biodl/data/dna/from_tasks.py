@@ -7,6 +7,10 @@ Contract of ``from_tasks(job)``:
   where regions closer than ``overlap.merge_distance`` bases are merged first (each merged region
   one window; ``edge`` as for regions), plus, with ``negatives: gc_matched``, background windows
   GC-matched to them and away from their bases (``biodl.data.dna.from_genome.gc_matched``).
+  Or, given a ``windows`` block (``biodl.data.dna.bins.configured_windows``, as for ``tracks``),
+  the examples are bins of ``length`` every ``windows.stride`` bases over the genome or inside
+  ``windows.regions``, or one window per region of ``windows.regions``: every example labelled
+  by the same overlap rule (GC-matched background only beside regions, not genome-wide bins).
 - Every window, background included, is labelled for every task by overlap with that task's
   regions (``overlap`` settings, ``biodl.data.dna.overlap.label_windows``): 1, 0 or NaN (missing,
   masked in the loss and metrics). So a background window that touches a region which reaches
@@ -16,8 +20,9 @@ Contract of ``from_tasks(job)``:
   (``InputError`` naming the task, the split and the counts): its metrics there would be
   undefined, and a task with nothing to learn in training is a configuration mistake. Choose
   hold-outs where every task has examples, or leave the task out.
-- Metadata: ``source`` is ``tasks`` (union windows) or ``gc_matched``; ``label`` names the tasks
-  the window is positive for, joined by ``;`` (empty for none), as for multi-label tables.
+- Metadata: ``source`` is ``tasks`` (union windows), ``bins``, ``regions`` or ``gc_matched``;
+  ``label`` names the tasks the window is positive for, joined by ``;`` (empty for none), as for
+  multi-label tables.
 Returns the ``Labelling``: the task names in config order, task ``multilabel``.
 """
 
@@ -28,8 +33,11 @@ import logging
 import numpy as np
 import pandas as pd
 
+from biodl.config.datasets import DnaDataset
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
+from biodl.data import splits
+from biodl.data.dna.bins import configured_windows
 from biodl.data.dna.examples import DnaJob, Labelling, input_files
 from biodl.data.dna.from_genome import Genome, gc_matched, split_windows, write_windows
 from biodl.data.dna.overlap import OverlapRule, TaskIntervals, label_windows, merge, read_tasks
@@ -45,19 +53,8 @@ def from_tasks(job: DnaJob) -> Labelling:
     genome = Genome.open(spec.genome, job.index_dir)
     tasks = read_tasks(list(spec.tasks.items()), genome.sizes, spec.genome)
     labels = Labelling(list(spec.tasks), "multilabel")
-    regions = union_regions(tasks, spec.overlap.merge_distance)
-    windows = make_windows(regions, spec.length, genome.sizes, "centre", spec.edge)
     holdouts = genome.holdouts(spec)
-    windows, _ = split_windows(windows, holdouts, ("win_start", "win_end"))
-    if windows.empty:
-        raise InputError(
-            input_files(spec),
-            None,
-            f"no window remains of {len(regions)} merged regions (past a chromosome end with edge: "
-            f"{spec.edge}, or straddling a hold-out boundary); expected at least one",
-        )
-    windows = windows.assign(start=windows["win_start"], end=windows["win_end"], source="tasks")
-    windows["name"] = windows["chrom"] + ":" + windows["start"].astype(str)
+    windows = example_windows(spec, genome, tasks, holdouts)
     if spec.negatives.method == "gc_matched":
         windows = pd.concat([windows, gc_matched(job, genome, windows, holdouts)], ignore_index=True)
     windows = windows.sort_values(["chrom", "start"], kind="stable", ignore_index=True)
@@ -70,6 +67,28 @@ def from_tasks(job: DnaJob) -> Labelling:
     windows["strand"] = "+"
     write_windows(job, labels, genome, windows[[*job.writer.row_columns, "split"]], y)
     return labels
+
+
+def example_windows(
+    spec: DnaDataset, genome: Genome, tasks: list[TaskIntervals], holdouts: dict[str, list[splits.Region]]
+) -> pd.DataFrame:
+    """The windows to label, each with its split (see the contract)."""
+    if spec.windows.regions is not None or spec.windows.stride is not None:
+        windows, _ = split_windows(configured_windows(spec, genome), holdouts, ("start", "end"))
+        why = "every one straddles a hold-out boundary"
+    else:
+        regions = union_regions(tasks, spec.overlap.merge_distance)
+        windows = make_windows(regions, spec.length, genome.sizes, "centre", spec.edge)
+        windows, _ = split_windows(windows, holdouts, ("win_start", "win_end"))
+        windows = windows.assign(start=windows["win_start"], end=windows["win_end"], source="tasks")
+        windows["name"] = windows["chrom"] + ":" + windows["start"].astype(str)
+        why = (
+            f"of {len(regions)} merged regions, past a chromosome end with edge: {spec.edge}, "
+            "or straddling a hold-out boundary"
+        )
+    if windows.empty:
+        raise InputError(input_files(spec), None, f"no window remains ({why}); expected at least one")
+    return windows
 
 
 def union_regions(tasks: list[TaskIntervals], distance: int) -> pd.DataFrame:

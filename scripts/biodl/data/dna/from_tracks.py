@@ -8,11 +8,12 @@ Contract of ``from_tracks(job)``:
   checked against the genome). ``format: auto`` tells them by the file name (``.bw``,
   ``.bigwig``; ``.bedgraph``, ``.bdg``, ``.bg``; ``.narrowpeak``, ``.broadpeak``; each maybe
   ``.gz``); another name must set ``format``.
-- Windows: ``windows.regions`` — one window of ``length`` bases per region, anchored as for
-  ``regions`` (``anchor``, ``edge``; repeated windows kept once); or ``windows.stride`` — bins of
-  ``length`` bases every ``stride`` bases over every chromosome, those with more than
-  ``windows.max_ambiguous`` N bases left out. Splits hold out whole chromosomes or regions
-  (windows straddling a boundary dropped).
+- Windows (``biodl.data.dna.bins.configured_windows``): ``windows.regions`` alone — one window
+  of ``length`` bases per region, anchored as for ``regions`` (``anchor``, ``edge``); or
+  ``windows.stride`` — bins of ``length`` bases every ``stride`` bases over every chromosome, or
+  inside the ``windows.regions`` when given too, those with more than ``windows.max_ambiguous``
+  N bases left out. Splits hold out whole chromosomes or regions (windows straddling a boundary
+  dropped).
 - Targets: per window and track, the track's ``statistic`` over the window's bases (the part on
   the chromosome, for a window padded past its end), uncovered bases following ``uncovered``
   (``biodl.data.dna.coverage.window_statistic``, which logs how many windows have some). The
@@ -36,13 +37,11 @@ import pandas as pd
 from biodl.config.datasets import DnaDataset, TrackTarget
 from biodl.core.errors import InputError
 from biodl.core.vocabulary import SPLITS
-from biodl.data.dna.background import window_gc_and_n
-from biodl.data.dna.bed import read_bed
 from biodl.data.dna.bedgraph import read_values
+from biodl.data.dna.bins import configured_windows
 from biodl.data.dna.coverage import Track, open_track, window_statistic
 from biodl.data.dna.examples import DnaJob, Labelling, input_files
 from biodl.data.dna.from_genome import Genome, split_windows, write_windows
-from biodl.data.dna.windows import drop_duplicates, make_windows
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def from_tracks(job: DnaJob) -> Labelling:
     assert spec.genome is not None and spec.tracks is not None, "checked by biodl.config.checks"
     genome = Genome.open(spec.genome, job.index_dir)
     tracks = {name: open_any(spec, name, target, genome) for name, target in spec.tracks.items()}
-    windows = track_windows(spec, genome)
+    windows = configured_windows(spec, genome)
     windows, _ = split_windows(windows, genome.holdouts(spec), ("start", "end"))
     y = targets(windows, tracks, spec.tracks, genome.sizes)
     kept = ~np.isnan(y).any(axis=1)
@@ -118,51 +117,6 @@ def open_any(spec: DnaDataset, name: str, target: TrackTarget, genome: Genome) -
     return read_values(
         target.path, "peaks" if kind == "peaks" else "bedgraph", genome.sizes, genome.path
     ).as_track(genome.sizes)
-
-
-def track_windows(spec: DnaDataset, genome: Genome) -> pd.DataFrame:
-    """The windows (chrom, start, end, name, strand, source), sorted by chromosome and start."""
-    if spec.windows.regions is not None:
-        regions = read_bed(spec.windows.regions, genome.sizes)
-        windows = make_windows(regions, spec.length, genome.sizes, spec.anchor, spec.edge)
-        windows["strand"] = windows["strand"].replace(".", "+")
-        windows = windows.assign(
-            start=windows["win_start"], end=windows["win_end"], label="", source="regions"
-        )
-        windows = drop_duplicates(windows, ["chrom", "start", "strand"])
-        unnamed = windows["name"] == "."
-        windows.loc[unnamed, "name"] = (
-            windows.loc[unnamed, "chrom"] + ":" + windows.loc[unnamed, "start"].astype(str)
-        )
-    else:
-        assert spec.windows.stride is not None, "regions or stride (biodl.config.checks)"
-        windows = tiled_bins(genome, spec.length, spec.windows.stride, spec.windows.max_ambiguous)
-    if windows.empty:
-        raise InputError(
-            input_files(spec),
-            None,
-            f"no window of {spec.length} bases: the regions run past chromosome ends (edge: {spec.edge}) "
-            "or the genome is shorter than one window, or all N; expected at least one",
-        )
-    # Sorted by name, as write_windows finds each chromosome's rows by binary search.
-    return windows.sort_values(["chrom", "start"], kind="stable", ignore_index=True)
-
-
-def tiled_bins(genome: Genome, length: int, stride: int, max_ambiguous: float) -> pd.DataFrame:
-    """Bins every ``stride`` bases on each chromosome, mostly called bases (see the contract)."""
-    frames = []
-    for chrom, size in genome.sizes.items():
-        starts = np.arange(0, size - length + 1, stride, dtype=np.int64)
-        if not len(starts):
-            continue
-        _, ambiguous = window_gc_and_n(genome.codes(chrom), starts, length)
-        kept = starts[ambiguous <= max_ambiguous]
-        log.info("%s: %d of %d bins kept (at most %g N)", chrom, len(kept), len(starts), max_ambiguous)
-        frames.append(pd.DataFrame({"chrom": chrom, "start": kept, "end": kept + length}))
-    bins = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["chrom", "start", "end"])
-    return bins.assign(
-        name=bins["chrom"] + ":" + bins["start"].astype(str), strand="+", label="", source="bins"
-    )
 
 
 def targets(
