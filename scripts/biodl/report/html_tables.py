@@ -19,8 +19,8 @@ Contract:
   estimates, never bold) after the headline columns.
   Baselines, ensembles, their members and searches carry a tag. Clicking a column heading
   sorts by it (by the number, not its text); the page works without its script. Text cells
-  wrap (a name breaks only past 7 em, so short names stay whole beside many metric columns),
-  so the page fits a 1400-pixel window beside the report's menu without sideways scrolling.
+  wrap (a dataset or model name only past 7 em, so short names stay whole beside many metric
+  columns), so the page fits a 1400-pixel window beside the report's menu without sideways scrolling.
 - ``metrics_html(metrics, title)``: a run's ``metrics.tsv`` frame (metric, target, value,
   ci_low, ci_high) → a table with the interval in one column.
 - ``filters_html(influence)``: a DNA network's ``influence.tsv`` (``biodl.interpret``) → its
@@ -108,7 +108,8 @@ p.note { color: #475569; margin: 0 0 1em 0; max-width: 60em; }
 table { border-collapse: collapse; }
 th, td { padding: 0.3em 0.5em; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
 td.text, th { white-space: normal; }
-td.text { min-width: 7em; max-width: 16em; overflow-wrap: anywhere; }
+td.text { max-width: 16em; overflow-wrap: anywhere; }
+td.name { min-width: 7em; }
 th { background: #f1f5f9; position: sticky; top: 0; }
 th.sortable { cursor: pointer; }
 th.sortable::after { content: " \\2195"; color: #94a3b8; }
@@ -171,10 +172,10 @@ def _metric_cell(value: float, low: float, high: float, best: bool) -> str:
     return f'<td{css} data-sort="{sort}">{format_number(value)}{ci}</td>'
 
 
-def _text_cell(text: object, sort: object | None = None, extra: str = "") -> str:
+def _text_cell(text: object, sort: object | None = None, extra: str = "", css: str = "text") -> str:
     value = html.escape(str(text))
     key = html.escape(str(text if sort is None else sort))
-    return f'<td class="text" data-sort="{key}">{value}{extra}</td>'
+    return f'<td class="{css}" data-sort="{key}">{value}{extra}</td>'
 
 
 def _table(head: Sequence[tuple[str, bool]], rows: Iterable[str], sortable: bool) -> str:
@@ -263,8 +264,8 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
     for i, run in enumerate(summary.to_dict("records")):
         tag = "".join(f' <span class="tag">{html.escape(text)}</span>' for text in run_tags(run))
         cells = [
-            _text_cell(run["dataset"]),
-            _text_cell(run["model"], extra=tag),
+            _text_cell(run["dataset"], css="text name"),
+            _text_cell(run["model"], extra=tag, css="text name"),
             _text_cell(run["kind"]),
             f'<td data-sort="{int(run["n_test"])}">{int(run["n_test"])}</td>',
         ]
