@@ -100,14 +100,7 @@ def score_table(model: TrainedModel, path: str | PathLike[str], columns: Sequenc
 
 def _table_ids(table: pd.DataFrame, column: str, path: Path) -> list[str]:
     """The id of every row: none missing, none given twice (the scores would not say which)."""
-    cells = table[column]
-    missing = np.flatnonzero(tabular.is_missing(cells))
-    if len(missing):
-        raise InputError(
-            path,
-            f"{tabular.line_of(cells, int(missing[0]))}, column {column!r}",
-            f"expected an id in every row, found {cells.iloc[int(missing[0])]!r}",
-        )
+    cells = tabular.required_cells(table, column, path, "an id")
     repeated = np.flatnonzero(cells.duplicated().to_numpy())
     if len(repeated):
         first = int(repeated[0])

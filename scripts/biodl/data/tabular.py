@@ -10,7 +10,9 @@ Contract:
   Cells that are empty or spell a missing value (``NA``, ``NaN``, ``N/A``, ``null``, ``.``) are
   missing. Blank lines are dropped; the table's index is each row's file line (the line it
   starts on), and ``line_of(rows, i)`` words it for messages.
-- ``require_columns(table, columns, path)`` raises ``InputError`` naming the missing ones.
+- ``require_columns(table, columns, path)`` raises ``InputError`` naming the missing ones;
+  ``required_cells(rows, column, path, expected)`` gives a column whose every cell is present
+  (else ``InputError`` naming the first empty cell's line and ``expected``).
 - ``numbers(column, ...)``: a column as float64, every value a finite number within the float32
   range (the prepared arrays' type), else ``InputError`` naming the line and column.
 - ``parse_labels(table, columns, task, classes, path)`` turns label columns into float32 labels
@@ -115,6 +117,19 @@ def require_columns(table: pd.DataFrame, columns: list[str], path: str | Path) -
         raise InputError(
             path, "header", f"column(s) {missing} not found; the table has {list(table.columns)}"
         )
+
+
+def required_cells(rows: pd.DataFrame, column: str, path: str | Path, expected: str) -> pd.Series:
+    """The column's cells, unless one is empty or missing (``InputError`` naming its line)."""
+    cells = rows[column]
+    missing = np.flatnonzero(is_missing(cells))
+    if len(missing):
+        raise InputError(
+            path,
+            f"{line_of(cells, int(missing[0]))}, column {column!r}",
+            f"expected {expected} in every row, found {cells.iloc[int(missing[0])]!r}",
+        )
+    return cells
 
 
 def parse_labels(

@@ -255,25 +255,12 @@ def _row_places(rows: pd.DataFrame, settings: SequenceTable, lengths: np.ndarray
     else:
         places = _located_by_columns(rows, settings.location, path)
     group = settings.group_column
-    places["group"] = _required_cells(rows, group, path, "a group name").to_numpy() if group else ""
+    places["group"] = tabular.required_cells(rows, group, path, "a group name").to_numpy() if group else ""
     return places.reset_index(drop=True)
 
 
-def _required_cells(rows: pd.DataFrame, column: str, path: str, expected: str) -> pd.Series:
-    """The column's cells, unless one is empty or missing (``InputError`` naming its line)."""
-    cells = rows[column]
-    missing = np.flatnonzero(tabular.is_missing(cells))
-    if len(missing):
-        raise InputError(
-            path,
-            f"{tabular.line_of(cells, int(missing[0]))}, column {column!r}",
-            f"expected {expected} in every row, found {cells.iloc[int(missing[0])]!r}",
-        )
-    return cells
-
-
 def _located_by_column(rows: pd.DataFrame, column: str, lengths: np.ndarray, path: str) -> pd.DataFrame:
-    cells = _required_cells(rows, column, path, "chrom:start-end")
+    cells = tabular.required_cells(rows, column, path, "chrom:start-end")
     located, bad, problem = locate(cells, lengths, "row")
     if bad is not None:
         raise InputError(
@@ -285,10 +272,10 @@ def _located_by_column(rows: pd.DataFrame, column: str, lengths: np.ndarray, pat
 def _located_by_columns(rows: pd.DataFrame, location: TableLocation, path: str) -> pd.DataFrame:
     """chrom, start and end columns (0-based, half-open, as in BED); strand ``+``."""
     assert location.chrom and location.start and location.end, "checked by biodl.config.checks"
-    chrom = _required_cells(rows, location.chrom, path, "a chromosome name")
+    chrom = tabular.required_cells(rows, location.chrom, path, "a chromosome name")
     bounds = []
     for name in (location.start, location.end):
-        cells = _required_cells(rows, name, path, "a whole number")
+        cells = tabular.required_cells(rows, name, path, "a whole number")
         values = tabular.numbers(cells, name, path, "a whole number >= 0")
         bad = np.flatnonzero((values < 0) | (values != np.round(values)))
         if len(bad):
