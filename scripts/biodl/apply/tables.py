@@ -34,13 +34,14 @@ import numpy as np
 import pandas as pd
 import skops.io
 
+from biodl.apply.trained import open_run
 from biodl.config.datasets import TableDataset
 from biodl.core.errors import require, require_file
 from biodl.data import tabular
-from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.data.dataset import PreparedDataset
 from biodl.data.format import read_manifest
 from biodl.data.table.prepare import as_values, check_missing
-from biodl.evaluation.inference import PREDICT_BATCH_SIZE, load_model
+from biodl.evaluation.inference import PREDICT_BATCH_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +74,7 @@ def load_table_model(
     preprocessing: str | PathLike[str],
 ) -> TableModel:
     """The run's network(s), its table dataset and the preprocessing fitted at preparation."""
-    dataset = open_dataset(dataset_dir)
-    require(
-        dataset.modality == "table",
-        dataset.manifest,
-        "modality",
-        f"scoring a table needs a table dataset, {dataset.name} is a {dataset.modality} dataset",
-    )
-    if not model_paths:
-        raise ValueError("load_table_model needs at least one model path")
+    dataset, networks = open_run(dataset_dir, model_paths, "table", "scoring a table")
     manifest, raw = read_manifest(dataset.manifest)
     columns = raw.get("preprocessing") or {}
     require(
@@ -90,7 +83,6 @@ def load_table_model(
         "preprocessing",
         "does not name the numeric and categorical feature columns; prepare the dataset again",
     )
-    networks = tuple(load_model(Path(path), dataset) for path in model_paths)
     transformer = _load_preprocessing(require_file(preprocessing, "fitted preprocessing"))
     logger.info(
         "loaded %d network(s) of %s: %d numeric and %d categorical feature column(s), targets %s",

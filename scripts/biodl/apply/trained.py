@@ -4,7 +4,8 @@ Contract: ``load_trained(dataset_dir, model_paths, average_strands)`` opens the 
 dataset (``dataset.json``: input length, tasks, how ambiguous bases are encoded) and loads each
 saved model with ``biodl.evaluation.inference.load_model`` (no arbitrary code; input and output
 shapes checked against the dataset). Several paths are the members of an ensemble, whose scores
-are averaged. Only DNA datasets apply (``InputError`` otherwise).
+are averaged. Only DNA datasets apply (``InputError`` otherwise). The opening and loading is
+``open_run(dataset_dir, model_paths, modality, use)``, which slide and table scoring share.
 
 ``TrainedModel.predict(codes)`` takes windows as base codes (``biodl.data.dna.encode``), an
 ``(n, length)`` ``uint8`` array of exactly the model's input length (readers check each input
@@ -84,20 +85,32 @@ class TrainedModel:
         return (total[: len(codes)] + total[len(codes) :]) / 2 if self.average_strands else total
 
 
+# How a message names a dataset of each modality.
+DATASET_OF = {"dna": "a DNA", "image": "an image", "table": "a table"}
+
+
+def open_run(
+    dataset_dir: str | PathLike[str], model_paths: Sequence[str | PathLike[str]], modality: str, use: str
+) -> tuple[PreparedDataset, tuple[keras.Model, ...]]:
+    """A run's prepared dataset, refused unless of ``modality`` (``use`` says what needs it in
+    the message), and its network(s), one per model path (ensemble members)."""
+    dataset = open_dataset(dataset_dir)
+    require(
+        dataset.modality == modality,
+        dataset.manifest,
+        "modality",
+        f"{use} needs {DATASET_OF[modality]} dataset, {dataset.name} is a {dataset.modality} dataset",
+    )
+    if not model_paths:
+        raise ValueError("open_run needs at least one model path")
+    return dataset, tuple(load_model(Path(path), dataset) for path in model_paths)
+
+
 def load_trained(
     dataset_dir: str | PathLike[str], model_paths: Sequence[str | PathLike[str]], average_strands: bool
 ) -> TrainedModel:
     """The run's model(s) on its dataset (see the module contract)."""
-    dataset = open_dataset(dataset_dir)
-    require(
-        dataset.modality == "dna",
-        dataset.manifest,
-        "modality",
-        f"applying a model to sequences needs a DNA dataset, {dataset.name} is a {dataset.modality} dataset",
-    )
-    if not model_paths:
-        raise ValueError("load_trained needs at least one model path")
-    networks = tuple(load_model(Path(path), dataset) for path in model_paths)
+    dataset, networks = open_run(dataset_dir, model_paths, "dna", "applying a model to sequences")
     logger.info(
         "loaded %d network(s) of %s: input length %d, tasks %s%s",
         len(networks),

@@ -32,7 +32,6 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path
 from typing import Any, cast
 
 import keras
@@ -40,13 +39,14 @@ import numpy as np
 import pandas as pd
 
 from biodl.apply.slide_sheet import SlideRow
+from biodl.apply.trained import open_run
 from biodl.core.errors import InputError, require
-from biodl.data.dataset import PreparedDataset, open_dataset
+from biodl.data.dataset import PreparedDataset
 from biodl.data.format import read_manifest
 from biodl.data.image.formats import open_sources
 from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles
 from biodl.data.image.sources import ImageSource
-from biodl.evaluation.inference import PREDICT_BATCH_SIZE, load_model
+from biodl.evaluation.inference import PREDICT_BATCH_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -145,16 +145,7 @@ def load_tile_model(
     dataset_dir: str | PathLike[str], model_paths: Sequence[str | PathLike[str]]
 ) -> TileModel:
     """The run's tile model(s) on its image dataset (see the module contract)."""
-    dataset = open_dataset(dataset_dir)
-    require(
-        dataset.modality == "image",
-        dataset.manifest,
-        "modality",
-        f"mapping slides needs an image dataset, {dataset.name} is a {dataset.modality} dataset",
-    )
-    if not model_paths:
-        raise ValueError("load_tile_model needs at least one model path")
-    networks = tuple(load_model(Path(path), dataset) for path in model_paths)
+    dataset, networks = open_run(dataset_dir, model_paths, "image", "mapping slides")
     logger.info(
         "loaded %d network(s) of %s: tiles %s, classes %s",
         len(networks),
