@@ -110,16 +110,22 @@ def test_no_folder_no_lock() -> None:
         pass
 
 
+# The winner holds the lock until the three others were refused (or 30 s passed): on a loaded
+# machine a racer that starts late must still find the lock taken, not a finished run.
 RACER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from biodl.core.files import RunFolder
 from biodl.core.run_lock import RunLocked, run_lock
+folder = Path(sys.argv[1])
 try:
-    with run_lock(RunFolder(Path(sys.argv[1]), "d", "m")):
+    with run_lock(RunFolder(folder, "d", "m")):
         print("trained", flush=True)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30
+        while len(list(folder.glob("refused_*"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
 except RunLocked:
+    (folder / f"refused_{os.getpid()}").touch()
     print("refused", flush=True)
 """
 
