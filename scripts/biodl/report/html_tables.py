@@ -291,7 +291,7 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
 
 def _count_cell(count: object) -> str:
     """A whole number with thousands separators; empty where there is none (not counted)."""
-    if count is None or pd.isna(count):  # type: ignore[call-overload]
+    if count is None or pd.isna(count):
         return '<td data-sort=""></td>'
     number = int(count)  # type: ignore[call-overload]
     return f'<td data-sort="{number}">{number:,}</td>'
