@@ -110,7 +110,7 @@ def test_landing_text_reads_the_summary_and_the_search_trials(demo, tmp_path):
     write_parameters(ParameterCount(3553, 3553, "keras"), tmp_path / "ctcf" / "cnn_motif.tsv")
     write_parameters(ParameterCount(3617, 3617, "keras"), tmp_path / "yeast_promoters" / "cnn_motif.tsv")
     write_parameters(ParameterCount(19073, 19073, "keras"), tmp_path / "ctcf" / "resnet_small.tsv")
-    trees = ParameterCount(None, None, "not counted: gradient boosting fits 87 trees, not weights")
+    trees = ParameterCount(None, None, "gradient boosting fits 87 trees, not weights")
     write_parameters(trees, tmp_path / "diabetes" / "boosting.tsv")
     text = landing_rst(
         demo,
@@ -126,9 +126,14 @@ def test_landing_text_reads_the_summary_and_the_search_trials(demo, tmp_path):
     # Each model's parameter count on each dataset it ran on, where counted (breast_cancer's
     # boosting has no file yet: a partial run); a count not taken says why.
     lines = {line.split("**")[1]: line for line in text.splitlines() if line.startswith("- **")}
-    assert lines["cnn_motif"].endswith("(3,553 parameters on ctcf; 3,617 parameters on yeast_promoters)")
-    assert lines["resnet_small"].endswith("(19,073 parameters on ctcf)")
-    assert lines["boosting"].endswith("(diabetes: not counted: gradient boosting fits 87 trees, not weights)")
+    assert lines["cnn_motif"].endswith(
+        "(patience 6); 3,553 parameters on ctcf; 3,617 parameters on yeast_promoters"
+    )
+    assert lines["resnet_small"].endswith("; 19,073 parameters on ctcf")
+    assert lines["boosting"] == (
+        "- **boosting** (baseline): scikit-learn gradient boosting; "
+        "no parameter count on diabetes (gradient boosting fits 87 trees, not weights)"
+    )
     assert "parameters" not in lines["mlp"]
     # Before any run has finished there is nothing to claim.
     empty = landing_rst(

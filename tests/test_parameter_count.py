@@ -37,13 +37,14 @@ def test_a_network_counts_every_weight_and_its_trainable_ones() -> None:
 def test_an_ensemble_sums_its_members_and_has_no_count_where_a_member_has_none() -> None:
     members = [ParameterCount(100, 90, "keras"), ParameterCount(100, 90, "keras")]
     assert ensemble_count(members) == ParameterCount(200, 180, "sum over 2 members: keras")
-    trees = ParameterCount(None, None, "not counted: trees")
+    trees = ParameterCount(None, None, "trees")
     assert ensemble_count([*members, trees]).total is None
     assert ensemble_count([]).total is None
 
 
 @pytest.mark.parametrize(
-    "count", [ParameterCount(19073, 19073, KERAS_COUNTED), ParameterCount(None, None, "not counted: trees")]
+    "count",
+    [ParameterCount(19073, 19073, KERAS_COUNTED), ParameterCount(None, None, "gradient boosting: trees")],
 )
 def test_counts_are_written_and_read_back(tmp_path: Path, count: ParameterCount) -> None:
     write_parameters(count, tmp_path / "run" / "parameters.tsv")

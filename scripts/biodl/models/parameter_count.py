@@ -14,7 +14,7 @@ Contract:
   model or pipeline per target). Linear models: their coefficients and intercepts (the
   standardiser's training means and scales are statistics, not counted), all trainable.
   Gradient boosting: not counted (``None``): it fits trees, whose split thresholds and leaf
-  values are no match for a network's weights; ``counted`` gives its number of trees instead.
+  values are no match for a network's weights; ``counted`` says so, with its number of trees.
 - ``ensemble_count(counts)``: an ensemble predicts with every member, so its count is the sum
   over its members (``None`` where any member's is ``None``). A search's count is its chosen
   trial's (copied by ``biodl.evaluation.search``).
@@ -64,7 +64,7 @@ def baseline_count(models: Sequence[Any]) -> ParameterCount:
         total = sum(int(np.size(e.coef_)) + int(np.size(e.intercept_)) for e in estimators)
         return ParameterCount(total, total, LINEAR_COUNTED)
     trees = sum(int(e.n_iter_) * int(e.n_trees_per_iteration_) for e in estimators)
-    return ParameterCount(None, None, f"not counted: gradient boosting fits {trees} trees, not weights")
+    return ParameterCount(None, None, f"gradient boosting fits {trees} trees, not weights")
 
 
 def ensemble_count(counts: Sequence[ParameterCount]) -> ParameterCount:

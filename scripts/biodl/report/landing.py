@@ -21,8 +21,9 @@ Contract:
   rate (``sampled``), ``chosen`` maps a dataset to the rate its chosen trial used
   (``trials.tsv``), stated instead of the configured one.
 - ``parameters_text(counts)``: a model's parameter count on each dataset it ran on, from their
-  ``parameters.tsv`` (``biodl.models.parameter_count``): ``19,073 parameters on ctcf``; a count
-  that was not taken says why (gradient boosting); empty without any count.
+  ``parameters.tsv`` (``biodl.models.parameter_count``): ``19,073 parameters on ctcf``, joined by
+  ``;``; a count that was not taken says why: ``no parameter count on diabetes (gradient
+  boosting fits 28 trees, not weights)``.
 - ``landing_rst(config, summary_path, trials_path, parameters_path)``: the whole text for a
   validated config: headlines (or a line saying no run has finished), datasets with their
   splits, models with their training and parameter counts. ``trials_path(dataset, model)`` names
@@ -169,7 +170,9 @@ def chosen_learning_rates(
 def parameters_text(counts: Mapping[str, ParameterCount]) -> str:
     """A model's parameter count per dataset (module contract)."""
     parts = [
-        f"{dataset}: {count.counted}" if count.total is None else f"{count.total:,} parameters on {dataset}"
+        f"no parameter count on {dataset} ({count.counted})"
+        if count.total is None
+        else f"{count.total:,} parameters on {dataset}"
         for dataset, count in counts.items()
     ]
     return "; ".join(parts)
@@ -196,7 +199,7 @@ def _models_rst(config: Mapping[str, Any], paths: RunPaths) -> list[str]:
             for dataset in datasets
             if (path := Path(paths.parameters(dataset, name))).is_file()
         }
-        counts = f" ({parameters_text(counted)})" if counted else ""
+        counts = f"; {parameters_text(counted)}" if counted else ""
         lines.append(f"- **{name}** ({spec.kind}): {training_text(spec, chosen, searched)}{counts}")
     return lines
 
