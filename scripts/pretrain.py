@@ -2,7 +2,8 @@
 prepared dataset (biodl.training.pretraining), then its reconstruction-loss curves
 (biodl.report.figures).
 
-input: dataset (dataset.json); output: model (.keras), history (TSV), loss_curves (PNG); params:
+input: dataset (dataset.json); output: model (.keras), history (TSV), parameters (TSV: the
+parameter count, biodl.models.parameter_count), loss_curves (PNG); params:
 model_config (the model's validated settings), seed; threads.
 """
 
@@ -29,6 +30,7 @@ def pretrain() -> None:
             model_path=Path(snakemake.output.model),
             history_path=Path(snakemake.output.history),
             threads=snakemake.threads,
+            parameters_path=Path(snakemake.output.parameters),
         )
     )
     plot_training_curves(

@@ -4,10 +4,10 @@ with the model still in memory, its validation and test predictions
 
 input: dataset (dataset.json), init_model (optional: the run named by init_from); output: model
 (.keras), history (TSV), initial_loss (TSV: the loss before training against chance),
-predictions (TSV), training_curves (PNG); params: model_config (the
-model's validated settings), seed, fold (optional), checkpoint_root and tensorboard_root (the run's
-folders there are <root>/<dataset>/<model>), settings (the run in words, for the report's
-captions); threads.
+parameters (TSV: the parameter count, biodl.models.parameter_count), predictions (TSV),
+training_curves (PNG); params: model_config (the model's validated settings), seed, fold
+(optional), checkpoint_root and tensorboard_root (the run's folders there are
+<root>/<dataset>/<model>), settings (the run in words, for the report's captions); threads.
 """
 
 from biodl.core.log import run_step
@@ -40,6 +40,7 @@ def train() -> None:
         init_model=Path(init_model) if init_model else None,
         threads=snakemake.threads,
         initial_loss_path=Path(snakemake.output.initial_loss),
+        parameters_path=Path(snakemake.output.parameters),
     )
     history = train_model(run)
     average_strands = isinstance(settings, Cnn1dModel | ZooModel) and settings.augmentation.average_strands

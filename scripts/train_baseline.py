@@ -1,6 +1,7 @@
 """Snakemake script of rule train_baseline: one scikit-learn baseline on one prepared dataset.
 
-input: dataset (dataset.json); output: model (.skops), predictions (TSV); params: model_config
+input: dataset (dataset.json); output: model (.skops), predictions (TSV), parameters (TSV: the
+fitted coefficients, biodl.models.parameter_count); params: model_config
 (the model's validated settings), seed. See biodl.training.baselines.
 """
 
@@ -18,6 +19,7 @@ def fit_baseline() -> None:
         snakemake.params.seed,
         snakemake.output.model,
         snakemake.output.predictions,
+        snakemake.output.parameters,
     )
 
 

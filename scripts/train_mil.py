@@ -3,8 +3,9 @@ dataset (biodl.training.mil), then its training curves (biodl.report.figures).
 
 input: dataset (dataset.json), init_model (optional: the run named by init_from); output: model
 (.keras), history (TSV), predictions (TSV: one row per validation and test bag), attention (TSV:
-the weight of every tile of those bags), training_curves (PNG); params: model_config (the model's
-validated settings), seed, settings (the run in words, for the report's captions); threads.
+the weight of every tile of those bags), parameters (TSV: the parameter count), training_curves
+(PNG); params: model_config (the model's validated settings), seed, settings (the run in words,
+for the report's captions); threads.
 """
 
 from biodl.core.log import run_step
@@ -33,6 +34,7 @@ def train_mil_step() -> None:
             attention_path=Path(snakemake.output.attention),
             init_model=Path(init_model) if init_model else None,
             threads=snakemake.threads,
+            parameters_path=Path(snakemake.output.parameters),
         )
     )
     plot_training_curves(result.history, snakemake.output.training_curves, title=f"{dataset} / {model}")

@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from biodl.config.models import check_model
 from biodl.core.errors import InputError
 from biodl.data.dna.encode import encode
+from biodl.models.parameter_count import read_parameters
 from biodl.training.baselines import kmer_counts, train_baseline
 
 LINEAR = {"kind": "baseline", "estimator": "linear", "cv_folds": 3}
@@ -48,6 +49,7 @@ def _run(dataset: Path, settings: dict, tmp_path: Path, name: str = "run") -> pd
         3,
         tmp_path / name / "model.skops",
         tmp_path / name / "predictions.tsv",
+        tmp_path / name / "parameters.tsv",
     )
 
 
@@ -62,6 +64,24 @@ def test_dna_baseline_learns_the_motif_and_predicts_validation_then_test(
     assert roc_auc_score(test["y_true"], test["y_score"]) > 0.8
     model = tmp_path / "run" / "model.skops"
     assert skops.io.load(model, trusted=skops.io.get_untrusted_types(file=model))
+
+
+def test_a_linear_baseline_counts_its_coefficients_and_boosting_its_trees(
+    make_dataset: Callable[..., Path], tmp_path: Path
+) -> None:
+    dataset = make_dataset(task="multiclass", sizes=(240, 60, 60))
+    _run(dataset, {**LINEAR, "k": 2}, tmp_path, "linear")
+    _run(dataset, {**BOOSTING, "k": 2}, tmp_path, "boosting")
+    linear = read_parameters(tmp_path / "linear" / "parameters.tsv")
+    # 16 2-mer counts x 3 classes, and an intercept per class.
+    assert (linear.total, linear.trainable) == (16 * 3 + 3, 16 * 3 + 3)
+    boosting = read_parameters(tmp_path / "boosting" / "parameters.tsv")
+    assert (boosting.total, boosting.trainable) == (None, None)
+    fitted = skops.io.load(
+        tmp_path / "boosting" / "model.skops",
+        trusted=skops.io.get_untrusted_types(file=tmp_path / "boosting" / "model.skops"),
+    )[0]
+    assert boosting.counted == f"gradient boosting fits {fitted.n_iter_ * 3} trees, not weights"
 
 
 @pytest.mark.parametrize("task", ["multiclass", "multilabel"])

@@ -38,6 +38,7 @@ def test_without_runs_every_model_runs_on_the_datasets_it_fits():
         "cnn_motif": {"dna"},
         "cnn_deep": {"dna"},
         "danq_small": {"dna"},
+        "resnet_small": {"dna"},
         "cnn_tiles": {"image"},
         "mlp": {"table"},
         "mlp_folds": {"table"},

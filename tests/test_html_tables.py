@@ -55,6 +55,7 @@ SUMMARY = summary_frame(
                 "auprc": 0.97,
                 "f1": 0.9,
                 "accuracy": 0.9,
+                "parameters": 3553,
             },
         ),
         (
@@ -70,6 +71,7 @@ SUMMARY = summary_frame(
                 "auprc": 0.98,
                 "f1": NAN,
                 "accuracy": 0.8,
+                "parameters": 1025,
             },
         ),
         (
@@ -85,6 +87,7 @@ SUMMARY = summary_frame(
                 "r2": 0.464,
                 "r2_ci_low": 0.32,
                 "r2_ci_high": 0.567,
+                "parameters": 881,
             },
         ),
         (
@@ -104,8 +107,8 @@ def test_leaderboard_has_a_row_per_run_with_values_and_intervals():
     rows = body_rows(page)
     assert len(rows) == 4
     first = cells(rows[0])
-    assert [re.sub(r"<.*?>", "", text) for _, text in first[:4]] == ["ctcf", "cnn", "cnn1d", "100"]
-    assert "0.976" in first[4][1] and "0.948 – 0.994" in first[4][1]
+    assert [re.sub(r"<.*?>", "", text) for _, text in first[:5]] == ["ctcf", "cnn", "cnn1d", "100", "3,553"]
+    assert "0.976" in first[5][1] and "0.948 – 0.994" in first[5][1]
     # One table per task, each with its own metrics.
     assert headings(page) == [
         ("Binary classification", RUN_COLUMNS + ["auROC", "auPRC", "F1", "accuracy"]),
@@ -119,7 +122,7 @@ def headings(page):
     return [(title, re.findall(r"<th[^>]*>(.*?)</th>", head)) for title, head in tables]
 
 
-RUN_COLUMNS = ["dataset", "model", "kind", "test examples"]
+RUN_COLUMNS = ["dataset", "model", "kind", "test examples", "parameters"]
 
 
 def bold(row):
@@ -129,7 +132,7 @@ def bold(row):
 
 def test_leaderboard_marks_the_best_run_per_dataset_lowest_error_for_mse():
     rows = [cells(row) for row in body_rows(leaderboard_html(SUMMARY))]
-    auroc, auprc, mse, r2 = 4, 5, 4, 7
+    auroc, auprc, mse, r2 = 5, 6, 5, 8
     assert 'class="best"' in rows[0][auroc][0] and 'class="best"' not in rows[1][auroc][0]
     assert 'class="best"' in rows[1][auprc][0]  # the baseline wins this one
     assert 'class="best"' in rows[3][mse][0] and 'class="best"' not in rows[2][mse][0]
@@ -138,11 +141,20 @@ def test_leaderboard_marks_the_best_run_per_dataset_lowest_error_for_mse():
 
 def test_leaderboard_shows_undefined_values_as_nan_and_tags_baselines():
     rows = [cells(row) for row in body_rows(leaderboard_html(SUMMARY))]
-    f1, mse = 6, 4
+    f1, mse = 7, 5
     assert rows[1][f1][1].startswith("NaN") and 'data-sort=""' in rows[1][f1][0]
     assert rows[1][1][1] == 'linear <span class="tag">baseline</span>' and "tag" not in rows[0][1][1]
     # Sorting keys are the raw numbers, not the formatted text.
     assert 'data-sort="3230.46"' in rows[2][mse][0]
+
+
+def test_parameter_counts_are_grouped_sortable_and_empty_where_not_counted():
+    rows = [cells(row) for row in body_rows(leaderboard_html(SUMMARY))]
+    parameters = 4
+    assert rows[0][parameters] == (' data-sort="3553"', "3,553")
+    assert rows[2][parameters] == (' data-sort="881"', "881")
+    # The ridge row has no count (as gradient boosting): an empty cell, sorted last.
+    assert rows[3][parameters] == (' data-sort=""', "")
 
 
 def test_leaderboard_reads_back_from_summary_tsv(tmp_path):
@@ -263,7 +275,7 @@ def test_a_dataset_with_one_run_has_nothing_bold():
         ]
     )
     rows = body_rows(leaderboard_html(frame))
-    auroc = 4
+    auroc = 5
     # The lone run is compared with nothing; in the pair, F1 has one defined value: no comparison.
     assert bold(rows[0]) == [] and bold(rows[1]) == [auroc] and bold(rows[2]) == []
 
@@ -287,7 +299,7 @@ def test_members_and_trials_are_never_marked_best():
         ]
     )
     rows = body_rows(leaderboard_html(frame))
-    auroc = 4
+    auroc = 5
     # The ensemble beats the baseline; its better member and the trial are parts, not rivals.
     assert [bold(row) for row in rows[:4]] == [[auroc], [], [], []]
     # A run and one of its own members are no comparison.

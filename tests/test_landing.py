@@ -12,6 +12,7 @@ from biodl.config.checks import validate_config
 from biodl.config.datasets import dataset_settings
 from biodl.config.models import check_model, model_settings
 from biodl.evaluation.summary import SUMMARY_COLUMNS
+from biodl.models.parameter_count import ParameterCount, write_parameters
 from biodl.report.landing import best_runs, headline_rst, landing_rst, split_text, training_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,12 +107,36 @@ def test_landing_text_reads_the_summary_and_the_search_trials(demo, tmp_path):
     pd.DataFrame(
         {"trial": ["t1", "t2"], "training.learning_rate": [0.001, 0.0042], "chosen": [False, True]}
     ).to_csv(trials, sep="\t", index=False)
-    text = landing_rst(demo, tmp_path / "summary.tsv", lambda d, m: tmp_path / f"{d}.tsv")
+    write_parameters(ParameterCount(3553, 3553, "keras"), tmp_path / "ctcf" / "cnn_motif.tsv")
+    write_parameters(ParameterCount(3617, 3617, "keras"), tmp_path / "yeast_promoters" / "cnn_motif.tsv")
+    write_parameters(ParameterCount(19073, 19073, "keras"), tmp_path / "ctcf" / "resnet_small.tsv")
+    trees = ParameterCount(None, None, "gradient boosting fits 87 trees, not weights")
+    write_parameters(trees, tmp_path / "diabetes" / "boosting.tsv")
+    text = landing_rst(
+        demo,
+        tmp_path / "summary.tsv",
+        lambda d, m: tmp_path / f"{d}.tsv",
+        lambda d, m: tmp_path / d / f"{m}.tsv",
+    )
     assert text.index("**ctcf**: cnn") < text.index("**Datasets**") < text.index("**Models**")
     assert (
         "- **mlp_search** (mlp): adam, learning rate sampled per trial (chosen: 0.0042 on breast_cancer)"
         in text
     )
+    # Each model's parameter count on each dataset it ran on, where counted (breast_cancer's
+    # boosting has no file yet: a partial run); a count not taken says why.
+    lines = {line.split("**")[1]: line for line in text.splitlines() if line.startswith("- **")}
+    assert lines["cnn_motif"].endswith(
+        "(patience 6); 3,553 parameters on ctcf; 3,617 parameters on yeast_promoters"
+    )
+    assert lines["resnet_small"].endswith("; 19,073 parameters on ctcf")
+    assert lines["boosting"] == (
+        "- **boosting** (baseline): scikit-learn gradient boosting; "
+        "no parameter count on diabetes (gradient boosting fits 87 trees, not weights)"
+    )
+    assert "parameters" not in lines["mlp"]
     # Before any run has finished there is nothing to claim.
-    empty = landing_rst(demo, tmp_path / "missing.tsv", lambda d, m: tmp_path / "none.tsv")
-    assert "no run has finished yet" in empty and "chosen" not in empty
+    empty = landing_rst(
+        demo, tmp_path / "missing.tsv", lambda d, m: tmp_path / "none.tsv", lambda d, m: tmp_path / "none.tsv"
+    )
+    assert "no run has finished yet" in empty and "chosen" not in empty and "parameters on" not in empty

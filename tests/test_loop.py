@@ -19,6 +19,7 @@ from biodl.core.errors import InputError
 from biodl.core.files import load_npy, save_npy
 from biodl.data.dataset import open_dataset
 from biodl.evaluation.inference import predict_model
+from biodl.models.parameter_count import read_parameters
 from biodl.training.batches import ShardBatches
 from biodl.training.initial_loss import read_initial_loss
 from biodl.training.loop import TrainingRun, train_model
@@ -60,6 +61,7 @@ def test_history_and_model_files(
         out / "model.keras",
         out / "history.tsv",
         initial_loss_path=out / "initial_loss.tsv",
+        parameters_path=out / "parameters.tsv",
     )
     with caplog.at_level(logging.INFO, logger="biodl.training"):
         frame = train_model(run)
@@ -87,7 +89,12 @@ def test_history_and_model_files(
     assert history["best"].sum() == 1
     pd.testing.assert_frame_equal(history, frame, check_exact=False)
     # no temporary files left
-    assert sorted(p.name for p in out.iterdir()) == ["history.tsv", "initial_loss.tsv", "model.keras"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.tsv",
+        "initial_loss.tsv",
+        "model.keras",
+        "parameters.tsv",
+    ]
     initial = read_initial_loss(out / "initial_loss.tsv")
     # The fixture's training split is balanced; the first 160 examples are all of it.
     assert initial.examples == 160 and initial.chance == pytest.approx(np.log(2), rel=1e-4)
@@ -99,6 +106,10 @@ def test_history_and_model_files(
     ]
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
     assert model.output_shape == (None, 1)
+    # conv1 (8 filters of 8 x 4 bases, biases), dense1 (8 units), the output: all trainable.
+    count = read_parameters(out / "parameters.tsv")
+    assert count.total == count.trainable == model.count_params() > 8 * 8 * 4 + 8 + 8 + 1
+    assert f"tiny: {count.total:,} parameters ({count.total:,} trainable)" in caplog.text
     epoch_lines = [r.getMessage() for r in caplog.records if "] epoch " in r.getMessage()]
     assert len(epoch_lines) == 3
     name = open_dataset(binary_dataset).name
@@ -216,6 +227,7 @@ def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(
                 tmp_path / "tuned/model.keras",
                 tmp_path / "tuned/history.tsv",
                 init_model=tmp_path / "source/model.keras",
+                parameters_path=tmp_path / "tuned/parameters.tsv",
             )
         )
     tuned = keras.models.load_model(tmp_path / "tuned/model.keras")
@@ -229,6 +241,9 @@ def test_fine_tuning_keeps_frozen_layers_and_trains_the_rest(
         )  # fine-tuned
     assert history["learning_rate"].tolist() == pytest.approx([0.05, 0.05])
     assert "frozen: conv1" in caplog.text and "copied conv1, dense1, output" in caplog.text
+    # The frozen layer's weights count, but not as trainable.
+    count = read_parameters(tmp_path / "tuned/parameters.tsv")
+    assert (count.total, count.trainable) == (tuned.count_params(), tuned.count_params() - (8 * 8 * 4 + 8))
 
 
 def test_incompatible_start_weights_and_transfer_keys_without_a_source_are_refused(

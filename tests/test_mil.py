@@ -8,6 +8,7 @@ from biodl.config.models import check_model
 from biodl.core.errors import InputError
 from biodl.evaluation.metrics import compute_metrics
 from biodl.models.attention_mil import attention_model
+from biodl.models.parameter_count import read_parameters
 from biodl.training.mil import MilRun, train_mil
 
 MODEL = {
@@ -34,6 +35,7 @@ def mil_run(prepared, out, **changes):
         history_path=out / "history.tsv",
         predictions_path=out / "predictions.tsv",
         attention_path=out / "attention.tsv",
+        parameters_path=out / "parameters.tsv",
     )
 
 
@@ -67,6 +69,9 @@ def test_trains_on_bags_and_writes_slide_predictions_and_tile_attention(prepared
     )
     n = metrics[(metrics["metric"] == "n") & (metrics["target"] == "all")]["value"]
     assert n.item() == 4  # metrics per slide, not per tile
+    count = read_parameters(run.parameters_path)
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    assert (count.total, count.trainable) == (model.count_params(), trainable)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from biodl.config.models import check_model
 from biodl.core.errors import InputError
 from biodl.data.dataset import open_dataset
 from biodl.models.autoencoder import encoder_layers
+from biodl.models.parameter_count import read_parameters
 from biodl.training.loop import compile_network
 from biodl.training.pretraining import AutoencoderRun, train_autoencoder
 
@@ -26,6 +27,7 @@ def ae_run(dataset, out, **changes):
         seed=3,
         model_path=out / "model.keras",
         history_path=out / "history.tsv",
+        parameters_path=out / "parameters.tsv",
     )
 
 
@@ -38,6 +40,8 @@ def test_pretrained_encoder_starts_a_supervised_cnn(binary_dataset, tmp_path):
     # better than knowing nothing: uniform base probabilities cost ln 4 per position
     assert written["val_loss"].min() < np.log(4)
     autoencoder = keras.models.load_model(run.model_path)  # plain Keras
+    # Encoder and decoder together.
+    assert read_parameters(run.parameters_path).total == autoencoder.count_params()
     settings = check_model(
         "cnn",
         {

@@ -187,8 +187,14 @@ KILLS = {
     "evaluation": (
         "results/evaluation/cancer/linear/metrics.tsv",
         evaluation_half_written,
-        # The model and the evaluation; the preprocessing copied next to the model is not asked for.
-        ("results/prepared/cancer", "results/models/cancer/linear/model.skops", "results/evaluation/cancer"),
+        # The model, its parameter count and the evaluation; the preprocessing copied next to the
+        # model is not asked for.
+        (
+            "results/prepared/cancer",
+            "results/models/cancer/linear/model.skops",
+            "results/models/cancer/linear/parameters.tsv",
+            "results/evaluation/cancer",
+        ),
         # The report's HTML table of the confusion counts comes from rule tsv_table, after evaluation.
         ("results/evaluation/cancer/linear/confusion.html",),
     ),

@@ -15,6 +15,7 @@ from biodl.evaluation.metrics import compute_metrics
 from biodl.evaluation.metrics_file import write_metrics
 from biodl.evaluation.predictions import Scores
 from biodl.evaluation.summary import SUMMARY_COLUMNS, summarize, write_summary
+from biodl.models.parameter_count import ParameterCount, write_parameters
 
 
 def _run(tmp_path: Path, name: str, scores: Scores, bootstrap: int = 100) -> tuple[Path, Path, pd.DataFrame]:
@@ -59,6 +60,20 @@ def _runs(tmp_path: Path) -> tuple[list[Path], list[Path], list[pd.DataFrame]]:
 
 RUNS = [["peaks", "cnn"], ["rare", "cnn"], ["classes", "logistic"], ["expression", "mlp"]]
 KINDS = ["cnn1d", "cnn1d", "baseline", "mlp"]
+# The runs' parameter counts: the third not counted (as gradient boosting's).
+COUNTS = [
+    ParameterCount(3553, 3489, "keras"),
+    ParameterCount(3553, 3553, "keras"),
+    ParameterCount(None, None, "not counted: trees"),
+    ParameterCount(881, 881, "keras"),
+]
+
+
+def _parameter_paths(tmp_path: Path) -> list[Path]:
+    paths = [tmp_path / f"run{i}" / "parameters.tsv" for i in range(len(COUNTS))]
+    for count, path in zip(COUNTS, paths, strict=True):
+        write_parameters(count, path)
+    return paths
 
 
 def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp_path: Path) -> None:
@@ -75,6 +90,8 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
             "member_of",
             "task",
             "n_test",
+            "parameters",
+            "trainable_parameters",
             "auroc",
             "auroc_ci_low",
             "auroc_ci_high",
@@ -132,9 +149,29 @@ def test_summary_has_one_row_per_run_with_its_headline_metrics_and_intervals(tmp
     )
 
 
+def test_each_run_has_its_parameter_count_and_none_where_not_counted(tmp_path: Path) -> None:
+    metrics_paths, dataset_paths, _ = _runs(tmp_path)
+    parameters = _parameter_paths(tmp_path)
+    summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS, parameters_paths=parameters)
+    assert summary["parameters"].tolist() == [3553, 3553, pd.NA, 881]
+    assert summary["trainable_parameters"].tolist() == [3489, 3553, pd.NA, 881]
+    # Without parameter files (a summary of metrics alone) the columns are empty.
+    alone = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
+    assert alone["parameters"].isna().all() and alone["trainable_parameters"].isna().all()
+    with pytest.raises(InputError, match="3 parameter counts for 4 metrics files"):
+        summarize(metrics_paths, dataset_paths, RUNS, KINDS, parameters_paths=parameters[:3])
+    (tmp_path / "run0" / "parameters.tsv").write_text(
+        "parameters\ttrainable_parameters\tcounted\n3.5\t3\tx\n"
+    )
+    with pytest.raises(InputError, match="parameters: expected a whole number >= 0"):
+        summarize(metrics_paths, dataset_paths, RUNS, KINDS, parameters_paths=parameters)
+
+
 def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> None:
     metrics_paths, dataset_paths, _ = _runs(tmp_path)
-    summary = summarize(metrics_paths, dataset_paths, RUNS, KINDS)
+    summary = summarize(
+        metrics_paths, dataset_paths, RUNS, KINDS, parameters_paths=_parameter_paths(tmp_path)
+    )
     write_summary(summary, tmp_path / "summary.tsv")
     text = pd.read_csv(tmp_path / "summary.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert text.loc[1, "auroc"] == "NaN"  # applies, undefined: one class only
@@ -144,13 +181,14 @@ def test_summary_file_tells_not_applicable_from_undefined(tmp_path: Path) -> Non
     assert text.loc[3, "r2_ci_low"] == "NaN"  # applies, no interval: bootstrap 0
     assert text.loc[0, "auroc_micro"] == "" and float(text.loc[2, "auroc_micro"]) > 0.5
     assert float(text.loc[0, "auroc"]) == summary.loc[0, "auroc"]
+    assert text["parameters"].tolist() == ["3553", "3553", "", "881"]  # empty: not counted
     pd.testing.assert_frame_equal(
         pd.read_csv(
             tmp_path / "summary.tsv",
             sep="\t",
             keep_default_na=False,
             na_values=["NaN", ""],
-            dtype={"member_of": str},
+            dtype={"member_of": str, "parameters": "Int64", "trainable_parameters": "Int64"},
         ).fillna({"member_of": ""}),
         summary,
     )

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from biodl.models.parameter_count import read_parameters
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
@@ -27,18 +29,18 @@ def test_dry_run_of_the_demo_lists_every_step():
         for line in result.stdout.splitlines()
         if line.split()[:1] and line.split()[-1].isdigit() and len(line.split()) == 2
     )
-    # train: 9 plain networks, 3 fold members of mlp_folds, 4 trials of mlp_search, each writing its
+    # train: 10 plain networks, 3 fold members of mlp_folds, 4 trials of mlp_search, each writing its
     # predictions and curves; trials get no test evaluation; plain networks but the zoo's
-    # (ctcf / danq_small) are interpreted; every
+    # (ctcf / danq_small, resnet_small) are interpreted; every
     # table run but the ensemble and the search gets the preprocessing next to its model.
     assert counts == {
         "prepare_dna": "2",
         "prepare_table": "2",
         "prepare_image": "2",
-        "train": "16",
+        "train": "17",
         "train_baseline": "5",
         "export_preprocessing": "9",
-        "evaluate_classification": "16",
+        "evaluate_classification": "17",
         "evaluate_regression": "3",
         "average_ensemble": "1",
         "select_trial": "1",
@@ -46,8 +48,8 @@ def test_dry_run_of_the_demo_lists_every_step():
         "interpret_image": "2",
         "interpret_table": "2",
         "filter_table": "4",
-        # TSVs shown as tables: 16 confusion counts, 1 search's trials, 2 importances, 4 Tomtom.
-        "tsv_table": "23",
+        # TSVs shown as tables: 17 confusion counts, 1 search's trials, 2 importances, 4 Tomtom.
+        "tsv_table": "24",
         "summarize": "1",
         "leaderboard": "1",
         "record_config": "1",
@@ -56,7 +58,7 @@ def test_dry_run_of_the_demo_lists_every_step():
         "apply_scan_part": "1",
         "apply_scan": "1",
         "all": "1",
-        "total": "100",
+        "total": "103",
     }
 
 
@@ -284,6 +286,16 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
     assert (classification["auroc_ci_low"] <= classification["auroc"]).all()
     assert summary.loc[summary["task"] == "regression", "r2"].notna().all()
     assert (workdir / "results/summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Every run's parameter count, from its training job: a network's every weight, the linear
+    # baseline's coefficients; the same number in the summary.
+    counts = summary.set_index(["dataset", "model"])["parameters"]
+    for dataset, model in runs:
+        count = read_parameters(workdir / "results/models" / dataset / model / "parameters.tsv")
+        assert count.total == counts[dataset, model] > 0
+    import keras
+
+    tiny = keras.models.load_model(workdir / "results/models/ctcf/tiny/model.keras").count_params()
+    assert counts["ctcf", "tiny"] == tiny
     for dataset, model in runs:
         folder = workdir / "results/evaluation" / dataset / model
         metrics = pd.read_csv(folder / "metrics.tsv", sep="\t")
@@ -310,6 +322,8 @@ def test_tiny_end_to_end_run_and_report(tiny_run):
         "training curves",
         "summary.tsv",
         "leaderboard.html",
+        # The landing page's models, with their parameter counts.
+        f"{tiny:,} parameters on ctcf",
     ):
         assert text in html
 
@@ -526,3 +540,5 @@ def test_mil_config_runs_end_to_end_with_metrics_per_slide(tmp_path):
     assert attention.groupby("group")["attention"].sum().round(5).eq(1).all()
     summary = pd.read_csv(tmp_path / "results/summary.tsv", sep="\t")
     assert summary[["model", "kind", "n_test"]].values.tolist() == [["mil", "attention_mil", groups["test"]]]
+    count = read_parameters(tmp_path / "results/models/skin_regions/mil/parameters.tsv")
+    assert summary["parameters"].tolist() == [count.total] and count.total > 0

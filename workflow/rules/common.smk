@@ -121,6 +121,7 @@ def landing_text():
         config,
         "results/summary.tsv",
         lambda dataset, model: f"results/search/{dataset}/{model}/trials.tsv",
+        lambda dataset, model: f"results/models/{dataset}/{model}/parameters.tsv",
     )
 
 
@@ -223,6 +224,14 @@ def member_predictions(wildcards):
     """The predictions of an ensemble's members or a search's trials."""
     return [
         f"results/evaluation/{wildcards.dataset}/{member}/predictions.tsv"
+        for member in VARIANTS[wildcards.model].members
+    ]
+
+
+def member_parameters(wildcards):
+    """The parameter counts of an ensemble's members or a search's trials."""
+    return [
+        f"results/models/{wildcards.dataset}/{member}/parameters.tsv"
         for member in VARIANTS[wildcards.model].members
     ]
 

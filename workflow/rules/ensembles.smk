@@ -6,8 +6,11 @@ rule average_ensemble:
     input:
         dataset="results/prepared/{dataset}/dataset.json",
         members=member_predictions,
+        member_parameters=member_parameters,
     output:
         predictions=run_report("predictions.tsv", "predictions"),
+        # An ensemble predicts with every member: the sum of their parameters.
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
     log:
         "logs/average_ensemble/{dataset}/{model}.log",
     benchmark:
@@ -29,8 +32,11 @@ rule select_trial:
         dataset="results/prepared/{dataset}/dataset.json",
         # Every trial's predictions; only their validation rows are read.
         trials=member_predictions,
+        trial_parameters=member_parameters,
     output:
         predictions=run_report("predictions.tsv", "predictions"),
+        # The chosen trial's parameter count.
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
         trials=report(
             "results/search/{dataset}/{model}/trials.tsv",
             caption="../report/trials.rst",

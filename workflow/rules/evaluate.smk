@@ -66,6 +66,11 @@ rule summarize:
     input:
         metrics=evaluation_files("metrics.tsv"),
         datasets=[f"results/prepared/{dataset}/dataset.json" for dataset, _ in RUNS],
+        # Each run's parameter count (biodl.models.parameter_count), same order.
+        parameters=[
+            f"results/models/{dataset}/{model}/parameters.tsv"
+            for dataset, model in RUNS
+        ],
     output:
         summary=report(
             "results/summary.tsv",

@@ -9,6 +9,8 @@ rule train:
         history="results/models/{dataset}/{model}/history.tsv",
         # The loss of the initial weights against its chance value (also in the log).
         initial_loss="results/models/{dataset}/{model}/initial_loss.tsv",
+        # Total and trainable parameters, for the leaderboard (biodl.models.parameter_count).
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
         # Written by the training job, with the model still in memory (a separate job would
         # start TensorFlow again): the validation and test predictions and the training curves.
         predictions=run_report("predictions.tsv", "predictions"),
@@ -64,6 +66,8 @@ rule train_mil:
     output:
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
+        # Total and trainable parameters, for the leaderboard (biodl.models.parameter_count).
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
         # One row per validation and test bag (slide): evaluate reads them per bag.
         predictions=run_report("predictions.tsv", "predictions", caption_prefix="mil_"),
         # The attention weight of every tile of those bags (shown as a table: rule tsv_table).
@@ -108,6 +112,8 @@ rule pretrain:
         # What a supervised run's init_from starts from (its encoder's layers).
         model="results/models/{dataset}/{model}/model.keras",
         history="results/models/{dataset}/{model}/history.tsv",
+        # Total and trainable parameters, for the leaderboard (biodl.models.parameter_count).
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
         loss_curves=run_report(
             "loss_curves.png",
             "reconstruction loss",
@@ -148,6 +154,8 @@ rule train_baseline:
         shards="results/prepared/{dataset}/shards",
     output:
         model="results/models/{dataset}/{model}/model.skops",
+        # Coefficients and intercepts of a linear model; empty for gradient boosting (trees).
+        parameters="results/models/{dataset}/{model}/parameters.tsv",
         predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
     log:
         "logs/train/{dataset}/{model}.log",

@@ -1,13 +1,16 @@
 """Collecting the headline metrics of every run into one table (no TensorFlow).
 
 Contract:
-- ``summarize(metrics_paths, dataset_paths, runs, kinds, roles, member_of)``: one row per run,
+- ``summarize(metrics_paths, dataset_paths, runs, kinds, roles, member_of, parameters_paths)``:
+  one row per run,
   in the order given; ``runs[i]`` = [dataset, model], ``kinds[i]`` (the model kind: cnn1d, mlp,
   baseline ...), ``roles[i]`` (``biodl.workflow.variants``: model, member, ensemble or search; default
   model), ``member_of[i]`` (the ensemble a member belongs to, else empty), ``metrics_paths[i]``
-  its ``metrics.tsv`` and ``dataset_paths[i]`` its dataset's ``dataset.json`` (for the task and
-  targets). Columns (``SUMMARY_COLUMNS``): dataset, model, kind, role, member_of, task, n_test
-  (test examples), then for every headline metric of any task (auroc,
+  its ``metrics.tsv``, ``dataset_paths[i]`` its dataset's ``dataset.json`` (for the task and
+  targets) and ``parameters_paths[i]`` its ``parameters.tsv`` (``biodl.models.parameter_count``;
+  none given: the counts are left empty). Columns (``SUMMARY_COLUMNS``): dataset, model, kind,
+  role, member_of, task, n_test (test examples), parameters and trainable_parameters (empty
+  where not counted: gradient boosting), then for every headline metric of any task (auroc,
   auprc, f1, accuracy, mse, mae, pearson_r, r2) ``<metric>``, ``<metric>_ci_low`` and
   ``<metric>_ci_high``, taken from the headline rows of ``biodl.evaluation.metrics`` (binary: the positive
   class; multiclass and multilabel: ``macro``, multiclass accuracy: top-1, target ``all``;
@@ -18,7 +21,8 @@ Contract:
 - ``write_summary(summary, path)`` writes ``results/summary.tsv``: an empty cell means the
   metric does not apply to the run's task (auroc of a regression); the text ``NaN`` means it
   applies but is undefined on that test set (or, in the ``_ci_`` columns, that no interval was
-  computed: bootstrap 0 or undefined in every resample).
+  computed: bootstrap 0 or undefined in every resample). Parameter counts are whole numbers,
+  empty where not counted.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from biodl.data.format import read_manifest
 from biodl.evaluation.metrics import HEADLINE_METRICS, headline_keys
 from biodl.evaluation.metrics_file import metric_row, read_metrics
 from biodl.evaluation.weighted_metrics import ALL, MICRO
+from biodl.models.parameter_count import read_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,8 @@ def ci_columns(metric: str) -> tuple[str, str]:
     return f"{metric}_ci_low", f"{metric}_ci_high"
 
 
-RUN_COLUMNS = ["dataset", "model", "kind", "role", "member_of", "task", "n_test"]
+PARAMETER_COLUMNS = ["parameters", "trainable_parameters"]
+RUN_COLUMNS = ["dataset", "model", "kind", "role", "member_of", "task", "n_test", *PARAMETER_COLUMNS]
 HEADLINE_COLUMNS = [c for m in SUMMARY_METRICS for c in (m, *ci_columns(m))]
 # Several classes or labels: the micro averages beside the macro headline (point estimates).
 MICRO_TASKS = ("multiclass", "multilabel")
@@ -62,6 +68,7 @@ def summarize(
     kinds: Sequence[str],
     roles: Sequence[str] | None = None,
     member_of: Sequence[str] | None = None,
+    parameters_paths: Sequence[str | PathLike[str]] | None = None,
 ) -> pd.DataFrame:
     """One headline row per run (see the module contract); undefined or absent values are NaN."""
     source = "summary inputs"
@@ -73,6 +80,7 @@ def summarize(
         ("kinds", kinds),
         ("roles", roles),
         ("member_of", member_of),
+        ("parameter counts", metrics_paths if parameters_paths is None else parameters_paths),
     ):
         require(
             len(given) == len(metrics_paths),
@@ -96,6 +104,9 @@ def summarize(
             "task": task,
             "n_test": int(metric_row(metrics, "n", ALL, where)[0]),
         }
+        if parameters_paths is not None:
+            count = read_parameters(parameters_paths[i])
+            row.update(parameters=count.total, trainable_parameters=count.trainable)
         for metric, target in headline_keys(task, targets):
             row[metric], *bounds = metric_row(metrics, metric, target, where)
             row.update(zip(ci_columns(metric), bounds, strict=True))
@@ -108,6 +119,7 @@ def summarize(
     return frame.astype(
         {c: "float64" for c in [*HEADLINE_COLUMNS, *MICRO_COLUMNS]}
         | {"n_test": "int64", "n_targets": "int64"}
+        | {c: "Int64" for c in PARAMETER_COLUMNS}
     )
 
 

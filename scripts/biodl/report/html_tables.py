@@ -7,7 +7,8 @@ network access).
 Contract:
 - ``leaderboard_html(summary)``: the frame of ``biodl.evaluation.summary.summarize`` (or
   ``summary.tsv`` read back) → a table per task (binary, multiclass, multilabel, regression), a
-  row per run (dataset, model, kind, test examples) and a column per headline metric of the
+  row per run (dataset, model, kind, test examples, parameters: the summary's total count,
+  empty where not counted, as the page's note says) and a column per headline metric of the
   task, its heading stating the averaging (``F1 (macro)`` for multiclass and multilabel,
   ``accuracy (top-1)`` for multiclass), each cell ``value`` with its confidence interval
   beneath; ``NaN`` where it is undefined. Bold marks the best value of a metric within a
@@ -242,7 +243,9 @@ def leaderboard_html(summary: pd.DataFrame) -> str:
         "a search's trials are parts of another run and never marked. Several classes or labels: "
         "macro averages (the unweighted mean over classes or labels), and micro averages (pooled "
         "over every labelled example and label) in the columns that say so; several regression targets: "
-        "the mean over targets. Click a column heading to sort by it."
+        "the mean over targets. Parameters: every weight of a network (an ensemble: summed over its "
+        "members), a linear baseline's coefficients and intercepts; empty for gradient boosting, "
+        "which fits trees, not weights. Click a column heading to sort by it."
     )
     return _page("Leaderboard: all runs", note, "".join(sections), sortable=True)
 
@@ -256,7 +259,13 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
     """The runs of one task: a column per headline metric of the task."""
     metrics = [m for m in SUMMARY_METRICS if m in HEADLINE_METRICS[task]]
     best = {metric: _best_per_dataset(summary, metric) for metric in metrics}
-    head = [("dataset", True), ("model", True), ("kind", True), ("test examples", False)]
+    head = [
+        ("dataset", True),
+        ("model", True),
+        ("kind", True),
+        ("test examples", False),
+        ("parameters", False),
+    ]
     micro = list(MICRO_COLUMNS) if task in MICRO_TASKS else []
     head += [(metric_heading(m, task), False) for m in metrics]
     head += [(MICRO_HEADINGS[c], False) for c in micro]
@@ -268,6 +277,7 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
             _text_cell(run["model"], extra=tag, css="text name"),
             _text_cell(run["kind"]),
             f'<td data-sort="{int(run["n_test"])}">{int(run["n_test"])}</td>',
+            _count_cell(run.get("parameters")),
         ]
         for metric in metrics:
             low, high = (float(run[c]) for c in ci_columns(metric))
@@ -277,6 +287,14 @@ def _leaderboard_table(summary: pd.DataFrame, task: str) -> str:
         previous = run["dataset"]
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")
     return _table(head, rows, sortable=True)
+
+
+def _count_cell(count: object) -> str:
+    """A whole number with thousands separators; empty where there is none (not counted)."""
+    if count is None or pd.isna(count):
+        return '<td data-sort=""></td>'
+    number = int(count)  # type: ignore[call-overload]
+    return f'<td data-sort="{number}">{number:,}</td>'
 
 
 def metrics_html(metrics: pd.DataFrame, title: str) -> str:

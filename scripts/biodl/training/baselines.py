@@ -12,8 +12,11 @@ prepared table or DNA dataset,
   boosting with early stopping on the validation split. Multilabel tasks fit one model per
   target on the rows whose label is present. Every random choice is seeded with ``seed``;
 - writes ``model_path`` (the fitted models, skops format: loadable without pickle's arbitrary
-  code) and ``predictions_path`` (validation then test rows, the ``biodl.evaluation.predictions`` format;
-  positive-class probabilities, class probabilities, or predicted values).
+  code), ``parameters_path`` (their parameter count,
+  ``biodl.models.parameter_count.baseline_count``: a linear model's coefficients, none for
+  gradient boosting) and ``predictions_path`` (validation then test rows, the
+  ``biodl.evaluation.predictions`` format; positive-class probabilities, class probabilities, or
+  predicted values).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from biodl.data.dataset import (
     to_inputs,
 )
 from biodl.evaluation.predictions import PREDICTED_SPLITS, Scores, predictions_frame
+from biodl.models.parameter_count import baseline_count, write_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ def train_baseline(
     seed: int,
     model_path: str | PathLike[str],
     predictions_path: str | PathLike[str],
+    parameters_path: str | PathLike[str],
 ) -> pd.DataFrame:
     """Fit on the train split, predict validation and test; see the module contract."""
     dataset = open_dataset(dataset_dir)
@@ -91,6 +96,9 @@ def train_baseline(
         frames.append(predictions_frame(load_metadata(dataset, split), scores))
     with atomic_path(model_path) as tmp:
         skops.io.dump(models, tmp)
+    count = baseline_count(models)
+    logger.info("%s: %s", model_name, count.counted if count.total is None else f"{count.total:,} parameters")
+    write_parameters(count, parameters_path)
     predictions = pd.concat(frames, ignore_index=True)
     write_tsv(predictions, predictions_path)
     return predictions

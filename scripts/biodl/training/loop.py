@@ -21,6 +21,8 @@ of ``biodl.data.dataset.open_dataset``), monitoring the ``validation`` split, an
   training stream against its chance value (``biodl.training.initial_loss``), also logged, with a
   warning when it is off by more than a factor of 2. A resumed run measures the same initial
   weights (rebuilt from the seed), so it writes the same file.
+- ``run.parameters_path`` (optional): the network's parameter count, total and trainable
+  (``biodl.models.parameter_count``), also logged.
 The optimiser, learning-rate schedule, clipping and class weights come from ``training``
 (``biodl.models.optimization``). With ``run.checkpoint`` (a ``RunFolder``) every finished epoch is
 checkpointed (``biodl.training.checkpoint``); a rerun with the same settings, seed and data
@@ -71,6 +73,7 @@ from biodl.models.optimization import (
     class_weights,
     monitor_mode,
 )
+from biodl.models.parameter_count import network_count, write_parameters
 from biodl.training.batches import ShardBatches
 from biodl.training.callbacks import (
     EpochCheckpoint,
@@ -120,6 +123,7 @@ class TrainingRun:
     init_model: Path | None = None  # the init_from run's model.keras
     threads: int = 1
     initial_loss_path: Path | None = None  # the loss before training against chance (TSV)
+    parameters_path: Path | None = None  # the parameter count, for the leaderboard (TSV)
     # Learning curves: train on these rows of the training split only (biodl.data.dataset.train_subset).
     subset: np.ndarray | None = dataclasses.field(default=None, compare=False)
 
@@ -156,11 +160,9 @@ def train_model(run: TrainingRun, callbacks: Sequence[keras.callbacks.Callback] 
     with run_lock(run.checkpoint), precision(training.mixed_precision):
         with distribution_strategy(training.distribute, gpus).scope():
             model, trainer = compile_network(run.model, dataset, run.init_model)
+        count = network_count(model)
         logger.info(
-            "%s: %s parameters (%s trainable)",
-            run.model.name,
-            f"{model.count_params():,}",
-            f"{sum(int(np.prod(w.shape)) for w in model.trainable_weights):,}",
+            "%s: %s parameters (%s trainable)", run.model.name, f"{count.total:,}", f"{count.trainable:,}"
         )
         return _fit(_Fitting(run, dataset, model, trainer), list(callbacks))
 
@@ -290,6 +292,8 @@ def _fit(fitting: _Fitting, extra_callbacks: list[keras.callbacks.Callback]) -> 
     write_tsv(frame, run.history_path)
     if run.initial_loss_path is not None:
         write_initial_loss(initial, run.initial_loss_path)
+    if run.parameters_path is not None:
+        write_parameters(network_count(fitting.model), run.parameters_path)
     if checkpoint is not None:
         checkpoint.clear()
     return frame
@@ -310,6 +314,7 @@ def _run_epochs(fitting: _Fitting, callbacks: list[keras.callbacks.Callback], st
     train = ShardBatches(dataset, "train", training.batch_size, shuffle=True, seed=run.seed)
     validation = ShardBatches(dataset, "validation", training.batch_size)
     weights = class_weights(dataset, training, run.model.name)
+    count = network_count(fitting.model)
     logger.info(
         "training %s on %s (%s; %d train / %d validation examples; %d parameters, %d trainable; "
         "seed %d; threads %d; %s, learning rate %g, schedule %s%s)",
@@ -318,8 +323,8 @@ def _run_epochs(fitting: _Fitting, callbacks: list[keras.callbacks.Callback], st
         dataset.task,
         train.n,
         validation.n,
-        fitting.model.count_params(),
-        sum(int(np.prod(w.shape)) for w in fitting.model.trainable_weights),
+        count.total,
+        count.trainable,
         run.seed,
         run.threads,
         training.optimizer,

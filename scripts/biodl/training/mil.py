@@ -16,7 +16,10 @@ best epoch's weights kept; the optimiser and learning-rate schedule of
   ``biodl.evaluation.predictions`` for the task;
 - ``run.attention_path``: one row per tile of those bags: ``split``, ``group``, ``image``,
   ``level``, ``x``, ``y`` (as in ``metadata.tsv``) and ``attention`` (its weight; a bag's sum to 1),
-  for heatmaps.
+  for heatmaps;
+- ``run.parameters_path`` (optional): the parameter count of the network as trained (the tile
+  encoder, attention and classifier; frozen encoder layers not trainable,
+  ``biodl.models.parameter_count``).
 It returns a ``MilResult``: the history and the bag ``Scores`` per predicted split, from which
 ``biodl.evaluation.metrics.compute_metrics`` gives the metrics per slide. Only binary and
 multiclass datasets are taken; ``class_weight``, ``distribute`` and fold ensembles are refused
@@ -45,6 +48,7 @@ from biodl.evaluation.predictions import PREDICTED_SPLITS, Scores, predictions_f
 from biodl.models.attention_mil import attention_model, build_mil_model
 from biodl.models.objectives import loss_for, training_metrics
 from biodl.models.optimization import LearningRateController, build_optimizer, monitor_mode
+from biodl.models.parameter_count import network_count, write_parameters
 from biodl.training.device import configure_tensorflow, device_summary, precision, use_device
 from biodl.training.loop import save_model
 from biodl.training.transfer import copy_weights, freeze_layers
@@ -69,6 +73,7 @@ class MilRun:
     attention_path: Path
     init_model: Path | None = None
     threads: int = 1
+    parameters_path: Path | None = None  # the parameter count, for the leaderboard (TSV)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +104,8 @@ def train_mil(run: MilRun) -> MilResult:
         network.set_weights(model.get_weights())
     save_model(network, run.model_path)
     write_tsv(history, run.history_path)
+    if run.parameters_path is not None:
+        write_parameters(network_count(model), run.parameters_path)
     scores = _predict(network, dataset, bags, run, max_tiles)
     return MilResult(history, scores)
 
@@ -182,7 +189,7 @@ def _fit(
         len(bags["train"]),
         len(bags["validation"]),
         max_tiles,
-        f"{model.count_params():,}",
+        f"{network_count(model).total:,}",
         run.seed,
     )
     fitted = model.fit(

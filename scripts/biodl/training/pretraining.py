@@ -8,7 +8,9 @@ weights kept; the optimiser and learning-rate schedule of ``biodl.models.optimiz
 batches of ``biodl.training.batches`` without their labels, shuffled from the seed), and writes
 atomically ``run.model_path`` (the autoencoder, float32, uncompiled, loadable with plain
 ``keras.models.load_model``) and ``run.history_path`` (``epoch``, ``loss``, ``val_loss``,
-``learning_rate``, ``best``). Labels are never read, so any labelled dataset can pre-train.
+``learning_rate``, ``best``), and, given ``run.parameters_path``, the autoencoder's parameter
+count, encoder and decoder together (``biodl.models.parameter_count``). Labels are never read,
+so any labelled dataset can pre-train.
 A supervised run then names this one in ``init_from``: ``biodl.training.transfer.copy_weights``
 copies the encoder's layers (same names) and leaves the decoder behind. Settings that cannot
 apply are refused: a dataset of another modality than the kind takes, ``training.monitor``
@@ -32,6 +34,7 @@ from biodl.core.files import write_tsv
 from biodl.data.dataset import PreparedDataset, open_dataset
 from biodl.models.autoencoder import build_autoencoder, reconstruction_loss
 from biodl.models.optimization import LearningRateController, build_optimizer
+from biodl.models.parameter_count import network_count, write_parameters
 from biodl.training.batches import ShardBatches
 from biodl.training.device import configure_tensorflow, device_summary, precision, use_device
 from biodl.training.loop import save_model
@@ -49,6 +52,7 @@ class AutoencoderRun:
     model_path: Path
     history_path: Path
     threads: int = 1
+    parameters_path: Path | None = None  # the parameter count, for the report (TSV)
 
 
 def train_autoencoder(run: AutoencoderRun) -> pd.DataFrame:
@@ -70,6 +74,8 @@ def train_autoencoder(run: AutoencoderRun) -> pd.DataFrame:
         saved.set_weights(model.get_weights())
     save_model(saved, run.model_path)
     write_tsv(history, run.history_path)
+    if run.parameters_path is not None:
+        write_parameters(network_count(saved), run.parameters_path)
     return history
 
 
@@ -105,7 +111,7 @@ def _fit(run: AutoencoderRun, dataset: PreparedDataset, model: keras.Model) -> p
         dataset.name,
         train.n,
         validation.n,
-        f"{model.count_params():,}",
+        f"{network_count(model).total:,}",
         run.seed,
     )
     fitted = model.fit(
