@@ -63,6 +63,7 @@ KIND_MODALITIES = {
     # Unsupervised pre-training (biodl.training.pretraining; rule pretrain).
     "dense_autoencoder": ("table",),
     "conv_autoencoder": ("dna",),
+    "conv2d_autoencoder": ("image",),
 }
 
 
@@ -70,7 +71,7 @@ KIND_MODALITIES = {
 # attention MIL (rule train_mil: one prediction per bag, metrics per slide) and the autoencoders
 # (rule pretrain: unsupervised, never evaluated as classifiers; other runs start from them).
 MIL_KINDS = ("attention_mil",)
-AUTOENCODER_KINDS = ("dense_autoencoder", "conv_autoencoder")
+AUTOENCODER_KINDS = ("dense_autoencoder", "conv_autoencoder", "conv2d_autoencoder")
 OWN_RULE_KINDS = MIL_KINDS + AUTOENCODER_KINDS
 
 
