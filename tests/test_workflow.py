@@ -131,6 +131,29 @@ def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
     assert "results/models/ctcf/ae/model.keras" in train.split("output:")[0]  # an input of the CNN
 
 
+def test_dry_run_of_a_config_that_pretrains_on_tiles_and_fine_tunes(tmp_path):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    layers = [{"filters": 8, "kernel_size": 3, "pool_size": 2}]
+    config["datasets"] = {"skin_epithelium": config["datasets"]["skin_epithelium"]}
+    config["models"] = {
+        "tile_ae": {"kind": "conv2d_autoencoder", "conv_layers": layers},
+        "cnn_pre": {
+            "kind": "cnn2d",
+            "conv_layers": layers,
+            "init_from": {"dataset": "skin_epithelium", "model": "tile_ae"},
+        },
+    }
+    config["runs"] = {"skin_epithelium": ["tile_ae", "cnn_pre"]}
+    config.pop("apply")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    counts, output = dry_run(tmp_path / "config.yaml")
+    assert counts["pretrain"] == 1 and counts["train"] == 1 and counts["evaluate_classification"] == 1
+    assert "results/models/skin_epithelium/tile_ae/loss_curves.png" in output
+    assert "results/evaluation/skin_epithelium/tile_ae/" not in output
+    (train,) = [job for job in output.split("\nrule ") if job.startswith("train:")]
+    assert "results/models/skin_epithelium/tile_ae/model.keras" in train.split("output:")[0]
+
+
 def test_lint_and_snakefmt_are_clean():
     lint = snakemake("--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
