@@ -77,19 +77,27 @@ def dry_run(config_path):
 def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
     counts, output = dry_run(ROOT / "config/mil.yaml")
     # One attention-MIL run: no rule train, no sanity check or interpretation; its confusion
-    # counts and tile attention shown as tables.
+    # counts and tile attention shown as tables, the attention also drawn over the tiles.
     assert counts == {
         "prepare_image": 1,
         "record_config": 1,
         "train_mil": 1,
         "evaluate_classification": 1,
+        "attention_map": 1,
         "tsv_table": 2,
         "summarize": 1,
         "leaderboard": 1,
         "all": 1,
-        "total": 9,
+        "total": 10,
     }
-    for path in ("attention.tsv", "attention.html", "predictions.tsv", "metrics.tsv", "training_curves.png"):
+    for path in (
+        "attention.tsv",
+        "attention.html",
+        "attention_map.png",
+        "predictions.tsv",
+        "metrics.tsv",
+        "training_curves.png",
+    ):
         assert f"results/evaluation/skin_regions/mil/{path}" in output
 
 

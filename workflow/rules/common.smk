@@ -283,6 +283,7 @@ RUN_REPORT_ORDER = (
     "search trials table",
     "search trials",
     "predictions",
+    "attention map",
     "attention table",
     "permutation importance plot",
     "permutation importance table",
@@ -394,7 +395,8 @@ def run_outputs(dataset, model):
     if is_network(model):
         names.append("training_curves.png")
     if model_kind(model) in MIL_KINDS:
-        names.append("attention.tsv")  # the weight of each tile (rule train_mil)
+        # The weight of each tile (rule train_mil), drawn where the tiles lie (rule attention_map).
+        names += ["attention.tsv", "attention_map.png"]
     files = [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
     if config["datasets"][dataset]["modality"] == "table" and VARIANTS[model].trained:
         # Next to the model, what turns a new table into its inputs (export_preprocessing).
