@@ -133,6 +133,7 @@ def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
         "total": 9,
     }
     assert "results/models/ctcf/ae/loss_curves.png" in output
+    assert "reconstructions.png" not in output
     assert "results/evaluation/ctcf/ae/" not in output
     jobs = output.split("\nrule ")
     (train,) = [job for job in jobs if job.startswith("train:")]
@@ -156,7 +157,9 @@ def test_dry_run_of_a_config_that_pretrains_on_tiles_and_fine_tunes(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     counts, output = dry_run(tmp_path / "config.yaml")
     assert counts["pretrain"] == 1 and counts["train"] == 1 and counts["evaluate_classification"] == 1
-    assert "results/models/skin_epithelium/tile_ae/loss_curves.png" in output
+    assert counts["reconstructions"] == 1  # drawn for tile autoencoders only
+    for name in ("loss_curves.png", "reconstructions.png"):
+        assert f"results/models/skin_epithelium/tile_ae/{name}" in output
     assert "results/evaluation/skin_epithelium/tile_ae/" not in output
     (train,) = [job for job in output.split("\nrule ") if job.startswith("train:")]
     assert "results/models/skin_epithelium/tile_ae/model.keras" in train.split("output:")[0]

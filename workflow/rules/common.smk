@@ -31,6 +31,7 @@ except ImportError:
 
 from biodl.config.runs import (
     AUTOENCODER_KINDS,
+    IMAGE_AUTOENCODER_KINDS,
     MIL_KINDS,
     OWN_RULE_KINDS,
     datasets_of,
@@ -277,6 +278,7 @@ RUN_REPORT_ORDER = (
     "confusion counts",
     "training curves",
     "reconstruction loss",
+    "reconstructions",
     "sanity check",
     "learning curve",
     "learning curve (table)",
@@ -505,11 +507,17 @@ def learning_curve_outputs():
 
 
 def pretraining_outputs():
-    """The autoencoders' models and reconstruction-loss curves (rule pretrain)."""
+    """The autoencoders' models and reconstruction-loss curves (rule pretrain), and the tile
+    autoencoders' reconstructions (rule reconstructions)."""
     return [
         f"results/models/{dataset}/{model}/{name}"
         for dataset, model in PRETRAINED
         for name in ("model.keras", "loss_curves.png")
+        + (
+            ("reconstructions.png",)
+            if model_kind(model) in IMAGE_AUTOENCODER_KINDS
+            else ()
+        )
     ]
 
 
