@@ -558,5 +558,6 @@ def test_mil_config_runs_end_to_end_with_metrics_per_slide(tmp_path):
     attention = pd.read_csv(results / "attention.tsv", sep="\t")
     assert len(attention) == predictions["tiles_used"].sum()
     assert attention.groupby("group")["attention"].sum().round(5).eq(1).all()
+    assert (results / "attention_map.png").read_bytes().startswith(b"\x89PNG")  # drawn beside them
     summary = pd.read_csv(tmp_path / "results/summary.tsv", sep="\t")
     assert summary[["model", "kind", "n_test"]].values.tolist() == [["mil", "attention_mil", groups["test"]]]

@@ -4,7 +4,7 @@ Contract: ``plot_reconstructions(model_path, dataset, path, title, count)`` load
 autoencoder with plain ``keras.models.load_model``, reconstructs ``count`` tiles of the
 ``validation`` split spread evenly over it (the first, the last and evenly between: no random
 draw), and writes one PNG (atomically, ``biodl.report.figures.save_png``): the tiles on the top
-row, their reconstructions below, each titled with its mean squared error on the normalised
+row, their reconstructions below, each labelled with its mean squared error on the normalised
 pixels (the training loss; 1 is what predicting each channel's mean costs). Reconstructions are
 shown in 0-255 units (``denormalised``: the inverse of
 ``biodl.models.autoencoder.normalised_tiles``, clipped to 0-255). A dataset that is not of
@@ -66,7 +66,7 @@ def plot_reconstructions(
                 ax.set_yticks([])
                 ax.grid(False)
             axes[0, i].set_title(f"tile {rows[i] + 1}", fontsize=8)
-            axes[1, i].set_title(f"MSE {error:.2f}", fontsize=8)
+            axes[1, i].set_xlabel(f"MSE {error:.2f}", fontsize=8)
         axes[0, 0].set_ylabel("validation tile")
         axes[1, 0].set_ylabel("reconstruction")
         fig.suptitle(title)
