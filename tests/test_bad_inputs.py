@@ -745,6 +745,28 @@ BAD = [
             f"(the d sequences are {LENGTH} bases long)",
         ),
     ),
+    Case(
+        "pooling wider than the tile",
+        "image",
+        set_key("models.m.conv_layers", [{"filters": 4, "kernel_size": 3, "pool_size": 8}] * 2),
+        (
+            "config, runs.d: model m, conv_layers[1]:",
+            "pool_size 8 exceeds the 4 pixels",
+            "(the d tiles are 32 pixels wide)",
+        ),
+    ),
+    Case(
+        "tile autoencoder pooling past the tile",
+        "image",
+        set_key(
+            "models.m",
+            {
+                "kind": "conv2d_autoencoder",
+                "conv_layers": [{"filters": 4, "kernel_size": 3, "pool_size": 64}],
+            },
+        ),
+        ("config, runs.d: model m, conv_layers[0]:", "pool_size 64 exceeds the 32 pixels"),
+    ),
     # Found by probing (issue 18): silently wrong data, crashes, the wrong file blamed
     Case(
         "empty sequence cell in a sequence table",
@@ -1376,7 +1398,7 @@ def test_snakemake_reports_a_config_error_before_any_job(tmp_path: Path) -> None
     assert (
         "Invalid configuration: config, models.m.kind: "
         "expected one of cnn1d, cnn2d, mlp, baseline, basset, deepsea, danq, dilated_resnet, "
-        "attention_mil, dense_autoencoder, conv_autoencoder, found 'cnn3d'" in run.stderr
+        "attention_mil, dense_autoencoder, conv_autoencoder, conv2d_autoencoder, found 'cnn3d'" in run.stderr
     ), run.stderr[-3000:]
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from mil_fixtures import prepare_bags
 
 from biodl.config.models import check_model
 from biodl.core.errors import InputError
@@ -9,6 +10,7 @@ from biodl.data.dataset import open_dataset
 from biodl.models.autoencoder import encoder_layers
 from biodl.models.parameter_count import read_parameters
 from biodl.training.loop import compile_network
+from biodl.training.mil import compile_mil
 from biodl.training.pretraining import AutoencoderRun, train_autoencoder
 
 CONV = [{"filters": 8, "kernel_size": 7, "pool_size": 2}]
@@ -86,3 +88,44 @@ def test_settings_that_cannot_apply_are_refused(binary_dataset, tmp_path, change
     with pytest.raises(InputError) as caught:
         train_autoencoder(run)
     assert caught.value.where == key
+
+
+# Without batch norm: twenty steps are too few for its moving statistics to settle.
+# Without batch norm: twenty steps are too few for its moving statistics to settle.
+TILE_AUTOENCODER = {
+    "kind": "conv2d_autoencoder",
+    "conv_layers": [{"filters": 8, "kernel_size": 3, "batch_norm": False}] * 2,
+    "training": {"epochs": 4, "batch_size": 16, "learning_rate": 0.01},
+}
+
+
+def test_pretrained_tile_encoder_starts_a_cnn2d_and_attention_mil(tmp_path):
+    (tmp_path / "bags").mkdir()
+    prepared = prepare_bags(tmp_path / "bags")
+    run = AutoencoderRun(
+        prepared, check_model("ae", TILE_AUTOENCODER), 3, tmp_path / "model.keras", tmp_path / "history.tsv"
+    )
+    history = train_autoencoder(run)
+    assert len(history) == 4 and history["best"].sum() == 1
+    # The loss is the mean squared error of normalised pixels: predicting each channel's mean costs
+    # about 1 (the validation split's statistics differ a little from the training split's).
+    assert history["val_loss"].min() < 0.5, history
+    autoencoder = keras.models.load_model(run.model_path)  # plain Keras
+    dataset = open_dataset(prepared)
+    conv_layers = TILE_AUTOENCODER["conv_layers"]
+    init = {"init_from": {"dataset": "d", "model": "ae"}}
+    cnn, _ = compile_network(
+        check_model("cnn", {"kind": "cnn2d", "conv_layers": conv_layers, **init}), dataset, run.model_path
+    )
+    mil = compile_mil(
+        check_model("mil", {"kind": "attention_mil", "conv_layers": conv_layers, "max_tiles": 9, **init}),
+        dataset,
+        9,
+        run.model_path,
+    )
+    for network in (cnn, mil.get_layer("encode_tiles").layer):
+        for name in encoder_layers(autoencoder):
+            for a, b in zip(
+                network.get_layer(name).get_weights(), autoencoder.get_layer(name).get_weights(), strict=True
+            ):
+                np.testing.assert_array_equal(a, b)

@@ -79,19 +79,27 @@ def dry_run(config_path):
 def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
     counts, output = dry_run(ROOT / "config/mil.yaml")
     # One attention-MIL run: no rule train, no sanity check or interpretation; its confusion
-    # counts and tile attention shown as tables.
+    # counts and tile attention shown as tables, the attention also drawn over the tiles.
     assert counts == {
         "prepare_image": 1,
         "record_config": 1,
         "train_mil": 1,
         "evaluate_classification": 1,
+        "attention_map": 1,
         "tsv_table": 2,
         "summarize": 1,
         "leaderboard": 1,
         "all": 1,
-        "total": 9,
+        "total": 10,
     }
-    for path in ("attention.tsv", "attention.html", "predictions.tsv", "metrics.tsv", "training_curves.png"):
+    for path in (
+        "attention.tsv",
+        "attention.html",
+        "attention_map.png",
+        "predictions.tsv",
+        "metrics.tsv",
+        "training_curves.png",
+    ):
         assert f"results/evaluation/skin_regions/mil/{path}" in output
 
 
@@ -127,10 +135,36 @@ def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
         "total": 9,
     }
     assert "results/models/ctcf/ae/loss_curves.png" in output
+    assert "reconstructions.png" not in output
     assert "results/evaluation/ctcf/ae/" not in output
     jobs = output.split("\nrule ")
     (train,) = [job for job in jobs if job.startswith("train:")]
     assert "results/models/ctcf/ae/model.keras" in train.split("output:")[0]  # an input of the CNN
+
+
+def test_dry_run_of_a_config_that_pretrains_on_tiles_and_fine_tunes(tmp_path):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    layers = [{"filters": 8, "kernel_size": 3, "pool_size": 2}]
+    config["datasets"] = {"skin_epithelium": config["datasets"]["skin_epithelium"]}
+    config["models"] = {
+        "tile_ae": {"kind": "conv2d_autoencoder", "conv_layers": layers},
+        "cnn_pre": {
+            "kind": "cnn2d",
+            "conv_layers": layers,
+            "init_from": {"dataset": "skin_epithelium", "model": "tile_ae"},
+        },
+    }
+    config["runs"] = {"skin_epithelium": ["tile_ae", "cnn_pre"]}
+    config.pop("apply")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    counts, output = dry_run(tmp_path / "config.yaml")
+    assert counts["pretrain"] == 1 and counts["train"] == 1 and counts["evaluate_classification"] == 1
+    assert counts["reconstructions"] == 1  # drawn for tile autoencoders only
+    for name in ("loss_curves.png", "reconstructions.png"):
+        assert f"results/models/skin_epithelium/tile_ae/{name}" in output
+    assert "results/evaluation/skin_epithelium/tile_ae/" not in output
+    (train,) = [job for job in output.split("\nrule ") if job.startswith("train:")]
+    assert "results/models/skin_epithelium/tile_ae/model.keras" in train.split("output:")[0]
 
 
 def test_lint_and_snakefmt_are_clean():
@@ -538,6 +572,7 @@ def test_mil_config_runs_end_to_end_with_metrics_per_slide(tmp_path):
     attention = pd.read_csv(results / "attention.tsv", sep="\t")
     assert len(attention) == predictions["tiles_used"].sum()
     assert attention.groupby("group")["attention"].sum().round(5).eq(1).all()
+    assert (results / "attention_map.png").read_bytes().startswith(b"\x89PNG")  # drawn beside them
     summary = pd.read_csv(tmp_path / "results/summary.tsv", sep="\t")
     assert summary[["model", "kind", "n_test"]].values.tolist() == [["mil", "attention_mil", groups["test"]]]
     count = read_parameters(tmp_path / "results/models/skin_regions/mil/parameters.tsv")

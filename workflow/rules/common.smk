@@ -31,6 +31,7 @@ except ImportError:
 
 from biodl.config.runs import (
     AUTOENCODER_KINDS,
+    IMAGE_AUTOENCODER_KINDS,
     MIL_KINDS,
     OWN_RULE_KINDS,
     datasets_of,
@@ -286,12 +287,14 @@ RUN_REPORT_ORDER = (
     "confusion counts",
     "training curves",
     "reconstruction loss",
+    "reconstructions",
     "sanity check",
     "learning curve",
     "learning curve (table)",
     "search trials table",
     "search trials",
     "predictions",
+    "attention map",
     "attention table",
     "permutation importance plot",
     "permutation importance table",
@@ -403,7 +406,8 @@ def run_outputs(dataset, model):
     if is_network(model):
         names.append("training_curves.png")
     if model_kind(model) in MIL_KINDS:
-        names.append("attention.tsv")  # the weight of each tile (rule train_mil)
+        # The weight of each tile (rule train_mil), drawn where the tiles lie (rule attention_map).
+        names += ["attention.tsv", "attention_map.png"]
     files = [f"results/evaluation/{dataset}/{model}/{name}" for name in names]
     if config["datasets"][dataset]["modality"] == "table" and VARIANTS[model].trained:
         # Next to the model, what turns a new table into its inputs (export_preprocessing).
@@ -512,11 +516,17 @@ def learning_curve_outputs():
 
 
 def pretraining_outputs():
-    """The autoencoders' models and reconstruction-loss curves (rule pretrain)."""
+    """The autoencoders' models and reconstruction-loss curves (rule pretrain), and the tile
+    autoencoders' reconstructions (rule reconstructions)."""
     return [
         f"results/models/{dataset}/{model}/{name}"
         for dataset, model in PRETRAINED
         for name in ("model.keras", "loss_curves.png")
+        + (
+            ("reconstructions.png",)
+            if model_kind(model) in IMAGE_AUTOENCODER_KINDS
+            else ()
+        )
     ]
 
 

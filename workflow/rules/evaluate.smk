@@ -33,6 +33,33 @@ rule evaluate_classification:
         "../../scripts/evaluate.py"
 
 
+rule attention_map:
+    input:
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+        attention="results/evaluation/{dataset}/{model}/attention.tsv",
+        predictions="results/evaluation/{dataset}/{model}/predictions.tsv",
+    output:
+        attention_map=run_report(
+            "attention_map.png", "attention map", caption_prefix="mil_"
+        ),
+    log:
+        "logs/attention_map/{dataset}/{model}.log",
+    wildcard_constraints:
+        model=model_pattern(*MIL_KINDS),
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        # The tiles of a few bags are read, not the dataset.
+        mem_mb=lambda wildcards, attempt: attempt * 2000,
+        runtime=lambda wildcards, attempt: attempt * 10,
+    params:
+        settings=run_settings,
+    script:
+        "../../scripts/attention_map.py"
+
+
 rule evaluate_regression:
     input:
         dataset="results/prepared/{dataset}/dataset.json",

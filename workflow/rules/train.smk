@@ -148,6 +148,35 @@ rule pretrain:
         "../../scripts/pretrain.py"
 
 
+rule reconstructions:
+    input:
+        model="results/models/{dataset}/{model}/model.keras",
+        dataset="results/prepared/{dataset}/dataset.json",
+        shards="results/prepared/{dataset}/shards",
+    output:
+        reconstructions=run_report(
+            "reconstructions.png",
+            "reconstructions",
+            step="models",
+            caption_prefix="pretrain_",
+        ),
+    log:
+        "logs/reconstructions/{dataset}/{model}.log",
+    wildcard_constraints:
+        model=model_pattern(*IMAGE_AUTOENCODER_KINDS),
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        # A few validation tiles through the autoencoder.
+        mem_mb=lambda wildcards, attempt: attempt * 3000,
+        runtime=lambda wildcards, attempt: attempt * 10,
+    params:
+        settings=run_settings,
+    script:
+        "../../scripts/reconstructions.py"
+
+
 rule train_baseline:
     input:
         dataset="results/prepared/{dataset}/dataset.json",

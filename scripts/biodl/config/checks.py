@@ -3,13 +3,14 @@
 Contract: ``validate_config(config, schema_path, base_dir)`` checks the config against the JSON
 schema (``biodl.config.schema``), fills in every default in place, then checks what a schema
 cannot: exactly one input per DNA dataset, files exist, no written key that cannot apply to its
-dataset (``biodl.config.applicable``), runs name known datasets and models that
-fit their modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
-(``check_fits``), an ``attention_mil`` run's sample sheet gives one label per group (no masks)
-and the model is not an ensemble or search, ``init_from`` names a dataset and a network trained
-once, learning curves name networks that rule ``train`` trains, ``apply`` targets
-name trained runs and existing files (``biodl.config.targets``). Every problem raises
-``InputError`` with one message naming the offending key.
+dataset (``biodl.config.applicable``), runs name known datasets and models that fit their
+modality, each 1-D CNN's convolutions and pooling fit its dataset's sequence length
+(``check_fits``) and each tile network's poolings fit its tile size (``check_pooling``),
+an ``attention_mil`` run's sample sheet gives one label per group (no masks) and the model is
+not an ensemble or search, ``init_from`` names a dataset and a network trained once, learning
+curves name networks that rule ``train`` trains, ``apply`` targets name trained runs and
+existing files (``biodl.config.targets``). Every problem raises ``InputError`` with one message
+naming the offending key.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from biodl.core.errors import InputError, require
 from biodl.data.image.sample_sheet import read_sample_sheet, resolve_classes
 
 INPUT_KINDS = ("genome", "sequences", "table")
+# The kinds whose same-padded convolutions run on tiles: only their pooling shrinks them.
+TILE_KINDS = ("cnn2d", "attention_mil", "conv2d_autoencoder")
 
 
 # The JASPAR collections the workflow ships (resources/jaspar/), named by taxon group: a dataset's
@@ -363,15 +366,18 @@ def _check_runs(config: dict[str, Any]) -> None:
                 )
     for dataset, model in runs(config):
         spec, settings = config["datasets"][dataset], config["models"][model]
-        if settings["kind"] == "cnn1d":
-            try:
+        try:
+            if settings["kind"] == "cnn1d":
                 check_fits(model, build(ConvLayers, settings).conv_layers, spec["length"])
-            except InputError as error:
-                raise InputError(
-                    "config",
-                    f"runs.{dataset}",
-                    f"{error} (the {dataset} sequences are {spec['length']} bases long)",
-                ) from None
+            elif settings["kind"] in TILE_KINDS:
+                check_pooling(model, build(ConvLayers, settings).conv_layers, spec["tile"]["size"])
+        except InputError as error:
+            size = (
+                f"sequences are {spec['length']} bases long"
+                if spec["modality"] == "dna"
+                else f"tiles are {spec['tile']['size']} pixels wide"
+            )
+            raise InputError("config", f"runs.{dataset}", f"{error} (the {dataset} {size})") from None
     if not runs(config):
         raise InputError(
             "config",
@@ -402,6 +408,19 @@ def check_fits(model_name: str, conv_layers: Sequence[ConvLayer], length: int) -
             f"expected pool_size <= {length}",
         )
         length //= pool
+
+
+def check_pooling(model_name: str, conv_layers: Sequence[ConvLayer], side: int) -> None:
+    """Raise InputError unless every pooling of same-padded (tile) convolutions keeps a pixel."""
+    for i, layer in enumerate(conv_layers):
+        require(
+            layer.pool_size <= side,
+            f"model {model_name}",
+            f"conv_layers[{i}]",
+            f"pool_size {layer.pool_size} exceeds the {side} pixels reaching this layer; "
+            f"expected pool_size <= {side}",
+        )
+        side //= layer.pool_size
 
 
 def _check_transfer(config: dict[str, Any]) -> None:

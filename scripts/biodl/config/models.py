@@ -6,7 +6,8 @@ Contract:
   ``Cnn1dModel``, ``Cnn2dModel``, ``MlpModel``, the named DNA architectures of the model zoo
   (``BassetModel``, ``DeepSeaModel``, ``DanQModel``, ``DilatedResNetModel``, all ``ZooModel``;
   built by ``biodl.models.zoo``), ``AttentionMilModel`` (bags of tiles, ``biodl.models.attention_mil``),
-  ``DenseAutoencoderModel`` / ``ConvAutoencoderModel`` (``biodl.models.autoencoder``)
+  ``DenseAutoencoderModel`` / ``ConvAutoencoderModel`` / ``Conv2dAutoencoderModel``
+  (``biodl.models.autoencoder``)
   (the networks, ``NetworkModel``) or ``BaselineModel``.
   Lists become tuples, nested sections dataclasses (``Training``,
   ``Schedule``, ``ConvLayer``, ``DenseLayer``, ``InitFrom``, ``DnaAugmentation``,
@@ -41,6 +42,7 @@ ModelKind = Literal[
     "attention_mil",
     "dense_autoencoder",
     "conv_autoencoder",
+    "conv2d_autoencoder",
     "baseline",
 ]
 # The named architectures of biodl.models.zoo: DNA networks like cnn1d.
@@ -237,6 +239,12 @@ class ConvAutoencoderModel(AutoencoderModel):
 
 
 @dataclasses.dataclass(frozen=True)
+class Conv2dAutoencoderModel(ConvAutoencoderModel):
+    """Image tiles: ``conv_layers`` (a ``cnn2d``'s) are the encoder, mirrored by the decoder; a
+    ``decoder_kernel`` square convolution gives the pixels."""
+
+
+@dataclasses.dataclass(frozen=True)
 class MlpModel(NetworkModel):
     input_dropout: float
 
@@ -285,6 +293,7 @@ KIND_SETTINGS: dict[str, type[ModelSettings]] = {
     "attention_mil": AttentionMilModel,
     "dense_autoencoder": DenseAutoencoderModel,
     "conv_autoencoder": ConvAutoencoderModel,
+    "conv2d_autoencoder": Conv2dAutoencoderModel,
     "baseline": BaselineModel,
 }
 

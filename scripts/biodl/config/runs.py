@@ -7,7 +7,8 @@ Contract (``config`` has passed ``biodl.config.checks.validate_config``):
   input lists and the existence check); ``INPUT_FILES`` lists them with their config keys.
 - ``datasets_of(config, modality)``, ``is_regression(spec)``: for the rules' wildcard patterns.
 - ``MIL_KINDS``, ``AUTOENCODER_KINDS`` (``OWN_RULE_KINDS``): the kinds trained by rules of their
-  own (``train_mil``, ``pretrain``) rather than rule ``train``.
+  own (``train_mil``, ``pretrain``) rather than rule ``train``; ``IMAGE_AUTOENCODER_KINDS``: the
+  autoencoders whose reconstructions are drawn (rule ``reconstructions``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ KIND_MODALITIES = {
     # Unsupervised pre-training (biodl.training.pretraining; rule pretrain).
     "dense_autoencoder": ("table",),
     "conv_autoencoder": ("dna",),
+    "conv2d_autoencoder": ("image",),
 }
 
 
@@ -70,7 +72,9 @@ KIND_MODALITIES = {
 # attention MIL (rule train_mil: one prediction per bag, metrics per slide) and the autoencoders
 # (rule pretrain: unsupervised, never evaluated as classifiers; other runs start from them).
 MIL_KINDS = ("attention_mil",)
-AUTOENCODER_KINDS = ("dense_autoencoder", "conv_autoencoder")
+AUTOENCODER_KINDS = ("dense_autoencoder", "conv_autoencoder", "conv2d_autoencoder")
+# Autoencoders of tiles: their reconstructions are drawn too (rule reconstructions).
+IMAGE_AUTOENCODER_KINDS = ("conv2d_autoencoder",)
 OWN_RULE_KINDS = MIL_KINDS + AUTOENCODER_KINDS
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from biodl.config.checks import check_pooling
 from biodl.config.models import AttentionMilModel
 from biodl.core.errors import require
 from biodl.models.layers import CONV_LAYERS, conv_block, dense_block, max_norm
@@ -76,15 +77,8 @@ def tile_encoder(
     mean, std = (np.asarray(v, dtype="float32") for v in normalization)
     x = keras.layers.Normalization(mean=mean, variance=std**2, name="normalise")(inputs)
     conv_weights = {**weights, "kernel_constraint": max_norm(settings.max_norm, 2)}
-    side = min(tile_shape[:2])
+    check_pooling(settings.name, settings.conv_layers, min(tile_shape[:2]))
     for i, layer in enumerate(settings.conv_layers, start=1):
-        require(
-            layer.pool_size <= side,
-            f"model {settings.name}",
-            f"conv_layers[{i - 1}]",
-            f"pool_size {layer.pool_size} exceeds the {side} pixels reaching this layer",
-        )
-        side //= layer.pool_size
         x = conv_block(x, layer, settings.activation, conv_weights, f"conv{i}", dims=2)
     global_max, global_average = CONV_LAYERS[2][3:]
     pool = global_max if settings.global_pool == "max" else global_average

@@ -28,14 +28,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from biodl.config.checks import check_fits
+from biodl.config.checks import check_fits, check_pooling
 from biodl.config.models import (
     NETWORK_KINDS,
     ZOO_KINDS,
     AutoencoderModel,
     Cnn1dModel,
     Cnn2dModel,
-    ConvLayer,
     MlpModel,
     NetworkModel,
     ZooModel,
@@ -143,7 +142,7 @@ def _feature_layers(
                 "normalization",
                 "a cnn2d model needs the training split's channel mean and standard deviation",
             )
-        _check_pooling(settings.name, settings.conv_layers, min(input_shape[:2]))
+        check_pooling(settings.name, settings.conv_layers, min(input_shape[:2]))
         inputs = keras.Input(shape=input_shape, name="tile")
         x = image_augmentation(settings.augmentation, inputs, square=input_shape[0] == input_shape[1])
         mean, std = (np.asarray(v, dtype="float32") for v in normalization)
@@ -168,19 +167,6 @@ def _convolutions(settings: Cnn1dModel | Cnn2dModel, x: Any, weights: dict[str, 
     if settings.global_pool == "average":
         return global_average(name="global_average_pool")(x)
     return keras.layers.Flatten(name="flatten")(x)
-
-
-def _check_pooling(model_name: str, conv_layers: tuple[ConvLayer, ...], side: int) -> None:
-    """Same-padded convolutions keep the tile size; pooling must leave at least one pixel."""
-    for i, layer in enumerate(conv_layers):
-        require(
-            layer.pool_size <= side,
-            f"model {model_name}",
-            f"conv_layers[{i}]",
-            f"pool_size {layer.pool_size} exceeds the {side} pixels reaching this layer; "
-            f"expected pool_size <= {side}",
-        )
-        side //= layer.pool_size
 
 
 def keras_name(model_name: str) -> str:
