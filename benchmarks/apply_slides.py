@@ -20,7 +20,10 @@ Contenders, in turns, ``--runs`` times each:
   ``OpenSlide.read_region`` at level 0, converted to RGB, resized to 64 px with Pillow, batched by
   256 and predicted with ``model.predict`` in a loop.
 Printed: tiles/s per run, the medians, the ratio workflow / plain (goal >= 1), and the peak RSS
-(VmHWM) of a fresh process that maps the slide with the workflow.
+(VmHWM) of a fresh process that maps the slide with the workflow: after finding tissue (the
+thumbnail), after mapping, and after mapping the same slide a second time (a leak would raise
+it; the resident size after each map is printed too). ``--memory-only --copies 1x1,2x1,3x2``
+prints only the memory lines, for each slide size.
 
 Usage (from the repository root; minutes on 2 cores):
     .venv/bin/python benchmarks/apply_slides.py [--copies 3x2] [--runs 5] [--threads 2]
@@ -163,21 +166,42 @@ def memory(args: argparse.Namespace, slide: Path) -> None:
         text=True,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if "peak RSS" in line]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("stage", "workflow"))]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"memory run failed:\n{done.stderr[-3000:]}")
-    print(lines[-1])
+    print("\n".join(lines))
 
 
 def child(slide: Path, threads: int) -> None:
-    from peer_env import peak_rss_mb
+    """Peak RSS after each stage of mapping, then after mapping the same slide again: a leak
+    would raise the second peak (or leave the resident size higher after it), bounded memory
+    would not."""
+    from peer_env import peak_rss_mb, resident_mb
+
+    from biodl.data.image.formats import open_sources
+    from biodl.data.image.grid import image_grid
 
     model, tiling = demo_setup(threads)
     model.networks[0].predict(np.zeros((1, *model.dataset.input_shape), np.float32), verbose=0)
     before = peak_rss_mb()
+    for source in open_sources(slide, percentiles=tiling.tiling.percentiles):
+        grid = image_grid(source, tiling.tiling)
+        print(
+            f"stage grid: thumbnail {grid.thumbnail.shape[1]} x {grid.thumbnail.shape[0]} "
+            f"({grid.thumbnail.nbytes / 2**20:.1f} MB); peak RSS {peak_rss_mb():.0f} MB"
+        )
+        del grid
     _, tiles = run_workflow(model, tiling, slide, threads)
+    first, after_first = peak_rss_mb(), resident_mb()
+    _, tiles = run_workflow(model, tiling, slide, threads)
+    chunk_mb = tiling.chunk * np.prod(model.dataset.input_shape) / 2**20
     print(
-        f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {peak_rss_mb():.0f} MB after"
+        f"stage maps: chunk of {tiling.chunk} tiles ({chunk_mb:.0f} MB uint8, {4 * chunk_mb:.0f} MB "
+        f"float32); resident {after_first:.0f} MB after map 1, {resident_mb():.0f} MB after map 2"
+    )
+    print(
+        f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {first:.0f} MB "
+        f"after, {peak_rss_mb():.0f} MB after mapping it again"
     )
 
 
@@ -190,18 +214,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="peak memory only, for each of --copies (e.g. 1x1,3x2)"
+    )
     args = parser.parse_args()
-    across, down = (int(v) for v in args.copies.split("x"))
-    if args.smoke:
-        across, down, args.runs = 1, 1, 1
     from peer_env import load_average
 
-    with tempfile.TemporaryDirectory() as tmp:
-        slide = Path(tmp) / "mosaic.tiff"
-        width, height = build_slide(slide, (across, down), 512 if args.smoke else None)
-        print(f"slide: {width} x {height} px ({across} x {down} copies{' of a crop' if args.smoke else ''})")
-        throughput(args, slide)
-        memory(args, slide)
+    for copies in args.copies.split(",") if args.memory_only else [args.copies]:
+        across, down = (int(v) for v in copies.split("x"))
+        if args.smoke:
+            across, down, args.runs = 1, 1, 1
+        with tempfile.TemporaryDirectory() as tmp:
+            slide = Path(tmp) / "mosaic.tiff"
+            width, height = build_slide(slide, (across, down), 512 if args.smoke else None)
+            crop = " of a crop" if args.smoke else ""
+            print(f"slide: {width} x {height} px ({across} x {down} copies{crop})")
+            if not args.memory_only:
+                throughput(args, slide)
+            memory(args, slide)
     print(f"load average: {load_average()}")
 
 
