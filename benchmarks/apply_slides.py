@@ -21,9 +21,10 @@ Contenders, in turns, ``--runs`` times each:
   256 and predicted with ``model.predict`` in a loop.
 Printed: tiles/s per run, the medians, the ratio workflow / plain (goal >= 1), and the peak RSS
 (VmHWM) of a fresh process that maps the slide with the workflow: after finding tissue (the
-thumbnail), after mapping, and after mapping the same slide a second time (a leak would raise
-it; the resident size after each map is printed too). ``--memory-only --copies 1x1,2x1,3x2``
-prints only the memory lines, for each slide size.
+thumbnail), after predicting one chunk of tiles alone, after mapping, and after mapping the same
+slide ``--repeats`` times (the resident size after each map is printed: a leak would keep
+raising it). ``--memory-only --copies 1x1,2x1,3x2`` prints only the memory lines, for each
+slide size.
 
 Usage (from the repository root; minutes on 2 cores):
     .venv/bin/python benchmarks/apply_slides.py [--copies 3x2] [--runs 5] [--threads 2]
@@ -161,7 +162,7 @@ def throughput(args: argparse.Namespace, slide: Path) -> None:
 def memory(args: argparse.Namespace, slide: Path) -> None:
     """The workflow's peak RSS, in a fresh process (the slide written beforehand by this one)."""
     done = subprocess.run(
-        [sys.executable, str(Path(__file__)), "--child", str(slide), str(args.threads)],
+        [sys.executable, str(Path(__file__)), "--child", str(slide), str(args.threads), str(args.repeats)],
         capture_output=True,
         text=True,
         check=False,
@@ -172,10 +173,11 @@ def memory(args: argparse.Namespace, slide: Path) -> None:
     print("\n".join(lines))
 
 
-def child(slide: Path, threads: int) -> None:
-    """Peak RSS after each stage of mapping, then after mapping the same slide again: a leak
-    would raise the second peak (or leave the resident size higher after it), bounded memory
-    would not."""
+def child(slide: Path, threads: int, repeats: int) -> None:
+    """Peak RSS after each stage: tissue found (the thumbnail), one chunk of tiles predicted
+    alone (``TileModel.predict``, what mapping does per chunk), the slide mapped; then the
+    resident size after mapping the same slide ``repeats`` times: a leak would keep raising
+    it, bounded memory would not."""
     from peer_env import peak_rss_mb, resident_mb
 
     from biodl.data.image.formats import open_sources
@@ -191,29 +193,37 @@ def child(slide: Path, threads: int) -> None:
             f"({grid.thumbnail.nbytes / 2**20:.1f} MB); peak RSS {peak_rss_mb():.0f} MB"
         )
         del grid
-    _, tiles = run_workflow(model, tiling, slide, threads)
-    first, after_first = peak_rss_mb(), resident_mb()
-    _, tiles = run_workflow(model, tiling, slide, threads)
-    chunk_mb = tiling.chunk * np.prod(model.dataset.input_shape) / 2**20
+    chunk = np.zeros((tiling.chunk, *model.dataset.input_shape), np.uint8)
+    model.predict(chunk)
+    chunk_mb = chunk.nbytes / 2**20
     print(
-        f"stage maps: chunk of {tiling.chunk} tiles ({chunk_mb:.0f} MB uint8, {4 * chunk_mb:.0f} MB "
-        f"float32); resident {after_first:.0f} MB after map 1, {resident_mb():.0f} MB after map 2"
+        f"stage predict: one chunk of {tiling.chunk} tiles ({chunk_mb:.0f} MB uint8, "
+        f"{4 * chunk_mb:.0f} MB float32) predicted alone; peak RSS {peak_rss_mb():.0f} MB"
     )
+    del chunk
+    _, tiles = run_workflow(model, tiling, slide, threads)
+    first = peak_rss_mb()
+    resident = [resident_mb()]
+    for _ in range(repeats - 1):
+        run_workflow(model, tiling, slide, threads)
+        resident.append(resident_mb())
+    print(f"stage maps: resident after each of {repeats} maps: {', '.join(f'{r:.0f}' for r in resident)} MB")
     print(
         f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {first:.0f} MB "
-        f"after, {peak_rss_mb():.0f} MB after mapping it again"
+        f"after, {peak_rss_mb():.0f} MB after mapping it {repeats} times"
     )
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        child(Path(sys.argv[2]), int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", default="3x2", help="copies of the shipped slide across x down")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2, help="maps of the slide in the memory process")
     parser.add_argument(
         "--memory-only", action="store_true", help="peak memory only, for each of --copies (e.g. 1x1,3x2)"
     )
