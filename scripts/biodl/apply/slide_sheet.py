@@ -56,6 +56,11 @@ class SlideSheet:
     def labelled(self) -> bool:
         return bool(self.rows) and self.rows[0].label is not None
 
+    @property
+    def regional(self) -> bool:
+        """Whether a row maps a region rather than its whole slide."""
+        return any(row.region is not None for row in self.rows)
+
 
 def read_slide_sheet(path: str | PathLike[str], classes: Sequence[str] | None) -> SlideSheet:
     """Read and check a sheet of slides (see the module contract)."""
