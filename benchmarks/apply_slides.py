@@ -47,36 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-SLIDE = ROOT / "resources/images/cmu_small_region.svs"
 SEED = 5
 BATCH = 256
-
-
-def build_slide(path: Path, copies: tuple[int, int], crop: int | None) -> tuple[int, int]:
-    """The shipped slide's level 0 repeated ``copies`` (across, down) as a pyramidal TIFF."""
-    import openslide
-    import tifffile
-
-    with openslide.OpenSlide(str(SLIDE)) as slide:
-        pixels = np.asarray(slide.read_region((0, 0), 0, slide.dimensions).convert("RGB"))
-        mpp = float(slide.properties[openslide.PROPERTY_NAME_MPP_X])
-    if crop is not None:
-        pixels = pixels[1000 : 1000 + crop, 600 : 600 + crop]
-    mosaic = np.tile(pixels, (copies[1], copies[0], 1))
-    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
-        for level in range(4):
-            reduced = mosaic[:: 2**level, :: 2**level] if level else mosaic
-            # The full-resolution level carries the pixel size (pixels per centimetre).
-            tiff.write(
-                np.ascontiguousarray(reduced),
-                tile=(256, 256),
-                photometric="rgb",
-                compression="zlib",
-                subfiletype=1 if level else 0,
-                resolution=None if level else (1e4 / mpp, 1e4 / mpp),
-                resolutionunit=None if level else "CENTIMETER",
-            )
-    return mosaic.shape[1], mosaic.shape[0]
 
 
 def demo_setup(threads: int):
@@ -228,6 +200,7 @@ def main() -> None:
         "--memory-only", action="store_true", help="peak memory only, for each of --copies (e.g. 1x1,3x2)"
     )
     args = parser.parse_args()
+    from large_slide import build_slide
     from peer_env import load_average
 
     for copies in args.copies.split(",") if args.memory_only else [args.copies]:

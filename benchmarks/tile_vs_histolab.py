@@ -16,7 +16,7 @@ histolab 0.7.0 and its pinned dependencies into ``.cache/bench-venvs/histolab/``
 Runs alternate between the tools (biodl, histolab, biodl, ...), so a change in machine load
 hits both alike. ``--smoke`` runs biodl once on the demo slide and installs nothing.
 
-``--copies 3x2`` tiles instead the large pyramidal TIFF that ``benchmarks/apply_slides.py``
+``--copies 3x2`` tiles instead the large pyramidal TIFF that ``benchmarks/large_slide.py``
 builds (the shipped slide's real tissue repeated across x down, benchmark only), written once
 into a temporary folder before the runs; with ``--tile-size 64`` it holds over 10,000 tissue
 tiles at level 0 with ``--overlap 32`` (stride 32 px, as training tiles overlap).
@@ -210,8 +210,8 @@ def main() -> None:
 
 
 def mosaic(folder: Path, copies: str) -> Path:
-    """The large pyramidal TIFF of ``benchmarks/apply_slides.py``, written into ``folder``."""
-    from apply_slides import build_slide
+    """The large pyramidal TIFF of ``benchmarks/large_slide.py``, written into ``folder``."""
+    from large_slide import build_slide
 
     across, down = (int(v) for v in copies.split("x"))
     slide = folder / "mosaic.tiff"
