@@ -21,9 +21,9 @@ Contenders, in turns, ``--runs`` times each:
   256 and predicted with ``model.predict`` in a loop.
 Printed: tiles/s per run, the medians, the ratio workflow / plain (goal >= 1), and the peak RSS
 (VmHWM) of a fresh process that maps the slide with the workflow: after finding tissue (the
-thumbnail), after predicting one chunk of tiles alone, after mapping, and after mapping the same
-slide ``--repeats`` times (the resident size after each map is printed: a leak would keep
-raising it). ``--memory-only --copies 1x1,2x1,3x2`` prints only the memory lines, for each
+thumbnail), after predicting one batch and then one chunk of tiles alone, after mapping, and
+after mapping the same slide ``--repeats`` times (the resident size after each map is printed:
+a leak would keep raising it). ``--memory-only --copies 1x1,2x1,3x2`` prints only the memory lines, for each
 slide size.
 
 Usage (from the repository root; minutes on 2 cores):
@@ -146,8 +146,8 @@ def memory(args: argparse.Namespace, slide: Path) -> None:
 
 
 def child(slide: Path, threads: int, repeats: int) -> None:
-    """Peak RSS after each stage: tissue found (the thumbnail), one chunk of tiles predicted
-    alone (``TileModel.predict``, what mapping does per chunk), the slide mapped; then the
+    """Peak RSS after each stage: tissue found (the thumbnail), one batch of tiles then one chunk
+    predicted alone (``TileModel.predict``, what mapping does per chunk), the slide mapped; then the
     resident size after mapping the same slide ``repeats`` times: a leak would keep raising
     it, bounded memory would not."""
     from peer_env import peak_rss_mb, resident_mb
@@ -165,6 +165,11 @@ def child(slide: Path, threads: int, repeats: int) -> None:
             f"({grid.thumbnail.nbytes / 2**20:.1f} MB); peak RSS {peak_rss_mb():.0f} MB"
         )
         del grid
+    from biodl.evaluation.inference import PREDICT_BATCH_SIZE
+
+    model.predict(np.zeros((PREDICT_BATCH_SIZE, *model.dataset.input_shape), np.uint8))
+    batch_peak = peak_rss_mb()
+    print(f"stage predict: one batch of {PREDICT_BATCH_SIZE} tiles alone; peak RSS {batch_peak:.0f} MB")
     chunk = np.zeros((tiling.chunk, *model.dataset.input_shape), np.uint8)
     model.predict(chunk)
     chunk_mb = chunk.nbytes / 2**20
