@@ -20,7 +20,11 @@ Contenders, in turns, ``--runs`` times each:
   ``OpenSlide.read_region`` at level 0, converted to RGB, resized to 64 px with Pillow, batched by
   256 and predicted with ``model.predict`` in a loop.
 Printed: tiles/s per run, the medians, the ratio workflow / plain (goal >= 1), and the peak RSS
-(VmHWM) of a fresh process that maps the slide with the workflow.
+(VmHWM) of a fresh process that maps the slide with the workflow: after finding tissue (the
+thumbnail), after predicting one batch and then one chunk of tiles alone, after mapping, and
+after mapping the same slide ``--repeats`` times (the resident size after each map is printed:
+a leak would keep raising it). ``--memory-only --copies 1x1,2x1,3x2`` prints only the memory lines, for each
+slide size.
 
 Usage (from the repository root; minutes on 2 cores):
     .venv/bin/python benchmarks/apply_slides.py [--copies 3x2] [--runs 5] [--threads 2]
@@ -43,36 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-SLIDE = ROOT / "resources/images/cmu_small_region.svs"
 SEED = 5
 BATCH = 256
-
-
-def build_slide(path: Path, copies: tuple[int, int], crop: int | None) -> tuple[int, int]:
-    """The shipped slide's level 0 repeated ``copies`` (across, down) as a pyramidal TIFF."""
-    import openslide
-    import tifffile
-
-    with openslide.OpenSlide(str(SLIDE)) as slide:
-        pixels = np.asarray(slide.read_region((0, 0), 0, slide.dimensions).convert("RGB"))
-        mpp = float(slide.properties[openslide.PROPERTY_NAME_MPP_X])
-    if crop is not None:
-        pixels = pixels[1000 : 1000 + crop, 600 : 600 + crop]
-    mosaic = np.tile(pixels, (copies[1], copies[0], 1))
-    with tifffile.TiffWriter(path, bigtiff=True) as tiff:
-        for level in range(4):
-            reduced = mosaic[:: 2**level, :: 2**level] if level else mosaic
-            # The full-resolution level carries the pixel size (pixels per centimetre).
-            tiff.write(
-                np.ascontiguousarray(reduced),
-                tile=(256, 256),
-                photometric="rgb",
-                compression="zlib",
-                subfiletype=1 if level else 0,
-                resolution=None if level else (1e4 / mpp, 1e4 / mpp),
-                resolutionunit=None if level else "CENTIMETER",
-            )
-    return mosaic.shape[1], mosaic.shape[0]
 
 
 def demo_setup(threads: int):
@@ -158,50 +134,92 @@ def throughput(args: argparse.Namespace, slide: Path) -> None:
 def memory(args: argparse.Namespace, slide: Path) -> None:
     """The workflow's peak RSS, in a fresh process (the slide written beforehand by this one)."""
     done = subprocess.run(
-        [sys.executable, str(Path(__file__)), "--child", str(slide), str(args.threads)],
+        [sys.executable, str(Path(__file__)), "--child", str(slide), str(args.threads), str(args.repeats)],
         capture_output=True,
         text=True,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if "peak RSS" in line]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("stage", "workflow"))]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"memory run failed:\n{done.stderr[-3000:]}")
-    print(lines[-1])
+    print("\n".join(lines))
 
 
-def child(slide: Path, threads: int) -> None:
-    from peer_env import peak_rss_mb
+def child(slide: Path, threads: int, repeats: int) -> None:
+    """Peak RSS after each stage: tissue found (the thumbnail), one batch of tiles then one chunk
+    predicted alone (``TileModel.predict``, what mapping does per chunk), the slide mapped; then the
+    resident size after mapping the same slide ``repeats`` times: a leak would keep raising
+    it, bounded memory would not."""
+    from peer_env import peak_rss_mb, resident_mb
+
+    from biodl.data.image.formats import open_sources
+    from biodl.data.image.grid import image_grid
 
     model, tiling = demo_setup(threads)
     model.networks[0].predict(np.zeros((1, *model.dataset.input_shape), np.float32), verbose=0)
     before = peak_rss_mb()
-    _, tiles = run_workflow(model, tiling, slide, threads)
+    for source in open_sources(slide, percentiles=tiling.tiling.percentiles):
+        grid = image_grid(source, tiling.tiling)
+        print(
+            f"stage grid: thumbnail {grid.thumbnail.shape[1]} x {grid.thumbnail.shape[0]} "
+            f"({grid.thumbnail.nbytes / 2**20:.1f} MB); peak RSS {peak_rss_mb():.0f} MB"
+        )
+        del grid
+    from biodl.evaluation.inference import PREDICT_BATCH_SIZE
+
+    model.predict(np.zeros((PREDICT_BATCH_SIZE, *model.dataset.input_shape), np.uint8))
+    batch_peak = peak_rss_mb()
+    print(f"stage predict: one batch of {PREDICT_BATCH_SIZE} tiles alone; peak RSS {batch_peak:.0f} MB")
+    chunk = np.zeros((tiling.chunk, *model.dataset.input_shape), np.uint8)
+    model.predict(chunk)
+    chunk_mb = chunk.nbytes / 2**20
     print(
-        f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {peak_rss_mb():.0f} MB after"
+        f"stage predict: one chunk of {tiling.chunk} tiles ({chunk_mb:.0f} MB uint8, "
+        f"{4 * chunk_mb:.0f} MB float32) predicted alone; peak RSS {peak_rss_mb():.0f} MB"
+    )
+    del chunk
+    _, tiles = run_workflow(model, tiling, slide, threads)
+    first = peak_rss_mb()
+    resident = [resident_mb()]
+    for _ in range(repeats - 1):
+        run_workflow(model, tiling, slide, threads)
+        resident.append(resident_mb())
+    print(f"stage maps: resident after each of {repeats} maps: {', '.join(f'{r:.0f}' for r in resident)} MB")
+    print(
+        f"workflow, {len(tiles)} tiles: peak RSS {before:.0f} MB before mapping, {first:.0f} MB "
+        f"after, {peak_rss_mb():.0f} MB after mapping it {repeats} times"
     )
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        child(Path(sys.argv[2]), int(sys.argv[3]))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", default="3x2", help="copies of the shipped slide across x down")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2, help="maps of the slide in the memory process")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="peak memory only, for each of --copies (e.g. 1x1,3x2)"
+    )
     args = parser.parse_args()
-    across, down = (int(v) for v in args.copies.split("x"))
-    if args.smoke:
-        across, down, args.runs = 1, 1, 1
+    from large_slide import build_slide
     from peer_env import load_average
 
-    with tempfile.TemporaryDirectory() as tmp:
-        slide = Path(tmp) / "mosaic.tiff"
-        width, height = build_slide(slide, (across, down), 512 if args.smoke else None)
-        print(f"slide: {width} x {height} px ({across} x {down} copies{' of a crop' if args.smoke else ''})")
-        throughput(args, slide)
-        memory(args, slide)
+    for copies in args.copies.split(",") if args.memory_only else [args.copies]:
+        across, down = (int(v) for v in copies.split("x"))
+        if args.smoke:
+            across, down, args.runs = 1, 1, 1
+        with tempfile.TemporaryDirectory() as tmp:
+            slide = Path(tmp) / "mosaic.tiff"
+            width, height = build_slide(slide, (across, down), 512 if args.smoke else None)
+            crop = " of a crop" if args.smoke else ""
+            print(f"slide: {width} x {height} px ({across} x {down} copies{crop})")
+            if not args.memory_only:
+                throughput(args, slide)
+            memory(args, slide)
     print(f"load average: {load_average()}")
 
 

@@ -48,3 +48,9 @@ def peak_rss_mb() -> float:
     parent through fork and exec, so a child of a large parent would report the parent's size."""
     status = Path("/proc/self/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0]) / 1024  # kB
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (VmRSS)."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024  # kB

@@ -16,6 +16,11 @@ histolab 0.7.0 and its pinned dependencies into ``.cache/bench-venvs/histolab/``
 Runs alternate between the tools (biodl, histolab, biodl, ...), so a change in machine load
 hits both alike. ``--smoke`` runs biodl once on the demo slide and installs nothing.
 
+``--copies 3x2`` tiles instead the large pyramidal TIFF that ``benchmarks/large_slide.py``
+builds (the shipped slide's real tissue repeated across x down, benchmark only), written once
+into a temporary folder before the runs; with ``--tile-size 64`` it holds over 10,000 tissue
+tiles at level 0 with ``--overlap 32`` (stride 32 px, as training tiles overlap).
+
 The two tools decide "tissue" differently (histolab: per tile, Otsu on grey levels of the
 full-resolution tile inside its slide mask; biodl: once, on a thumbnail, Otsu on saturation),
 so the numbers of kept tiles can differ; both are printed.
@@ -62,7 +67,9 @@ HISTOLAB_PINS = [
 DEFAULT_SLIDE = ROOT / "resources" / "images" / "cmu_small_region.svs"
 
 
-def biodl_tiler(tile_size: int, tissue_percent: float, threads: int) -> Callable[[Path, Path], int]:
+def biodl_tiler(
+    tile_size: int, overlap: int, tissue_percent: float, threads: int
+) -> Callable[[Path, Path], int]:
     """biodl's tiling core, imported before the clock starts: slide, output folder → tiles kept."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import numpy as np
@@ -72,7 +79,7 @@ def biodl_tiler(tile_size: int, tissue_percent: float, threads: int) -> Callable
 
     tiling = Tiling(
         size=tile_size,
-        stride=tile_size,
+        stride=tile_size - overlap,
         level=0,
         mpp=None,
         pad=False,
@@ -100,7 +107,7 @@ def biodl_tiler(tile_size: int, tissue_percent: float, threads: int) -> Callable
     return run
 
 
-def histolab_tiler(tile_size: int, tissue_percent: float) -> Callable[[Path, Path], int]:
+def histolab_tiler(tile_size: int, overlap: int, tissue_percent: float) -> Callable[[Path, Path], int]:
     """histolab's GridTiler, imported before the clock starts: slide, output folder → tiles written."""
     from histolab.slide import Slide
     from histolab.tiler import GridTiler
@@ -110,7 +117,7 @@ def histolab_tiler(tile_size: int, tissue_percent: float) -> Callable[[Path, Pat
         level=0,
         check_tissue=True,
         tissue_percent=tissue_percent,
-        pixel_overlap=0,
+        pixel_overlap=overlap,
         prefix="tile_",
         suffix=".png",
     )
@@ -125,9 +132,9 @@ def histolab_tiler(tile_size: int, tissue_percent: float) -> Callable[[Path, Pat
 def worker(args: argparse.Namespace) -> None:
     """One timed run in this process; prints tiles, seconds and peak memory as JSON."""
     if args.worker == "biodl":
-        tiler = biodl_tiler(args.tile_size, args.tissue_percent, args.threads)
+        tiler = biodl_tiler(args.tile_size, args.overlap, args.tissue_percent, args.threads)
     else:
-        tiler = histolab_tiler(args.tile_size, args.tissue_percent)
+        tiler = histolab_tiler(args.tile_size, args.overlap, args.tissue_percent)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         tiles = tiler(args.slide, Path(folder))
@@ -148,6 +155,8 @@ def measure_once(python: Path, tool: str, args: argparse.Namespace) -> dict[str,
         str(args.tile_size),
         "--tissue-percent",
         str(args.tissue_percent),
+        "--overlap",
+        str(args.overlap),
         "--threads",
         str(args.threads),
     ]
@@ -174,8 +183,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--slide", type=Path, default=DEFAULT_SLIDE)
+    parser.add_argument("--copies", help="tile the shipped slide repeated across x down (e.g. 3x2)")
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--tissue-percent", type=float, default=80.0)
+    parser.add_argument(
+        "--overlap", type=int, default=0, help="pixels neighbouring tiles share (stride = size - overlap)"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--threads", type=int, default=1, help="biodl's region-reading threads (histolab has one)"
@@ -188,12 +201,34 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    if args.copies:
+        with tempfile.TemporaryDirectory() as folder:
+            args.slide = mosaic(Path(folder), args.copies)
+            compare(args)
+    else:
+        compare(args)
+
+
+def mosaic(folder: Path, copies: str) -> Path:
+    """The large pyramidal TIFF of ``benchmarks/large_slide.py``, written into ``folder``."""
+    from large_slide import build_slide
+
+    across, down = (int(v) for v in copies.split("x"))
+    slide = folder / "mosaic.tiff"
+    width, height = build_slide(slide, (across, down), None)
+    print(f"slide: {width} x {height} px ({across} x {down} copies of the shipped slide)")
+    return slide
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Both tools, run after run, on ``args.slide``; medians and their ratio printed."""
     runs = 1 if args.smoke else args.runs
     pythons = {"biodl": Path(sys.executable)}
     if not args.smoke:
         pythons["histolab"] = peer_python("histolab", HISTOLAB_PINS)
     print(
-        f"{args.slide.name}: {args.tile_size} px tiles at level 0, tissue >= {args.tissue_percent:g}%, "
+        f"{args.slide.name}: {args.tile_size} px tiles at level 0, overlap {args.overlap} px, "
+        f"tissue >= {args.tissue_percent:g}%, "
         f"median of {runs} runs, one process per run; load average {load_average()}"
     )
     results: dict[str, list[dict[str, float]]] = {tool: [] for tool in pythons}

@@ -110,6 +110,7 @@ def test_coverage_benchmark_prints_the_ratio_to_pybigwig_stats_and_peak_memory()
 def test_slide_benchmark_prints_tiles_per_second_the_ratio_and_peak_memory() -> None:
     out = smoke("apply_slides.py")
     assert "tiles/s" in out and "ratio workflow / plain" in out and "peak RSS" in out
+    assert "stage predict: one chunk" in out and "resident after each of 2 maps" in out
 
 
 @pytest.mark.slow

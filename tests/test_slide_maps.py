@@ -54,7 +54,7 @@ def test_overlapping_tiles_are_averaged_and_edges_clipped() -> None:
 
 def test_heatmap_draws_the_raster_in_level0_coordinates(tmp_path: Path) -> None:
     thumbnail = np.full((40, 80, 3), 240, np.uint8)
-    slide = SlideMap("s", _tiles([(128, 64, 0.75), (192, 64, 0.25)]), thumbnail, 8, (640, 320))
+    slide = SlideMap("s", _tiles([(128, 64, 0.75), (192, 64, 0.25)]), thumbnail, 8, (0, 0, 640, 320))
     path = tmp_path / "s.heatmap.png"
     fig = plot_heatmap(slide, CLASSES, path)
     ax = fig.axes[0]
@@ -66,10 +66,24 @@ def test_heatmap_draws_the_raster_in_level0_coordinates(tmp_path: Path) -> None:
     assert Image.open(path).size[0] > 300
 
 
+def test_a_region_heatmap_shows_the_region_in_slide_coordinates(tmp_path: Path) -> None:
+    thumbnail = np.full((40, 80, 3), 240, np.uint8)
+    # The region x 128-320, y 64-192 of a 640 x 320 slide; its one tile at (192, 64).
+    slide = SlideMap("r", _tiles([(192, 64, 0.75)]), thumbnail, 8, (128, 64, 192, 128))
+    ax = plot_heatmap(slide, CLASSES, tmp_path / "r.heatmap.png").axes[0]
+    assert ax.get_xlim() == (128.0, 320.0) and ax.get_ylim() == (192.0, 64.0)  # y down, as on the slide
+    background, overlay = ax.get_images()
+    assert overlay.get_extent() == [0.0, 640.0, 320.0, 0.0]  # the whole thumbnail, clipped by the axes
+    drawn = overlay.get_array()
+    # The tile covers slide x 192-255, y 64-127: thumbnail columns 24-31, rows 8-15.
+    assert drawn[8, 24] == drawn[15, 31] == 0.75
+    assert np.ma.is_masked(drawn[8, 23]) and np.ma.is_masked(drawn[16, 24])
+
+
 def test_multiclass_heatmap_has_a_panel_per_class(tmp_path: Path) -> None:
     tiles = _tiles([(0, 0, 0.5)])
     tiles["p_other"] = 0.0
-    slide = SlideMap("s", tiles, np.zeros((40, 80, 3), np.uint8), 8, (640, 320))
+    slide = SlideMap("s", tiles, np.zeros((40, 80, 3), np.uint8), 8, (0, 0, 640, 320))
     fig = plot_heatmap(slide, ("stroma", "epithelium", "other"), tmp_path / "m.png")
     assert [ax.get_title().split(": ")[1].split(",")[0] for ax in fig.axes[:3]] == [
         "P(stroma)",

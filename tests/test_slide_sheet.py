@@ -9,6 +9,7 @@ from image_fixtures import slide_pixels, write_pyramid, write_sheet
 
 from biodl.apply.slide_sheet import read_slide_sheet
 from biodl.core.errors import InputError
+from biodl.data.image.sample_sheet import Region
 
 
 def _sheet(folder: Path, rows: list[list[object]], header: tuple[str, ...] = ("image", "name")) -> Path:
@@ -26,9 +27,29 @@ def test_sheet_names_labels_and_defaults(tmp_path: Path) -> None:
     assert sheet.labelled and sheet.rows[0].image == tmp_path / "a.tif"
 
 
+def test_regions_are_read_as_in_the_image_sample_sheet(tmp_path: Path) -> None:
+    write_pyramid(tmp_path / "a.tif", slide_pixels())
+    rows: list[list[object]] = [["a.tif", ""], ["a.tif", " 32,0,64,96 "], ["a.tif", "0,0,96,96"]]
+    sheet = read_slide_sheet(_sheet(tmp_path, rows, ("image", "region")), None)
+    whole, first, overlapping = sheet.rows
+    assert whole.region is None and whole.name == "a"
+    assert first.region == Region(32, 0, 64, 96) and first.name == "a_32_0"
+    assert overlapping.region == Region(0, 0, 96, 96)  # regions may overlap: mapping trains nothing
+
+
 @pytest.mark.parametrize(
     ("header", "rows", "message"),
     [
+        (
+            ("image", "region"),
+            [["a.tif", "1,2,3"]],
+            r"line 2: region must be 'x,y,width,height' \(whole level-0 pixels\), found '1,2,3'",
+        ),
+        (
+            ("image", "region"),
+            [["a.tif", "0,0,0,5"]],
+            r"line 2: region needs x, y >= 0 and width, height >= 1",
+        ),
         (("slide", "label"), [["a.tif", "left"]], r"line 1: expected the columns image"),
         (("image", "label"), [["a.tif", "middle"]], r"line 2: label 'middle' is not a class of the model"),
         (

@@ -85,6 +85,27 @@ def test_without_labels_the_metrics_file_has_only_its_header(run: tuple[Path, Pa
     assert pd.read_csv(outputs["slides"], sep="\t")["slide"].tolist() == ["a"]
 
 
+def test_regions_are_slides_of_the_outputs_in_slide_coordinates(
+    run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    prepared, model = run
+    write_pyramid(tmp_path / "a.tif", slide_pixels())
+    rows = [["a.tif", "", "left"], ["a.tif", "32,32,128,192", "left"], ["a.tif", "224,32,128,192", "right"]]
+    sheet = write_sheet(tmp_path / "slides.tsv", ["image", "region", "label"], rows)
+    outputs = _outputs(tmp_path / "out")
+    apply_slides(SlideJob(prepared / "dataset.json", (model,), 3, 1), sheet, SETTINGS, outputs)
+    slides = pd.read_csv(outputs["slides"], sep="\t", keep_default_na=False)
+    assert list(slides["slide"]) == ["a", "a_32_32", "a_224_32"]
+    assert list(slides["region"]) == ["", "32,32,128,192", "224,32,128,192"]
+    tiles = pd.read_csv(outputs["tiles"], sep="\t")
+    right = tiles[tiles["slide"] == "a_224_32"]
+    assert len(right) and right["x"].min() >= 224 and (right["x"] + right["size"]).max() <= 352
+    overlay = json.loads((outputs["maps"] / "a_224_32.geojson").read_text())
+    corners = [feature["geometry"]["coordinates"][0][0] for feature in overlay["features"]]
+    assert corners == right[["x", "y"]].astype(float).to_numpy().tolist()  # slide coordinates
+    assert (outputs["maps"] / "a_32_32.heatmap.png").is_file()
+
+
 def test_a_failing_slide_leaves_no_maps(run: tuple[Path, Path], tmp_path: Path) -> None:
     prepared, model = run
     write_pyramid(tmp_path / "a.tif", slide_pixels())

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
+from biodl.apply.slide_sheet import read_slide_sheet
 from biodl.config.checks import validate_config
 from biodl.config.targets import ApplyTarget, targets_of
 from biodl.core.errors import InputError
+from biodl.data.image.sample_sheet import read_sample_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -86,6 +88,23 @@ def test_the_demo_applies_its_ctcf_model_to_real_chr20_variants() -> None:
     assert (scan.kind, scan.stride, scan.threshold) == ("scan", 50, 0.5)
     assert scan.known_sites == "resources/chr20/ctcf_peaks.bed"
     assert (target.top_variants, scan.top_variants) == (5, None)
+
+
+def test_the_demo_slide_metrics_use_labelled_squares_of_the_test_band_only() -> None:
+    config = validate_config(copy.deepcopy(DEMO), base_dir=ROOT)
+    target = ApplyTarget.from_validated("skin_regions", config["apply"]["skin_regions"])
+    assert (target.kind, target.dataset, target.model) == ("slides", "skin_epithelium", "cnn_tiles")
+    dataset = config["datasets"]["skin_epithelium"]
+    sheet = read_slide_sheet(ROOT / config["apply"]["skin_regions"]["slides"], list(dataset["classes"]))
+    bands = read_sample_sheet(ROOT / dataset["sample_sheet"])
+    test = [row.region for row in bands.rows if row.split == "test"]
+    seen = [row.region for row in bands.rows if row.split != "test"]
+    for row in sheet.rows:
+        r = row.region
+        assert r is not None and not any(r.overlaps(band) for band in seen if band is not None)
+        assert any(r.overlaps(band) for band in test if band is not None)
+    labels = [row.label for row in sheet.rows]
+    assert (labels.count("epithelium"), labels.count("stroma")) == (4, 8)
 
 
 def test_no_apply_section_is_fine() -> None:

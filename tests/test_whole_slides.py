@@ -55,6 +55,48 @@ def test_every_tissue_tile_is_scored_as_by_hand(prepared: Path, model_file: Path
     assert tiles["p_right"].std() > 0.01  # the tiles do not all score alike
 
 
+def test_a_region_is_its_part_of_the_slide_grid_in_slide_coordinates(
+    prepared: Path, model_file: Path, tmp_path: Path
+) -> None:
+    model = load_tile_model(prepared, [model_file])
+    tiling = SlideTiling.of_dataset(model.dataset)
+    image = prepared.parent / "slide1.tif"
+    rows: list[list[object]] = [[image, "whole", ""], [image, "", "64,64,256,128"]]
+    sheet = _sheet(tmp_path, rows, ("image", "name", "region"))
+    whole_row, region_row = read_slide_sheet(sheet, model.classes).rows
+    whole = map_slide(model, whole_row, tiling, threads=1)
+    part = map_slide(model, region_row, tiling, threads=1)
+    assert part.name == "slide1_64_64" and part.bounds == (64, 64, 256, 128)
+    assert whole.bounds == (0, 0, 384, 256) and part.thumbnail.shape == whole.thumbnail.shape
+    # The slide's grid starts at 0 with a 64 px step, so the region's tiles are the slide's tiles
+    # lying inside x 64-320, y 64-192, at the same slide coordinates and with the same scores.
+    x, y = whole.tiles["x"], whole.tiles["y"]
+    inside = whole.tiles[(x >= 64) & (x + 64 <= 320) & (y >= 64) & (y + 64 <= 192)].reset_index(drop=True)
+    assert len(part.tiles) == len(inside) >= 4
+    np.testing.assert_array_equal(part.tiles[["x", "y"]], inside[["x", "y"]])
+    np.testing.assert_allclose(part.tiles["p_right"], inside["p_right"], rtol=1e-6)
+    first = part.tiles.iloc[0]
+    assert first["p_right"] == pytest.approx(hand_score(level1_tile(1, first["x"], first["y"])), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ("320,0,128,64", r"region 320,0,128,64 extends past the image \S*slide1\.tif \(384x256\)"),
+        ("64,64,32,32", r"a tile covers 64x64 level-0 px: larger than the region 32x32"),
+        ("0,0,64,64", r"no tissue found"),
+    ],
+)
+def test_a_bad_region_is_refused_naming_the_slide_and_line(
+    prepared: Path, model_file: Path, tmp_path: Path, region: str, message: str
+) -> None:
+    model = load_tile_model(prepared, [model_file])
+    sheet = _sheet(tmp_path, [[prepared.parent / "slide1.tif", "r", region]], ("image", "name", "region"))
+    row = read_slide_sheet(sheet, model.classes).rows[0]
+    with pytest.raises(InputError, match=rf"slide1\.tif, slide r \(line 2\): {message}"):
+        map_slide(model, row, SlideTiling.of_dataset(model.dataset), threads=1)
+
+
 def test_chunks_give_the_same_scores(prepared: Path, model_file: Path, tmp_path: Path) -> None:
     model = load_tile_model(prepared, [model_file])
     row = read_slide_sheet(_sheet(tmp_path, [[prepared.parent / "slide0.tif", "s0"]]), model.classes).rows[0]

@@ -54,11 +54,11 @@ def test_dry_run_of_the_demo_lists_every_step():
         "leaderboard": "1",
         "record_config": "1",
         "apply_variants": "1",
-        "apply_slides": "1",
+        "apply_slides": "2",
         "apply_scan_part": "1",
         "apply_scan": "1",
         "all": "1",
-        "total": "103",
+        "total": "104",
     }
 
 

@@ -648,11 +648,12 @@ def apply_scan_chromosomes(wildcards):
 
 
 def apply_slide_images(wildcards):
-    """The slides a slides target's sheet names (inputs, so that a changed slide reruns the job)."""
+    """The slides a slides target's sheet names, each once (inputs, so that a changed slide reruns
+    the job; regions of one slide name it on several rows)."""
     from biodl.apply.slide_sheet import read_slide_sheet
 
     sheet = read_slide_sheet(config["apply"][wildcards.target]["slides"], None)
-    return [str(row.image) for row in sheet.rows]
+    return list(dict.fromkeys(str(row.image) for row in sheet.rows))
 
 
 def apply_input(key):

@@ -9,9 +9,11 @@ corner, side ``size`` in level-0 pixels, ``p_<class>`` per class):
   averaged).
 - ``plot_heatmap(slide, classes, path)`` writes a PNG: per mapped class (binary: the positive
   class; multi-class: each) a panel with the thumbnail in grey, the raster over it (viridis,
-  0-1, semi-transparent, glass left clear), axes in level-0 pixels (the image drawn with the
-  extent ``(0, width, height, 0)``), a colour bar "P(class)" and a title with the slide's
-  name and tile count; it returns the ``Figure``.
+  0-1, semi-transparent, glass left clear), axes in the whole slide's level-0 pixels (the
+  thumbnail drawn with the extent it covers at level 0) limited to the mapped rectangle (the
+  whole slide, or the sheet row's region: a region's panel shows that region, its axes read in
+  slide coordinates like the tiles TSV and the GeoJSON), a colour bar "P(class)" and a title
+  with the slide's name and tile count; it returns the ``Figure``.
 - ``tiles_geojson(tiles, classes)`` is a GeoJSON ``FeatureCollection`` that QuPath imports
   (File > Import objects): one ``Feature`` per tile, a closed ``Polygon`` of its box in
   level-0 pixels, ``properties``: ``objectType`` ``"tile"``, ``classification`` (the most
@@ -102,14 +104,13 @@ def probability_raster(tiles: pd.DataFrame, column: str, shape: tuple[int, int],
 def plot_heatmap(slide: SlideMap, classes: Sequence[str], path: str | PathLike[str]) -> Figure:
     """The slide's probability map(s) over its thumbnail (see the module contract)."""
     shown = mapped_classes(classes)
-    width, height = slide.size
+    left, top, width, height = slide.bounds
     aspect = height / width
     fig = Figure(figsize=(PANEL_INCHES * len(shown), PANEL_INCHES * aspect + 0.8))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(shown), squeeze=False)[0]
     grey = slide.thumbnail.mean(axis=2) if slide.thumbnail.ndim == 3 else slide.thumbnail
-    extent = (0.0, float(width), float(height), 0.0)  # thumbnail pixels cover factor level-0 px each
-    thumb_extent = (
+    thumb_extent = (  # thumbnail pixels cover factor level-0 px each
         0.0,
         float(slide.thumbnail.shape[1] * slide.factor),
         float(slide.thumbnail.shape[0] * slide.factor),
@@ -127,8 +128,8 @@ def plot_heatmap(slide: SlideMap, classes: Sequence[str], path: str | PathLike[s
             extent=thumb_extent,
             interpolation="nearest",
         )
-        ax.set_xlim(extent[0], extent[1])
-        ax.set_ylim(extent[2], extent[3])
+        ax.set_xlim(left, left + width)
+        ax.set_ylim(top + height, top)
         ax.set_xlabel("x (level-0 pixels)")
         ax.set_ylabel("y (level-0 pixels)")
         ax.set_title(f"{slide.name}: P({name}), {len(slide.tiles)} tissue tiles", fontsize=10)

@@ -5,13 +5,16 @@ Contract of ``apply_slides(job, sheet, settings, outputs)`` (``job``: a ``SlideJ
 the aggregation and the bootstrap of the slide-level metrics), writing atomically:
 - ``tiles`` (TSV): every tissue tile of every slide, in sheet order then row by row
   (``biodl.apply.whole_slides``: slide, x, y, size, tissue_fraction, ``p_<class>``);
-- ``slides`` (TSV): one row per slide: slide, image, label (when the sheet gives labels),
+- ``slides`` (TSV): one row per slide: slide, image, region (when the sheet gives regions:
+  ``x,y,width,height``, empty for a whole slide), label (when the sheet gives labels),
   tiles, the aggregated scores and ``predicted`` (``biodl.apply.slide_maps.aggregate``);
 - ``metrics`` (TSV, ``metric, target, value, ci_low, ci_high``): slide-level metrics against
   the sheet's labels (``biodl.apply.slide_maps.slide_metrics``), bootstrap over slides; only the
   header when the sheet gives no labels (logged);
 - ``maps`` (folder): per slide ``<slide>.heatmap.png`` (probability over the thumbnail) and
-  ``<slide>.geojson`` (the tiles for QuPath).
+  ``<slide>.geojson`` (the tiles for QuPath). A sheet row with a ``region`` is one "slide" of
+  the outputs (its tiles only; its heatmap shows the region); every coordinate is in the whole
+  slide's level-0 pixels, so the GeoJSONs of several regions of one slide overlay it together.
 Slides are mapped one at a time, so memory is bounded by one slide's thumbnail and a chunk of
 tiles.
 """
@@ -28,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from biodl.apply.slide_maps import Aggregation, aggregate, plot_heatmap, slide_metrics, tiles_geojson
-from biodl.apply.slide_sheet import SlideSheet, read_slide_sheet
+from biodl.apply.slide_sheet import SlideRow, SlideSheet, read_slide_sheet
 from biodl.apply.whole_slides import TILE_COLUMNS, SlideTiling, TileModel, load_tile_model, map_slide
 from biodl.core.files import atomic_dir, atomic_path, write_tsv
 from biodl.evaluation.bootstrap import Resampling
@@ -95,9 +98,8 @@ def apply_slides(
             with atomic_path(maps / f"{row.name}.geojson") as tmp:
                 tmp.write_text(json.dumps(tiles_geojson(mapped.tiles, model.classes)) + "\n")
             tile_frames.append(mapped.tiles)
-            labels = {"label": row.label} if sheet.labelled else {}
             slide_rows.append(
-                {"slide": row.name, "image": str(row.image), **labels}
+                {"slide": row.name, "image": str(row.image), **_row_columns(sheet, row)}
                 | aggregate(mapped.tiles, model.classes, settings.aggregation)
             )
     columns = [*TILE_COLUMNS, *(f"p_{name}" for name in model.classes)]
@@ -105,6 +107,18 @@ def apply_slides(
     table = pd.DataFrame(slide_rows)
     write_tsv(table, outputs["slides"])
     write_tsv(_metrics(sheet, table, model, settings), outputs["metrics"])
+
+
+def _row_columns(sheet: SlideSheet, row: SlideRow) -> dict[str, str]:
+    """The region and label of a sheet row, as columns of the slide table when the sheet has them."""
+    columns = {}
+    if sheet.regional:
+        r = row.region
+        columns["region"] = "" if r is None else f"{r.x},{r.y},{r.width},{r.height}"
+    if sheet.labelled:
+        assert row.label is not None, "a labelled sheet has a label in every row"
+        columns["label"] = row.label
+    return columns
 
 
 def _metrics(

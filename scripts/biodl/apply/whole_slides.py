@@ -14,15 +14,21 @@ Contract:
   normalisation is inside the saved model) and returns ``(n, classes)`` float64 probabilities,
   one column per class (binary: ``1 - p`` and ``p``).
 - ``map_slide(model, slide, tiling, threads)`` scores every tissue tile of one slide: the
-  whole image on the training grid (``tile.edge: pad`` adds the overhanging edge tiles), tiles
-  whose tissue fraction reaches ``tissue.threshold``, read ``chunk`` tiles at a time on
+  whole image, or the sheet row's ``region``, on the training grid (as preparation tiles a
+  sample-sheet row: the grid starts at the region's corner, tissue is found on the whole
+  slide's thumbnail, ``tile.edge: pad`` adds overhanging tiles only at the slide's own right
+  and bottom edges; ``biodl.data.image.grid.row_region``), tiles whose tissue fraction reaches
+  ``tissue.threshold``, read ``chunk`` tiles at a time on
   ``threads`` threads and predicted chunk by chunk (the next chunk read while one is
   predicted), so memory is bounded by two chunks, not the slide. It returns a ``SlideMap``:
   the per-tile frame (``TILE_COLUMNS`` then ``p_<class>``; x, y: level-0 pixels of the tile's
-  top-left corner; size: its side in level-0 pixels), the thumbnail the tissue was found on and
-  its factor (level-0 pixels per thumbnail pixel). A
-  slide without a tile reaching the threshold is an ``InputError`` naming the slide and its
-  sheet line; an unreadable slide is one naming the file (``biodl.data.image.formats``).
+  top-left corner in the whole slide's coordinates, a region's tiles included, so that every
+  output lines up with the slide; size: its side in level-0 pixels), the whole slide's
+  thumbnail the tissue was found on, its factor (level-0 pixels per thumbnail pixel) and the
+  mapped rectangle (``bounds``). A slide (or region) without a tile reaching the threshold,
+  and a region past the slide's edge or smaller than a tile, are ``InputError``s naming the
+  slide and its sheet line; an unreadable slide is one naming the file
+  (``biodl.data.image.formats``).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from biodl.core.errors import InputError, require
 from biodl.data.dataset import PreparedDataset
 from biodl.data.format import read_manifest
 from biodl.data.image.formats import open_sources
-from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles
+from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles, row_region
 from biodl.data.image.sources import ImageSource
 from biodl.evaluation.inference import PREDICT_BATCH_SIZE
 
@@ -162,9 +168,9 @@ class SlideMap:
 
     name: str
     tiles: pd.DataFrame
-    thumbnail: np.ndarray
+    thumbnail: np.ndarray  # of the whole slide
     factor: int  # level-0 pixels per thumbnail pixel
-    size: tuple[int, int]  # level-0 width, height
+    bounds: tuple[int, int, int, int]  # the mapped rectangle: level-0 x, y, width, height
 
 
 def map_slide(model: TileModel, row: SlideRow, tiling: SlideTiling, threads: int) -> SlideMap:
@@ -175,9 +181,9 @@ def map_slide(model: TileModel, row: SlideRow, tiling: SlideTiling, threads: int
         source = next(sources)
         _check_channels(source, model, row)
         grid = image_grid(source, tiling.tiling)
-        xs, ys, fractions = _tissue_tiles(source, grid, tiling.tiling, row)
+        bounds = row_region(source, row.region, grid.footprint, source.name, _where(row))
+        xs, ys, fractions = _tissue_tiles(source, grid, tiling.tiling, row, bounds)
         scores = _score_tiles(model, source, grid, (xs, ys), tiling, threads)
-        size = source.size
     finally:
         sources.close()
     logger.info("%s: %d tissue tile(s) scored", row.name, len(xs))
@@ -192,7 +198,7 @@ def map_slide(model: TileModel, row: SlideRow, tiling: SlideTiling, threads: int
     )
     for j, name in enumerate(model.classes):
         frame[f"p_{name}"] = scores[:, j]
-    return SlideMap(row.name, frame, grid.thumbnail, grid.factor, size)
+    return SlideMap(row.name, frame, grid.thumbnail, grid.factor, bounds)
 
 
 def _score_tiles(
@@ -227,22 +233,25 @@ def _check_channels(source: ImageSource, model: TileModel, row: SlideRow) -> Non
     require(
         source.channels == expected,
         source.name,
-        f"slide {row.name} ({row.where})",
+        _where(row),
         f"has {source.channels} channel(s), the model's tiles have {expected}",
     )
 
 
+def _where(row: SlideRow) -> str:
+    return f"slide {row.name} ({row.where})"
+
+
 def _tissue_tiles(
-    source: ImageSource, grid: ImageGrid, tiling: Tiling, row: SlideRow
+    source: ImageSource, grid: ImageGrid, tiling: Tiling, row: SlideRow, bounds: tuple[int, int, int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Origins and tissue fractions of the slide's tiles that reach the tissue threshold."""
-    width, height = source.size
-    xs, ys, fractions = grid.tiles((0, 0, width, height), tiling.pad, tiling.pad)
+    """Origins and tissue fractions of the tiles in ``bounds`` that reach the tissue threshold."""
+    xs, ys, fractions = grid.region_tiles(bounds, source.size, tiling.pad)
     keep = fractions >= tiling.tissue_threshold
     if not keep.any():
         raise InputError(
             source.name,
-            f"slide {row.name} ({row.where})",
+            _where(row),
             f"no tissue found: no tile reaches the tissue threshold {tiling.tissue_threshold} of "
             f"training (largest tissue fraction {float(fractions.max(initial=0.0)):.2f}; "
             f"tissue.background {tiling.background!r})",

@@ -10,7 +10,12 @@ Contract:
   longest side at most ``MAX_THUMBNAIL_SIDE``; ``biodl.data.image.tiling.tissue_mask``). A tile
   larger than the image raises ``InputError`` naming the image.
 - ``ImageGrid.tiles(region, pad_right, pad_bottom)`` gives the level-0 origins of a region's
-  tiles, row by row, and each tile's tissue fraction.
+  tiles, row by row, and each tile's tissue fraction; ``ImageGrid.region_tiles(region, size,
+  pad)`` pads (``tile.edge: pad``) only where the region reaches the image's right or bottom
+  edge, as preparation and slide mapping both tile a sheet row.
+- ``row_region(source, region, footprint, sheet, where)`` is the rectangle a sheet row selects
+  (its ``region``, or the whole image): a region extending past the image, or smaller than a
+  tile, raises ``InputError(sheet, where, ...)``.
 - ``read_tiles`` reads tiles at given origins as uint8 ``(n, size, size, channels)``, on
   ``threads`` threads (the same pixels whatever the number).
 The benchmark ``benchmarks/tile_vs_histolab.py`` times these on their own.
@@ -21,11 +26,13 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from os import PathLike
 
 import numpy as np
 
 from biodl.config.datasets import ImageDataset
 from biodl.core.errors import InputError
+from biodl.data.image.sample_sheet import Region
 from biodl.data.image.sources import ImageSource, Resolution, choose_resolution, read_tile
 from biodl.data.image.tiling import box_fractions, boxes, tile_grid, tissue_mask
 
@@ -93,6 +100,41 @@ class ImageGrid:
         """Origins (level-0 x, y) of the region's grid, and each tile's tissue fraction."""
         xs, ys = tile_grid(region, self.footprint, self.step, pad_right, pad_bottom)
         return xs, ys, box_fractions(self.tissue, boxes(xs, ys, self.footprint, self.factor))
+
+    def region_tiles(
+        self, region: tuple[int, int, int, int], size: tuple[int, int], pad: bool
+    ) -> tuple[np.ndarray, ...]:
+        """``tiles`` of a region of an image of ``size`` (level-0 width, height): edge tiles are
+        padded only along the image's own right and bottom edges, never inside it."""
+        x, y, width, height = region
+        return self.tiles(
+            region, pad_right=pad and x + width >= size[0], pad_bottom=pad and y + height >= size[1]
+        )
+
+
+def row_region(
+    source: ImageSource, region: Region | None, footprint: float, sheet: str | PathLike[str], where: str
+) -> tuple[int, int, int, int]:
+    """The rectangle (level-0 x, y, width, height) a sheet row selects, checked against the image."""
+    width, height = source.size
+    if region is None:
+        return 0, 0, width, height  # image_grid refuses a tile larger than the image
+    r = region
+    if r.x + r.width > width or r.y + r.height > height:
+        raise InputError(
+            sheet,
+            where,
+            f"region {r.x},{r.y},{r.width},{r.height} extends past the image "
+            f"{source.name} ({width}x{height})",
+        )
+    if footprint > min(r.width, r.height):
+        raise InputError(
+            sheet,
+            where,
+            f"a tile covers {footprint:.0f}x{footprint:.0f} level-0 px: larger "
+            f"than the region {r.width}x{r.height} of {source.name}",
+        )
+    return r.x, r.y, r.width, r.height
 
 
 def image_grid(source: ImageSource, tiling: Tiling) -> ImageGrid:

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from biodl.core.errors import InputError
 from biodl.data.image.formats import LabelImage
-from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles
+from biodl.data.image.grid import ImageGrid, Tiling, image_grid, read_tiles, row_region
 from biodl.data.image.preview import Thumbnail, TilingPreview
 from biodl.data.image.sample_sheet import SampleSheet, SheetRow
 from biodl.data.image.sources import ImageSource
@@ -150,20 +149,8 @@ class _SourceTiler:
 
     def tile_row(self, row: SheetRow) -> None:
         tiling, tally, footprint = self.dataset.tiling, self.sinks.tally, self.grid.footprint
-        width, height = self.source.size
-        region = self._region(row)
-        if footprint > min(region[2], region[3]):
-            raise InputError(
-                self.dataset.sheet.path,
-                row.where,
-                f"a tile covers {footprint:.0f}x{footprint:.0f} level-0 px: larger "
-                f"than the region {region[2]}x{region[3]} of {self.source.name}",
-            )
-        xs, ys, fractions = self.grid.tiles(
-            region,
-            pad_right=tiling.pad and region[0] + region[2] >= width,
-            pad_bottom=tiling.pad and region[1] + region[3] >= height,
-        )
+        region = row_region(self.source, row.region, footprint, self.dataset.sheet.path, row.where)
+        xs, ys, fractions = self.grid.region_tiles(region, self.source.size, tiling.pad)
         tally.considered += len(xs)
         with_tissue = fractions >= tiling.tissue_threshold
         tally.dropped["background"] += int((~with_tissue).sum())
@@ -183,21 +170,6 @@ class _SourceTiler:
             boxes(xs[keep], ys[keep], footprint, 1.0),
             labels[keep],
         )
-
-    def _region(self, row: SheetRow) -> tuple[int, int, int, int]:
-        """The row's region (x, y, width, height in level-0 px), checked to lie inside the image."""
-        width, height = self.source.size
-        if row.region is None:
-            return 0, 0, width, height
-        r = row.region
-        if r.x + r.width > width or r.y + r.height > height:
-            raise InputError(
-                self.dataset.sheet.path,
-                row.where,
-                f"region {r.x},{r.y},{r.width},{r.height} extends past the image "
-                f"{self.source.name} ({width}x{height})",
-            )
-        return r.x, r.y, r.width, r.height
 
     def _labels(self, row: SheetRow, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Class number (0..K-1) per tile, -1 for tiles dropped as unlabelled or ambiguous."""

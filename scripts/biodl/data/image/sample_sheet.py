@@ -1,6 +1,8 @@
 """The sample sheet of an image dataset: its images, their labels or masks, groups and splits.
 
 Contract:
+- ``parse_region(sheet, where, text)`` reads one ``region`` cell (the apply slide sheet reads
+  its own with it).
 - ``read_sample_sheet(path)`` reads a CSV (``.csv``) or TSV (any other suffix) with a header,
   through ``biodl.core.text_input`` (any line ends, a byte-order mark, lines numbered as in the
   file), and returns a :class:`SampleSheet`, one :class:`SheetRow` per data line. Columns:
@@ -182,12 +184,13 @@ def _row(sheet: Path, number: int, record: dict[str, str], labels_from: str) -> 
         mask=mask,
         group=_cell(record, "group") or str(image),
         split=split,
-        region=_region(sheet, where, _cell(record, "region")),
+        region=parse_region(sheet, where, _cell(record, "region")),
         slices=_slices(sheet, where, _cell(record, "slices")),
     )
 
 
-def _region(sheet: Path, where: str, text: str) -> Region | None:
+def parse_region(sheet: Path, where: str, text: str) -> Region | None:
+    """A ``region`` cell (``x,y,width,height``, whole level-0 pixels); None when it is empty."""
     if not text:
         return None
     try:
