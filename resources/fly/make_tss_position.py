@@ -27,7 +27,7 @@ and differ in where the TSS-anchored signals lie (TATA box near -30, the initiat
 half, GC rising towards the TSS), which only the proximal window holds at fixed positions. A
 shorter shift keeps more of those elements in both classes but leaves too little signal for
 3,000 TSSs: one-hot logistic regression reached test auROC 0.52 at a 20-base shift and 0.59 at
-50, against 0.65 at 100 (chr2L held out; benchmarks/RESULTS.md, section 14).
+50, against 0.66 at 100 (chr2L held out; benchmarks/RESULTS.md, section 14).
 
 Standard library only. Example:
 
