@@ -15,9 +15,10 @@ arrays (samples/s), and the peak memory of training on a dataset several times a
    divided by the median wall time of its other epochs. Every run is a fresh process and the
    contenders take turns. Printed: the median over ``--runs`` runs per contender and the ratio
    workflow / bare (goal >= 0.95); beside them the same from CPU time (all the process's
-   threads), which moves less than wall time when other work shares the CPUs. Two models: the
-   demo's ``cnn_motif`` (config/config.yaml) and a tiny cnn1d, where the input pipeline weighs
-   most.
+   threads), which moves less than wall time when other work shares the CPUs. Models
+   (``--models``): the demo's ``cnn_motif`` and a tiny cnn1d, where the input pipeline weighs
+   most (the default pair), and the model zoo at laptop sizes: ``danq_small`` (config/config.yaml),
+   ``basset_small``, ``deepsea_small`` and ``resnet_small`` (config/position.yaml).
 2. Memory cap. A dataset whose training inputs are ``--cap-factor`` times ``--cap-mb`` is trained
    on for one epoch by ``train_model`` (a small network, examples shuffled across all shards)
    in a child process, without any memory limit. Printed: the data size; the peak RSS (VmHWM)
@@ -96,27 +97,19 @@ STREAM_MODEL: dict[str, Any] = {
 }
 
 
-# The model zoo's residual network at the size of the demo's data (danq_small is in the demo).
-RESNET_MODEL = {
-    "kind": "dilated_resnet",
-    "description": "Dilated residual network: 32 filters, 6 residual blocks.",
-    "filters": 32,
-    "layers": 6,
-    "training": {"batch_size": 64},
+# The model zoo at laptop sizes: danq_small from the demo, the others from the position task.
+ZOO_FROM = {
+    "config.yaml": ("danq_small",),
+    "position.yaml": ("basset_small", "deepsea_small", "resnet_small"),
 }
 
 
 def models() -> dict[str, dict[str, Any]]:
-    """The benchmarked models: the demo's cnn_motif and danq_small, a small dilated residual
-    network, the tiny one and the memory check's."""
-    demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
-    return {
-        "cnn_motif": demo["cnn_motif"],
-        "danq_small": demo["danq_small"],
-        "resnet": RESNET_MODEL,
-        "tiny": TINY_MODEL,
-        "stream": STREAM_MODEL,
-    }
+    """The benchmarked models: the demo's cnn_motif, the zoo kinds (``ZOO_FROM``), the tiny one
+    and the memory check's."""
+    read = {name: yaml.safe_load((ROOT / "config" / name).read_text())["models"] for name in ZOO_FROM}
+    zoo = {model: read[config][model] for config, names in ZOO_FROM.items() for model in names}
+    return {"cnn_motif": read["config.yaml"]["cnn_motif"], **zoo, "tiny": TINY_MODEL, "stream": STREAM_MODEL}
 
 
 # ---------------------------------------------------------------------------- synthetic data
@@ -341,12 +334,12 @@ def throughput(args: argparse.Namespace, names: list[str], folder: Path) -> None
             rates[kind] = statistics.median(wall), statistics.median(cpu)
             each = ", ".join(f"{r:.0f}" for r in wall)
             print(
-                f"  {name:9s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {each}); "
+                f"  {name:13s} {kind:8s} batch {batch}: {rates[kind][0]:7.0f} samples/s (runs: {each}); "
                 f"{rates[kind][1]:7.0f} samples per CPU-second"
             )
         wall_ratio, cpu_ratio = (rates["workflow"][i] / rates["bare"][i] for i in (0, 1))
         print(
-            f"  {name:9s} ratio workflow / bare = {wall_ratio:.3f} samples/s (goal >= 0.95), "
+            f"  {name:13s} ratio workflow / bare = {wall_ratio:.3f} samples/s (goal >= 0.95), "
             f"{cpu_ratio:.3f} per CPU-second"
         )
 
@@ -440,6 +433,8 @@ def main() -> None:
         worker(args)
         return
     names = args.models.split(",")
+    if unknown := sorted(set(names) - set(models())):
+        parser.error(f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(models())}")
     if args.smoke:
         args.runs, args.epochs, args.examples, args.length = 1, 2, 512, 100
         args.cap_factor, args.cap_length = 0.002, 100

@@ -103,6 +103,33 @@ def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
         assert f"results/evaluation/skin_regions/mil/{path}" in output
 
 
+def test_dry_run_of_the_position_config_trains_the_zoo_beside_the_baselines():
+    counts, output = dry_run(ROOT / "config/position.yaml")
+    # One sequence dataset, two logistic regressions (one-hot, k-mers) and six networks (two
+    # cnn1d, four zoo kinds), every one evaluated on the held-out chromosome; no interpretation.
+    assert counts == {
+        "prepare_dna": 1,
+        "record_config": 1,
+        "train_baseline": 2,
+        "train": 6,
+        "evaluate_classification": 8,
+        "tsv_table": 8,
+        "summarize": 1,
+        "leaderboard": 1,
+        "all": 1,
+        "total": 29,
+    }
+    for model in (
+        "onehot_linear",
+        "cnn_motif",
+        "basset_small",
+        "deepsea_small",
+        "danq_small",
+        "resnet_small",
+    ):
+        assert f"results/evaluation/fly_tss_position/{model}/metrics.tsv" in output
+
+
 def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     layers = [{"filters": 8, "kernel_size": 15, "pool_size": 4}]
