@@ -62,9 +62,15 @@ def test_centres_step_through_regions_and_stay_inside_chromosomes(caplog: pytest
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("chunk", [8192, 2])  # one chunk per chromosome, or many (encoded ahead)
 def test_scan_values_equal_direct_predictions_and_tracks_have_the_genome_sizes(
-    model: TrainedModel, genome: tuple[Path, dict[str, str]], tmp_path: Path
+    model: TrainedModel,
+    genome: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
 ) -> None:
+    monkeypatch.setattr(scan_module, "SCAN_CHUNK", chunk)
     path, chroms = genome
     (tmp_path / "scan.bed").write_text("chr1\t0\t400\nchr2\t20\t150\n")
     stride = 7

@@ -37,6 +37,31 @@ def test_scores_are_the_hand_computed_ones(
     assert len(set(np.round(expected, 6))) > 1  # the windows do not all score alike
 
 
+def test_chunks_are_scored_in_order_an_empty_one_included(
+    make_dataset: Callable[..., Path], tmp_path: Path
+) -> None:
+    model = load_trained(make_dataset(length=LENGTH), [centre_model(LENGTH, tmp_path / "m.keras")], True)
+    codes = np.stack([encode.to_codes(w, "test", "") for w in _windows(50, 2)])
+    chunks = [codes[:20], codes[20:20], codes[20:21], codes[21:]]  # the second is empty (all N skipped)
+    scored = list(model.predict_chunks(iter(chunks)))
+    assert [len(s) for s in scored] == [20, 0, 1, 29]
+    np.testing.assert_allclose(np.concatenate(scored), model.predict(codes), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.concatenate(scored)[:, 0], [hand_score(w, True) for w in _windows(50, 2)], rtol=1e-5
+    )
+
+
+def test_a_bad_chunk_raises_where_the_scores_are_read(
+    make_dataset: Callable[..., Path], tmp_path: Path
+) -> None:
+    model = load_trained(make_dataset(length=LENGTH), [centre_model(LENGTH, tmp_path / "m.keras")], False)
+    good = np.zeros((3, LENGTH), np.uint8)
+    scores = model.predict_chunks([good, np.zeros((3, LENGTH + 1), np.uint8)])
+    assert len(next(scores)) == 3
+    with pytest.raises(ValueError, match=f"expected windows of shape \\(n, {LENGTH}\\)"):
+        next(scores)
+
+
 def test_ensemble_members_are_averaged(make_dataset: Callable[..., Path], tmp_path: Path) -> None:
     dataset = make_dataset(length=LENGTH)
     one = centre_model(LENGTH, tmp_path / "one.keras")

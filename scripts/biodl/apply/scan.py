@@ -14,12 +14,12 @@ Contract:
 - ``scan_regions(model, path, genome, index_dir, stride, chromosomes)`` reads the regions as
   preparation reads BED files (``biodl.data.dna.bed.read_bed``; a chromosome the genome lacks,
   with a ``chr``-prefix hint, or an end past the chromosome raise ``InputError`` naming the line)
-  and scores every
-  window (``TrainedModel.predict``: strand averaging and ensembles as configured), one chromosome
-  and ``SCAN_CHUNK`` windows at a time, so memory is bounded by one chromosome's codes and a
-  chunk. Windows made only of N are skipped (counted in the log). With ``chromosomes`` only the
-  regions on those are scanned (every line is still checked). Result: ``chrom``, ``centre``
-  (0-based), one column per task.
+  and scores every window (``TrainedModel.predict_chunks``: strand averaging and ensembles as
+  configured), one chromosome and ``SCAN_CHUNK`` windows at a time, the next chunk gathered and
+  encoded while one is predicted, so memory is bounded by one chromosome's codes and two chunks.
+  Windows made only of N are skipped (counted in the log). With ``chromosomes`` only the regions
+  on those are scanned (every line is still checked). Result: ``chrom``, ``centre`` (0-based),
+  one column per task.
 - ``write_part(scan, path)`` and ``gather_parts(paths, targets)``: a part's scan as a TSV, and the
   parts read back and concatenated in the order given (the workflow gives them in genome order
   of their first chromosome; ``gather_parts`` sorts nothing, the tracks writer groups by
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -64,8 +64,8 @@ if TYPE_CHECKING:  # the gather step and the workflow's planning import this mod
 
 logger = logging.getLogger(__name__)
 
-SCAN_CHUNK = 16384  # windows gathered and predicted at a time
 PART_BASES = 20_000_000  # bases to scan that make a part (one job) on their own
+SCAN_CHUNK = 8192  # windows gathered, encoded and predicted at a time (two in flight)
 NAME_TEMPLATE = "{task}:{chrom}:{centre}"  # name of a window in the BED of windows above threshold
 
 
@@ -147,19 +147,24 @@ def scan_regions(
         regions = regions[regions["chrom"].isin(set(chromosomes))]
     centres = scan_centres(regions, genome.sizes, model.length, stride)
     genome_codes = GenomeCodes(genome)
+    kept: list[tuple[str, np.ndarray]] = []  # each chunk's chromosome and informative centres
+
+    def informative_chunks() -> Iterator[np.ndarray]:
+        for chrom, rows in centres.groupby("chrom", sort=False).groups.items():
+            windows = np.lib.stride_tricks.sliding_window_view(genome_codes.codes(str(chrom)), model.length)
+            chrom_centres = centres.loc[rows, "centre"].to_numpy()
+            for first in range(0, len(chrom_centres), SCAN_CHUNK):
+                part = chrom_centres[first : first + SCAN_CHUNK]
+                codes = windows[centred_start(part, model.length)]
+                informative = ~(codes == encode.N_CODE).all(axis=1)
+                kept.append((str(chrom), part[informative]))
+                yield codes[informative]
+
     frames = []
-    for chrom, rows in centres.groupby("chrom", sort=False).groups.items():
-        windows = np.lib.stride_tricks.sliding_window_view(genome_codes.codes(str(chrom)), model.length)
-        chrom_centres = centres.loc[rows, "centre"].to_numpy()
-        for first in range(0, len(chrom_centres), SCAN_CHUNK):
-            part = chrom_centres[first : first + SCAN_CHUNK]
-            codes = windows[centred_start(part, model.length)]
-            informative = ~(codes == encode.N_CODE).all(axis=1)
-            scores = model.predict(codes[informative])
-            frame = pd.DataFrame(scores, columns=list(model.targets))
-            frames.append(
-                pd.concat([pd.DataFrame({"chrom": chrom, "centre": part[informative]}), frame], axis=1)
-            )
+    for index, scores in enumerate(model.predict_chunks(informative_chunks())):
+        chrom, part = kept[index]  # appended before its chunk was handed over for encoding
+        frame = pd.DataFrame(scores, columns=list(model.targets))
+        frames.append(pd.concat([pd.DataFrame({"chrom": chrom, "centre": part}), frame], axis=1))
     skipped = len(centres) - sum(len(f) for f in frames)
     if skipped:
         logger.info("skipped %d window(s) made only of N", skipped)

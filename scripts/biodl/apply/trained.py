@@ -16,12 +16,18 @@ them as preparation stored them and the readers hand them to the network
 classification, the target's units for regression. With ``average_strands`` each score is the
 mean of the predictions for the window and for its reverse complement, as at evaluation. Windows
 are predicted ``PREDICT_CHUNK`` at a time, so memory is bounded by the chunk, not the input.
+``TrainedModel.predict_chunks(chunks)`` is the same over an iterable of such arrays (a scan's
+windows, gathered lazily), yielding each chunk's scores in order. The next chunk is taken from the
+iterable and encoded on a second thread while the networks score the current one (NumPy and
+TensorFlow release the GIL), so gathering and encoding overlap prediction; at most two chunks'
+inputs are in memory.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -63,26 +69,54 @@ class TrainedModel:
 
     def predict(self, codes: np.ndarray) -> np.ndarray:
         """Scores ``(n, tasks)`` of windows given as base codes ``(n, length)``."""
+        codes = self._windows(codes)
+        chunks = (codes[first : first + PREDICT_CHUNK] for first in range(0, len(codes), PREDICT_CHUNK))
+        scores = list(self.predict_chunks(chunks))
+        return np.concatenate(scores) if scores else np.empty((0, len(self.targets)), dtype=np.float64)
+
+    def predict_chunks(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Scores ``(n, tasks)`` of each chunk of windows (base codes), in order; see the contract."""
+        pending_chunks = iter(chunks)
+
+        def next_inputs() -> tuple[int, np.ndarray] | None:
+            codes = next(pending_chunks, None)
+            return None if codes is None else (len(codes), self._inputs(codes))
+
+        with ThreadPoolExecutor(1) as encoder:
+            pending = encoder.submit(next_inputs)
+            while (ready := pending.result()) is not None:
+                pending = encoder.submit(next_inputs)
+                yield self._scores(*ready)
+
+    def _windows(self, codes: np.ndarray) -> np.ndarray:
+        """``codes`` as uint8, checked to be windows of the model's input length."""
         codes = np.asarray(codes, dtype=np.uint8)
         if codes.ndim != 2 or codes.shape[1] != self.length:
             raise ValueError(f"expected windows of shape (n, {self.length}), got {codes.shape}")
-        scores = np.empty((len(codes), len(self.targets)), dtype=np.float64)
-        for first in range(0, len(codes), PREDICT_CHUNK):
-            chunk = slice(first, first + PREDICT_CHUNK)
-            scores[chunk] = self._predict_chunk(codes[chunk])
-        return scores
+        return codes
 
-    def _predict_chunk(self, codes: np.ndarray) -> np.ndarray:
+    def _inputs(self, codes: np.ndarray) -> np.ndarray:
+        """Network input of windows given as codes: both strands one after the other when averaged."""
+        codes = self._windows(codes)
         ambiguous = self.dataset.ambiguous
         assert ambiguous in encode.AMBIGUOUS_MODES, "checked when dataset.json is read"
         x = to_inputs(encode.one_hot(codes, cast(encode.AmbiguousMode, ambiguous)), ambiguous)
-        if self.average_strands:  # both strands in one call: Keras's per-call cost is paid once
-            x = np.concatenate([x, encode.reverse_complement(x)])
+        # Both strands in one call: Keras's per-call cost is paid once.
+        return np.concatenate([x, encode.reverse_complement(x)]) if self.average_strands else x
+
+    def _scores(self, windows: int, x: np.ndarray) -> np.ndarray:
+        """Scores of ``windows`` windows from their network input (the members' mean)."""
         total = np.zeros((len(x), len(self.targets)), dtype=np.float64)
+        if not windows:  # a chunk of N-only windows, all skipped: nothing to predict
+            return total
+        # One predict_on_batch per batch: Keras's predict builds an input pipeline on every call,
+        # which cost small networks two to three times the network itself (benchmarks/genome_scan.py).
         for network in self.networks:
-            total += np.asarray(network.predict(x, batch_size=PREDICT_BATCH_SIZE, verbose=0), np.float64)
+            for first in range(0, len(x), PREDICT_BATCH_SIZE):
+                batch = slice(first, first + PREDICT_BATCH_SIZE)
+                total[batch] += np.asarray(network.predict_on_batch(x[batch]), np.float64)
         total /= len(self.networks)
-        return (total[: len(codes)] + total[len(codes) :]) / 2 if self.average_strands else total
+        return (total[:windows] + total[windows:]) / 2 if self.average_strands else total
 
 
 # How a message names a dataset of each modality.
