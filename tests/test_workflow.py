@@ -450,11 +450,13 @@ def test_report_renders_in_chromium(tiny_run, tmp_path):
             dataset_rows = rows.filter(has=leaderboard.locator("td:first-child", has_text=dataset))
             assert (dataset_rows.locator("td.best").count() > 0) == (len(models) > 1), dataset
         leaderboard.get_by_role("columnheader", name="auROC").first.click()
+        table = leaderboard.locator("table").first
+        # The auROC column found by its heading: the columns before it change as the table grows.
+        headings = [text.split()[0] for text in table.locator("thead th").all_inner_texts()]
+        column = headings.index("auROC") + 1
         aurocs = [
             float(text.split()[0])
-            for text in leaderboard.locator("table")
-            .first.locator("tbody tr td:nth-child(5)")
-            .all_inner_texts()
+            for text in table.locator(f"tbody tr td:nth-child({column})").all_inner_texts()
         ]
         assert aurocs == sorted(aurocs, reverse=True)
         screenshot(page, shots, "leaderboard")

@@ -51,7 +51,7 @@ def plot_reconstructions(
     )
     tiles = ShardRows(input_shards(dataset, SPLIT)).read(rows).astype("float32")
     normalization = (dataset.channel_mean, dataset.channel_std)
-    model = keras.models.load_model(model_path, compile=False)
+    model = keras.models.load_model(model_path, safe_mode=True, compile=False)  # no arbitrary code
     reconstructed = np.asarray(model(tiles, training=False))
     errors = np.mean(
         (reconstructed - np.asarray(normalised_tiles(tiles, normalization))) ** 2, axis=(1, 2, 3)
