@@ -30,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from biodl.apply.known_sites import over_sites
 from biodl.apply.scan import TrackLayout, above_threshold
-from biodl.report.figures import _figure
+from biodl.report.figures import figure_file
 
 TOP_REGIONS = 3
 Region = tuple[str, int, int]
@@ -94,7 +94,7 @@ def plot_tracks(
     regions = _regions(scan, targets, layout, sites)
     lanes = len(targets) + (sites is not None)
     ratios = tuple(r for _ in regions for r in (3.0, 0.5 + 0.35 * lanes)) or None
-    with _figure(
+    with figure_file(
         path, max(2 * len(regions), 1), 1, panel_size=(10.0, 1.6 if regions else 3.0), height_ratios=ratios
     ) as (
         fig,

@@ -43,7 +43,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D
 
 from biodl.interpret.motifs import BASES, Motif, information_content
-from biodl.report.figures import _figure
+from biodl.report.figures import figure_file
 
 # Widths keep each figure within about 1350 pixels at 150 dpi, so a browser window of 1400 pixels
 # (beside the report's menu) shrinks it by at most a third and 8-point titles stay above 10 pixels.
@@ -129,7 +129,7 @@ def plot_filter_matches(
 ) -> Figure:
     """Filters (or patterns) beside their best matches, aligned (see the module contract)."""
     n = max(len(rows), 1)
-    with _figure(path, n, 2, panel_size=LOGO_ROW) as (fig, axes):
+    with figure_file(path, n, 2, panel_size=LOGO_ROW) as (fig, axes):
         for row, (left, right) in zip(rows, axes, strict=False):
             # Shared axis: filter columns 0..w-1, the match starting at -offset.
             match_start = -row.offset
@@ -176,7 +176,7 @@ def plot_logos(
     starts = starts or [0] * len(matrices)
     longest = max((len(m) for m in matrices), default=1)
     size = ATTRIBUTION_ROW if longest > 40 else LOGO_ROW
-    with _figure(path, max(len(matrices), 1), 1, panel_size=size) as (fig, axes):
+    with figure_file(path, max(len(matrices), 1), 1, panel_size=size) as (fig, axes):
         for matrix, title, start, ax in zip(matrices, titles, starts, axes[:, 0], strict=False):
             if kind == "probability":
                 _logo(ax, _bits(matrix, UNIFORM), start)
@@ -215,7 +215,7 @@ def plot_image_grid(
     """Images in a grid, ``columns`` per row."""
     columns = max(1, min(columns, len(images)))
     rows = max(1, math.ceil(len(images) / columns))
-    with _figure(path, rows, columns, panel_size=IMAGE_PANEL) as (fig, axes):
+    with figure_file(path, rows, columns, panel_size=IMAGE_PANEL) as (fig, axes):
         for image, name, ax in zip(images, titles, axes.flat, strict=False):
             _show(ax, image, cmap)
             ax.set_title(name, fontsize=7)
@@ -229,7 +229,7 @@ def plot_overlays(
 ) -> Figure:
     """Per tile: the tile, |gradient| (max over channels, scaled to the tile's largest) and
     Grad-CAM over the tile, each map with its colour bar."""
-    with _figure(path, max(len(tiles), 1), 3, panel_size=OVERLAY_PANEL) as (fig, axes):
+    with figure_file(path, max(len(tiles), 1), 3, panel_size=OVERLAY_PANEL) as (fig, axes):
         for tile, sal, cam, name, (a, b, c) in zip(tiles, saliency, cams, titles, axes, strict=False):
             _show(a, tile)
             a.set_title(name, fontsize=7, loc="left")
@@ -248,7 +248,7 @@ def plot_overlays(
 def plot_importance(table: pd.DataFrame, path: str | PathLike[str], title: str = "") -> Figure:
     """Permutation importance bars, most important on top."""
     table = table.sort_values("importance_mean")
-    with _figure(path, panel_size=(6.0, max(2.5, 0.25 * len(table) + 1))) as (fig, axes):
+    with figure_file(path, panel_size=(6.0, max(2.5, 0.25 * len(table) + 1))) as (fig, axes):
         ax = axes[0, 0]
         ax.barh(
             table["feature"],
@@ -267,7 +267,7 @@ def plot_marginalisation(table: pd.DataFrame, path: str | PathLike[str]) -> Figu
     """Insertion effects and their controls, one panel per task (see the module contract)."""
     tasks = list(dict.fromkeys(table["task"])) if len(table) else [""]
     height = max(2.0, 0.45 * max((table["task"] == t).sum() for t in tasks) + 1.2)
-    with _figure(path, len(tasks), 1, panel_size=(7.0, height)) as (fig, axes):
+    with figure_file(path, len(tasks), 1, panel_size=(7.0, height)) as (fig, axes):
         for task, ax in zip(tasks, axes[:, 0], strict=True):
             part = table[table["task"] == task]
             if not len(part):

@@ -44,7 +44,7 @@ from biodl.core.errors import InputError, require, require_file
 from biodl.data.dataset import PreparedDataset, ShardRows, input_shards, load_metadata
 from biodl.data.manifest import read_manifest
 from biodl.evaluation.predictions import read_predictions
-from biodl.report.figures import _figure
+from biodl.report.figures import figure_file
 
 # Longest side of a bag's tile mosaic in pixels: a whole-slide bag of thousands of tiles is drawn
 # smaller per cell rather than as a picture of gigabytes.
@@ -172,7 +172,7 @@ def plot_attention_maps(
         tiles_shown = mosaic(layout, pixels.read(group["row"].to_numpy()), cell_pixels)
         panels.append((bag, layout, relative, heat_map(layout, relative), tiles_shown, cell_pixels))
     top = max(float(np.nanmax(panel[3])) for panel in panels)
-    with _figure(path, nrows=len(panels), ncols=2, panel_size=(4.5, 4.0)) as (fig, axes):
+    with figure_file(path, nrows=len(panels), ncols=2, panel_size=(4.5, 4.0)) as (fig, axes):
         for (bag, layout, relative, heat, tiles_shown, cell_pixels), (heat_ax, tile_ax) in zip(
             panels, axes, strict=True
         ):

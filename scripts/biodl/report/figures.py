@@ -5,6 +5,9 @@ Contract: every function writes one PNG (rendered by Agg, 150 dpi, seaborn "whit
 about 5 x 4.5 in per panel, labelled axes with units, a title naming the run) atomically
 through ``save_png`` (a figure without raster images in a 256-colour palette), and returns the
 ``Figure`` (not attached to pyplot).
+- ``figure_file(path, nrows, ncols, panel_size, height_ratios)``: the context in which every
+  figure of the library is drawn (this module's, and the interpretation, apply and report
+  figures): a styled figure of panels, saved to ``path`` only when the block succeeds.
 - ``plot_roc`` / ``plot_pr`` take one split's ``Scores`` of a classification task and draw one
   curve per target (one-vs-rest for multiclass; multilabel: the examples whose label is
   present) with its AUC / average precision in the legend, plus the chance line (ROC) or each
@@ -103,7 +106,7 @@ NO_SKILL = {"auroc": (0.5, "chance (AUROC 0.5)"), "r2": (0.0, "predicting the me
 
 
 @contextmanager
-def _figure(
+def figure_file(
     path: str | PathLike[str],
     nrows: int = 1,
     ncols: int = 1,
@@ -183,7 +186,7 @@ def _legend(ax: Axes, loc: LegendLocType) -> None:
 def plot_roc(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
     """ROC curves, one per target, with AUROC in the legend and the chance diagonal."""
     _require_task(scores, "ROC curve", regression=False)
-    with _figure(path) as (fig, axes):
+    with figure_file(path) as (fig, axes):
         ax = axes[0, 0]
         for target, y_true, y_score, colour in _curve_targets(scores, "ROC"):
             fpr, tpr, _ = skm.roc_curve(y_true, y_score)
@@ -209,7 +212,7 @@ def plot_roc(scores: Scores, path: str | PathLike[str], title: str | None = None
 def plot_pr(scores: Scores, path: str | PathLike[str], title: str | None = None) -> Figure:
     """Precision-recall curves, one per target, with average precision and the prevalence baseline."""
     _require_task(scores, "precision-recall curve", regression=False)
-    with _figure(path) as (fig, axes):
+    with figure_file(path) as (fig, axes):
         ax = axes[0, 0]
         for target, y_true, y_score, colour in _curve_targets(scores, "precision-recall"):
             precision, recall, _ = skm.precision_recall_curve(y_true, y_score)
@@ -236,7 +239,7 @@ def plot_calibration(
     """Reliability diagram (one line per target, Brier score in the legend) over a score histogram."""
     _require_task(scores, "calibration curve", regression=False)
     edges = np.linspace(0, 1, bins + 1)
-    with _figure(path, nrows=2, height_ratios=(2, 1)) as (fig, axes):
+    with figure_file(path, nrows=2, height_ratios=(2, 1)) as (fig, axes):
         reliability, histogram = axes[0, 0], axes[1, 0]
         reliability.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
         for _, target, y_true, y_score, colour in _labelled_targets(scores):
@@ -275,7 +278,7 @@ def plot_confusion(scores: Scores, path: str | PathLike[str], title: str | None 
     matrices = confusion_matrices(scores)
     nrows, ncols = _grid(len(matrices))
     side = max(PANEL_SIZE[0], 0.7 * max(len(m) for m in matrices.values()) + 2.5)
-    with _figure(path, nrows, ncols, panel_size=(side, side * 0.9)) as (fig, axes):
+    with figure_file(path, nrows, ncols, panel_size=(side, side * 0.9)) as (fig, axes):
         for ax, (target, matrix) in zip(axes.flat, matrices.items(), strict=False):
             totals = matrix.sum(axis=1).to_numpy()[:, None]
             fractions = matrix / np.where(totals > 0, totals, 1)
@@ -306,7 +309,7 @@ def plot_scatter(scores: Scores, path: str | PathLike[str], title: str | None = 
     """Predicted against observed values, one panel per target, with y = x, Pearson r and R²."""
     _require_task(scores, "predicted-vs-observed plot", regression=True)
     nrows, ncols = _grid(len(scores.targets))
-    with _figure(path, nrows, ncols) as (fig, axes):
+    with figure_file(path, nrows, ncols) as (fig, axes):
         for ax, (_, target, observed, predicted, colour) in zip(
             axes.flat, _labelled_targets(scores), strict=False
         ):
@@ -371,7 +374,7 @@ def plot_training_curves(
     ncols = min(2, panels)
     nrows = math.ceil(panels / ncols)
     train_colour, validation_colour = sns.color_palette(PALETTE, 2)
-    with _figure(path, nrows, ncols) as (fig, axes):
+    with figure_file(path, nrows, ncols) as (fig, axes):
         for ax, metric in zip(axes.flat, metrics + optimisation, strict=False):
             if metric in optimisation:
                 ax.plot(frame["epoch"], frame[metric], marker="o", ms=3, color=train_colour)
@@ -440,7 +443,7 @@ def plot_learning_curve(curve: pd.DataFrame, path: str | PathLike[str], title: s
     metric = str(curve["metric"].iloc[0])
     sizes = curve["train_examples"].to_numpy()
     train_colour, validation_colour = sns.color_palette(PALETTE, 2)
-    with _figure(path, 1, 2) as (fig, axes):
+    with figure_file(path, 1, 2) as (fig, axes):
         left, right = axes.flat
         left.fill_between(
             sizes,
@@ -503,7 +506,7 @@ def plot_comparison(summary: pd.DataFrame, path: str | PathLike[str], title: str
     tallest = summary.groupby("dataset").size().max()
     ncols = min(2, len(datasets))
     panel = (PANEL_SIZE[0] + 1, max(3.5, 1.5 + 0.4 * tallest))
-    with _figure(path, math.ceil(len(datasets) / ncols), ncols, panel_size=panel) as (fig, axes):
+    with figure_file(path, math.ceil(len(datasets) / ncols), ncols, panel_size=panel) as (fig, axes):
         for ax, dataset in zip(axes.flat, datasets, strict=False):
             _comparison_panel(ax, summary[summary["dataset"] == dataset], colours)
         fig.suptitle(title or "Test-set performance of every run (error bars: bootstrap confidence interval)")

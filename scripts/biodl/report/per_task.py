@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from biodl.evaluation.predictions import Scores
 from biodl.evaluation.weighted_metrics import MACRO
-from biodl.report.figures import PALETTE, _figure
+from biodl.report.figures import PALETTE, figure_file
 
 PER_TASK_METRICS = {"classification": ("auroc", "auprc"), "regression": ("pearson_r", "spearman_r")}
 LABELS = {
@@ -72,7 +72,7 @@ def plot_per_task(
     colours = sns.color_palette(PALETTE, len(names))
     rows = np.arange(len(table))[::-1]  # the first target on top
     height = max(2.5, ROW_INCHES * 2 * len(table) + 1.5)
-    with _figure(path, panel_size=(7.0, height)) as (fig, axes):
+    with figure_file(path, panel_size=(7.0, height)) as (fig, axes):
         ax = axes[0, 0]
         for k, (metric, colour) in enumerate(zip(names, colours, strict=True)):
             offset = (0.5 - k) * BAR_HEIGHT

@@ -21,7 +21,7 @@ import numpy as np
 from biodl.core.errors import require
 from biodl.data.dataset import PreparedDataset, ShardRows, input_shards
 from biodl.models.autoencoder import Normalization, normalised_tiles
-from biodl.report.figures import _figure
+from biodl.report.figures import figure_file
 
 SPLIT = "validation"
 
@@ -58,7 +58,7 @@ def plot_reconstructions(
     )
     shown = denormalised(reconstructed, normalization)
     one_channel = tiles.shape[-1] == 1
-    with _figure(path, nrows=2, ncols=len(rows), panel_size=(1.8, 2.0)) as (fig, axes):
+    with figure_file(path, nrows=2, ncols=len(rows), panel_size=(1.8, 2.0)) as (fig, axes):
         for i, (tile, remade, error) in enumerate(zip(tiles.astype(np.uint8), shown, errors, strict=True)):
             for ax, image in ((axes[0, i], tile), (axes[1, i], remade)):
                 ax.imshow(image.squeeze(axis=-1) if one_channel else image, cmap="gray", vmin=0, vmax=255)
