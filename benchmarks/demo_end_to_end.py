@@ -1,18 +1,20 @@
-"""Wall time of the whole demo (``snakemake --cores N`` then ``--report``), cold and warm.
+"""Wall time of ``make demo`` from a fresh clone: install, workflow and report, cold and warm.
 
-Usage: python benchmarks/demo_end_to_end.py [--cores 2] [--runs cold,warm] [--smoke]
+Usage: python benchmarks/demo_end_to_end.py [--cores 2] [--runs cold,warm] [--repeat 3] [--smoke]
 
-Each run works in a fresh ``git clone`` of this repository's HEAD (uncommitted changes are not
-measured), so no result, index or ``__pycache__`` is reused. "cold": the clone has no numba
-cache, so memelite's Tomtom compiles in the interpretation jobs. "warm": a second clone gets a
-copy of the cold run's ``.cache/numba`` and nothing else. The rest of the machine (OS file
-cache, matplotlib's font cache) is as it is for both.
+"cold": a fresh ``git clone`` of this repository's HEAD (uncommitted changes are not measured),
+then ``make install`` (a new ``.venv``, the pinned packages, numba's compile of the motif
+kernels) and ``make demo`` in it, as a new user runs them. The machine's package download cache
+is as it is (downloads depend on the network, not on the workflow). "warm": the same clone again
+with its results, logs and report removed, so ``make demo`` finds the install done and runs the
+workflow and the report only (a second demo run).
 
-Printed per run: jobs, wall time of the workflow and of the report, the mean 1-minute load
-average while it ran (a value well over ``--cores`` means something else competed for the
-CPUs), and the slowest steps from the rules' ``benchmark:`` tables. This is one run each, not a
-median: a cold demo takes tens of minutes on two cores. ``--smoke`` only dry-runs the demo (CI
-keeps the script working without spending the time).
+Printed per run: the jobs, the wall time of the install and of ``make demo`` (workflow and
+report), their total, the mean 1-minute load average while it ran (well over ``--cores`` means
+something else competed for the CPUs) and the job time per step from the rules' ``benchmark:``
+tables; with ``--repeat`` above 1, the median total of each kind. ``--smoke`` only dry-runs the
+demo in a fresh clone with this interpreter's Snakemake (CI keeps the script working without
+spending the time).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,8 +33,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
-# As make demo and the README write the report (the stylesheet keeps tall pages reachable).
-REPORT_ARGS = ["--report", "report.html", "--report-stylesheet", "workflow/report/report.css"]
 
 
 class LoadSampler:
@@ -86,18 +86,29 @@ def step_seconds(checkout: Path) -> dict[str, list[float]]:
     return per_step
 
 
-def run_demo(checkout: Path, cores: int, label: str) -> None:
+def forget_results(checkout: Path) -> None:
+    """Remove what ``make demo`` wrote (untracked files only), keeping ``.venv`` and ``.cache``."""
+    written = ["results", "logs", "benchmarks", ".snakemake", "report.html"]
+    subprocess.run(["git", "clean", "-fdxq", "--", *written], cwd=checkout, check=True)
+
+
+def run_demo(checkout: Path, cores: int, label: str) -> float:
+    """``make install`` then ``make demo`` in ``checkout``; prints the times, returns the total."""
+    with LoadSampler() as load:
+        install = timed(["make", "install"], checkout, checkout / "install.log")
+        demo = timed(["make", "demo", f"CORES={cores}"], checkout, checkout / "demo.log")
     jobs_line = subprocess.run(
-        [str(SNAKEMAKE), "-n", "--quiet", "rules"], cwd=checkout, capture_output=True, text=True, check=True
+        [str(checkout / ".venv" / "bin" / "snakemake"), "-n", "--forceall", "--quiet", "rules"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     total_jobs = next((line.split()[1] for line in jobs_line.splitlines() if line.startswith("total")), "?")
-    with LoadSampler() as load:
-        workflow = timed([str(SNAKEMAKE), "--cores", str(cores)], checkout, checkout / "demo.log")
-        report = timed([str(SNAKEMAKE), *REPORT_ARGS], checkout, checkout / "report.log")
+    total = install + demo
     print(
-        f"{label}: {total_jobs} jobs on {cores} cores: "
-        f"workflow {workflow / 60:.1f} min, report {report:.0f} s, "
-        f"total {(workflow + report) / 60:.1f} min; mean load average {load.mean:.1f}"
+        f"{label}: {total_jobs} jobs on {cores} cores: install {install:.0f} s, "
+        f"make demo {demo / 60:.2f} min, total {total / 60:.2f} min; mean load average {load.mean:.1f}"
     )
     per_step = step_seconds(checkout)
     ranked = sorted(per_step.items(), key=lambda item: -sum(item[1]))
@@ -106,14 +117,16 @@ def run_demo(checkout: Path, cores: int, label: str) -> None:
             f"  {step:<18} {len(seconds):3d} jobs  {sum(seconds):7.0f} s in all  "
             f"(slowest {max(seconds):.0f} s)"
         )
+    return total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument(
-        "--runs", default="cold,warm", help="comma-separated: cold, warm (warm needs cold first)"
+        "--runs", default="cold,warm", help="comma-separated: cold, warm (warm follows a cold run)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind; the median is printed")
     parser.add_argument(
         "--keep", type=Path, help="keep the clones under this folder instead of a temporary one"
     )
@@ -134,15 +147,24 @@ def main() -> None:
             print("smoke: the demo dry-runs in a fresh clone")
             return
         runs = args.runs.split(",")
-        cold = fresh_clone(parent, "cold")
-        if "cold" in runs:
-            run_demo(cold, args.cores, "cold (no numba cache)")
-        if "warm" in runs:
-            if "cold" not in runs:
-                sys.exit("warm reuses the cold run's numba cache: run --runs cold,warm")
-            warm = fresh_clone(parent, "warm")
-            shutil.copytree(cold / ".cache" / "numba", warm / ".cache" / "numba")
-            run_demo(warm, args.cores, "warm (numba cache from the cold run)")
+        totals: dict[str, list[float]] = defaultdict(list)
+        for repeat in range(1, args.repeat + 1):
+            checkout = fresh_clone(parent, f"clone{repeat}")
+            if "cold" in runs:
+                label = f"cold {repeat} (new clone, new .venv)"
+                totals["cold"].append(run_demo(checkout, args.cores, label))
+            if "warm" in runs:
+                if "cold" not in runs:
+                    subprocess.run(["make", "install"], cwd=checkout, check=True, capture_output=True)
+                forget_results(checkout)
+                totals["warm"].append(
+                    run_demo(checkout, args.cores, f"warm {repeat} (installed, results removed)")
+                )
+        for kind, values in totals.items():
+            print(
+                f"{kind}: median {statistics.median(values) / 60:.2f} min of {len(values)} "
+                f"({', '.join(f'{value / 60:.2f}' for value in values)})"
+            )
 
 
 if __name__ == "__main__":

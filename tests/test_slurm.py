@@ -58,13 +58,14 @@ MEMORY_OVERRIDE = f"{RETRIED}:mem_mb=100 * 10 ** (attempt - 1)"
 # zip and PNG files that carry timestamps).
 COMPARED = ("*.json", "*.tsv", "*.npy")
 # One dataset of test_workflow.py's tiny configuration, with its neural network (trained on a
-# GPU: gpu_jobs lets any convolutional network ask for one, whatever its data size) and its
-# baseline (on CPUs): every kind of step, in few jobs.
+# GPU: gpu_jobs lets any convolutional network ask for one, whatever its data size, and with two
+# threads: so does the threads section) and its baseline (on CPUs): every kind of step, in few jobs.
 CONFIG = {
     **TINY,
     "datasets": {"ctcf": TINY["datasets"]["ctcf"]},
     "runs": {"ctcf": TINY["runs"]["ctcf"]},
     "gpu_jobs": {"min_data_mb": 0},
+    "threads": {"min_data_mb": 0},
 }
 
 
@@ -98,9 +99,10 @@ def test_dry_run_with_the_profile_shows_what_each_job_asks_for():
         assert {"mem_mb", "runtime"} <= resources.keys(), (rule, resources)
         asks_for_gpu = {k: resources.get(k) for k in ("gpu", "cpus_per_gpu")}
         # The demo's datasets are far below gpu_jobs.min_data_mb: its networks train on CPUs
-        # (gpu=0: --cpus-per-task=2); tests/test_gpu_jobs.py has the jobs that ask for a GPU.
+        # (gpu=0), with one thread before preparation (0 MB, threads.min_data_mb);
+        # tests/test_gpu_jobs.py has the jobs that ask for a GPU, test_job_threads.py more threads.
         assert asks_for_gpu == (
-            {"gpu": "0", "cpus_per_gpu": "2"} if rule == "train" else {"gpu": None, "cpus_per_gpu": None}
+            {"gpu": "0", "cpus_per_gpu": "1"} if rule == "train" else {"gpu": None, "cpus_per_gpu": None}
         )
 
 

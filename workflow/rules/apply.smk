@@ -18,7 +18,7 @@ rule apply_sequences:
         target=apply_pattern("sequences"),
     conda:
         "../../envs/apply.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 40 * input.size_mb),
         runtime=lambda wildcards, input, attempt: attempt * max(15, int(input.size_mb)),
@@ -47,7 +47,7 @@ rule apply_regions:
         target=apply_pattern("regions"),
     conda:
         "../../envs/apply.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         # One chromosome's codes plus the windows: a few times the genome's largest chromosome.
         mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 4 * input.size_mb),
@@ -81,7 +81,7 @@ rule apply_variants:
         target=apply_pattern("vcf"),
     conda:
         "../../envs/apply.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 4 * input.size_mb),
         runtime=lambda wildcards, input, attempt: attempt
@@ -111,7 +111,7 @@ rule apply_scan_part:
         part=r"\d+",
     conda:
         "../../envs/apply.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         # One chromosome's codes and a chunk of windows at a time.
         mem_mb=lambda wildcards, input, attempt: attempt * max(4000, 4 * input.size_mb),
@@ -190,7 +190,7 @@ rule apply_slides:
         target=apply_pattern("slides"),
     conda:
         "../../envs/apply_slides.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         # One slide's thumbnail (at most 8192 px a side) and a chunk of tiles at a time.
         mem_mb=lambda wildcards, input, attempt: attempt * 4000,
@@ -222,7 +222,7 @@ rule apply_table:
         target=apply_pattern("table"),
     conda:
         "../../envs/apply_table.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 20 * input.size_mb),
         runtime=lambda wildcards, input, attempt: attempt * max(15, int(input.size_mb)),

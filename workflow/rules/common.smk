@@ -42,6 +42,7 @@ from biodl.config.checks import validate_config
 from biodl.config.config_file import check_config_files
 from biodl.core.errors import InputError
 from biodl.workflow.gpu_jobs import GpuJobs, gpus_for
+from biodl.workflow.job_threads import JobThreads, threads_for
 from biodl.workflow.variants import (
     describe_variant,
     evaluated_runs,
@@ -64,6 +65,8 @@ RUNS = evaluated_runs(config, VARIANTS)
 PRETRAINED = pretrained_runs(config)
 # Which training jobs ask Slurm for a GPU (biodl.workflow.gpu_jobs).
 GPU_JOBS = GpuJobs.from_validated(config["gpu_jobs"])
+# How many threads the jobs that run TensorFlow or numba ask for (biodl.workflow.job_threads).
+JOB_THREADS = JobThreads.from_validated(config["threads"])
 
 # The validated config the results were made with (written by record_config); `snakemake --report`
 # refuses results of another config instead of embedding them under this one's name.
@@ -254,6 +257,19 @@ def train_gpus(wildcards, input):
         shards_mb(input.shards),
         GPU_JOBS,
     )
+
+
+def dataset_threads(wildcards, input):
+    """Threads of a job on a prepared dataset, by the size of its shards (threads section)."""
+    return threads_for(shards_mb(input.shards), JOB_THREADS)
+
+
+def input_threads(wildcards, input):
+    """Threads of a job by the size of its input files (threads section). Measured here, not with
+    input.size_mb: that is undetermined on a cluster executor until the files exist, and threads
+    must be a number from the dry run on."""
+    files = [Path(path) for path in input]
+    return threads_for(sum(f.stat().st_size for f in files if f.is_file()) / 1e6, JOB_THREADS)
 
 
 def shards_mb(shards):

@@ -19,8 +19,8 @@ rule interpret_dna:
         model=model_pattern("cnn1d"),
     conda:
         "../../envs/interpret.yaml"
-    # Tomtom, TF-MoDISco and TensorFlow run on two threads.
-    threads: 2
+    # Tomtom, TF-MoDISco and TensorFlow run on the job's threads (one on a small dataset).
+    threads: dataset_threads
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 4000,
         runtime=lambda wildcards, attempt: attempt * 30,

@@ -74,7 +74,7 @@ rule prepare_image:
         dataset=dataset_pattern("image"),
     conda:
         "../../envs/prepare.yaml"
-    threads: 2
+    threads: input_threads
     resources:
         # Slides are read by region (memory: one shard of tiles); other images are loaded whole.
         mem_mb=lambda wildcards, input, attempt: attempt * max(3000, 2 * input.size_mb),

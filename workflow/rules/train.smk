@@ -23,7 +23,7 @@ rule train:
         model=network_pattern(),
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: dataset_threads
     resources:
         # Batches stream from memory-mapped shards: memory does not grow with the data.
         mem_mb=lambda wildcards, attempt: attempt * 4000,
@@ -36,11 +36,12 @@ rule train:
             * int(shards_mb(input.shards))
             // 600
         ),
-        # Slurm: --gpus=1 --cpus-per-gpu=2 (the threads above) where the model's training.device
-        # and the gpu_jobs section ask for a GPU (mlps and small datasets do not, by default);
-        # else gpu=0: --cpus-per-task=2 and no GPU. Local runs set no GPU limit.
+        # Slurm: --gpus=1 --cpus-per-gpu=<threads> where the model's training.device and the
+        # gpu_jobs section ask for a GPU (mlps and small datasets do not, by default); else gpu=0:
+        # --cpus-per-task=<threads> and no GPU. Local runs set no GPU limit. Threads: the threads
+        # section (one on a small dataset, biodl.workflow.job_threads).
         gpu=train_gpus,
-        cpus_per_gpu=2,
+        cpus_per_gpu=lambda wildcards, threads: threads,
     params:
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
@@ -83,7 +84,7 @@ rule train_mil:
         model=model_pattern(*MIL_KINDS),
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: dataset_threads
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 4000,
         # As rule train: start-up plus 0.1 s per MB of prepared data and epoch.
@@ -95,7 +96,7 @@ rule train_mil:
             // 600
         ),
         gpu=train_gpus,
-        cpus_per_gpu=2,
+        cpus_per_gpu=lambda wildcards, threads: threads,
     params:
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
@@ -128,7 +129,7 @@ rule pretrain:
         model=model_pattern(*AUTOENCODER_KINDS),
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: dataset_threads
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 4000,
         runtime=lambda wildcards, input, attempt: attempt
@@ -139,7 +140,7 @@ rule pretrain:
             // 600
         ),
         gpu=train_gpus,
-        cpus_per_gpu=2,
+        cpus_per_gpu=lambda wildcards, threads: threads,
     params:
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),
@@ -227,7 +228,7 @@ rule sanity_check:
         model=network_pattern(),
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: dataset_threads
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 3000,
         runtime=lambda wildcards, attempt: attempt * 20,
@@ -268,7 +269,7 @@ rule learning_curve:
         model=learning_curve_pattern(),
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: dataset_threads
     resources:
         mem_mb=lambda wildcards, attempt: attempt * 4000,
         # One training per fraction, each at most the run's own (see rule train).
@@ -281,7 +282,7 @@ rule learning_curve:
             // 600
         ),
         gpu=train_gpus,
-        cpus_per_gpu=2,
+        cpus_per_gpu=lambda wildcards, threads: threads,
     params:
         model_config=lambda wildcards: model_config(wildcards.model),
         seed=lambda wildcards: run_seed(wildcards.model),

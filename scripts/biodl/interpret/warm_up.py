@@ -4,7 +4,9 @@ interpretation of a fresh clone loads them instead.
 
 Contract: ``python -m biodl.interpret.warm_up <cache folder>`` (``warm_up(folder)``) matches a few
 random motifs with Tomtom and runs TF-MoDISco on ``planted_example`` scores, with numba's cache in
-``folder`` (the workflow's ``interpretation.numba_cache_dir``, ``.cache/numba`` by default).
+``folder`` (the workflow's ``interpretation.numba_cache_dir``, ``.cache/numba`` by default). The
+two compile in two processes at once: each is one thread of LLVM, and their caches are separate
+folders.
 ``planted_example(n, length, seed)`` is random one-hot sequences with ``PLANTED`` at a random place
 in each and the scores a network that learned it would give (the planted bases high, everything
 else small noise): the smallest input on which motif discovery has something to find.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from os import PathLike
 
 import numpy as np
@@ -39,8 +42,8 @@ def planted_example(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndar
     return np.eye(4, dtype=np.float32)[codes], hypothetical.astype(np.float32)
 
 
-def warm_up(folder: str | PathLike[str]) -> None:
-    """Compile (or load) both kernels' numba code in ``folder``."""
+def compile_tomtom(folder: str | PathLike[str]) -> None:
+    """Compile (or load) memelite's Tomtom kernels in ``folder``."""
     use_numba_cache(folder)
     rng = np.random.default_rng(0)
     motifs = [Motif(f"m{i}", f"m{i}", rng.dirichlet(np.ones(4), size=8)) for i in range(3)]
@@ -48,8 +51,20 @@ def warm_up(folder: str | PathLike[str]) -> None:
         # Only the compile matters here, not p-values over three targets (Tomtom warns about those).
         warnings.simplefilter("ignore", UserWarning)
         match_motifs(motifs, motifs)
+
+
+def compile_modisco(folder: str | PathLike[str]) -> None:
+    """Compile (or load) modisco-lite's kernels in ``folder``."""
+    use_numba_cache(folder)
     x, scores = planted_example(200, 80, seed=0)
     discover(x, scores, ModiscoSettings(max_seqlets=1000, min_seqlets=30, window=15, leiden_runs=2))
+
+
+def warm_up(folder: str | PathLike[str]) -> None:
+    """Compile (or load) both kernels' numba code in ``folder``, the two side by side."""
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(compile_tomtom, folder), pool.submit(compile_modisco, folder)]:
+            done.result()
 
 
 if __name__ == "__main__":
