@@ -6,7 +6,7 @@
 #                 dependencies, one TensorFlow build and Snakemake (pyproject.toml), and the test tools,
 #                 installed by uv (INSTALLER=pip: by pip); then numba compiles the motif kernels once
 #                 into .cache/numba (the workflow's interpretation.numba_cache_dir), so the first
-#                 interpretation does not
+#                 interpretation does not, while the modules' bytecode is written beside it
 #   make lint     ruff (lint and format) and mypy, as make test runs them before pytest
 #   make browser  install Debian's chromium for the report test (root; skipped by the test without it)
 #   make constraints  rewrite constraints.txt (every package pulled in, pinned) from a fresh install,
@@ -26,14 +26,14 @@ TF ?= cpu
 endif
 TF ?= $(shell nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && echo gpu || echo cpu)
 PIP_INSTALL := pip install --quiet --disable-pip-version-check
-# uv installs the same pinned set as pip (constraints.txt), about 3 times faster (22 s against 62 s
-# for a new .venv here, both with a filled download cache). --compile-bytecode: as pip does, so
-# that no step compiles TensorFlow's modules again (nor every step, where PYTHONDONTWRITEBYTECODE
-# is set). INSTALLER=pip uses pip instead, e.g. where only pip.conf reaches a private index.
+# uv installs the same pinned set as pip (constraints.txt), several times faster (10 s against 62 s
+# for a new .venv here, both with a filled download cache); the bytecode that pip would compile
+# while installing is compiled beside numba's kernels (below). INSTALLER=pip uses pip instead,
+# e.g. where only pip.conf reaches a private index.
 INSTALLER ?= uv
 UV_VERSION := 0.13.8
 ifeq ($(INSTALLER),uv)
-INSTALL_PACKAGES := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
+INSTALL_PACKAGES := $(BIN)/uv pip install --quiet --python $(BIN)/python
 else
 INSTALL_PACKAGES := $(BIN)/$(PIP_INSTALL)
 endif
@@ -46,9 +46,15 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
 	$(INSTALL_PACKAGES) -e ".[$(TF),workflow]" -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+# numba's compile of Tomtom keeps one core busy for half a minute; meanwhile compileall writes the
+# bytecode of the installed packages and of the library on the other, so that no job compiles
+# TensorFlow's modules again (every job would where PYTHONDONTWRITEBYTECODE is set). Bytecode only
+# saves time: a file it cannot compile (some packages ship such test files) is left to Python.
 NUMBA_CACHE := .cache/numba
+SITE_PACKAGES = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 $(NUMBA_CACHE)/.compiled: $(VENV)/.installed
-	$(BIN)/python -m biodl.interpret.warm_up $(NUMBA_CACHE)
+	$(BIN)/python -m compileall -qq -j 1 $(SITE_PACKAGES) scripts & compiling=$$!; \
+	$(BIN)/python -m biodl.interpret.warm_up $(NUMBA_CACHE) && { wait $$compiling || true; }
 	touch $@
 
 install: $(VENV)/.installed $(NUMBA_CACHE)/.compiled
