@@ -4,8 +4,9 @@ input: dataset (dataset.json), predictions (predictions.tsv); params: evaluation
 evaluation settings), seed, per_bag (one prediction per bag of tiles:
 attention_mil), settings (the run's settings in words, read by the report's captions
 only); output: metrics (metrics.tsv), metrics_table (metrics.html), optionally confusion_table
-(confusion.tsv), and the figures to draw, by name: roc, pr, calibration, confusion
-(classification) or scatter (regression). See biodl.evaluation.evaluate.
+(confusion.tsv) and confusion_html (its table for the report), and the figures to draw, by name:
+roc, pr, calibration, confusion (classification) or scatter (regression). See
+biodl.evaluation.evaluate and biodl.report.html_tables.write_run_tables.
 """
 
 from biodl.core.log import run_step
@@ -15,6 +16,7 @@ def evaluate() -> None:
     # Imported once logging is set up, so messages from loading the libraries reach the log.
     from biodl.config.settings import EvaluationSettings
     from biodl.evaluation.evaluate import evaluate_predictions, write_evaluation
+    from biodl.report.html_tables import write_run_tables
 
     settings = EvaluationSettings.from_validated(snakemake.params.evaluation)
     evaluation = evaluate_predictions(
@@ -25,7 +27,10 @@ def evaluate() -> None:
         snakemake.params.seed,
         per_bag=snakemake.params.get("per_bag", False),
     )
-    write_evaluation(evaluation, dict(snakemake.output.items()), settings)
+    outputs = dict(snakemake.output.items())
+    pages = [outputs.pop(name) for name in ("confusion_html",) if name in outputs]
+    write_evaluation(evaluation, outputs, settings)
+    write_run_tables(pages, snakemake.wildcards.dataset, snakemake.wildcards.model)
 
 
 run_step(snakemake, evaluate)

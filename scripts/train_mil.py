@@ -3,9 +3,9 @@ dataset (biodl.training.mil), then its training curves (biodl.report.figures).
 
 input: dataset (dataset.json), init_model (optional: the run named by init_from); output: model
 (.keras), history (TSV), predictions (TSV: one row per validation and test bag), attention (TSV:
-the weight of every tile of those bags), parameters (TSV: the parameter count), training_curves
-(PNG); params: model_config (the model's validated settings), seed, settings (the run in words,
-for the report's captions); threads.
+the weight of every tile of those bags) and attention_html (its table for the report), parameters
+(TSV: the parameter count), training_curves (PNG); params: model_config (the model's validated
+settings), seed, settings (the run in words, for the report's captions); threads.
 """
 
 from biodl.core.log import run_step
@@ -17,6 +17,7 @@ def train_mil_step() -> None:
 
     from biodl.config.models import AttentionMilModel, model_settings
     from biodl.report.figures import plot_training_curves
+    from biodl.report.html_tables import write_run_tables
     from biodl.training.mil import MilRun, train_mil
 
     dataset, model = snakemake.wildcards.dataset, snakemake.wildcards.model
@@ -38,6 +39,7 @@ def train_mil_step() -> None:
         )
     )
     plot_training_curves(result.history, snakemake.output.training_curves, title=f"{dataset} / {model}")
+    write_run_tables([snakemake.output.attention_html], dataset, model)
 
 
 run_step(snakemake, train_mil_step)

@@ -14,6 +14,7 @@ from biodl.report.html_tables import (
     metrics_html,
     tsv_table_html,
     write_html,
+    write_run_tables,
 )
 
 NAN = math.nan
@@ -373,3 +374,19 @@ def test_tsv_table_headings_can_wrap_at_underscores():
     page = tsv_table_html(tomtom, "tomtom", "Tomtom")
     headings = re.findall(r"<th [^>]*>(.*?)</th>", page)
     assert headings == ["filter", "target name", "p value"]
+
+
+def test_a_steps_tables_are_written_from_the_tsvs_beside_them_and_other_pages_left_alone(tmp_path):
+    trials = pd.DataFrame({"trial": ["m.trial01"], "validation_score": [0.8], "chosen": [True]})
+    trials.to_csv(tmp_path / "trials.tsv", sep="\t", index=False)
+    influence = pd.DataFrame({"rank": [1], "filter": [3], "influence": [0.01], "best_match": ["MA0139.2"]})
+    influence.to_csv(tmp_path / "influence.tsv", sep="\t", index=False)
+    (tmp_path / "metrics.html").write_text("written by its own step")
+    pages = [tmp_path / name for name in ("trials.html", "filter_table.html", "metrics.html")]
+    write_run_tables([*pages, tmp_path / "trials.tsv"], "cancer", "mlp_search")
+    trials_page = (tmp_path / "trials.html").read_text()
+    assert trials_page == tsv_table_html(trials, "trials", "trials.tsv of mlp_search on cancer")
+    assert (tmp_path / "filter_table.html").read_text() == filters_html(influence)
+    assert (tmp_path / "metrics.html").read_text() == "written by its own step"
+    with pytest.raises(FileNotFoundError, match="confusion.tsv"):  # the step must write its TSV first
+        write_run_tables([tmp_path / "confusion.html"], "cancer", "mlp")

@@ -47,9 +47,6 @@ def test_dry_run_of_the_demo_lists_every_step():
         "interpret_dna": "4",
         "interpret_image": "2",
         "interpret_table": "2",
-        "filter_table": "4",
-        # TSVs shown as tables: 17 confusion counts, 1 search's trials, 2 importances, 4 Tomtom.
-        "tsv_table": "24",
         "summarize": "1",
         "leaderboard": "1",
         "record_config": "1",
@@ -58,7 +55,7 @@ def test_dry_run_of_the_demo_lists_every_step():
         "apply_scan_part": "1",
         "apply_scan": "1",
         "all": "1",
-        "total": "104",
+        "total": "76",
     }
 
 
@@ -86,11 +83,10 @@ def test_dry_run_of_the_mil_config_trains_on_bags_and_evaluates_per_slide():
         "train_mil": 1,
         "evaluate_classification": 1,
         "attention_map": 1,
-        "tsv_table": 2,
         "summarize": 1,
         "leaderboard": 1,
         "all": 1,
-        "total": 10,
+        "total": 8,
     }
     for path in (
         "attention.tsv",
@@ -113,11 +109,10 @@ def test_dry_run_of_the_position_config_trains_the_zoo_beside_the_baselines():
         "train_baseline": 2,
         "train": 6,
         "evaluate_classification": 8,
-        "tsv_table": 8,
         "summarize": 1,
         "leaderboard": 1,
         "all": 1,
-        "total": 29,
+        "total": 21,
     }
     for model in (
         "onehot_linear",
@@ -155,11 +150,10 @@ def test_dry_run_of_a_config_that_pretrains_and_fine_tunes(tmp_path):
         "pretrain": 1,
         "train": 1,
         "evaluate_classification": 1,
-        "tsv_table": 1,
         "summarize": 1,
         "leaderboard": 1,
         "all": 1,
-        "total": 9,
+        "total": 8,
     }
     assert "results/models/ctcf/ae/loss_curves.png" in output
     assert "reconstructions.png" not in output

@@ -269,7 +269,9 @@ def input_threads(wildcards, input):
     input.size_mb: that is undetermined on a cluster executor until the files exist, and threads
     must be a number from the dry run on."""
     files = [Path(path) for path in input]
-    return threads_for(sum(f.stat().st_size for f in files if f.is_file()) / 1e6, JOB_THREADS)
+    return threads_for(
+        sum(f.stat().st_size for f in files if f.is_file()) / 1e6, JOB_THREADS
+    )
 
 
 def shards_mb(shards):
@@ -333,8 +335,8 @@ RUN_REPORT_ORDER = (
 )
 
 
-# A run's TSVs that the report also shows as HTML tables (by the tsv_table rule), name -> (the folder
-# under results/, the item's name in the report).
+# A run's TSVs that the report also shows as HTML tables, name -> (the folder under results/, the
+# item's name in the report). The step that writes a TSV writes its page too (run_table).
 TSV_TABLES = {
     "confusion": ("evaluation", "confusion table"),
     "attention": ("evaluation", "attention table"),
@@ -345,7 +347,7 @@ TSV_TABLES = {
 
 
 def tsv_table(path):
-    """The HTML table of a run's TSV (rule tsv_table), where the report shows one."""
+    """The HTML table of a run's TSV (TSV_TABLES), where the report shows one."""
     path = Path(path)
     step = TSV_TABLES.get(path.stem, (None,))[0]
     if path.suffix == ".tsv" and step == path.parts[1]:
@@ -368,11 +370,18 @@ def run_labels(figure):
     }
 
 
-def tsv_table_labels(wildcards):
-    """The report labels of a run's TSV shown as a table (TSV_TABLES), like run_labels."""
-    figure = TSV_TABLES[wildcards.name][1]
-    labels = run_labels(figure)
-    return labels | {"dataset": wildcards.dataset, "model": wildcards.model}
+def run_table(name):
+    """The output of a run's <name>.tsv as the report's table (TSV_TABLES), written by the step that
+    writes the TSV (biodl.report.html_tables.write_run_tables): a job of its own would cost a
+    Python start for a file of a few kB."""
+    step, figure = TSV_TABLES[name]
+    return report(
+        f"results/{step}/{{dataset}}/{{model}}/{name}.html",
+        caption="../report/tsv_table.rst",
+        category="{dataset}",
+        subcategory="{model}",
+        labels=run_labels(figure),
+    )
 
 
 def run_report(name, figure, step="evaluation", caption_prefix=""):
@@ -479,6 +488,11 @@ def dna_interpretation_outputs():
             outputs[key] = (
                 path if figure is None else interpretation_report(name, figure)
             )
+    # The report's tables of tomtom.tsv and of influence.tsv (the filters and their matches).
+    outputs["tomtom_table"] = run_table("tomtom")
+    outputs["filter_table"] = interpretation_report(
+        "filter_table.html", "filter matches"
+    )
     return outputs
 
 

@@ -44,6 +44,7 @@ rule select_trial:
             subcategory="{model}",
             labels=run_labels("search trials"),
         ),
+        trials_html=run_table("trials"),
     log:
         "logs/select_trial/{dataset}/{model}.log",
     benchmark:

@@ -10,6 +10,7 @@ rule evaluate_classification:
         calibration=run_report("calibration.png", "calibration"),
         confusion=run_report("confusion.png", "confusion matrix"),
         confusion_table=run_report("confusion.tsv", "confusion counts"),
+        confusion_html=run_table("confusion"),
         per_task=run_report("per_task.png", "per-task metrics"),
     log:
         "logs/evaluate/{dataset}/{model}.log",

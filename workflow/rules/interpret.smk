@@ -73,6 +73,7 @@ rule interpret_table:
         model="results/models/{dataset}/{model}/model.keras",
     output:
         importance=interpretation_report("importance.tsv", "permutation importance"),
+        importance_html=run_table("importance"),
         importance_plot=interpretation_report(
             "importance.png", "permutation importance plot"
         ),

@@ -30,49 +30,6 @@ rule leaderboard:
         "../../scripts/leaderboard.py"
 
 
-rule tsv_table:
-    input:
-        table="results/{step}/{dataset}/{model}/{name}.tsv",
-    output:
-        table=report(
-            "results/{step}/{dataset}/{model}/{name}.html",
-            caption="../report/tsv_table.rst",
-            category="{dataset}",
-            subcategory="{model}",
-            labels=tsv_table_labels,
-        ),
-    log:
-        "logs/tsv_table/{step}/{dataset}/{model}/{name}.log",
-    wildcard_constraints:
-        step="evaluation|search|interpretation",
-        name="|".join(TSV_TABLES),
-    conda:
-        "../../envs/summarize.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: attempt * 1000,
-        runtime=lambda wildcards, attempt: attempt * 5,
-    script:
-        "../../scripts/tsv_table.py"
-
-
-rule filter_table:
-    input:
-        influence="results/interpretation/{dataset}/{model}/influence.tsv",
-    output:
-        filter_table=interpretation_report("filter_table.html", "filter matches"),
-    log:
-        "logs/filter_table/{dataset}/{model}.log",
-    conda:
-        "../../envs/summarize.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: attempt * 1000,
-        runtime=lambda wildcards, attempt: attempt * 5,
-    script:
-        "../../scripts/filter_table.py"
-
-
 rule record_config:
     output:
         config=RECORDED_CONFIG,

@@ -71,8 +71,9 @@ rule train_mil:
         parameters="results/models/{dataset}/{model}/parameters.tsv",
         # One row per validation and test bag (slide): evaluate reads them per bag.
         predictions=run_report("predictions.tsv", "predictions", caption_prefix="mil_"),
-        # The attention weight of every tile of those bags (shown as a table: rule tsv_table).
+        # The attention weight of every tile of those bags, and as the report's table.
         attention="results/evaluation/{dataset}/{model}/attention.tsv",
+        attention_html=run_table("attention"),
         training_curves=run_report(
             "training_curves.png", "training curves", caption_prefix="mil_"
         ),

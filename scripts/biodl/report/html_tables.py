@@ -34,6 +34,11 @@ Contract:
   that they wrap in a narrow window.
   ``confusion`` (columns target, true, predicted, count) is shown as one matrix per target:
   a row per true class with its total, a column per predicted class.
+- ``write_run_tables(outputs, dataset, model)``: of a step's output paths, every ``<name>.html``
+  with ``<name>`` in ``TSV_TABLE_NOTES`` is written from the ``<name>.tsv`` beside it
+  (``tsv_table_html``), and ``filter_table.html`` from the ``influence.tsv`` beside it
+  (``filters_html``); other paths are left alone. The step that writes those TSVs calls it last,
+  so the report's tables need no job (and no Python start) of their own.
 - ``write_html(text, path)`` writes atomically.
 """
 
@@ -43,6 +48,7 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 from os import PathLike
+from pathlib import Path
 
 import pandas as pd
 
@@ -428,3 +434,16 @@ def tsv_table_html(table: pd.DataFrame, name: str, title: str) -> str:
     """A run's TSV as a page (module contract)."""
     body = _confusion_tables(table) if name == "confusion" else _frame_table(table)
     return _page(title, html.escape(TSV_TABLE_NOTES[name]), body, sortable=True)
+
+
+def write_run_tables(outputs: Iterable[str | PathLike[str]], dataset: str, model: str) -> None:
+    """The report's pages of a step's TSVs, beside them (module contract)."""
+    for output in outputs:
+        path = Path(output)
+        if path.suffix != ".html":
+            continue
+        if path.stem == "filter_table":
+            write_html(filters_html(pd.read_csv(path.with_name("influence.tsv"), sep="\t")), path)
+        elif path.stem in TSV_TABLE_NOTES:
+            table = pd.read_csv(path.with_suffix(".tsv"), sep="\t")
+            write_html(tsv_table_html(table, path.stem, f"{path.stem}.tsv of {model} on {dataset}"), path)
