@@ -47,13 +47,15 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
 	touch $@
 
 # numba's compile of Tomtom keeps one core busy for half a minute; meanwhile compileall writes the
-# bytecode of the installed packages and of the library on the other, so that no job compiles
-# TensorFlow's modules again (every job would where PYTHONDONTWRITEBYTECODE is set). Bytecode only
-# saves time: a file it cannot compile (some packages ship such test files) is left to Python.
+# bytecode of the installed packages (not their own tests) and of the library on the other, at a
+# lower priority so that it does not lengthen the compile: then no job compiles TensorFlow's
+# modules again (every job would where PYTHONDONTWRITEBYTECODE is set). Bytecode only saves time:
+# a file it cannot compile (some packages ship such files) is left to Python.
 NUMBA_CACHE := .cache/numba
 SITE_PACKAGES = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 $(NUMBA_CACHE)/.compiled: $(VENV)/.installed
-	$(BIN)/python -m compileall -qq -j 1 $(SITE_PACKAGES) scripts & compiling=$$!; \
+	nice -n 10 $(BIN)/python -m compileall -qq -j 1 -x '/tests?/' $(SITE_PACKAGES) scripts & \
+	compiling=$$!; \
 	$(BIN)/python -m biodl.interpret.warm_up $(NUMBA_CACHE) && { wait $$compiling || true; }
 	touch $@
 
