@@ -92,11 +92,12 @@ def forget_results(checkout: Path) -> None:
     subprocess.run(["git", "clean", "-fdxq", "--", *written], cwd=checkout, check=True)
 
 
-def run_demo(checkout: Path, cores: int, label: str) -> float:
-    """``make install`` then ``make demo`` in ``checkout``; prints the times, returns the total."""
+def run_demo(checkout: Path, cores: int, kind: str, label: str) -> float:
+    """``make install`` then ``make demo`` in ``checkout``, their output in ``<step>-<kind>.log``
+    there; prints the times, returns the total."""
     with LoadSampler() as load:
-        install = timed(["make", "install"], checkout, checkout / "install.log")
-        demo = timed(["make", "demo", f"CORES={cores}"], checkout, checkout / "demo.log")
+        install = timed(["make", "install"], checkout, checkout / f"install-{kind}.log")
+        demo = timed(["make", "demo", f"CORES={cores}"], checkout, checkout / f"demo-{kind}.log")
     jobs_line = subprocess.run(
         [str(checkout / ".venv" / "bin" / "snakemake"), "-n", "--forceall", "--quiet", "rules"],
         cwd=checkout,
@@ -152,14 +153,13 @@ def main() -> None:
             checkout = fresh_clone(parent, f"clone{repeat}")
             if "cold" in runs:
                 label = f"cold {repeat} (new clone, new .venv)"
-                totals["cold"].append(run_demo(checkout, args.cores, label))
+                totals["cold"].append(run_demo(checkout, args.cores, "cold", label))
             if "warm" in runs:
                 if "cold" not in runs:
                     subprocess.run(["make", "install"], cwd=checkout, check=True, capture_output=True)
                 forget_results(checkout)
-                totals["warm"].append(
-                    run_demo(checkout, args.cores, f"warm {repeat} (installed, results removed)")
-                )
+                label = f"warm {repeat} (installed, results removed)"
+                totals["warm"].append(run_demo(checkout, args.cores, "warm", label))
         for kind, values in totals.items():
             print(
                 f"{kind}: median {statistics.median(values) / 60:.2f} min of {len(values)} "
