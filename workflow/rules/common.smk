@@ -268,16 +268,18 @@ def input_threads(wildcards, input):
     """Threads of a job by the size of its input files (threads section). Measured here, not with
     input.size_mb: that is undetermined on a cluster executor until the files exist, and threads
     must be a number from the dry run on."""
-    files = [Path(path) for path in input]
-    return threads_for(
-        sum(f.stat().st_size for f in files if f.is_file()) / 1e6, JOB_THREADS
-    )
+    return threads_for(files_mb(Path(path) for path in input), JOB_THREADS)
 
 
 def shards_mb(shards):
     """Size of a prepared dataset's shards in MB (0 until they exist: resources are
     evaluated again when the job is ready to run)."""
-    return sum(f.stat().st_size for f in Path(shards).glob("*.npy")) / 1e6
+    return files_mb(Path(shards).glob("*.npy"))
+
+
+def files_mb(paths):
+    """Total size in MB of those of the paths that are files (none yet: 0)."""
+    return sum(path.stat().st_size for path in paths if path.is_file()) / 1e6
 
 
 def is_network(model):
