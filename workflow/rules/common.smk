@@ -348,15 +348,6 @@ TSV_TABLES = {
 }
 
 
-def tsv_table(path):
-    """The HTML table of a run's TSV (TSV_TABLES), where the report shows one."""
-    path = Path(path)
-    step = TSV_TABLES.get(path.stem, (None,))[0]
-    if path.suffix == ".tsv" and step == path.parts[1]:
-        return [str(path.with_suffix(".html"))]
-    return []
-
-
 def run_rank(figure):
     """A run item's place in the report (RUN_REPORT_ORDER), as text that sorts as a number."""
     return f"{RUN_REPORT_ORDER.index(figure) + 1:02d}"
@@ -575,7 +566,7 @@ def run_files():
         for dataset, model in RUNS
         if VARIANTS[model].role == "search"
     ]
-    return runs + [table for path in runs for table in tsv_table(path)]
+    return runs
 
 
 def final_outputs():
